@@ -1,0 +1,1 @@
+"""The `trainops` console script: offline tools over `components/` and the Lambda runtime code."""

@@ -1,0 +1,137 @@
+"""The `trainops` command: offline operator tools over the Pulumi program and the runtime code.
+
+    trainops plan --stack dev [--set trainops:key.path=value ...] [--format table|json]
+    trainops config-reference
+
+`plan` evaluates the program under Pulumi's mocks with the stack's config and prints every
+resource that would be created, grouped by component, with a count per feature. It needs no AWS
+credentials and no Pulumi CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import pulumi
+
+from cli import offline
+from cli.reference import config_reference
+
+# Top-level component type -> the stack-config feature that toggles it.
+FEATURES = {
+    "trainops:foundation:Foundation": "foundation",
+    "trainops:monitoring:TrainingMonitor": "monitoring",
+    "trainops:pipelines:TrainingPipeline": "models",
+    "trainops:retraining:ScheduledRetraining": "scheduledRetraining",
+    "trainops:queue:TrainingQueue": "trainingQueue",
+    "trainops:ssm:MaintenanceWindowRetraining": "maintenanceWindow",
+    "trainops:events:TrainingEventStore": "eventSourcing",
+}
+
+
+def plan_groups(recording: offline.Recording) -> dict[str, list[offline.RecordedResource]]:
+    """Custom resources grouped by their outermost component ("<type> <name>")."""
+    groups: dict[str, list[offline.RecordedResource]] = defaultdict(list)
+    for resource in recording.resources:
+        if not resource.custom:
+            continue
+        top = recording.top_component(resource)
+        label = f"{top.type} {top.name}" if top else "(stack)"
+        groups[label].append(resource)
+    return dict(groups)
+
+
+def feature_counts(recording: offline.Recording) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for resource in recording.resources:
+        if not resource.custom:
+            continue
+        top = recording.top_component(resource)
+        feature = FEATURES.get(top.type, top.type) if top else "(stack)"
+        counts[feature] += 1
+    return counts
+
+
+def _print_table(recording: offline.Recording) -> None:
+    groups = plan_groups(recording)
+    total = sum(len(resources) for resources in groups.values())
+    print(f"Stack {recording.stack}: {total} resources (offline, under mocks)\n")
+    for label in sorted(groups):
+        resources = groups[label]
+        print(f"{label}  ({len(resources)})")
+        for resource in sorted(resources, key=lambda r: (r.type, r.name)):
+            print(f"    {resource.type:<70} {resource.name}")
+        print()
+    print("Resources per feature:")
+    for feature, count in sorted(feature_counts(recording).items()):
+        print(f"    {feature:<24} {count}")
+
+
+def _plan_json(recording: offline.Recording) -> str:
+    groups = plan_groups(recording)
+    return json.dumps(
+        {
+            "stack": recording.stack,
+            "total": sum(len(resources) for resources in groups.values()),
+            "features": dict(sorted(feature_counts(recording).items())),
+            "components": {
+                label: [{"type": r.type, "name": r.name} for r in resources]
+                for label, resources in sorted(groups.items())
+            },
+        },
+        indent=2,
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    overrides = dict(offline.parse_override(item) for item in args.set or [])
+    recording = offline.run_program(args.stack, overrides)
+    if args.format == "json":
+        print(_plan_json(recording))
+    else:
+        _print_table(recording)
+    return 0
+
+
+def cmd_config_reference(_: argparse.Namespace) -> int:
+    print(config_reference())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trainops", description=(__doc__ or "").split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    plan = commands.add_parser("plan", help="list the resources a stack would create (offline)")
+    plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    plan.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set trainops:monitoring.enabled=false",
+    )
+    plan.add_argument("--format", choices=("table", "json"), default="table")
+    plan.set_defaults(func=cmd_plan)
+
+    reference = commands.add_parser(
+        "config-reference", help="print the stack-config reference (Markdown)"
+    )
+    reference.set_defaults(func=cmd_config_reference)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (pulumi.RunError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,455 @@
+"""Typed stack configuration: the `trainops:` config contract, its defaults and its validation.
+
+Every key a stack file may hold is declared here once. The models mirror the YAML (camelCase
+keys), forbid unknown keys, and validate what AWS would otherwise reject half-way through a
+`pulumi up`: names, URIs, instance types, schedule expressions, time zones, e-mail addresses and
+numeric ranges. `load()` turns every problem into one `pulumi.RunError` whose lines read
+``trainops:<key path>: <problem> (got <value>)``; Pulumi prints a RunError without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Annotated, Any
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from components.schedules import schedule_expression_problem
+
+NAMESPACE = "trainops"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# SageMaker resource names: alphanumerics and single or repeated hyphens, no leading/trailing
+# hyphen. Limited to 32 characters here (SageMaker allows 63) so that the stack prefix and the
+# suffixes trainops adds to pipeline, job and package-group names still fit.
+MODEL_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[a-f0-9]{64})$"
+)
+S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+)
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Field validators: each raises ValueError with a sentence that says what to do.
+
+
+def _model_name(value: str) -> str:
+    if not MODEL_NAME.match(value):
+        raise ValueError(
+            "model names must be 1-32 letters, digits or hyphens, starting and ending with a "
+            "letter or digit (SageMaker naming rules)"
+        )
+    return value
+
+
+def _ecr_image(value: str) -> str:
+    if not ECR_IMAGE.match(value):
+        raise ValueError(
+            "not an ECR image URI; use <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
+            "or ...@sha256:<digest>"
+        )
+    return value
+
+
+def _s3_uri(value: str) -> str:
+    match = S3_URI.match(value)
+    if not match or ".." in match["bucket"] or re.match(r"^\d+\.\d+\.\d+\.\d+$", match["bucket"]):
+        raise ValueError("not an S3 URI; use s3://<bucket>/<prefix>/")
+    return value
+
+
+def _instance_type(value: str) -> str:
+    if not INSTANCE_TYPE.match(value):
+        raise ValueError("not a SageMaker instance type; use an ml.* type such as ml.m5.xlarge")
+    return value
+
+
+def _schedule(value: str) -> str:
+    problem = schedule_expression_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _time_zone(value: str) -> str:
+    if value not in _time_zones():
+        raise ValueError("not an IANA time zone; use a name such as UTC or Europe/Berlin")
+    return value
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            "CloudWatch Logs does not accept this retention; use one of "
+            + ", ".join(str(days) for days in LOG_RETENTION_DAYS)
+        )
+    return value
+
+
+def _hyperparameter_value(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f'SageMaker hyperparameters are strings; quote the value: "{value}"')
+    return value
+
+
+def _hyperparameter_key(value: str) -> str:
+    if not 1 <= len(value) <= 256:
+        raise ValueError("hyperparameter names must be 1-256 characters")
+    return value
+
+
+ModelName = Annotated[str, AfterValidator(_model_name)]
+EcrImage = Annotated[str, AfterValidator(_ecr_image)]
+S3Uri = Annotated[str, AfterValidator(_s3_uri)]
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+ScheduleExpression = Annotated[str, AfterValidator(_schedule)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+Email = Annotated[str, AfterValidator(_email)]
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+HyperparameterName = Annotated[str, AfterValidator(_hyperparameter_key)]
+HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value), Field(max_length=2500)]
+
+
+class ConfigModel(BaseModel):
+    """Base for every config object: camelCase keys as in the YAML, unknown keys are errors."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=False,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract.
+
+
+class ModelConfig(ConfigModel):
+    """One model the platform trains (`trainops:models.<name>`)."""
+
+    image: EcrImage = Field(description="ECR URI of the training image (tag or digest).")
+    training_data: S3Uri = Field(description="S3 prefix holding the training data.")
+    instance_type: InstanceType = Field(
+        default="ml.m5.xlarge", description="SageMaker training instance type (`ml.*`)."
+    )
+    instance_count: int = Field(default=1, ge=1, le=100, description="Training instances per job.")
+    volume_size_gb: int = Field(
+        default=50, ge=1, le=16384, description="EBS volume per training instance, in GB."
+    )
+    max_runtime_minutes: int = Field(
+        default=240,
+        ge=1,
+        le=40320,
+        description="Hard stop for one training job (SageMaker allows up to 28 days).",
+    )
+    hyperparameters: dict[HyperparameterName, HyperparameterValue] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Hyperparameters passed to the job; values are strings (quote numbers).",
+    )
+
+
+class MonitoringConfig(ConfigModel):
+    """Alert topics, alarms and escalation (`trainops:monitoring`)."""
+
+    enabled: bool = Field(default=False, description="Create the monitoring component.")
+    alert_emails: list[Email] = Field(
+        default_factory=list, max_length=20, description="E-mail subscribers of the alert topics."
+    )
+    escalate_after_minutes: int = Field(
+        default=30,
+        ge=5,
+        le=1440,
+        description="Minutes an alarm may stay in ALARM before it escalates to `critical`.",
+    )
+
+
+class ScheduledRetrainingConfig(ConfigModel):
+    """Retraining on a schedule (`trainops:scheduledRetraining`)."""
+
+    enabled: bool = Field(default=False, description="Create the scheduled retraining component.")
+    schedule: ScheduleExpression = Field(
+        default="cron(0 6 * * ? *)",
+        description="EventBridge Scheduler expression: `cron(...)`, `rate(...)` or `at(...)`.",
+    )
+    timezone: TimeZone = Field(default="UTC", description="IANA time zone of the schedule.")
+
+
+class TrainingQueueConfig(ConfigModel):
+    """The SQS-fed training pipeline (`trainops:trainingQueue`)."""
+
+    enabled: bool = Field(default=False, description="Create the training queue component.")
+    max_concurrent_trainings: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Pipeline executions allowed to run at once across the platform.",
+    )
+
+
+class TagSelector(ConfigModel):
+    """Instances selected by one tag key and its accepted values."""
+
+    key: str = Field(pattern=TAG_KEY.pattern, description="Tag key, e.g. `Role`.")
+    values: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        min_length=1, max_length=50, description="Accepted tag values, e.g. `[trainer]`."
+    )
+
+
+class MaintenanceWindowConfig(ConfigModel):
+    """SSM maintenance-window retraining on tagged instances (`trainops:maintenanceWindow`)."""
+
+    enabled: bool = Field(default=False, description="Create the maintenance-window component.")
+    schedule: ScheduleExpression = Field(
+        default="cron(0 4 ? * SUN *)", description="When the window opens."
+    )
+    target_tag: TagSelector | None = Field(
+        default=None, description="Tag that selects the training instances (required if enabled)."
+    )
+
+    @model_validator(mode="after")
+    def _target_required_when_enabled(self) -> MaintenanceWindowConfig:
+        if self.enabled and self.target_tag is None:
+            raise ValueError(
+                "targetTag is required when enabled: set {key: <tag>, values: [<value>, ...]}"
+            )
+        return self
+
+
+class EventSourcingConfig(ConfigModel):
+    """Event store of the training workflow (`trainops:eventSourcing`)."""
+
+    enabled: bool = Field(default=False, description="Create the event-sourcing component.")
+    archive_retention_days: int = Field(
+        default=365,
+        ge=0,
+        le=36500,
+        description="Days the EventBridge archive keeps events (0 keeps them forever).",
+    )
+
+
+class ArtifactsConfig(ConfigModel):
+    """The shared artifacts bucket (`trainops:artifacts`)."""
+
+    noncurrent_version_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a replaced or deleted artifact version is kept before it expires.",
+    )
+
+
+class StackConfig(ConfigModel):
+    """The whole `trainops:` namespace of one stack."""
+
+    environment: Annotated[str, Field(pattern=ENVIRONMENT.pattern)] = Field(
+        description="Environment name used in names and tags (lowercase, max 16 characters)."
+    )
+    models: dict[ModelName, ModelConfig] = Field(
+        default_factory=dict, description="The models the platform trains, by name."
+    )
+    log_retention_days: LogRetentionDays = Field(
+        default=30, description="Retention of every log group the stack creates."
+    )
+    powertools_layer_version: int = Field(
+        default=27,
+        ge=1,
+        description="Version of AWS's published Powertools for AWS Lambda (Python) V3 layer.",
+    )
+    artifacts: ArtifactsConfig = Field(
+        default_factory=ArtifactsConfig, description="Artifacts bucket settings."
+    )
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    scheduled_retraining: ScheduledRetrainingConfig = Field(
+        default_factory=ScheduledRetrainingConfig
+    )
+    training_queue: TrainingQueueConfig = Field(default_factory=TrainingQueueConfig)
+    maintenance_window: MaintenanceWindowConfig = Field(default_factory=MaintenanceWindowConfig)
+    event_sourcing: EventSourcingConfig = Field(default_factory=EventSourcingConfig)
+
+    _region: str = PrivateAttr(default="")
+
+    @property
+    def region(self) -> str:
+        """The stack's AWS region (`aws:region`)."""
+        return self._region
+
+    @property
+    def training_data_uris(self) -> list[str]:
+        return [model.training_data for model in self.models.values()]
+
+    @property
+    def image_uris(self) -> list[str]:
+        return [model.image for model in self.models.values()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and error reporting.
+
+
+class ConfigError(ValueError):
+    """Invalid stack config; ``problems`` holds one ``key: problem (got value)`` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "invalid stack configuration:\n  "
+            + "\n  ".join(problems)
+            + "\nFix the keys above in Pulumi.<stack>.yaml (or with `pulumi config set --path`)."
+        )
+
+
+def _decode(value: Any) -> Any:
+    """Config values arrive as strings, objects and lists JSON-encoded (as the CLI sends them)."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _model_at(path: Iterable[Any]) -> type[BaseModel] | None:
+    """The config model class that sits at a key path, to list its valid keys."""
+    model: type[BaseModel] | None = StackConfig
+    for part in path:
+        if model is None:
+            return None
+        field = next(
+            (f for f in model.model_fields.values() if f.alias == part),
+            None,
+        )
+        if field is None:
+            # a dict key (model name) or list index: keep the model of the dict's values
+            continue
+        model = _field_model(field.annotation)
+    return model
+
+
+def _field_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _field_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _valid_keys(model: type[BaseModel] | None) -> str:
+    if model is None:
+        return ""
+    return ", ".join(sorted(f.alias or name for name, f in model.model_fields.items()))
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _format(error: Mapping[str, Any]) -> str:
+    loc = [part for part in error["loc"] if part != "[key]"]
+    path = ".".join(str(part) for part in loc)
+    key = f"{NAMESPACE}:{path}" if path else NAMESPACE
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        valid = _valid_keys(parent)
+        return f"{key}: unknown key; valid keys are {valid} (got {_shown(error['input'])})"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message} (got {_shown(error['input'])})"
+
+
+def parse(raw: Mapping[str, Any]) -> StackConfig:
+    """Validates a stack's config map (``"trainops:key" -> value``, as Pulumi passes it).
+
+    Raises ConfigError listing every problem at once.
+    """
+    data = {
+        key.split(":", 1)[1]: _decode(value)
+        for key, value in raw.items()
+        if key.startswith(f"{NAMESPACE}:")
+    }
+    problems: list[str] = []
+    region = raw.get("aws:region")
+    if region is None:
+        problems.append("aws:region: required key is missing; set it, e.g. `aws:region: us-east-1`")
+    elif not isinstance(region, str) or not REGION.match(region):
+        problems.append(
+            f"aws:region: not an AWS region name such as us-east-1 (got {_shown(region)})"
+        )
+    try:
+        config = StackConfig.model_validate(data)
+    except ValidationError as error:
+        problems.extend(_format(item) for item in error.errors())
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    config._region = str(region)
+    return config
+
+
+def current_config_map() -> dict[str, Any]:
+    """Every config value of the running program, keyed ``namespace:key``.
+
+    pulumi.Config only answers for keys you already know; to report unknown (misspelled) keys we
+    need the whole map, which the language host passes in PULUMI_CONFIG (and tests/mocks set
+    with `pulumi.runtime.set_all_config`).
+    """
+    from pulumi.runtime import config as runtime_config  # noqa: PLC0415 - internal, read once
+
+    merged = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+def load() -> StackConfig:
+    """Loads and validates the running stack's config; invalid config stops the program cleanly."""
+    try:
+        return parse(current_config_map())
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None

@@ -1,0 +1,138 @@
+"""Small helpers that build least-privilege IAM policy documents as plain dicts.
+
+Documents are dicts (serialised with `pulumi.Output.json_dumps`) rather than provider invokes such
+as `aws.iam.get_policy_document`, so the program runs offline, fast, and under mocks.
+Wildcard actions (`*`, `service:*`) are refused in Allow statements: least privilege is checked
+where the statement is built, not only in review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+VERSION = "2012-10-17"
+
+Statement = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Where the stack runs: what ARNs and service principals are built from."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+    dns_suffix: str = "amazonaws.com"
+
+    def arn(
+        self, service: str, resource: str, *, region: str | None = None, account: str | None = None
+    ) -> str:
+        """An ARN in this account and region (pass ``region=""`` for global services)."""
+        use_region = self.region if region is None else region
+        use_account = self.account_id if account is None else account
+        return f"arn:{self.partition}:{service}:{use_region}:{use_account}:{resource}"
+
+    def service_principal(self, service: str) -> str:
+        return f"{service}.{self.dns_suffix}"
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+
+def _is_wildcard_action(action: str) -> bool:
+    return action == "*" or action.endswith(":*")
+
+
+def allow(
+    actions: Sequence[str],
+    resources: Sequence[pulumi.Input[str]] | pulumi.Input[str],
+    *,
+    sid: str | None = None,
+    conditions: Mapping[str, Any] | None = None,
+    principals: Mapping[str, Any] | None = None,
+) -> Statement:
+    """An Allow statement. Actions must be explicit (no `*`, no `service:*`)."""
+    wildcards = [action for action in actions if _is_wildcard_action(action)]
+    if wildcards:
+        raise ValueError(f"wildcard actions are not allowed in Allow statements: {wildcards}")
+    if not actions:
+        raise ValueError("a statement needs at least one action")
+    statement: Statement = {"Effect": "Allow", "Action": sorted(set(actions))}
+    if sid:
+        statement = {"Sid": sid, **statement}
+    if principals is not None:
+        statement["Principal"] = dict(principals)
+    statement["Resource"] = list(resources) if isinstance(resources, (list, tuple)) else resources
+    if conditions:
+        statement["Condition"] = dict(conditions)
+    return statement
+
+
+def deny_insecure_transport(
+    service: str, resources: Sequence[pulumi.Input[str]], *, sid: str = "DenyInsecureTransport"
+) -> Statement:
+    """Deny every request that does not use TLS.
+
+    The only place a `service:*` action appears in trainops: in a Deny, conditioned on
+    `aws:SecureTransport = false`, where a wildcard is what makes the denial complete.
+    """
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": f"{service}:*",
+        "Resource": list(resources),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def document(*statements: Statement) -> dict[str, Any]:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def to_json(doc: Mapping[str, Any]) -> pulumi.Output[str]:
+    """Serialises a document that may hold Outputs (ARNs of resources not yet created)."""
+    return pulumi.Output.json_dumps(doc)
+
+
+def service_trust_policy(
+    service_principal: str, ctx: AwsContext, *, source_arn: str | None = None
+) -> dict[str, Any]:
+    """Trust policy for one AWS service, scoped to this account (confused-deputy protection)."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service_principal},
+            "Action": "sts:AssumeRole",
+            "Condition": condition,
+        }
+    )
+
+
+def s3_object_arn(ctx: AwsContext, bucket: str, key_prefix: str = "") -> str:
+    return f"arn:{ctx.partition}:s3:::{bucket}/{key_prefix}*"
+
+
+def s3_bucket_arn(ctx: AwsContext, bucket: str) -> str:
+    return f"arn:{ctx.partition}:s3:::{bucket}"
+
+
+def wildcard_allow_actions(doc: Mapping[str, Any]) -> list[str]:
+    """Every wildcard action in the document's Allow statements (for tests and policy checks)."""
+    found: list[str] = []
+    for statement in doc.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            if _is_wildcard_action(action):
+                found.append(action)
+    return found

@@ -1,0 +1,219 @@
+"""Foundation: key policy, artifacts bucket settings and the SageMaker execution role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cli import offline
+from components import iam
+from components.foundation import ecr_repository_arns, training_data_statements
+
+ACCOUNT = offline.ACCOUNT_ID
+CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
+
+
+@pytest.fixture
+def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
+    return run_stack("dev")
+
+
+def statements_by_sid(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in document["Statement"]}
+
+
+def key_policy(recording: offline.Recording) -> dict[str, dict[str, Any]]:
+    return statements_by_sid(json.loads(recording.one("aws:kms/key:Key").inputs["policy"]))
+
+
+def test_key_rotates_and_has_an_alias(dev: offline.Recording) -> None:
+    key = dev.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    alias = dev.one("aws:kms/alias:Alias")
+    assert alias.inputs["name"] == "alias/trainops-dev"
+    assert alias.inputs["targetKeyId"] == key.outputs["keyId"]
+
+
+def test_key_policy_grants_exactly_the_stack_services(dev: offline.Recording) -> None:
+    statements = key_policy(dev)
+    assert set(statements) == {
+        "AccountAdministersAndDelegatesToIam",
+        "CloudWatchLogsInThisRegion",
+        "CloudWatchAlarmsPublishToEncryptedTopics",
+        "EventBridgeDeliversToEncryptedTopicsAndQueues",
+        "SageMakerExecutionRoleUsesKey",
+        "SageMakerExecutionRoleGrantsToAwsResources",
+    }
+    root = statements["AccountAdministersAndDelegatesToIam"]
+    assert root["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert "kms:PutKeyPolicy" in root["Action"]  # the key stays manageable
+
+    logs = statements["CloudWatchLogsInThisRegion"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:*"
+    )
+
+    alarms = statements["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+    events = statements["EventBridgeDeliversToEncryptedTopicsAndQueues"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "Condition" not in events  # EventBridge's KMS calls carry no source keys
+
+    role_arn = dev.one("aws:iam/role:Role", "foundation-sagemaker-execution").outputs["arn"]
+    assert statements["SageMakerExecutionRoleUsesKey"]["Principal"] == {"AWS": role_arn}
+    grants = statements["SageMakerExecutionRoleGrantsToAwsResources"]
+    assert grants["Action"] == ["kms:CreateGrant"]
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
+    dev: offline.Recording,
+) -> None:
+    bucket = dev.one("aws:s3/bucket:Bucket")
+    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    assert bucket.inputs.get("forceDestroy") is False
+
+    (rule,) = dev.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": key_arn,
+    }
+    assert rule["bucketKeyEnabled"] is True
+
+    versioning = dev.one("aws:s3/bucketVersioning:BucketVersioning").inputs
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+
+    block = dev.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    for flag in (
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ):
+        assert block[flag] is True, flag
+
+    ownership = dev.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+
+    policy = statements_by_sid(
+        json.loads(dev.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    )
+    insecure = policy["DenyInsecureTransport"]
+    assert insecure["Effect"] == "Deny"
+    assert insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert insecure["Resource"] == [bucket.outputs["arn"], bucket.outputs["arn"] + "/*"]
+    assert policy["DenyTlsOlderThan12"]["Condition"] == {
+        "NumericLessThan": {"s3:TlsVersion": "1.2"}
+    }
+
+
+def test_lifecycle_aborts_uploads_and_expires_old_versions(dev: offline.Recording) -> None:
+    rules = {
+        r["id"]: r
+        for r in dev.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+            "rules"
+        ]
+    }
+    assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
+        "daysAfterInitiation": 7
+    }
+    assert rules["expire-old-versions"]["noncurrentVersionExpiration"] == {
+        "noncurrentDays": 30
+    }  # dev stack value
+    assert all(r["status"] == "Enabled" for r in rules.values())
+
+
+def test_prod_keeps_old_versions_longer(run_stack: Callable[..., offline.Recording]) -> None:
+    rules = (
+        run_stack("prod")
+        .one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        .inputs["rules"]
+    )
+    assert {"noncurrentDays": 180} in [r.get("noncurrentVersionExpiration") for r in rules]
+
+
+def test_sagemaker_role_trusts_sagemaker_in_this_account_only(dev: offline.Recording) -> None:
+    role = dev.one("aws:iam/role:Role", "foundation-sagemaker-execution")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+
+def test_sagemaker_role_permissions_are_scoped(dev: offline.Recording) -> None:
+    policy = statements_by_sid(
+        json.loads(
+            dev.one(
+                "aws:iam/rolePolicy:RolePolicy", "foundation-sagemaker-execution-policy"
+            ).inputs["policy"]
+        )
+    )
+    bucket_arn = dev.one("aws:s3/bucket:Bucket").outputs["arn"]
+    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+
+    assert policy["ReadTrainingData0"]["Resource"] == [
+        "arn:aws:s3:::example-ml-data/churn/train/*",
+        "arn:aws:s3:::example-ml-data/fraud/train/*",
+    ]
+    assert policy["ListTrainingData1"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["churn/train/*", "fraud/train/*"]}
+    }
+    assert policy["WriteArtifacts"]["Resource"] == [bucket_arn + "/*"]
+    assert policy["UseStackKey"]["Resource"] == [key_arn]
+    assert policy["PullTrainingImages"]["Resource"] == [
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/churn-train",
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/fraud-train",
+    ]
+    assert policy["SageMakerLogStreams"]["Resource"] == [
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/*:log-stream:*"
+    ]
+    assert policy["SageMakerMetrics"]["Condition"] == {
+        "StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}
+    }
+    # The only "*" resources are the two actions AWS offers on "*" alone.
+    star = sorted(a for s in policy.values() if s["Resource"] == "*" for a in s["Action"])
+    assert star == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
+
+
+def test_training_data_access_follows_the_configured_models(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack("dev", {"trainops:models.churn.trainingData": "s3://other-bucket/churn/"})
+    policy = json.loads(
+        recording.one(
+            "aws:iam/rolePolicy:RolePolicy", "foundation-sagemaker-execution-policy"
+        ).inputs["policy"]
+    )
+    reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
+    assert reads == [
+        ["arn:aws:s3:::example-ml-data/fraud/train/*"],
+        ["arn:aws:s3:::other-bucket/churn/*"],
+    ]
+
+
+def test_training_data_statements_for_a_whole_bucket() -> None:
+    read, listing = training_data_statements(CTX, ["s3://whole-bucket/"])
+    assert read["Resource"] == ["arn:aws:s3:::whole-bucket/*"]
+    assert "Condition" not in listing
+
+
+def test_ecr_repositories_are_derived_from_image_uris() -> None:
+    arns = ecr_repository_arns(
+        CTX,
+        [
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/model-a:1",
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/model-a:2",
+        ],
+    )
+    assert arns == ["arn:aws:ecr:eu-west-1:111122223333:repository/team/model-a"]

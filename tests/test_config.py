@@ -1,0 +1,248 @@
+"""Stack config validation: every rule fails with `trainops:<key path>: <problem> (got <value>)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+
+from cli import offline
+from components import config
+from components.config import ConfigError, StackConfig
+
+
+def problems_for(parse_with: Callable[..., StackConfig], overrides: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        parse_with("dev", overrides)
+    return raised.value.problems
+
+
+def test_both_stack_files_are_valid() -> None:
+    for stack in ("dev", "prod"):
+        settings = config.parse(offline.stack_config(stack))
+        assert settings.region == "us-east-1"
+        assert settings.environment == stack
+        assert settings.models
+
+
+def test_defaults_are_safe_when_a_feature_is_not_configured() -> None:
+    settings = config.parse({"aws:region": "eu-west-1", "trainops:environment": "test"})
+    assert not settings.monitoring.enabled
+    assert not settings.training_queue.enabled
+    assert not settings.scheduled_retraining.enabled
+    assert not settings.maintenance_window.enabled
+    assert not settings.event_sourcing.enabled
+    assert settings.models == {}
+    assert settings.scheduled_retraining.schedule == "cron(0 6 * * ? *)"
+    assert settings.log_retention_days == 30
+
+
+def test_values_arrive_as_the_cli_sends_them() -> None:
+    """Scalars arrive as strings and objects as JSON; both are decoded and typed."""
+    settings = config.parse(
+        {
+            "aws:region": "us-east-1",
+            "trainops:environment": "dev",
+            "trainops:logRetentionDays": "90",
+            "trainops:trainingQueue": '{"enabled": true, "maxConcurrentTrainings": 7}',
+        }
+    )
+    assert settings.log_retention_days == 90
+    assert settings.training_queue.enabled is True
+    assert settings.training_queue.max_concurrent_trainings == 7
+
+
+BAD_VALUES = [
+    # (override key, bad value, expected line)
+    (
+        "trainops:models.churn.image",
+        "churn-train:latest",
+        "trainops:models.churn.image: not an ECR image URI",
+    ),
+    (
+        "trainops:models.churn.trainingData",
+        "https://bucket/churn",
+        "trainops:models.churn.trainingData: not an S3 URI; use s3://<bucket>/<prefix>/ (got 'https://bucket/churn')",
+    ),
+    (
+        "trainops:models.churn.trainingData",
+        "s3://Bad_Bucket/churn/",
+        "trainops:models.churn.trainingData: not an S3 URI",
+    ),
+    (
+        "trainops:models.churn.instanceType",
+        "m5.xlarge",
+        "trainops:models.churn.instanceType: not a SageMaker instance type; use an ml.* type such as ml.m5.xlarge (got 'm5.xlarge')",
+    ),
+    (
+        "trainops:models.churn.maxRuntimeMinutes",
+        50000,
+        "trainops:models.churn.maxRuntimeMinutes: Input should be less than or equal to 40320 (got 50000)",
+    ),
+    (
+        "trainops:models.churn.instanceCount",
+        0,
+        "trainops:models.churn.instanceCount: Input should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        "trainops:models.churn.hyperparameters.epochs",
+        20,
+        'trainops:models.churn.hyperparameters.epochs: SageMaker hyperparameters are strings; quote the value: "20" (got 20)',
+    ),
+    (
+        "trainops:scheduledRetraining.schedule",
+        "cron(0 6 * * *)",
+        "trainops:scheduledRetraining.schedule: cron needs exactly 6 fields, found 5",
+    ),
+    (
+        "trainops:scheduledRetraining.schedule",
+        "cron(0 6 * * * *)",
+        "trainops:scheduledRetraining.schedule: exactly one of day-of-month and day-of-week must be '?'",
+    ),
+    (
+        "trainops:scheduledRetraining.schedule",
+        "every day",
+        "trainops:scheduledRetraining.schedule: not a schedule expression",
+    ),
+    (
+        "trainops:scheduledRetraining.timezone",
+        "Mars/Olympus",
+        "trainops:scheduledRetraining.timezone: not an IANA time zone; use a name such as UTC or Europe/Berlin (got 'Mars/Olympus')",
+    ),
+    (
+        "trainops:monitoring.alertEmails",
+        ["oncall@example.com", "not-an-address"],
+        "trainops:monitoring.alertEmails.1: not an e-mail address (got 'not-an-address')",
+    ),
+    (
+        "trainops:monitoring.escalateAfterMinutes",
+        1,
+        "trainops:monitoring.escalateAfterMinutes: Input should be greater than or equal to 5 (got 1)",
+    ),
+    (
+        "trainops:trainingQueue.maxConcurrentTrainings",
+        0,
+        "trainops:trainingQueue.maxConcurrentTrainings: Input should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        "trainops:logRetentionDays",
+        10,
+        "trainops:logRetentionDays: CloudWatch Logs does not accept this retention; use one of 1, 3, 5, 7, 14, 30",
+    ),
+    (
+        "trainops:environment",
+        "Prod_EU",
+        "trainops:environment: String should match pattern",
+    ),
+    (
+        "trainops:maintenanceWindow.targetTag.values",
+        [],
+        "trainops:maintenanceWindow.targetTag.values: List should have at least 1 item after validation, not 0 (got [])",
+    ),
+    (
+        "trainops:eventSourcing.archiveRetentionDays",
+        -1,
+        "trainops:eventSourcing.archiveRetentionDays: Input should be greater than or equal to 0 (got -1)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"), BAD_VALUES, ids=[b[0] + "=" + str(b[1]) for b in BAD_VALUES]
+)
+def test_each_rule_reports_the_key_the_problem_and_the_value(
+    parse_with: Callable[..., StackConfig], key: str, value: Any, expected: str
+) -> None:
+    problems = problems_for(parse_with, {key: value})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(expected), problems[0]
+
+
+def test_an_invalid_model_name_is_reported_at_its_key(
+    parse_with: Callable[..., StackConfig],
+) -> None:
+    churn = offline.stack_config("dev")
+    models = __import__("json").loads(churn["trainops:models"])
+    models["churn_v2"] = models["churn"]
+    problems = problems_for(parse_with, {"trainops:models": models})
+    assert problems == [
+        "trainops:models.churn_v2: model names must be 1-32 letters, digits or hyphens, starting and "
+        "ending with a letter or digit (SageMaker naming rules) (got 'churn_v2')"
+    ]
+
+
+def test_a_typo_in_a_key_names_the_valid_keys(parse_with: Callable[..., StackConfig]) -> None:
+    problems = problems_for(parse_with, {"trainops:monitoring.enabeld": True})
+    assert problems == [
+        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, enabled, "
+        "escalateAfterMinutes (got true)"
+    ]
+
+
+def test_an_unknown_top_level_key_names_the_valid_keys(
+    parse_with: Callable[..., StackConfig],
+) -> None:
+    (problem,) = problems_for(parse_with, {"trainops:monitorng": {"enabled": True}})
+    assert problem.startswith(
+        "trainops:monitorng: unknown key; valid keys are artifacts, environment, eventSourcing,"
+    )
+
+
+def test_an_unknown_model_key_names_the_model_keys(parse_with: Callable[..., StackConfig]) -> None:
+    (problem,) = problems_for(parse_with, {"trainops:models.churn.instancetype": "ml.m5.large"})
+    assert problem.startswith(
+        "trainops:models.churn.instancetype: unknown key; valid keys are hyperparameters, image,"
+    )
+
+
+def test_missing_required_keys_are_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config.parse({"trainops:models": '{"churn": {"image": "x"}}'})
+    problems = raised.value.problems
+    assert "aws:region: required key is missing; set it, e.g. `aws:region: us-east-1`" in problems
+    assert "trainops:environment: required key is missing" in problems
+    assert "trainops:models.churn.trainingData: required key is missing" in problems
+    assert any(p.startswith("trainops:models.churn.image: not an ECR image URI") for p in problems)
+
+
+def test_an_enabled_maintenance_window_needs_a_target_tag(
+    parse_with: Callable[..., StackConfig],
+) -> None:
+    (problem,) = problems_for(
+        parse_with,
+        {"trainops:maintenanceWindow": {"enabled": True, "schedule": "cron(0 4 ? * SUN *)"}},
+    )
+    assert problem.startswith("trainops:maintenanceWindow: targetTag is required when enabled")
+
+
+def test_every_problem_is_reported_in_one_message(parse_with: Callable[..., StackConfig]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_with(
+            "dev",
+            {
+                "trainops:monitoring.enabeld": True,
+                "trainops:scheduledRetraining.timezone": "Nowhere",
+                "trainops:models.churn.instanceType": "huge",
+            },
+        )
+    message = str(raised.value)
+    assert message.startswith("invalid stack configuration:\n")
+    for key in ("monitoring.enabeld", "scheduledRetraining.timezone", "models.churn.instanceType"):
+        assert f"  trainops:{key}: " in message
+    assert "Traceback" not in message
+
+
+def test_the_program_fails_with_a_run_error_naming_the_key() -> None:
+    """Through __main__.py, invalid config is a pulumi.RunError (printed without a traceback)."""
+    with pytest.raises(pulumi.RunError) as raised:
+        offline.run_program("dev", {"trainops:scheduledRetraining.schedule": "cron(0 6 * * *)"})
+    assert "trainops:scheduledRetraining.schedule: cron needs exactly 6 fields, found 5" in str(
+        raised.value
+    )
+
+
+def test_a_bad_region_is_reported(parse_with: Callable[..., StackConfig]) -> None:
+    (problem,) = problems_for(parse_with, {"aws:region": "moon-1"})
+    assert problem == "aws:region: not an AWS region name such as us-east-1 (got 'moon-1')"

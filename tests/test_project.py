@@ -1,0 +1,50 @@
+"""Project layout and dependency contract (one source of truth for what gets installed)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from cli import offline
+
+ROOT = offline.PROJECT_DIR
+
+
+def test_pulumi_project_uses_pip_toolchain_and_venv() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == "trainops"
+    assert project["description"]
+    assert project["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": ".venv"},
+    }
+
+
+def test_requirements_txt_installs_the_project_itself() -> None:
+    """Pulumi's pip toolchain reads requirements.txt; it defers to pyproject.toml."""
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines == ["-e ."]
+
+
+def test_dependencies_are_pinned_by_compatible_ranges() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {re.split(r"[<>=~\[]", d)[0]: d for d in project["dependencies"]}
+    assert runtime["pulumi"].endswith("<4")
+    assert runtime["pulumi-aws"] == "pulumi-aws>=7.0,<8"
+    assert runtime["pulumi-aws-native"] == "pulumi-aws-native>=1.0,<2"
+    assert runtime["pydantic"].endswith("<3")
+    dev = {re.split(r"[<>=~\[]", d)[0] for d in project["optional-dependencies"]["dev"]}
+    assert {"pytest", "moto", "boto3", "aws-lambda-powertools", "ruff", "pyright"} <= dev
+    for dependency in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        assert re.search(r">=|~=", dependency), f"{dependency} has no lower bound"
+
+
+def test_no_lock_file_records_download_urls() -> None:
+    for name in ("requirements.lock", "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"):
+        assert not (ROOT / name).exists(), name

@@ -1,0 +1,56 @@
+"""Schedule expressions: what EventBridge accepts passes, what it rejects fails with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.schedules import schedule_expression_problem
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 6 * * ? *)",
+        "cron(0 4 ? * SUN *)",
+        "cron(0/15 8-17 ? * MON-FRI *)",
+        "cron(30 2 L * ? *)",
+        "cron(0 12 ? * 6#3 *)",
+        "cron(0 0 15W * ? 2030)",
+        "cron(5,35 * ? JAN,JUL 2L *)",
+        "rate(1 hour)",
+        "rate(5 minutes)",
+        "rate(1 day)",
+        "at(2027-01-31T08:30:00)",
+    ],
+)
+def test_valid_expressions_are_accepted(expression: str) -> None:
+    assert schedule_expression_problem(expression) is None
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("cron(0 6 * * *)", "exactly 6 fields, found 5"),
+        ("cron(0 6 * * * *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(0 6 ? * ? *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(60 6 * * ? *)", "'60' is not a valid minutes value (0-59)"),
+        ("cron(0 24 * * ? *)", "'24' is not a valid hours value"),
+        ("cron(0 6 * 13 ? *)", "'13' is not a valid month value"),
+        ("cron(0 6 ? * FUNDAY *)", "not a valid day-of-week value"),
+        ("cron(? 6 * * ? *)", "'?' is only allowed in day-of-month or day-of-week"),
+        ("cron(0 6 ? * MON#6 *)", "must be <weekday>#<1-5>"),
+        ("cron(0 6 * * ? 1969)", "not a valid year value"),
+        ("cron(0/0 6 * * ? *)", "invalid step"),
+        ("rate(1 days)", "use the singular unit"),
+        ("rate(5 minute)", "use the plural unit"),
+        ("rate(0 minutes)", "positive integer"),
+        ("rate(5 weeks)", "not a schedule expression"),
+        ("at(2027-02-30T08:30:00)", "impossible date"),
+        ("0 6 * * ? *", "not a schedule expression"),
+        (" rate(1 hour)", "leading/trailing spaces"),
+    ],
+)
+def test_invalid_expressions_say_why(expression: str, reason: str) -> None:
+    problem = schedule_expression_problem(expression)
+    assert problem is not None
+    assert reason in problem
