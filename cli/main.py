@@ -15,11 +15,12 @@ import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 
 import pulumi
 
 from cli import offline
-from cli.reference import config_reference
+from cli.reference import config_reference, update_readme
 
 # Top-level component type -> the stack-config feature that toggles it.
 FEATURES = {
@@ -97,8 +98,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_config_reference(_: argparse.Namespace) -> int:
-    print(config_reference())
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    if args.update:
+        changed = update_readme(args.update)
+        print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+    else:
+        print(config_reference())
     return 0
 
 
@@ -119,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     reference = commands.add_parser(
         "config-reference", help="print the stack-config reference (Markdown)"
+    )
+    reference.add_argument(
+        "--update", type=Path, metavar="README", help="rewrite the table inside this README"
     )
     reference.set_defaults(func=cmd_config_reference)
     return parser

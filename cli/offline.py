@@ -8,10 +8,12 @@ invoke. No AWS credentials, no Pulumi CLI, no network.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import runpy
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +189,23 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return resource_id, outputs
 
 
+def _close_worker_thread_loop() -> None:
+    """Close the event loop the mock monitor opens in an executor thread for each registration.
+
+    Left open, those loops are garbage-collected at interpreter exit, after their sockets, and
+    print "Exception ignored ... Invalid file descriptor" on every `trainops plan`.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return
+    if not loop.is_running():
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock engine, also remembering each resource's parent (to group by component)."""
 
@@ -194,8 +213,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recording = recording
 
+    def Invoke(self, request: Any) -> Any:
+        try:
+            return super().Invoke(request)
+        finally:
+            _close_worker_thread_loop()
+
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            _close_worker_thread_loop()
         if request.type == "pulumi:pulumi:Stack":
             return response
         registration = self.resources.get(response.urn)

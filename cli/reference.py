@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -63,6 +64,19 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str]]:
         if nested is not None:
             rows.extend(_rows(nested, f"{key}.<name>." if mapping else f"{key}."))
     return rows
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrites the table between the README's markers; returns whether anything changed."""
+    text = path.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no {BEGIN} ... {END} section")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    updated = f"{head}{BEGIN}\n{config_reference()}\n{END}{tail}"
+    if updated != text:
+        path.write_text(updated, encoding="utf-8")
+    return updated != text
 
 
 def config_reference() -> str:

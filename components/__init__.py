@@ -4,6 +4,7 @@ from components.config import ConfigError, StackConfig, load, parse
 from components.foundation import Foundation, FoundationArgs
 from components.iam import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
+from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
     "AwsContext",
@@ -13,6 +14,8 @@ __all__ = [
     "PythonFunction",
     "PythonFunctionArgs",
     "StackConfig",
+    "TrainingPipeline",
+    "TrainingPipelineArgs",
     "load",
     "parse",
 ]

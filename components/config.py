@@ -166,6 +166,38 @@ class ConfigModel(BaseModel):
 # The contract.
 
 
+class SpotConfig(ConfigModel):
+    """Managed spot training: cheaper, interruptible, resumed from checkpoints."""
+
+    enabled: bool = Field(default=False, description="Train on spot capacity with checkpoints.")
+    max_wait_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=40320,
+        description="Runtime plus time spent waiting for spot capacity (default: 2 x maxRuntime).",
+    )
+
+
+class RegisterModelConfig(ConfigModel):
+    """Registration of each trained model in a SageMaker Model Package Group."""
+
+    enabled: bool = Field(default=False, description="Add a RegisterModel step to the pipeline.")
+    inference_image: EcrImage | None = Field(
+        default=None, description="Image that serves the model (default: the training image)."
+    )
+    content_types: list[str] = Field(
+        default_factory=lambda: ["text/csv"], min_length=1, description="Accepted request types."
+    )
+    response_types: list[str] = Field(
+        default_factory=lambda: ["text/csv"], min_length=1, description="Response MIME types."
+    )
+    inference_instance_types: list[InstanceType] = Field(
+        default_factory=lambda: ["ml.m5.large"],
+        min_length=1,
+        description="Instance types the model may be deployed on.",
+    )
+
+
 class ModelConfig(ConfigModel):
     """One model the platform trains (`trainops:models.<name>`)."""
 
@@ -189,6 +221,25 @@ class ModelConfig(ConfigModel):
         max_length=100,
         description="Hyperparameters passed to the job; values are strings (quote numbers).",
     )
+    spot: SpotConfig = Field(default_factory=SpotConfig, description="Managed spot training.")
+    register_model: RegisterModelConfig = Field(
+        default_factory=RegisterModelConfig, description="Model registry step."
+    )
+
+    @model_validator(mode="after")
+    def _spot_wait_covers_runtime(self) -> ModelConfig:
+        wait = self.spot.max_wait_minutes
+        if self.spot.enabled and wait is not None and wait < self.max_runtime_minutes:
+            raise ValueError(
+                f"spot.maxWaitMinutes ({wait}) must be at least maxRuntimeMinutes "
+                f"({self.max_runtime_minutes}): SageMaker counts the runtime inside the wait"
+            )
+        return self
+
+    @property
+    def spot_max_wait_minutes(self) -> int:
+        """The spot wait limit SageMaker gets: configured, or twice the runtime (capped)."""
+        return self.spot.max_wait_minutes or min(2 * self.max_runtime_minutes, 40320)
 
 
 class MonitoringConfig(ConfigModel):

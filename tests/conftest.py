@@ -85,3 +85,7 @@ def moto_aws(aws_credentials: None) -> Iterator[None]:
 def pytest_configure() -> None:
     # Handler code reads these at call time; make sure a developer's shell cannot leak into tests.
     os.environ.pop("AWS_PROFILE", None)
+
+
+# Shared fixtures defined beside their helpers.
+from tests.sagemaker_sim import pipelines  # noqa: E402, F401

@@ -1,0 +1,35 @@
+"""Physical names for the few resources AWS (or trainops) needs to know in advance.
+
+Most resources use Pulumi's auto-naming. A handful need a predictable name: a Lambda function
+(its log group is `/aws/lambda/<name>`), a SageMaker pipeline (handlers address it by name) and a
+model package group. Those are `trainops-<stack>-<part>...`, with the stack name folded into
+the characters SageMaker and Lambda accept.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+
+PREFIX = "trainops"
+
+
+def stack_slug(stack: str | None = None) -> str:
+    """The stack name in lowercase letters, digits and single hyphens."""
+    raw = (stack if stack is not None else pulumi.get_stack()).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", raw).strip("-")
+    if not slug:
+        raise ValueError(f"stack name {raw!r} has no letters or digits to build names from")
+    return slug
+
+
+def physical_name(*parts: str, max_length: int = 63, stack: str | None = None) -> str:
+    """``trainops-<stack>-<parts>``; fails (at preview) when it would exceed ``max_length``."""
+    name = "-".join([PREFIX, stack_slug(stack), *parts])
+    if len(name) > max_length:
+        raise ValueError(
+            f"name {name!r} is {len(name)} characters; the limit here is {max_length}. "
+            "Use a shorter stack or model name."
+        )
+    return name

@@ -1,0 +1,158 @@
+"""Domain events of the training workflow, and their publisher.
+
+Every component that acts on training publishes what happened to the training event bus (when
+event sourcing is enabled; the bus name arrives in `TRAINOPS_EVENT_BUS`). One schema for all:
+
+    source       "trainops.training"
+    detail-type  the event type, e.g. "TrainingStarted"
+    resources    [execution ARN] when there is one
+    detail       {
+      "schemaVersion": 1,
+      "eventId":      deterministic id (type, model, request, attempt, execution, discriminator):
+                      the same fact published twice has the same id, so the store keeps it once,
+      "type":         the event type again (handy once the envelope is gone),
+      "model", "requestId", "attempt", "trigger" ("schedule" | "queue" | "maintenance-window"
+      | "cli" | "pipeline"), "occurredAt" (ISO 8601, UTC),
+      "executionArn", "reason"   when known,
+      "data":         type-specific extras (e.g. {"retryable": true, "failureReason": "..."})
+    }
+
+A PutEvents entry that fails is never dropped: `publish` raises, so the caller's retry applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from trainops_runtime import clients
+
+SOURCE = "trainops.training"
+SCHEMA_VERSION = 1
+BUS_ENV_VAR = "TRAINOPS_EVENT_BUS"
+
+TRAINING_REQUESTED = "TrainingRequested"
+TRAINING_STARTED = "TrainingStarted"
+TRAINING_SKIPPED = "TrainingSkipped"
+TRAINING_DEFERRED = "TrainingDeferred"  # back-pressure: left in the queue for later
+TRAINING_REJECTED = "TrainingRejected"  # invalid request, never retried
+TRAINING_SUCCEEDED = "TrainingSucceeded"
+TRAINING_FAILED = "TrainingFailed"
+TRAINING_REQUEUED = "TrainingRequeued"
+MAINTENANCE_RUN_SUCCEEDED = "MaintenanceRunSucceeded"
+MAINTENANCE_RUN_FAILED = "MaintenanceRunFailed"
+EVENT_TYPES = frozenset(
+    {
+        TRAINING_REQUESTED,
+        TRAINING_STARTED,
+        TRAINING_SKIPPED,
+        TRAINING_DEFERRED,
+        TRAINING_REJECTED,
+        TRAINING_SUCCEEDED,
+        TRAINING_FAILED,
+        TRAINING_REQUEUED,
+        MAINTENANCE_RUN_SUCCEEDED,
+        MAINTENANCE_RUN_FAILED,
+    }
+)
+TRIGGERS = frozenset({"schedule", "queue", "maintenance-window", "cli", "pipeline"})
+
+
+class PublishError(RuntimeError):
+    """EventBridge did not accept an event; raised so the invocation is retried."""
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    type: str
+    model: str
+    request_id: str
+    attempt: int
+    trigger: str
+    execution_arn: str | None = None
+    reason: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    discriminator: str = ""  # distinguishes repeated facts of one type (e.g. two skips)
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(f"unknown domain event type {self.type!r}")
+        if self.trigger not in TRIGGERS:
+            raise ValueError(f"unknown trigger {self.trigger!r}")
+
+    @property
+    def event_id(self) -> str:
+        key = "|".join(
+            [
+                self.type,
+                self.model,
+                self.request_id,
+                str(self.attempt),
+                self.execution_arn or "",
+                self.discriminator,
+            ]
+        )
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {
+            "schemaVersion": SCHEMA_VERSION,
+            "eventId": self.event_id,
+            "type": self.type,
+            "model": self.model,
+            "requestId": self.request_id,
+            "attempt": self.attempt,
+            "trigger": self.trigger,
+            "occurredAt": self.occurred_at.astimezone(UTC).isoformat(),
+        }
+        if self.execution_arn:
+            detail["executionArn"] = self.execution_arn
+        if self.reason:
+            detail["reason"] = self.reason
+        if self.data:
+            detail["data"] = self.data
+        return detail
+
+    def entry(self, bus: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "Source": SOURCE,
+            "DetailType": self.type,
+            "Detail": json.dumps(self.detail(), sort_keys=True, default=str),
+            "EventBusName": bus,
+            "Time": self.occurred_at,
+        }
+        if self.execution_arn:
+            entry["Resources"] = [self.execution_arn]
+        return entry
+
+
+def bus_name() -> str | None:
+    return os.environ.get(BUS_ENV_VAR) or None
+
+
+def publish(*events: DomainEvent) -> int:
+    """Puts the events on the training bus; returns how many were sent (0 when none is set).
+
+    No bus configured means event sourcing is disabled for this stack: nothing to record.
+    """
+    bus = bus_name()
+    if bus is None or not events:
+        return 0
+    sent = 0
+    for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries
+        batch = events[start : start + 10]
+        response = clients.client("events").put_events(Entries=[e.entry(bus) for e in batch])
+        if response.get("FailedEntryCount", 0):
+            failed = [
+                f"{event.type}: {result.get('ErrorCode')} {result.get('ErrorMessage')}"
+                for event, result in zip(batch, response["Entries"], strict=True)
+                if result.get("ErrorCode")
+            ]
+            raise PublishError(f"EventBridge rejected {len(failed)} event(s): {'; '.join(failed)}")
+        sent += len(batch)
+    return sent

@@ -1,0 +1,85 @@
+"""Which AWS errors are worth retrying.
+
+Retryable: throttling, capacity and service-side faults; the same call can succeed later.
+Permanent: validation errors, missing resources, access denied; repeating the call cannot help,
+so the request goes to a dead-letter queue with the reason instead of being retried forever.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "ResourceLimitExceeded",  # SageMaker: account quota or capacity reached
+        "CapacityError",
+        "InsufficientCapacityError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServiceError",
+        "InternalError",
+        "ConflictException",  # e.g. the pipeline is being updated by a deployment
+    }
+)
+PERMANENT_CODES = frozenset(
+    {
+        "ValidationException",
+        "ValidationError",
+        "ResourceNotFound",
+        "ResourceNotFoundException",
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "InvalidParameterValue",
+        "InvalidParameterException",
+        "MissingParameter",
+    }
+)
+TRANSIENT_CLIENT_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+
+class RetryableError(RuntimeError):
+    """Raised to make the caller (Lambda async retry, SQS redelivery) try again later."""
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True when the same call may succeed later."""
+    if isinstance(error, (RetryableError, *TRANSIENT_CLIENT_ERRORS)):
+        return True
+    if isinstance(error, ClientError):
+        code = error_code(error)
+        if code in RETRYABLE_CODES:
+            return True
+        if code in PERMANENT_CODES:
+            return False
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500  # unknown 4xx: the request itself is wrong
+    return isinstance(error, BotoCoreError)

@@ -1,0 +1,121 @@
+"""Starting and counting pipeline executions: the act every trigger shares.
+
+`start_training` maps a TrainingRequest onto the model's pipeline parameters and starts one
+execution with a `ClientRequestToken` derived from the request id and attempt: SageMaker
+completes an idempotent call at most once, so a redelivered request returns the execution the
+first delivery started. `running_executions` answers "is this model (or the platform) busy?"
+for the overlap and back-pressure checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from trainops_runtime import clients
+from trainops_runtime import pipeline_contract as contract
+from trainops_runtime.catalog import CatalogEntry, ModelCatalog
+from trainops_runtime.training_request import InvalidRequest, TrainingRequest
+
+# An execution cannot hold a slot longer than its longest run; older ones are not looked at.
+HORIZON_SLACK = timedelta(hours=24)
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class RunningExecution:
+    model: str
+    execution_arn: str
+    status: str
+    started: datetime | None
+
+
+def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[dict[str, str]]:
+    """The request as pipeline parameters (values are strings, as SageMaker expects)."""
+    unknown = sorted(set(request.hyperparameters) - set(entry.hyperparameters))
+    if unknown:
+        allowed = ", ".join(entry.hyperparameters) or "none"
+        raise InvalidRequest(
+            f"hyperparameters {', '.join(unknown)} are not configured for {request.model} "
+            f"(overridable: {allowed})"
+        )
+    parameters = {
+        contract.REQUEST_ID: request.request_id,
+        contract.ATTEMPT: str(request.attempt),
+    }
+    if request.data_uri:
+        parameters[contract.TRAINING_DATA_URI] = request.data_uri
+    for name, value in request.hyperparameters.items():
+        parameters[contract.hyperparameter_parameter(name)] = value
+    return [{"Name": name, "Value": value} for name, value in sorted(parameters.items())]
+
+
+def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: str) -> str:
+    """Starts (at most once) the execution for this request; returns its ARN.
+
+    Raises InvalidRequest before any AWS call when the model or an override is unknown, and
+    botocore's ClientError otherwise (see `errors.is_retryable`).
+    """
+    entry = catalog.get(request.model)
+    parameters = pipeline_parameters(request, entry)
+    response = clients.client("sagemaker").start_pipeline_execution(
+        PipelineName=entry.pipeline_name,
+        PipelineExecutionDisplayName=request.execution_display_name(),
+        PipelineExecutionDescription=(
+            f"{trigger}: {request.reason or 'no reason given'} "
+            f"(request {request.request_id}, attempt {request.attempt}, by {request.requested_by})"
+        )[:3072],
+        PipelineParameters=parameters,
+        ClientRequestToken=request.idempotency_token(),
+    )
+    return str(response["PipelineExecutionArn"])
+
+
+def running_executions(
+    model: str, catalog: ModelCatalog, *, now: datetime | None = None
+) -> list[RunningExecution]:
+    """The model's executions that still hold a slot, newest first.
+
+    One ListPipelineExecutions call in the common case: newest first, limited to executions
+    created within the longest possible run (plus a day), paging only past 100 of those.
+    """
+    entry = catalog.get(model)
+    now = now or datetime.now(UTC)
+    created_after = now - timedelta(minutes=entry.longest_run_minutes) - HORIZON_SLACK
+    request: dict[str, Any] = {
+        "PipelineName": entry.pipeline_name,
+        "CreatedAfter": created_after,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": PAGE_SIZE,
+    }
+    running: list[RunningExecution] = []
+    sagemaker = clients.client("sagemaker")
+    while True:
+        page = sagemaker.list_pipeline_executions(**request)
+        running += [
+            RunningExecution(
+                model=model,
+                execution_arn=summary["PipelineExecutionArn"],
+                status=summary["PipelineExecutionStatus"],
+                started=summary.get("StartTime"),
+            )
+            for summary in page.get("PipelineExecutionSummaries", [])
+            if summary.get("PipelineExecutionStatus") in contract.RUNNING_STATES
+        ]
+        token = page.get("NextToken")
+        if not token:
+            return running
+        request["NextToken"] = token
+
+
+def running_across(
+    models: Iterable[str], catalog: ModelCatalog, *, now: datetime | None = None
+) -> list[RunningExecution]:
+    """Running executions of several models (the platform-wide back-pressure check)."""
+    found: list[RunningExecution] = []
+    for model in models:
+        found += running_executions(model, catalog, now=now)
+    return found

@@ -1,0 +1,212 @@
+"""TrainingPipeline: one pipeline per model, its generated definition and its permissions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cli import offline
+from components import iam
+from components import pipeline_definition as pd
+from components.training_pipeline import start_statements
+
+ACCOUNT = offline.ACCOUNT_ID
+CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
+
+
+def definitions(recording: offline.Recording) -> dict[str, dict[str, Any]]:
+    return {
+        p.inputs["pipelineName"]: json.loads(p.inputs["pipelineDefinition"])
+        for p in recording.of_type("aws:sagemaker/pipeline:Pipeline")
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_model_has_exactly_one_pipeline(
+    run_stack: Callable[..., offline.Recording], stack: str
+) -> None:
+    recording = run_stack(stack)
+    models = json.loads(offline.stack_config(stack)["trainops:models"])
+    names = sorted(
+        p.inputs["pipelineName"] for p in recording.of_type("aws:sagemaker/pipeline:Pipeline")
+    )
+    assert names == sorted(f"trainops-{stack}-{model}" for model in models)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_definition_uses_image_role_key_and_isolation(
+    run_stack: Callable[..., offline.Recording], stack: str
+) -> None:
+    recording = run_stack(stack)
+    models = json.loads(offline.stack_config(stack)["trainops:models"])
+    role_arn = recording.one("aws:iam/role:Role", "foundation-sagemaker-execution").outputs["arn"]
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    bucket = recording.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    for pipeline in recording.of_type("aws:sagemaker/pipeline:Pipeline"):
+        model = pipeline.inputs["pipelineName"].removeprefix(f"trainops-{stack}-")
+        assert pipeline.inputs["roleArn"] == role_arn
+        document = json.loads(pipeline.inputs["pipelineDefinition"])
+        assert document["Version"] == "2020-12-01"
+        (train,) = [s for s in document["Steps"] if s["Type"] == "Training"]
+        arguments = train["Arguments"]
+        assert arguments["AlgorithmSpecification"]["TrainingImage"] == models[model]["image"]
+        assert arguments["RoleArn"] == role_arn
+        assert arguments["OutputDataConfig"]["KmsKeyId"] == key_arn
+        assert arguments["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
+        assert arguments["EnableNetworkIsolation"] is True
+        assert arguments["EnableInterContainerTrafficEncryption"] is True
+        output = arguments["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"]
+        assert output[0] == f"s3://{bucket}/models/{model}"
+        assert {"Key": "trainops:model", "Value": model} in arguments["Tags"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_declared_and_referenced_parameters_match(
+    run_stack: Callable[..., offline.Recording], stack: str
+) -> None:
+    for name, document in definitions(run_stack(stack)).items():
+        declared = {p["Name"] for p in document["Parameters"]}
+        assert declared == pd.referenced_parameters(document), name
+        assert len(declared) == len(document["Parameters"]), f"{name}: duplicate parameter"
+
+
+def test_defaults_carry_the_model_config(run_stack: Callable[..., offline.Recording]) -> None:
+    document = definitions(run_stack("dev"))["trainops-dev-churn"]
+    defaults = {p["Name"]: p["DefaultValue"] for p in document["Parameters"]}
+    assert defaults == {
+        "TrainingDataUri": "s3://example-ml-data/churn/train/",
+        "InstanceType": "ml.m5.xlarge",
+        "InstanceCount": 1,
+        "MaxRuntimeSeconds": 240 * 60,
+        "RequestId": "manual",
+        "Attempt": 1,
+        "Hp-epochs": "20",
+        "Hp-learning_rate": "0.05",
+    }
+    hyperparameters = document["Steps"][0]["Arguments"]["HyperParameters"]
+    assert hyperparameters == {
+        "epochs": {"Get": "Parameters.Hp-epochs"},
+        "learning_rate": {"Get": "Parameters.Hp-learning_rate"},
+    }
+
+
+def test_spot_training_adds_wait_and_checkpoints(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack(
+        "dev", {"trainops:models.churn.spot": {"enabled": True, "maxWaitMinutes": 600}}
+    )
+    arguments = definitions(recording)["trainops-dev-churn"]["Steps"][0]["Arguments"]
+    assert arguments["EnableManagedSpotTraining"] is True
+    assert arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] == 600 * 60
+    assert arguments["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"][0].endswith(
+        "/checkpoints/churn"
+    )
+    fraud = definitions(recording)["trainops-dev-fraud"]["Steps"][0]["Arguments"]
+    assert fraud["EnableManagedSpotTraining"] is False
+    assert "CheckpointConfig" not in fraud
+
+
+def test_spot_wait_shorter_than_runtime_is_a_config_error(parse_with: Callable[..., Any]) -> None:
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        parse_with("dev", {"trainops:models.churn.spot": {"enabled": True, "maxWaitMinutes": 60}})
+    (problem,) = raised.value.problems
+    assert problem.startswith(
+        "trainops:models.churn: spot.maxWaitMinutes (60) must be at least maxRuntimeMinutes (240)"
+    )
+
+
+def test_register_model_creates_a_group_and_a_pending_approval_step(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack("dev", {"trainops:models.churn.registerModel": {"enabled": True}})
+    (group,) = recording.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    assert group.inputs["modelPackageGroupName"] == "trainops-dev-churn"
+    steps = definitions(recording)["trainops-dev-churn"]["Steps"]
+    assert [s["Type"] for s in steps] == ["Training", "RegisterModel"]
+    register = steps[1]["Arguments"]
+    assert register["ModelPackageGroupName"] == "trainops-dev-churn"
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
+    container = register["InferenceSpecification"]["Containers"][0]
+    assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    policy = json.loads(
+        recording.one(
+            "aws:iam/rolePolicy:RolePolicy", "pipeline-churn-pipeline-permissions"
+        ).inputs["policy"]
+    )
+    register_statement = next(
+        s for s in policy["Statement"] if s["Sid"] == "RegisterIntoOwnPackageGroup"
+    )
+    assert register_statement["Resource"] == [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/trainops-dev-churn",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/trainops-dev-churn/*",
+    ]
+    assert definitions(recording)["trainops-dev-fraud"]["Steps"][-1]["Type"] == "Training"
+
+
+def test_pipeline_permissions_demand_isolation_encryption_and_the_model_tag(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack("dev")
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    role = recording.one("aws:iam/role:Role", "foundation-sagemaker-execution")
+    permissions = recording.one(
+        "aws:iam/rolePolicy:RolePolicy", "pipeline-churn-pipeline-permissions"
+    )
+    assert permissions.inputs["role"] == role.outputs["name"]
+    statements = {s["Sid"]: s for s in json.loads(permissions.inputs["policy"])["Statement"]}
+    create = statements["CreateIsolatedEncryptedTrainingJobs"]
+    assert create["Condition"] == {
+        "StringEquals": {"aws:RequestTag/trainops:model": "churn"},
+        "Bool": {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        },
+        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
+    }
+    assert statements["PassExecutionRoleToTrainingJobs"]["Resource"] == [role.outputs["arn"]]
+    assert statements["PassExecutionRoleToTrainingJobs"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+
+
+def test_pipeline_waits_for_its_permissions(run_stack: Callable[..., offline.Recording]) -> None:
+    recording = run_stack("dev")
+    pipeline = recording.one("aws:sagemaker/pipeline:Pipeline", "pipeline-churn-pipeline")
+    component = recording.one("trainops:pipelines:TrainingPipeline", "pipeline-churn")
+    assert pipeline.parent_urn == component.urn
+    assert pipeline.inputs["parallelismConfiguration"] == {"maxParallelExecutionSteps": 1}
+
+
+def test_start_statements_are_scoped_to_the_given_pipelines() -> None:
+    start, read = start_statements(CTX, ["trainops-dev-fraud", "trainops-dev-churn"])
+    assert start["Action"] == [
+        "sagemaker:ListPipelineExecutions",
+        "sagemaker:StartPipelineExecution",
+    ]
+    assert start["Resource"] == [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-churn",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-fraud",
+    ]
+    assert read["Resource"] == [arn + "/execution/*" for arn in start["Resource"]]
+    assert all("*" not in arn.split(":pipeline/")[1].split("/")[0] for arn in start["Resource"])
+    with pytest.raises(ValueError, match="at least one pipeline"):
+        start_statements(CTX, [])
+
+
+def test_a_name_too_long_for_sagemaker_fails_at_preview(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    long_model = "m" * 32
+    models = json.loads(offline.stack_config("dev")["trainops:models"])
+    models[long_model] = {**models["churn"], "registerModel": {"enabled": True}}
+    with pytest.raises(ValueError, match="is 72 characters; the limit here is 63"):
+        offline.run_program(
+            "this-is-a-very-long-stack-name",
+            config={**offline.stack_config("dev"), "trainops:models": json.dumps(models)},
+        )

@@ -1,0 +1,230 @@
+"""The shared training library against moto (state) and botocore Stubber (exact calls, errors)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.stub import Stubber
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, errors
+from trainops_runtime.catalog import CatalogError, ModelCatalog, UnknownModel
+from trainops_runtime.training import running_executions, start_training
+from trainops_runtime.training_request import InvalidRequest, parse
+
+from tests.sagemaker_sim import PipelineSim
+
+CATALOG = ModelCatalog.from_json(
+    json.dumps(
+        {
+            "churn": {
+                "pipelineName": "trainops-test-churn",
+                "trainingData": "s3://data/churn/",
+                "hyperparameters": ["epochs", "learning_rate"],
+                "maxRuntimeMinutes": 240,
+            },
+            "fraud": {
+                "pipelineName": "trainops-test-fraud",
+                "trainingData": "s3://data/fraud/",
+                "hyperparameters": [],
+                "maxRuntimeMinutes": 60,
+                "maxWaitMinutes": 180,
+            },
+        }
+    )
+)
+REQUEST = {"model": "churn", "requestId": "req-1", "requestedBy": "tests", "reason": "unit test"}
+
+
+@pytest.fixture
+def sim(pipelines: PipelineSim) -> PipelineSim:
+    pipelines.create_pipeline("trainops-test-churn")
+    pipelines.create_pipeline("trainops-test-fraud")
+    return pipelines
+
+
+def test_start_training_maps_the_request_onto_pipeline_parameters(sim: PipelineSim) -> None:
+    request = parse(
+        {**REQUEST, "dataUri": "s3://data/churn/2026-11/", "hyperparameters": {"epochs": "5"}}
+    )
+    arn = start_training(request, CATALOG, trigger="queue")
+    assert arn.startswith("arn:aws:sagemaker:us-east-1:")
+    assert sim.parameters(arn) == {
+        "RequestId": "req-1",
+        "Attempt": "1",
+        "TrainingDataUri": "s3://data/churn/2026-11/",
+        "Hp-epochs": "5",
+    }
+    execution = sim.execution(arn)
+    assert execution.client_request_token == request.idempotency_token()
+    assert execution.pipeline_execution_display_name == request.execution_display_name()
+    assert "queue: unit test" in execution.pipeline_execution_description
+
+
+def test_the_same_request_twice_starts_one_execution(sim: PipelineSim) -> None:
+    first = start_training(parse(REQUEST), CATALOG, trigger="queue")
+    second = start_training(parse(REQUEST), CATALOG, trigger="queue")
+    assert first == second
+    assert len(sim.executions("trainops-test-churn")) == 1
+    retry = start_training(parse({**REQUEST, "attempt": 2}), CATALOG, trigger="queue")
+    assert retry != first
+    assert len(sim.executions("trainops-test-churn")) == 2
+
+
+def test_the_token_sent_is_the_same_for_a_redelivery(moto_aws: None) -> None:
+    """Exact request check: both deliveries send the identical ClientRequestToken."""
+    sagemaker = clients.client("sagemaker")
+    token = parse(REQUEST).idempotency_token()
+    with Stubber(sagemaker) as stubber:
+        for _ in range(2):
+            stubber.add_response(
+                "start_pipeline_execution",
+                {
+                    "PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-churn/execution/abc"
+                },
+                {
+                    "PipelineName": "trainops-test-churn",
+                    "PipelineExecutionDisplayName": parse(REQUEST).execution_display_name(),
+                    "PipelineExecutionDescription": "queue: unit test (request req-1, attempt 1, by tests)",
+                    "PipelineParameters": [
+                        {"Name": "Attempt", "Value": "1"},
+                        {"Name": "RequestId", "Value": "req-1"},
+                    ],
+                    "ClientRequestToken": token,
+                },
+            )
+        start_training(parse(REQUEST), CATALOG, trigger="queue")
+        start_training(parse(REQUEST), CATALOG, trigger="queue")
+        stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model": "unknown"}, "unknown model 'unknown'; this stack trains: churn, fraud"),
+        (
+            {"hyperparameters": {"depth": "3"}},
+            "hyperparameters depth are not configured for churn (overridable: epochs, learning_rate)",
+        ),
+    ],
+)
+def test_a_bad_request_fails_before_any_aws_call(
+    moto_aws: None, overrides: dict, message: str
+) -> None:
+    sagemaker = clients.client("sagemaker")
+    with Stubber(sagemaker) as stubber:  # no responses queued: any AWS call would fail the test
+        with pytest.raises((InvalidRequest, UnknownModel)) as raised:
+            start_training(parse({**REQUEST, **overrides}), CATALOG, trigger="queue")
+        stubber.assert_no_pending_responses()
+    assert message in str(raised.value)
+
+
+def client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "StartPipelineExecution",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "retryable"),
+    [
+        ("ThrottlingException", 400, True),
+        ("ResourceLimitExceeded", 400, True),
+        ("InternalServerError", 500, True),
+        ("ServiceUnavailable", 503, True),
+        ("SomethingNew", 502, True),
+        ("ValidationException", 400, False),
+        ("ResourceNotFound", 400, False),
+        ("AccessDeniedException", 403, False),
+        ("SomethingElse", 400, False),
+    ],
+)
+def test_sagemaker_errors_are_classified(
+    moto_aws: None, code: str, status: int, retryable: bool
+) -> None:
+    sagemaker = clients.client("sagemaker")
+    with Stubber(sagemaker) as stubber:
+        stubber.add_client_error(
+            "start_pipeline_execution", service_error_code=code, http_status_code=status
+        )
+        with pytest.raises(ClientError) as raised:
+            start_training(parse(REQUEST), CATALOG, trigger="queue")
+    assert errors.is_retryable(raised.value) is retryable
+    assert errors.error_code(raised.value) == code
+
+
+def test_network_errors_are_retryable() -> None:
+    assert errors.is_retryable(EndpointConnectionError(endpoint_url="https://sagemaker"))
+    assert errors.is_retryable(errors.RetryableError("later"))
+    assert not errors.is_retryable(ValueError("bug"))
+    assert errors.is_retryable(client_error("Throttling", 400))
+
+
+def test_running_executions_counts_only_live_ones(sim: PipelineSim) -> None:
+    done = start_training(parse(REQUEST), CATALOG, trigger="queue")
+    live = start_training(parse({**REQUEST, "requestId": "req-2"}), CATALOG, trigger="queue")
+    stopping = start_training(parse({**REQUEST, "requestId": "req-3"}), CATALOG, trigger="queue")
+    sim.finish(done, "Succeeded")
+    sim.finish(stopping, "Stopping")
+    running = running_executions("churn", CATALOG)
+    assert sorted(r.execution_arn for r in running) == sorted([live, stopping])
+    assert running_executions("fraud", CATALOG) == []
+
+
+def test_running_executions_asks_for_recent_executions_newest_first(moto_aws: None) -> None:
+    sagemaker = clients.client("sagemaker")
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    page = {
+        "PipelineExecutionSummaries": [
+            {
+                "PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/a",
+                "PipelineExecutionStatus": "Executing",
+            }
+        ],
+        "NextToken": "page-2",
+    }
+    last = {
+        "PipelineExecutionSummaries": [
+            {
+                "PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/b",
+                "PipelineExecutionStatus": "Failed",
+            }
+        ]
+    }
+    expected = {
+        "PipelineName": "trainops-test-fraud",
+        "CreatedAfter": datetime(2026, 11, 21, 9, 0, tzinfo=UTC),  # 180 min spot wait + 24 h
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 100,
+    }
+    with Stubber(sagemaker) as stubber:
+        stubber.add_response("list_pipeline_executions", page, expected)
+        stubber.add_response("list_pipeline_executions", last, {**expected, "NextToken": "page-2"})
+        running = running_executions("fraud", CATALOG, now=now)
+        stubber.assert_no_pending_responses()
+    assert [r.execution_arn.rsplit("/", 1)[-1] for r in running] == ["a"]
+
+
+def test_catalog_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog_module.load.cache_clear()
+    monkeypatch.delenv(catalog_module.ENV_VAR, raising=False)
+    with pytest.raises(CatalogError, match="TRAINOPS_MODELS is not set"):
+        catalog_module.load()
+    monkeypatch.setenv(catalog_module.ENV_VAR, "{not json")
+    catalog_module.load.cache_clear()
+    with pytest.raises(CatalogError, match="not a valid model catalog"):
+        catalog_module.load()
+    monkeypatch.setenv(
+        catalog_module.ENV_VAR,
+        json.dumps(
+            {"churn": {"pipelineName": "p", "trainingData": "s3://d/", "maxRuntimeMinutes": 5}}
+        ),
+    )
+    catalog_module.load.cache_clear()
+    assert catalog_module.load().get("churn").pipeline_name == "p"
+    assert catalog_module.load().by_pipeline("p") == "churn"
+    catalog_module.load.cache_clear()

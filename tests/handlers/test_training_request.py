@@ -1,0 +1,58 @@
+"""TrainingRequest: validation with a clear reason, deterministic tokens."""
+
+from __future__ import annotations
+
+import pytest
+from trainops_runtime.training_request import InvalidRequest, TrainingRequest, new_request_id, parse
+
+VALID = {"model": "churn", "requestId": "req-1", "requestedBy": "ci", "reason": "new data"}
+
+
+def test_a_valid_request_parses_with_defaults() -> None:
+    request = parse(VALID)
+    assert request.model == "churn"
+    assert request.attempt == 1
+    assert request.hyperparameters == {}
+    assert parse(request.to_message()) == request
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("{not json", "body is not JSON"),
+        ("[1, 2]", "body must be a JSON object, got list"),
+        ({"requestId": "r"}, "model: Field required"),
+        ({**VALID, "model": "churn_v2"}, "model: String should match pattern"),
+        ({**VALID, "attempt": 0}, "attempt: Input should be greater than or equal to 1"),
+        ({**VALID, "dataUri": "/local/path"}, "dataUri: dataUri must be an S3 URI"),
+        (
+            {**VALID, "hyperparameters": {"epochs": 20}},
+            "hyperparameters.epochs: Input should be a valid string",
+        ),
+        ({**VALID, "priority": "high"}, "priority: Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_requests_say_what_is_wrong(raw: object, reason: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        parse(raw)  # type: ignore[arg-type]
+    assert reason in str(raised.value)
+
+
+def test_token_is_deterministic_per_request_and_attempt() -> None:
+    first = parse(VALID)
+    assert first.idempotency_token() == parse(VALID).idempotency_token()
+    assert 32 <= len(first.idempotency_token()) <= 128
+    retry = first.next_attempt()
+    assert retry.attempt == 2
+    assert retry.idempotency_token() != first.idempotency_token()
+    other = parse({**VALID, "requestId": "req-2"})
+    assert other.idempotency_token() != first.idempotency_token()
+
+
+def test_display_name_fits_sagemaker_pattern() -> None:
+    import re
+
+    name = TrainingRequest(
+        model="m" * 32, request_id=new_request_id(), attempt=20
+    ).execution_display_name()
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}", name)
