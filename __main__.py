@@ -8,13 +8,19 @@ import pulumi_aws as aws
 
 from components import (
     AwsContext,
+    DashboardSources,
     Foundation,
     FoundationArgs,
+    OperationsDashboard,
+    OperationsDashboardArgs,
+    TrainingMonitor,
+    TrainingMonitorArgs,
     TrainingPipeline,
     TrainingPipelineArgs,
     config,
     tagging,
 )
+from components.training_pipeline import catalog_json
 
 settings = config.load()
 pulumi.runtime.register_resource_transform(tagging.trainops_tags)
@@ -57,10 +63,43 @@ pipelines = {
     for model_name, model in settings.models.items()
 }
 
+model_catalog = catalog_json(pipelines)
+dashboard_sources: list[DashboardSources] = []
+
 # ---- Components, each created only when its feature is enabled in the stack config. ----------
-# (TrainingMonitor, ScheduledRetraining, TrainingQueue, MaintenanceWindowRetraining and
-# TrainingEventStore are composed here as they land; each takes the foundation's outputs and
-# the pipelines it may start.)
+# Monitoring comes first: its alert ladder is where every other component puts its alarms.
+monitor = None
+if settings.monitoring.enabled:
+    monitor = TrainingMonitor(
+        "monitoring",
+        TrainingMonitorArgs(
+            config=settings.monitoring,
+            ctx=ctx,
+            key_arn=foundation.key_arn,
+            models=settings.models,
+            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
+            model_catalog_json=model_catalog,
+            artifacts_bucket_name=foundation.artifacts_bucket_name,
+            sagemaker_role_arn=foundation.sagemaker_role_arn,
+            sagemaker_role_name=foundation.sagemaker_role_name,
+            log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
+        ),
+    )
+    dashboard_sources.append(monitor.dashboard_sources)
+alerts = monitor.ladder if monitor else None
+
+# (ScheduledRetraining, TrainingQueue, MaintenanceWindowRetraining and TrainingEventStore are
+# composed here as they land; each takes the foundation's outputs, `alerts` and the pipelines.)
+
+if monitor is not None and settings.monitoring.dashboard:
+    dashboard = OperationsDashboard(
+        "dashboard",
+        OperationsDashboardArgs(
+            sources=DashboardSources().merged(*dashboard_sources), region=settings.region
+        ),
+    )
+    pulumi.export("dashboard", dashboard.dashboard_name)
 
 pulumi.export("environment", settings.environment)
 pulumi.export("kmsKeyArn", foundation.key_arn)
@@ -68,3 +107,6 @@ pulumi.export("kmsKeyAlias", foundation.key_alias)
 pulumi.export("artifactsBucket", foundation.artifacts_bucket_name)
 pulumi.export("sagemakerRoleArn", foundation.sagemaker_role_arn)
 pulumi.export("pipelines", {model: p.pipeline_name for model, p in pipelines.items()})
+if monitor is not None:
+    pulumi.export("warningTopicArn", monitor.warning_topic_arn)
+    pulumi.export("criticalTopicArn", monitor.critical_topic_arn)

@@ -26,6 +26,7 @@ from cli.reference import config_reference, update_readme
 FEATURES = {
     "trainops:foundation:Foundation": "foundation",
     "trainops:monitoring:TrainingMonitor": "monitoring",
+    "trainops:monitoring:OperationsDashboard": "monitoring",
     "trainops:pipelines:TrainingPipeline": "models",
     "trainops:retraining:ScheduledRetraining": "scheduledRetraining",
     "trainops:queue:TrainingQueue": "trainingQueue",

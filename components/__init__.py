@@ -1,19 +1,28 @@
 """trainops: reusable Pulumi components for operating model training on AWS."""
 
+from components.alarms import AlertLadder
 from components.config import ConfigError, StackConfig, load, parse
+from components.dashboard import DashboardSources, OperationsDashboard, OperationsDashboardArgs
 from components.foundation import Foundation, FoundationArgs
 from components.iam import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
+from components.monitoring import TrainingMonitor, TrainingMonitorArgs
 from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
+    "AlertLadder",
     "AwsContext",
     "ConfigError",
+    "DashboardSources",
     "Foundation",
     "FoundationArgs",
+    "OperationsDashboard",
+    "OperationsDashboardArgs",
     "PythonFunction",
     "PythonFunctionArgs",
     "StackConfig",
+    "TrainingMonitor",
+    "TrainingMonitorArgs",
     "TrainingPipeline",
     "TrainingPipelineArgs",
     "load",

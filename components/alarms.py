@@ -1,53 +1,177 @@
-"""CloudWatch alarms with the conventions every trainops alarm follows.
+"""CloudWatch alarms on the trainops alert ladder.
 
-Every alarm notifies its topics on ALARM and on OK (so recovery is visible), states explicitly how
-missing data is treated, and is only created when there is somewhere to send it: an alarm with
-no action is noise nobody sees.
+Every alarm is created as a pair:
+
+* the alarm itself notifies the `warning` topic on ALARM and OK (so recovery is visible);
+* its escalation twin (`<name>-escalated`) watches the same signal over `escalateAfterMinutes`
+  and notifies `critical` (and, when configured, engages an Incident Manager response plan) only
+  when the condition held for that whole time.
+
+So "still in ALARM after N minutes" escalates without any code running, and a blip that
+recovers never pages anyone. Every alarm states how missing data is treated, and an alarm is
+only created with somewhere to send it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+# CloudWatch limits evaluation periods x period to one day for periods under an hour, and to
+# seven days for periods of an hour or more.
+MAX_EVALUATION_SECONDS = 24 * 3600
+MAX_EVALUATION_SECONDS_HOURLY = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class AlertLadder:
+    """Where alarms go: warning first, critical when the condition persists."""
+
+    warning_topic_arn: pulumi.Input[str]
+    critical_topic_arn: pulumi.Input[str]
+    escalate_after_minutes: int
+    response_plan_arn: pulumi.Input[str] | None = None
+
+    def critical_actions(self) -> list[pulumi.Input[str]]:
+        actions: list[pulumi.Input[str]] = [self.critical_topic_arn]
+        if self.response_plan_arn is not None:
+            actions.append(self.response_plan_arn)
+        return actions
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What an alarm compares: threshold, operator and the period it is evaluated over."""
+
+    threshold: float = 1
+    comparison: str = "GreaterThanOrEqualToThreshold"
+    period_seconds: int = 300
+    evaluation_periods: int = 1
+    treat_missing_data: str = "notBreaching"
+
+
+def escalation_periods(condition: Condition, escalate_after_minutes: int) -> int:
+    """How many periods cover the escalation delay (at least one more than the alarm's)."""
+    periods = math.ceil(escalate_after_minutes * 60 / condition.period_seconds)
+    periods = max(periods, condition.evaluation_periods + 1)
+    window = (
+        MAX_EVALUATION_SECONDS_HOURLY
+        if condition.period_seconds >= 3600
+        else MAX_EVALUATION_SECONDS
+    )
+    limit = max(1, window // condition.period_seconds)
+    return min(periods, limit)
+
+
+def _alarm_pair(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    ladder: AlertLadder,
+    description: str,
+    condition: Condition,
+    signal: Mapping[str, Any],
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+    child = pulumi.ResourceOptions(parent=parent)
+    common = {
+        "threshold": condition.threshold,
+        "comparison_operator": condition.comparison,
+        "treat_missing_data": condition.treat_missing_data,
+        **signal,
+    }
+    warning = aws.cloudwatch.MetricAlarm(
+        name,
+        alarm_description=description,
+        evaluation_periods=condition.evaluation_periods,
+        datapoints_to_alarm=condition.evaluation_periods,
+        alarm_actions=[ladder.warning_topic_arn],
+        ok_actions=[ladder.warning_topic_arn],
+        opts=child,
+        **common,
+    )
+    periods = escalation_periods(condition, ladder.escalate_after_minutes)
+    escalated = aws.cloudwatch.MetricAlarm(
+        f"{name}-escalated",
+        alarm_description=(f"ESCALATED after {ladder.escalate_after_minutes} min: {description}"),
+        evaluation_periods=periods,
+        datapoints_to_alarm=periods,
+        alarm_actions=ladder.critical_actions(),
+        ok_actions=[ladder.critical_topic_arn],
+        opts=child,
+        **common,
+    )
+    return warning, escalated
 
 
 def metric_alarm(
     name: str,
     *,
     parent: pulumi.Resource,
-    topic_arns: Sequence[pulumi.Input[str]],
+    ladder: AlertLadder,
     description: str,
     namespace: str,
     metric_name: str,
     dimensions: Mapping[str, pulumi.Input[str]],
-    statistic: str = "Sum",
-    threshold: float = 1,
-    comparison: str = "GreaterThanOrEqualToThreshold",
-    period_seconds: int = 300,
-    evaluation_periods: int = 1,
-    treat_missing_data: str = "notBreaching",
-) -> aws.cloudwatch.MetricAlarm:
-    """A single-metric alarm that notifies ``topic_arns`` on ALARM and OK."""
-    if not topic_arns:
-        raise ValueError(f"alarm {name} has no topic to notify")
-    return aws.cloudwatch.MetricAlarm(
+    statistic: str | None = "Sum",
+    extended_statistic: str | None = None,
+    condition: Condition | None = None,
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+    """A single-metric alarm and its escalation twin."""
+    condition = condition or Condition()
+    signal: dict[str, Any] = {
+        "namespace": namespace,
+        "metric_name": metric_name,
+        "dimensions": dict(dimensions),
+        "period": condition.period_seconds,
+    }
+    if extended_statistic:
+        signal["extended_statistic"] = extended_statistic
+    else:
+        signal["statistic"] = statistic
+    return _alarm_pair(
         name,
-        alarm_description=description,
-        namespace=namespace,
-        metric_name=metric_name,
-        dimensions=dict(dimensions),
-        statistic=statistic,
-        threshold=threshold,
-        comparison_operator=comparison,
-        period=period_seconds,
-        evaluation_periods=evaluation_periods,
-        datapoints_to_alarm=evaluation_periods,
-        treat_missing_data=treat_missing_data,
-        alarm_actions=list(topic_arns),
-        ok_actions=list(topic_arns),
-        opts=pulumi.ResourceOptions(parent=parent),
+        parent=parent,
+        ladder=ladder,
+        description=description,
+        condition=condition,
+        signal=signal,
+    )
+
+
+def query_alarm(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    ladder: AlertLadder,
+    description: str,
+    query: str,
+    condition: Condition | None = None,
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+    """An alarm on a CloudWatch Metrics Insights query (covers resources created later)."""
+    condition = condition or Condition()
+    signal = {
+        "metric_queries": [
+            {
+                "id": "q1",
+                "expression": query,
+                "period": condition.period_seconds,
+                "return_data": True,
+                "label": description[:255],
+            }
+        ]
+    }
+    return _alarm_pair(
+        name,
+        parent=parent,
+        ladder=ladder,
+        description=description,
+        condition=condition,
+        signal=signal,
     )
 
 
@@ -55,19 +179,26 @@ def queue_depth_alarm(
     name: str,
     *,
     parent: pulumi.Resource,
-    topic_arns: Sequence[pulumi.Input[str]],
+    ladder: AlertLadder,
     queue_name: pulumi.Input[str],
     description: str,
-) -> aws.cloudwatch.MetricAlarm:
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
     """Alarms as soon as one message waits in a dead-letter queue."""
     return metric_alarm(
         name,
         parent=parent,
-        topic_arns=topic_arns,
+        ladder=ladder,
         description=description,
         namespace="AWS/SQS",
         metric_name="ApproximateNumberOfMessagesVisible",
         dimensions={"QueueName": queue_name},
         statistic="Maximum",
-        period_seconds=60,
+        condition=Condition(period_seconds=60),
     )
+
+
+def alarm_arns(
+    pairs: Sequence[tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]],
+) -> list[pulumi.Output[str]]:
+    """The first-tier alarm ARNs of some pairs (for dashboards)."""
+    return [warning.arn for warning, _ in pairs]

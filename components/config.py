@@ -14,7 +14,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import (
@@ -39,10 +39,10 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
-# SageMaker resource names: alphanumerics and single or repeated hyphens, no leading/trailing
-# hyphen. Limited to 32 characters here (SageMaker allows 63) so that the stack prefix and the
-# suffixes trainops adds to pipeline, job and package-group names still fit.
-MODEL_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+# SageMaker resource names: alphanumerics and hyphens, no leading/trailing hyphen. Lowercase
+# only, because SageMaker lowercases names inside some ARNs and events, and trainops matches
+# them exactly; at most 32 characters (SageMaker allows 63) so the stack prefix and suffixes fit.
+MODEL_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,31}$")
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
@@ -50,6 +50,8 @@ ECR_IMAGE = re.compile(
 )
 S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+$")
+HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$")
+SLACK_ID = re.compile(r"^[A-Z0-9]{9,15}$")
 EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 )
@@ -65,8 +67,8 @@ TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 def _model_name(value: str) -> str:
     if not MODEL_NAME.match(value):
         raise ValueError(
-            "model names must be 1-32 letters, digits or hyphens, starting and ending with a "
-            "letter or digit (SageMaker naming rules)"
+            "model names must be 1-32 lowercase letters, digits or hyphens, starting and ending "
+            "with a letter or digit (SageMaker naming rules)"
         )
     return value
 
@@ -117,6 +119,12 @@ def _email(value: str) -> str:
     return value
 
 
+def _https_url(value: str) -> str:
+    if not HTTPS_URL.match(value):
+        raise ValueError("not an HTTPS URL; SNS delivers to https:// endpoints only")
+    return value
+
+
 def _log_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
         raise ValueError(
@@ -145,6 +153,7 @@ InstanceType = Annotated[str, AfterValidator(_instance_type)]
 ScheduleExpression = Annotated[str, AfterValidator(_schedule)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Email = Annotated[str, AfterValidator(_email)]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 HyperparameterName = Annotated[str, AfterValidator(_hyperparameter_key)]
 HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value), Field(max_length=2500)]
@@ -198,6 +207,78 @@ class RegisterModelConfig(ConfigModel):
     )
 
 
+class EndpointConfig(ConfigModel):
+    """A real-time endpoint serving the model: deployed by trainops, or an existing one."""
+
+    deploy: bool = Field(default=False, description="Create Model, EndpointConfig and Endpoint.")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
+        description="Name of an existing endpoint to monitor (required unless deploy).",
+    )
+    model_data_url: S3Uri | None = Field(
+        default=None, description="model.tar.gz to serve (required with deploy)."
+    )
+    image: EcrImage | None = Field(
+        default=None, description="Serving image (default: the training image)."
+    )
+    instance_type: InstanceType = Field(default="ml.m5.large", description="Serving instance.")
+    initial_instance_count: int = Field(default=1, ge=1, le=100, description="Serving instances.")
+    data_capture: bool = Field(
+        default=True,
+        description="Capture requests and responses to the artifacts bucket (Model Monitor "
+        "needs it); for an existing endpoint, whether it already captures.",
+    )
+    sampling_percent: int = Field(default=100, ge=1, le=100, description="Data capture sample.")
+    latency_p99_ms: float = Field(
+        default=1000, gt=0, description="p99 ModelLatency that alarms, in milliseconds."
+    )
+    errors_5xx_threshold: int = Field(
+        default=1, ge=1, description="Invocation5XXErrors per 5 minutes that alarm."
+    )
+
+    @model_validator(mode="after")
+    def _deploy_or_name(self) -> EndpointConfig:
+        if self.deploy and self.model_data_url is None:
+            raise ValueError("modelDataUrl is required when deploy is true")
+        if not self.deploy and self.name is None:
+            raise ValueError("name (an existing endpoint) is required when deploy is false")
+        return self
+
+
+class BiasAlarmConfig(ConfigModel):
+    """An alarm on one bias metric of one facet, as Clarify publishes it to CloudWatch."""
+
+    metric: str = Field(pattern=r"^[A-Za-z0-9_]{1,64}$", description="Short name, e.g. DPPL.")
+    threshold: float = Field(gt=0, description="Alarm when |value| exceeds this.")
+    stage: Literal["Pre-training", "Post-Training"] = Field(
+        default="Post-Training", description="BiasStage dimension."
+    )
+    label: str = Field(min_length=1, description="Label dimension (the target attribute).")
+    label_value: str = Field(min_length=1, description="LabelValue dimension.")
+    facet: str = Field(min_length=1, description="Facet dimension (the sensitive attribute).")
+    facet_value: str = Field(min_length=1, description="FacetValue dimension.")
+
+
+class BiasMonitoringConfig(ConfigModel):
+    """SageMaker Clarify bias drift monitoring of the model's endpoint."""
+
+    ground_truth: S3Uri = Field(description="S3 prefix of the ground-truth labels.")
+    analysis_config: S3Uri = Field(description="S3 URI of the Clarify analysis_config.json.")
+    schedule: Literal["hourly", "daily"] = Field(default="daily", description="How often it runs.")
+    instance_type: InstanceType = Field(default="ml.m5.xlarge", description="Monitoring instance.")
+    max_runtime_minutes: int = Field(
+        default=60, ge=1, le=60, description="Per run (SageMaker allows at most one hour)."
+    )
+    clarify_image: EcrImage | None = Field(
+        default=None,
+        description="Clarify container (default: AWS's image for us-east-1/2, us-west-1/2).",
+    )
+    alarms: list[BiasAlarmConfig] = Field(
+        default_factory=list, max_length=20, description="Alarms on published bias metrics."
+    )
+
+
 class ModelConfig(ConfigModel):
     """One model the platform trains (`trainops:models.<name>`)."""
 
@@ -225,6 +306,23 @@ class ModelConfig(ConfigModel):
     register_model: RegisterModelConfig = Field(
         default_factory=RegisterModelConfig, description="Model registry step."
     )
+    endpoint: EndpointConfig | None = Field(
+        default=None, description="Endpoint serving this model (alarms; optional deployment)."
+    )
+    bias_monitoring: BiasMonitoringConfig | None = Field(
+        default=None, description="Clarify bias drift monitoring (needs an endpoint)."
+    )
+
+    @model_validator(mode="after")
+    def _bias_needs_captured_endpoint(self) -> ModelConfig:
+        if self.bias_monitoring is not None and (
+            self.endpoint is None or not self.endpoint.data_capture
+        ):
+            raise ValueError(
+                "biasMonitoring needs an endpoint with data capture: set endpoint (deploy: true, "
+                "or the name of an existing endpoint with dataCapture: true)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _spot_wait_covers_runtime(self) -> ModelConfig:
@@ -242,6 +340,53 @@ class ModelConfig(ConfigModel):
         return self.spot.max_wait_minutes or min(2 * self.max_runtime_minutes, 40320)
 
 
+class SlackConfig(ConfigModel):
+    """A Slack channel that receives the alert topics through AWS Chatbot."""
+
+    workspace_id: str = Field(pattern=SLACK_ID.pattern, description="Slack workspace (team) ID.")
+    channel_id: str = Field(pattern=SLACK_ID.pattern, description="Slack channel ID.")
+
+
+class HostAlarmsConfig(ConfigModel):
+    """Thresholds of the training-host alarms (Metrics Insights over all training jobs)."""
+
+    disk_percent: float = Field(default=90, gt=0, le=100, description="Disk use that alarms.")
+    memory_percent: float = Field(default=90, gt=0, le=100, description="Memory use that alarms.")
+    gpu_idle_percent: float = Field(
+        default=5, ge=0, lt=100, description="GPU use below which a GPU host counts as idle."
+    )
+    gpu_idle_minutes: int = Field(
+        default=30, ge=5, le=1440, description="Minutes a GPU host may idle before it alarms."
+    )
+
+
+class IncidentContact(ConfigModel):
+    """A person Incident Manager engages, by e-mail."""
+
+    alias: str = Field(pattern=r"^[a-z0-9_-]{1,255}$", description="Contact alias.")
+    name: str = Field(min_length=1, max_length=255, description="Display name.")
+    email: Email = Field(description="Where engagements go.")
+
+
+class IncidentManagerConfig(ConfigModel):
+    """Optional AWS Systems Manager Incident Manager escalation for critical alarms."""
+
+    enabled: bool = Field(default=False, description="Engage Incident Manager on critical alarms.")
+    contacts: list[IncidentContact] = Field(
+        default_factory=list, max_length=10, description="Engaged in order, one per stage."
+    )
+    create_replication_set: bool = Field(
+        default=False,
+        description="Create the account's Incident Manager replication set (once per account).",
+    )
+
+    @model_validator(mode="after")
+    def _contacts_when_enabled(self) -> IncidentManagerConfig:
+        if self.enabled and not self.contacts:
+            raise ValueError("contacts: at least one contact is required when enabled")
+        return self
+
+
 class MonitoringConfig(ConfigModel):
     """Alert topics, alarms and escalation (`trainops:monitoring`)."""
 
@@ -249,12 +394,42 @@ class MonitoringConfig(ConfigModel):
     alert_emails: list[Email] = Field(
         default_factory=list, max_length=20, description="E-mail subscribers of the alert topics."
     )
+    alert_webhooks: list[HttpsUrl] = Field(
+        default_factory=list,
+        max_length=10,
+        description="HTTPS endpoints (paging tools) subscribed to the critical topic.",
+    )
+    slack: SlackConfig | None = Field(
+        default=None, description="Slack channel for both topics through AWS Chatbot."
+    )
     escalate_after_minutes: int = Field(
         default=30,
         ge=5,
         le=1440,
         description="Minutes an alarm may stay in ALARM before it escalates to `critical`.",
     )
+    stall_check_schedule: ScheduleExpression = Field(
+        default="rate(5 minutes)", description="How often running jobs are checked for stalls."
+    )
+    overrun_fraction: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Share of maxRuntimeMinutes after which a running job counts as overrunning.",
+    )
+    stalled_after_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=1440,
+        description="Minutes without a secondary-status change before a job counts as stalled.",
+    )
+    host_alarms: HostAlarmsConfig = Field(
+        default_factory=HostAlarmsConfig, description="Training-host alarm thresholds."
+    )
+    incident_manager: IncidentManagerConfig = Field(
+        default_factory=IncidentManagerConfig, description="Incident Manager escalation."
+    )
+    dashboard: bool = Field(default=True, description="Create the operations dashboard.")
 
 
 class ScheduledRetrainingConfig(ConfigModel):

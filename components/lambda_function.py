@@ -110,7 +110,7 @@ class PythonFunctionArgs:
     invoked_asynchronously: bool = False
     max_async_retries: int = 2
     max_event_age_seconds: int = 6 * 3600
-    alarm_topic_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    alerts: alarms.AlertLadder | None = None
     source_dir: Path = LAMBDA_DIR
 
 
@@ -123,6 +123,7 @@ class PythonFunction(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     failure_queue_arn: pulumi.Output[str] | None
+    failure_queue_name: pulumi.Output[str] | None
     function: aws.lambda_.Function
 
     def __init__(
@@ -220,8 +221,9 @@ class PythonFunction(pulumi.ComponentResource):
                 opts=child,
             )
 
-        if args.alarm_topic_arns:
-            self._alarms(name, function_name, failure_queue, args.alarm_topic_arns)
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = []
+        if args.alerts is not None:
+            self.alarms = self._alarms(name, function_name, failure_queue, args.alerts)
 
         self.function = function
         self.function_name = function.name
@@ -230,6 +232,7 @@ class PythonFunction(pulumi.ComponentResource):
         self.role_name = role.name
         self.log_group_name = log_group.name
         self.failure_queue_arn = failure_queue.arn if failure_queue is not None else None
+        self.failure_queue_name = failure_queue.name if failure_queue is not None else None
         self.register_outputs(
             {
                 "function_name": self.function_name,
@@ -284,23 +287,28 @@ class PythonFunction(pulumi.ComponentResource):
         name: str,
         function_name: str,
         failure_queue: aws.sqs.Queue | None,
-        topics: Sequence[pulumi.Input[str]],
-    ) -> None:
+        ladder: alarms.AlertLadder,
+    ) -> list[aws.cloudwatch.MetricAlarm]:
+        """Errors, throttles and dead letters; returns the first-tier alarms."""
+        created = []
         for metric in ("Errors", "Throttles"):
-            alarms.metric_alarm(
+            warning, _ = alarms.metric_alarm(
                 f"{name}-{metric.lower()}",
                 parent=self,
-                topic_arns=topics,
+                ladder=ladder,
                 description=f"{function_name}: {metric.lower()} in the last 5 minutes",
                 namespace="AWS/Lambda",
                 metric_name=metric,
                 dimensions={"FunctionName": function_name},
             )
+            created.append(warning)
         if failure_queue is not None:
-            alarms.queue_depth_alarm(
+            warning, _ = alarms.queue_depth_alarm(
                 f"{name}-failures-depth",
                 parent=self,
-                topic_arns=topics,
+                ladder=ladder,
                 queue_name=failure_queue.name,
                 description=f"{function_name}: asynchronous invocations failed after retries",
             )
+            created.append(warning)
+        return created

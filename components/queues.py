@@ -8,6 +8,7 @@ and (for work queues) a redrive policy onto their own DLQ.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -16,6 +17,14 @@ import pulumi_aws as aws
 from components import iam
 
 FOURTEEN_DAYS = 14 * 24 * 3600  # SQS's maximum retention: a DLQ keeps what failed as long as it can
+
+
+@dataclass(frozen=True)
+class ServiceSender:
+    """An AWS service allowed to send to the queue on behalf of one source (rule, schedule...)."""
+
+    service_principal: str
+    source_arn: pulumi.Input[str]
 
 
 def encrypted_queue(
@@ -28,7 +37,7 @@ def encrypted_queue(
     visibility_timeout_seconds: int = 30,
     redrive_to: aws.sqs.Queue | None = None,
     max_receive_count: int = 5,
-    extra_policy_statements: Sequence[iam.Statement] = (),
+    senders: Sequence[ServiceSender] = (),
     **queue_args: Any,
 ) -> aws.sqs.Queue:
     """A KMS-encrypted queue (and its TLS-only policy) parented to ``parent``."""
@@ -54,7 +63,19 @@ def encrypted_queue(
         f"{name}-policy",
         queue_url=queue.url,
         policy=iam.to_json(
-            iam.document(iam.deny_insecure_transport("sqs", [queue.arn]), *extra_policy_statements)
+            iam.document(
+                iam.deny_insecure_transport("sqs", [queue.arn]),
+                *[
+                    iam.allow(
+                        ["sqs:SendMessage"],
+                        [queue.arn],
+                        sid=f"AllowSendFrom{index}",
+                        principals={"Service": sender.service_principal},
+                        conditions={"ArnEquals": {"aws:SourceArn": sender.source_arn}},
+                    )
+                    for index, sender in enumerate(senders)
+                ],
+            )
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -222,17 +222,23 @@ def pipeline_role_statements(
     return statements
 
 
-def start_statements(ctx: iam.AwsContext, pipeline_names: Sequence[str]) -> list[iam.Statement]:
-    """What a trigger (Lambda) needs to start and follow executions of exactly these pipelines."""
+def start_statements(
+    ctx: iam.AwsContext, pipeline_names: Sequence[str], *, start: bool = True
+) -> list[iam.Statement]:
+    """What a trigger (Lambda) needs to start and follow executions of exactly these pipelines.
+
+    With ``start=False`` only the read side (for watchers such as the stall detector).
+    """
     if not pipeline_names:
         raise ValueError("a trigger needs at least one pipeline to start")
     pipelines = [ctx.arn("sagemaker", f"pipeline/{name}") for name in sorted(pipeline_names)]
     executions = [f"{arn}/execution/*" for arn in pipelines]
     return [
         iam.allow(
-            ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
+            ["sagemaker:ListPipelineExecutions"]
+            + (["sagemaker:StartPipelineExecution"] if start else []),
             pipelines,
-            sid="StartAndListOwnPipelines",
+            sid="StartAndListOwnPipelines" if start else "ListOwnPipelines",
         ),
         iam.allow(
             ["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineParametersForExecution"],

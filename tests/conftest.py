@@ -74,6 +74,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def moto_aws(aws_credentials: None) -> Iterator[None]:
     """moto's mock_aws, started before any client exists; handler clients are reset around it."""
     from moto import mock_aws
+
     from trainops_runtime import clients
 
     clients.reset()

@@ -51,7 +51,7 @@ def test_plan_reports_invalid_config_without_a_traceback(
     captured = capsys.readouterr()
     assert code == 2
     assert (
-        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, enabled, escalateAfterMinutes"
+        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, dashboard, enabled, escalateAfterMinutes, hostAlarms, incidentManager, overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes"
         in captured.err
     )
     assert "Traceback" not in captured.err

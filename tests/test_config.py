@@ -168,16 +168,16 @@ def test_an_invalid_model_name_is_reported_at_its_key(
     models["churn_v2"] = models["churn"]
     problems = problems_for(parse_with, {"trainops:models": models})
     assert problems == [
-        "trainops:models.churn_v2: model names must be 1-32 letters, digits or hyphens, starting and "
-        "ending with a letter or digit (SageMaker naming rules) (got 'churn_v2')"
+        "trainops:models.churn_v2: model names must be 1-32 lowercase letters, digits or hyphens, "
+        "starting and ending with a letter or digit (SageMaker naming rules) (got 'churn_v2')"
     ]
 
 
 def test_a_typo_in_a_key_names_the_valid_keys(parse_with: Callable[..., StackConfig]) -> None:
     problems = problems_for(parse_with, {"trainops:monitoring.enabeld": True})
     assert problems == [
-        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, enabled, "
-        "escalateAfterMinutes (got true)"
+        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, dashboard, enabled, escalateAfte"
+        "rMinutes, hostAlarms, incidentManager, overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes (got true)"
     ]
 
 
@@ -193,7 +193,7 @@ def test_an_unknown_top_level_key_names_the_valid_keys(
 def test_an_unknown_model_key_names_the_model_keys(parse_with: Callable[..., StackConfig]) -> None:
     (problem,) = problems_for(parse_with, {"trainops:models.churn.instancetype": "ml.m5.large"})
     assert problem.startswith(
-        "trainops:models.churn.instancetype: unknown key; valid keys are hyperparameters, image,"
+        "trainops:models.churn.instancetype: unknown key; valid keys are biasMonitoring, endpoint, hyperparameters, image,"
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from trainops_runtime import pipeline_contract
 
 from components import pipeline_definition as pd
+from trainops_runtime import pipeline_contract
 
 BASE = pd.PipelineInputs(
     model="churn",

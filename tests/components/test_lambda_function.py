@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cli import offline
-from components import iam
+from components import alarms, iam
 from components.lambda_function import (
     LAMBDA_DIR,
     PythonFunction,
@@ -22,6 +22,8 @@ from components.lambda_function import (
 CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="eu-west-1")
 KEY_ARN = f"arn:aws:kms:eu-west-1:{offline.ACCOUNT_ID}:key/0000"
 TOPIC_ARN = f"arn:aws:sns:eu-west-1:{offline.ACCOUNT_ID}:warning"
+CRITICAL_ARN = f"arn:aws:sns:eu-west-1:{offline.ACCOUNT_ID}:critical"
+LADDER = alarms.AlertLadder(TOPIC_ARN, CRITICAL_ARN, escalate_after_minutes=30)
 CONFIG = {"aws:region": "eu-west-1", "trainops:environment": "test"}
 
 
@@ -150,21 +152,26 @@ def test_async_function_gets_a_failure_destination(source_dir: Path) -> None:
     assert queue_policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_alarms_on_errors_throttles_and_dead_letters_go_to_the_topics(source_dir: Path) -> None:
-    recording = build(source_dir, invoked_asynchronously=True, alarm_topic_arns=[TOPIC_ARN])
-    alarms = {a.name: a.inputs for a in recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert set(alarms) == {"echo-errors", "echo-throttles", "echo-failures-depth"}
-    assert alarms["echo-errors"]["metricName"] == "Errors"
-    assert alarms["echo-errors"]["dimensions"] == {"FunctionName": "trainops-test-echo"}
-    assert alarms["echo-failures-depth"]["namespace"] == "AWS/SQS"
-    for alarm in alarms.values():
-        assert alarm["alarmActions"] == [TOPIC_ARN]
-        assert alarm["okActions"] == [TOPIC_ARN]
-        assert alarm["treatMissingData"] == "notBreaching"
+def test_alarms_on_errors_throttles_and_dead_letters_climb_the_ladder(source_dir: Path) -> None:
+    recording = build(source_dir, invoked_asynchronously=True, alerts=LADDER)
+    found = {a.name: a.inputs for a in recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    first_tier = {"echo-errors", "echo-throttles", "echo-failures-depth"}
+    assert set(found) == first_tier | {f"{name}-escalated" for name in first_tier}
+    assert found["echo-errors"]["metricName"] == "Errors"
+    assert found["echo-errors"]["dimensions"] == {"FunctionName": "trainops-test-echo"}
+    assert found["echo-failures-depth"]["namespace"] == "AWS/SQS"
+    for name in first_tier:
+        assert found[name]["alarmActions"] == [TOPIC_ARN]
+        assert found[name]["okActions"] == [TOPIC_ARN]
+        assert found[name]["treatMissingData"] == "notBreaching"
+        escalated = found[f"{name}-escalated"]
+        assert escalated["alarmActions"] == [CRITICAL_ARN]
+        assert escalated["metricName"] == found[name]["metricName"]
+        assert escalated["evaluationPeriods"] * escalated["period"] >= 30 * 60
 
 
 def test_every_child_is_parented_to_the_component(source_dir: Path) -> None:
-    recording = build(source_dir, invoked_asynchronously=True, alarm_topic_arns=[TOPIC_ARN])
+    recording = build(source_dir, invoked_asynchronously=True, alerts=LADDER)
     component = recording.one("trainops:lambda:PythonFunction")
     children = recording.children_of(component)
     assert {r.urn for r in children} == {r.urn for r in recording.resources if r.custom}

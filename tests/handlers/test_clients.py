@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+
 from trainops_runtime import clients
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from trainops_runtime import clients, domain_events
 from trainops_runtime.domain_events import DomainEvent, PublishError, publish
 

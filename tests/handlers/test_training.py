@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
+
+from tests.sagemaker_sim import PipelineSim
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, errors
 from trainops_runtime.catalog import CatalogError, ModelCatalog, UnknownModel
 from trainops_runtime.training import running_executions, start_training
 from trainops_runtime.training_request import InvalidRequest, parse
-
-from tests.sagemaker_sim import PipelineSim
 
 CATALOG = ModelCatalog.from_json(
     json.dumps(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, new_request_id, parse
 
 VALID = {"model": "churn", "requestId": "req-1", "requestedBy": "ci", "reason": "new data"}

@@ -1,0 +1,200 @@
+"""Stall detector: warns about training that is overrunning or stuck, before SageMaker gives up.
+
+Runs on a schedule (default every 5 minutes). For every running execution of this platform's
+pipelines it finds the running training job and reports, as CloudWatch metrics (EMF):
+
+* `OverrunningTrainingJobs`: jobs past `TRAINOPS_OVERRUN_FRACTION` of their model's maximum
+  runtime (SageMaker would stop them with MaxRuntimeExceeded at 100 %);
+* `StalledTrainingJobs`: jobs whose secondary status has not changed for
+  `TRAINOPS_STALLED_AFTER_MINUTES` (stuck downloading, waiting for spot capacity, ...);
+* `OverrunningPipelineExecutions`: executions past that fraction of their longest possible run;
+* `RunningTrainingJobs` and `RunningPipelineExecutions`, for the dashboard.
+
+Alarms on the first three live in the TrainingMonitor component. Each flagged job is also
+logged with its name, model, elapsed time and last status, so the alert can be acted on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, observability
+from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.training import running_executions
+
+logger = Logger(service=observability.SERVICE)
+metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
+
+OVERRUN_ENV = "TRAINOPS_OVERRUN_FRACTION"
+STALLED_ENV = "TRAINOPS_STALLED_AFTER_MINUTES"
+STACK_ENV = "TRAINOPS_STACK"
+METRIC_NAMES = (
+    "OverrunningTrainingJobs",
+    "StalledTrainingJobs",
+    "OverrunningPipelineExecutions",
+    "RunningTrainingJobs",
+    "RunningPipelineExecutions",
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    overrun_fraction: float
+    stalled_after: timedelta
+
+    @classmethod
+    def from_environment(cls) -> Thresholds:
+        try:
+            fraction = float(os.environ.get(OVERRUN_ENV, "0.8"))
+            stalled = int(os.environ.get(STALLED_ENV, "60"))
+        except ValueError as error:
+            raise RuntimeError(f"invalid stall-detector setting: {error}") from error
+        if not 0 < fraction <= 1 or stalled < 1:
+            raise RuntimeError(f"{OVERRUN_ENV} must be in (0, 1] and {STALLED_ENV} >= 1")
+        return cls(overrun_fraction=fraction, stalled_after=timedelta(minutes=stalled))
+
+
+@dataclass
+class Finding:
+    model: str
+    kind: str  # "overrunning-job" | "stalled-job" | "overrunning-execution"
+    resource: str
+    elapsed_minutes: int
+    detail: str
+
+
+@dataclass
+class Report:
+    running_jobs: int = 0
+    running_executions: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for finding in self.findings if finding.kind == kind)
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def _running_training_jobs(execution_arn: str) -> list[str]:
+    """Names of the training jobs this execution is currently running."""
+    sagemaker = clients.client("sagemaker")
+    names: list[str] = []
+    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn, "SortOrder": "Descending"}
+    while True:
+        page = sagemaker.list_pipeline_execution_steps(**request)
+        for step in page.get("PipelineExecutionSteps", []):
+            job_arn = step.get("Metadata", {}).get("TrainingJob", {}).get("Arn")
+            if job_arn and step.get("StepStatus") in ("Executing", "Starting"):
+                names.append(job_arn.rsplit("/", 1)[-1])
+        if not page.get("NextToken"):
+            return names
+        request["NextToken"] = page["NextToken"]
+
+
+def _check_job(
+    model: str, name: str, max_runtime: timedelta, thresholds: Thresholds, now: datetime
+) -> list[Finding]:
+    job = clients.client("sagemaker").describe_training_job(TrainingJobName=name)
+    if job.get("TrainingJobStatus") != "InProgress":
+        return []
+    started = job.get("TrainingStartTime") or job["CreationTime"]
+    elapsed = now - started
+    findings = []
+    if elapsed >= max_runtime * thresholds.overrun_fraction:
+        findings.append(
+            Finding(
+                model=model,
+                kind="overrunning-job",
+                resource=name,
+                elapsed_minutes=_minutes(elapsed),
+                detail=f"{_minutes(elapsed)} of {_minutes(max_runtime)} minutes used",
+            )
+        )
+    transitions = job.get("SecondaryStatusTransitions") or []
+    last_change = transitions[-1]["StartTime"] if transitions else started
+    quiet = now - last_change
+    if quiet >= thresholds.stalled_after:
+        status = job.get("SecondaryStatus", "unknown")
+        findings.append(
+            Finding(
+                model=model,
+                kind="stalled-job",
+                resource=name,
+                elapsed_minutes=_minutes(elapsed),
+                detail=f"secondary status {status} unchanged for {_minutes(quiet)} minutes",
+            )
+        )
+    return findings
+
+
+def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Report:
+    """Inspects every running execution of every model in the catalog."""
+    report = Report()
+    for model in catalog.models:
+        entry = catalog.get(model)
+        longest = timedelta(minutes=entry.longest_run_minutes)
+        for execution in running_executions(model, catalog, now=now):
+            report.running_executions += 1
+            if execution.started is not None:
+                elapsed = now - execution.started
+                if elapsed >= longest * thresholds.overrun_fraction:
+                    report.findings.append(
+                        Finding(
+                            model=model,
+                            kind="overrunning-execution",
+                            resource=execution.execution_arn,
+                            elapsed_minutes=_minutes(elapsed),
+                            detail=f"{_minutes(elapsed)} of {_minutes(longest)} minutes used",
+                        )
+                    )
+            for job in _running_training_jobs(execution.execution_arn):
+                report.running_jobs += 1
+                report.findings += _check_job(
+                    model, job, timedelta(minutes=entry.max_runtime_minutes), thresholds, now
+                )
+    return report
+
+
+def publish(report: Report) -> None:
+    metrics.add_dimension(
+        name=observability.STACK_DIMENSION, value=os.environ.get(STACK_ENV, "unknown")
+    )
+    values = {
+        "OverrunningTrainingJobs": report.count("overrunning-job"),
+        "StalledTrainingJobs": report.count("stalled-job"),
+        "OverrunningPipelineExecutions": report.count("overrunning-execution"),
+        "RunningTrainingJobs": report.running_jobs,
+        "RunningPipelineExecutions": report.running_executions,
+    }
+    for name, value in values.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for finding in report.findings:
+        logger.warning("training needs attention", extra=finding.__dict__)
+
+
+def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
+    report = detect(catalog_module.load(), Thresholds.from_environment(), now())
+    publish(report)
+    return {
+        "runningJobs": report.running_jobs,
+        "runningExecutions": report.running_executions,
+        "overrunningJobs": report.count("overrunning-job"),
+        "stalledJobs": report.count("stalled-job"),
+        "overrunningExecutions": report.count("overrunning-execution"),
+    }
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return run()

@@ -1,0 +1,397 @@
+"""TrainingMonitor under mocks: topics, failure rules, stall detection, alarms, endpoints, bias."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cli import offline
+from components.config import ConfigError
+
+ACCOUNT = offline.ACCOUNT_ID
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ENDPOINT = {"deploy": True, "modelDataUrl": "s3://example-ml-data/churn/model.tar.gz"}
+BIAS = {
+    "groundTruth": "s3://example-ml-data/churn/ground-truth/",
+    "analysisConfig": "s3://example-ml-data/churn/analysis_config.json",
+    "schedule": "hourly",
+    "alarms": [
+        {
+            "metric": "DPPL",
+            "threshold": 0.1,
+            "label": "churned",
+            "labelValue": "1",
+            "facet": "gender",
+            "facetValue": "F",
+        }
+    ],
+}
+
+
+@pytest.fixture
+def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
+    return run_stack("dev")
+
+
+def topic_arns(recording: offline.Recording) -> dict[str, str]:
+    return {
+        t.name.removeprefix("monitoring-"): t.outputs["arn"]
+        for t in recording.of_type("aws:sns/topic:Topic")
+    }
+
+
+def test_two_topics_encrypted_with_the_stack_key(dev: offline.Recording) -> None:
+    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    topics = dev.of_type("aws:sns/topic:Topic")
+    assert sorted(t.name for t in topics) == ["monitoring-critical", "monitoring-warning"]
+    assert all(t.inputs["kmsMasterKeyId"] == key_arn for t in topics)
+
+
+def test_topic_policies_admit_only_this_accounts_alarms_and_rules(dev: offline.Recording) -> None:
+    arns = topic_arns(dev)
+    for policy in dev.of_type("aws:sns/topicPolicy:TopicPolicy"):
+        statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        assert policy.inputs["arn"] in arns.values()
+        alarms = statements["AlarmsOfThisAccount"]
+        assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert alarms["Action"] == ["sns:Publish"]
+        assert alarms["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"},
+        }
+        rules = statements["RulesOfThisAccount"]
+        assert rules["Principal"] == {"Service": "events.amazonaws.com"}
+        assert rules["Condition"]["ArnLike"] == {
+            "aws:SourceArn": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*"
+        }
+        assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
+
+
+def test_subscriptions_follow_the_config(run_stack: Callable[..., offline.Recording]) -> None:
+    recording = run_stack(
+        "prod",
+        {
+            "trainops:monitoring.alertWebhooks": [
+                "https://events.pagerduty.example.com/integration/abc/enqueue"
+            ],
+            "trainops:monitoring.slack": {"workspaceId": "T0123456789", "channelId": "C0123456789"},
+        },
+    )
+    arns = topic_arns(recording)
+    subscriptions = [
+        (s.inputs["topic"], s.inputs["protocol"], s.inputs["endpoint"])
+        for s in recording.of_type("aws:sns/topicSubscription:TopicSubscription")
+    ]
+    emails = {"ml-oncall@example.com", "ml-platform@example.com"}
+    assert {(t, e) for t, p, e in subscriptions if p == "email"} == {
+        (arns[name], e) for name in ("warning", "critical") for e in emails
+    }
+    assert [(t, e) for t, p, e in subscriptions if p == "https"] == [
+        (arns["critical"], "https://events.pagerduty.example.com/integration/abc/enqueue")
+    ]
+    slack = recording.one("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration").inputs
+    assert sorted(slack["snsTopicArns"]) == sorted(arns.values())
+    guardrail = recording.one("aws:iam/policy:Policy", "monitoring-chatbot-guardrail")
+    assert slack["guardrailPolicyArns"] == [guardrail.outputs["arn"]]
+    assert json.loads(guardrail.inputs["policy"])["Statement"][0]["Action"] == [
+        "cloudwatch:DescribeAlarms"
+    ]
+
+
+def rules(recording: offline.Recording) -> dict[str, offline.RecordedResource]:
+    return {r.name: r for r in recording.of_type("aws:cloudwatch/eventRule:EventRule")}
+
+
+def test_failure_rules_target_critical_with_retries_and_a_dead_letter_queue(
+    dev: offline.Recording,
+) -> None:
+    arns = topic_arns(dev)
+    for rule_name in ("monitoring-training-failed", "monitoring-pipeline-failed"):
+        rule = rules(dev)[rule_name]
+        target = dev.one("aws:cloudwatch/eventTarget:EventTarget", f"{rule_name}-target").inputs
+        assert target["rule"] == rule.outputs["name"]
+        assert target["arn"] == arns["critical"]
+        assert target["retryPolicy"] == {
+            "maximumEventAgeInSeconds": 3600,
+            "maximumRetryAttempts": 10,
+        }
+        dlq = dev.one("aws:sqs/queue:Queue", f"{rule_name}-dlq")
+        assert target["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}
+        assert "fifoQueue" not in dlq.inputs  # EventBridge DLQs must be standard queues
+        policy = json.loads(
+            dev.one("aws:sqs/queuePolicy:QueuePolicy", f"{rule_name}-dlq-policy").inputs["policy"]
+        )
+        send = next(s for s in policy["Statement"] if s["Effect"] == "Allow")
+        assert send["Principal"] == {"Service": "events.amazonaws.com"}
+        assert send["Condition"] == {"ArnEquals": {"aws:SourceArn": rule.outputs["arn"]}}
+        alarm_names = {a.name for a in dev.of_type(ALARM)}
+        assert {f"{rule_name}-failed-invocations", f"{rule_name}-dlq-depth"} <= alarm_names
+        transformer = target["inputTransformer"]
+        assert (
+            "<reason>" in transformer["inputTemplate"]
+            or "<execution>" in transformer["inputTemplate"]
+        )
+        assert "console.aws.amazon.com" in transformer["inputTemplate"]
+
+
+def test_failure_rules_are_limited_to_this_platform(dev: offline.Recording) -> None:
+    training = json.loads(rules(dev)["monitoring-training-failed"].inputs["eventPattern"])
+    assert training["detail"]["Tags"] == {"trainops:stack": ["dev"]}
+    pipeline = json.loads(rules(dev)["monitoring-pipeline-failed"].inputs["eventPattern"])
+    assert pipeline["detail"]["pipelineArn"] == [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-churn",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-fraud",
+    ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
+    run_stack: Callable[..., offline.Recording], stack: str
+) -> None:
+    recording = run_stack(stack)
+    arns = topic_arns(recording)
+    escalate_minutes = json.loads(offline.stack_config(stack)["trainops:monitoring"])[
+        "escalateAfterMinutes"
+    ]
+    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    assert len(alarms) >= 20
+    for name, alarm in alarms.items():
+        assert alarm["alarmActions"], name
+        assert alarm["treatMissingData"] in {"notBreaching", "breaching", "ignore", "missing"}, name
+        if name.endswith("-escalated"):
+            assert alarm["alarmActions"][0] == arns["critical"], name
+            continue
+        assert alarm["alarmActions"] == [arns["warning"]], name
+        assert alarm["okActions"] == [arns["warning"]], name
+        escalated = alarms[f"{name}-escalated"]
+        period = escalated.get("period") or escalated["metricQueries"][0]["period"]
+        assert escalated["evaluationPeriods"] * period >= min(escalate_minutes * 60, 86400), name
+        assert escalated["evaluationPeriods"] > alarm["evaluationPeriods"] or period >= 3600, name
+
+
+def test_stall_detector_runs_on_a_schedule_and_its_findings_alarm(dev: offline.Recording) -> None:
+    function = dev.one("aws:lambda/function:Function", "monitoring-stall-detector-function").inputs
+    assert function["handler"] == "trainops_runtime.stall_detector.handler"
+    variables = function["environment"]["variables"]
+    assert json.loads(variables["TRAINOPS_MODELS"])["churn"]["pipelineName"] == "trainops-dev-churn"
+    assert variables["TRAINOPS_OVERRUN_FRACTION"] == "0.8"
+    assert variables["TRAINOPS_STALLED_AFTER_MINUTES"] == "60"
+    schedule = rules(dev)["monitoring-stall-check"].inputs
+    assert schedule["scheduleExpression"] == "rate(5 minutes)"
+    permission = dev.one("aws:lambda/permission:Permission", "monitoring-stall-check-invoke").inputs
+    assert permission["principal"] == "events.amazonaws.com"
+    assert permission["sourceArn"] == rules(dev)["monitoring-stall-check"].outputs["arn"]
+    alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
+    for metric in (
+        "overrunningtrainingjobs",
+        "stalledtrainingjobs",
+        "overrunningpipelineexecutions",
+    ):
+        alarm = alarms[f"monitoring-{metric}"]
+        assert alarm["namespace"] == "trainops"
+        assert alarm["dimensions"] == {"service": "trainops", "Stack": "dev"}
+
+
+def test_stall_detector_may_read_but_not_start(dev: offline.Recording) -> None:
+    policy = json.loads(
+        dev.one("aws:iam/rolePolicy:RolePolicy", "monitoring-stall-detector-policy").inputs[
+            "policy"
+        ]
+    )
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert "sagemaker:StartPipelineExecution" not in actions
+    assert {
+        "sagemaker:ListPipelineExecutions",
+        "sagemaker:ListPipelineExecutionSteps",
+        "sagemaker:DescribeTrainingJob",
+    } <= actions
+    describe = next(
+        s for s in policy["Statement"] if s["Action"] == ["sagemaker:DescribeTrainingJob"]
+    )
+    assert describe["Condition"] == {"StringEquals": {"aws:ResourceTag/trainops:stack": "dev"}}
+
+
+def test_training_host_alarms_query_all_training_jobs(
+    dev: offline.Recording, run_stack: Callable[..., offline.Recording]
+) -> None:
+    alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
+    disk = alarms["monitoring-training-host-disk"]["metricQueries"][0]
+    assert disk["expression"] == 'SELECT MAX(DiskUtilization) FROM "/aws/sagemaker/TrainingJobs"'
+    assert alarms["monitoring-training-host-disk"]["threshold"] == 90
+    gpu = alarms["monitoring-training-host-gpu-idle"]
+    assert gpu["comparisonOperator"] == "LessThanThreshold"
+    assert gpu["evaluationPeriods"] * gpu["metricQueries"][0]["period"] == 30 * 60
+    cpu_only = run_stack("dev", {"trainops:models.fraud.instanceType": "ml.c5.xlarge"})
+    assert "monitoring-training-host-gpu-idle" not in {a.name for a in cpu_only.of_type(ALARM)}
+
+
+def test_execution_failed_alarm_per_pipeline(dev: offline.Recording) -> None:
+    alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
+    for model in ("churn", "fraud"):
+        alarm = alarms[f"monitoring-{model}-execution-failed"]
+        assert alarm["namespace"] == "AWS/Sagemaker/ModelBuildingPipeline"
+        assert alarm["dimensions"] == {"PipelineName": f"trainops-dev-{model}"}
+
+
+def test_disabled_monitoring_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
+    recording = run_stack("dev", {"trainops:monitoring.enabled": False})
+    assert recording.of_type("trainops:monitoring:TrainingMonitor") == []
+    assert recording.of_type("aws:sns/topic:Topic") == []
+    assert recording.of_type(ALARM) == []
+    assert recording.of_type("aws:cloudwatch/dashboard:Dashboard") == []
+
+
+def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack("dev", {"trainops:models.churn.endpoint": ENDPOINT})
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    bucket = recording.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    model = recording.one("aws:sagemaker/model:Model").inputs
+    assert model["enableNetworkIsolation"] is True
+    assert model["primaryContainer"]["modelDataUrl"] == ENDPOINT["modelDataUrl"]
+    config = recording.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    assert config["kmsKeyArn"] == key_arn
+    capture = config["dataCaptureConfig"]
+    assert capture["destinationS3Uri"] == f"s3://{bucket}/data-capture/churn"
+    assert capture["kmsKeyId"] == key_arn
+    endpoint = recording.one("aws:sagemaker/endpoint:Endpoint").inputs
+    assert endpoint["name"] == "trainops-dev-churn"
+    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    assert alarms["monitoring-churn-endpoint-5xx"]["metricName"] == "Invocation5XXErrors"
+    latency = alarms["monitoring-churn-endpoint-latency-p99"]
+    assert latency["extendedStatistic"] == "p99"
+    assert latency["threshold"] == 1000 * 1000  # 1000 ms in microseconds
+    assert latency["dimensions"] == {
+        "EndpointName": "trainops-dev-churn",
+        "VariantName": "AllTraffic",
+    }
+
+
+def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack(
+        "dev",
+        {
+            "trainops:models.churn.endpoint": ENDPOINT,
+            "trainops:models.churn.biasMonitoring": BIAS,
+            "trainops:models.fraud.endpoint": {"name": "fraud-live", "dataCapture": True},
+            "trainops:models.fraud.biasMonitoring": {**BIAS, "schedule": "daily", "alarms": []},
+        },
+    )
+    definitions = recording.of_type("aws-native:sagemaker:ModelBiasJobDefinition")
+    schedules = recording.of_type("aws-native:sagemaker:MonitoringSchedule")
+    assert sorted(d.inputs["jobDefinitionName"] for d in definitions) == [
+        "trainops-dev-churn-bias",
+        "trainops-dev-fraud-bias",
+    ]
+    assert sorted(
+        s.inputs["monitoringScheduleConfig"]["monitoringJobDefinitionName"] for s in schedules
+    ) == [
+        "trainops-dev-churn-bias",
+        "trainops-dev-fraud-bias",
+    ]
+    churn = next(d.inputs for d in definitions if "churn" in d.inputs["jobDefinitionName"])
+    assert churn["networkConfig"] == {
+        "enableNetworkIsolation": True,
+        "enableInterContainerTrafficEncryption": True,
+    }
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    assert churn["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == key_arn
+    assert churn["modelBiasJobOutputConfig"]["kmsKeyId"] == key_arn
+    assert churn["modelBiasJobInput"]["endpointInput"]["endpointName"] == "trainops-dev-churn"
+    assert churn["modelBiasAppSpecification"]["imageUri"].endswith(
+        "/sagemaker-clarify-processing:1.0"
+    )
+    fraud_schedule = next(s.inputs for s in schedules if s.inputs["endpointName"] == "fraud-live")
+    assert fraud_schedule["monitoringScheduleConfig"]["scheduleConfig"] == {
+        "scheduleExpression": "cron(0 0 ? * * *)"
+    }
+    assert fraud_schedule["monitoringScheduleConfig"]["monitoringType"] == "ModelBias"
+    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    high = alarms["monitoring-churn-bias-dppl-gender-f-high"]
+    assert high["namespace"] == "aws/sagemaker/Endpoints/bias-metrics"
+    assert high["metricName"] == "bias_metric_DPPL"
+    assert high["threshold"] == 0.1
+    assert high["dimensions"]["MonitoringSchedule"] == "trainops-dev-churn-bias"
+    assert alarms["monitoring-churn-bias-dppl-gender-f-low"]["threshold"] == -0.1
+
+
+def test_bias_monitoring_without_a_captured_endpoint_is_rejected(
+    parse_with: Callable[..., Any],
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_with("dev", {"trainops:models.churn.biasMonitoring": BIAS})
+    assert raised.value.problems[0].startswith(
+        "trainops:models.churn: biasMonitoring needs an endpoint with data capture"
+    )
+    with pytest.raises(ConfigError):
+        parse_with(
+            "dev",
+            {
+                "trainops:models.churn.endpoint": {"name": "live", "dataCapture": False},
+                "trainops:models.churn.biasMonitoring": BIAS,
+            },
+        )
+
+
+def test_incident_manager_engages_on_escalated_alarms(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack(
+        "prod",
+        {
+            "trainops:monitoring.incidentManager": {
+                "enabled": True,
+                "contacts": [
+                    {"alias": "oncall", "name": "On-call", "email": "ml-oncall@example.com"},
+                    {"alias": "lead", "name": "ML lead", "email": "ml-platform@example.com"},
+                ],
+            }
+        },
+    )
+    plan = recording.one("aws:ssmincidents/responsePlan:ResponsePlan")
+    escalation = recording.one("aws:ssmcontacts/contact:Contact", "monitoring-incidents-escalation")
+    assert escalation.inputs["type"] == "ESCALATION"
+    assert plan.inputs["engagements"] == [escalation.outputs["arn"]]
+    stages = recording.one(
+        "aws:ssmcontacts/plan:Plan", "monitoring-incidents-escalation-plan"
+    ).inputs["stages"]
+    assert [s["durationInMinutes"] for s in stages] == [15, 15]
+    for alarm in recording.of_type(ALARM):
+        if alarm.name.endswith("-escalated"):
+            assert plan.outputs["arn"] in alarm.inputs["alarmActions"], alarm.name
+        else:
+            assert plan.outputs["arn"] not in alarm.inputs["alarmActions"], alarm.name
+    assert recording.of_type("aws:ssmincidents/replicationSet:ReplicationSet") == []
+
+
+def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(dev: offline.Recording) -> None:
+    body = json.loads(dev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    titles = [w["properties"].get("title") for w in body["widgets"]]
+    assert "Dead-letter queue depths" in titles
+    assert "Pipeline executions started / failed" in titles
+    assert "Stalled and overrunning training" in titles
+    assert "Lambda errors" in titles
+    assert "Alarm states" in titles
+    widgets = {w["properties"].get("title"): w for w in body["widgets"]}
+    pipelines = widgets["Pipeline executions started / failed"]["properties"]["metrics"]
+    assert [
+        "AWS/Sagemaker/ModelBuildingPipeline",
+        "ExecutionFailed",
+        "PipelineName",
+        "trainops-dev-churn",
+    ] in pipelines
+    dlq_names = {m[3] for m in widgets["Dead-letter queue depths"]["properties"]["metrics"]}
+    assert dlq_names == {
+        q.outputs["name"]
+        for q in dev.of_type("aws:sqs/queue:Queue")
+        if q.name.endswith(("-dlq", "-failures"))
+    }
+    alarm_arns = set(widgets["Alarm states"]["properties"]["alarms"])
+    first_tier = {a.outputs["arn"] for a in dev.of_type(ALARM) if not a.name.endswith("-escalated")}
+    assert alarm_arns == first_tier

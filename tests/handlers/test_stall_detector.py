@@ -1,0 +1,212 @@
+"""Stall detector with a controlled clock: exact SageMaker calls (Stubber), counts and EMF output."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.stub import Stubber
+
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, stall_detector
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+CATALOG = {
+    "churn": {
+        "pipelineName": "trainops-test-churn",
+        "trainingData": "s3://d/c/",
+        "maxRuntimeMinutes": 100,
+    },
+    "fraud": {
+        "pipelineName": "trainops-test-fraud",
+        "trainingData": "s3://d/f/",
+        "maxRuntimeMinutes": 600,
+    },
+}
+EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-churn/execution/{}"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, moto_aws: None) -> None:
+    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    monkeypatch.setenv("TRAINOPS_OVERRUN_FRACTION", "0.8")
+    monkeypatch.setenv("TRAINOPS_STALLED_AFTER_MINUTES", "60")
+    monkeypatch.setenv("TRAINOPS_STACK", "test")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "trainops")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "trainops")
+    catalog_module.load.cache_clear()
+
+
+def list_executions(
+    stubber: Stubber, pipeline: str, created_after: datetime, summaries: list[dict]
+) -> None:
+    stubber.add_response(
+        "list_pipeline_executions",
+        {"PipelineExecutionSummaries": summaries},
+        {
+            "PipelineName": pipeline,
+            "CreatedAfter": created_after,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 100,
+        },
+    )
+
+
+def job(
+    name: str, started: datetime, last_transition: datetime, status: str = "InProgress"
+) -> dict:
+    return {
+        "TrainingJobName": name,
+        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
+        "TrainingJobStatus": status,
+        "SecondaryStatus": "Training",
+        "CreationTime": started - timedelta(minutes=2),
+        "TrainingStartTime": started,
+        "SecondaryStatusTransitions": [
+            {"Status": "Starting", "StartTime": started},
+            {"Status": "Training", "StartTime": last_transition},
+        ],
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "img"},
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://a/m"},
+        "RoleArn": "arn:aws:iam::123456789012:role/r",
+        "OutputDataConfig": {"S3OutputPath": "s3://a/"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.xlarge",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 50,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 6000},
+    }
+
+
+def steps(stubber: Stubber, execution: str, job_name: str) -> None:
+    stubber.add_response(
+        "list_pipeline_execution_steps",
+        {
+            "PipelineExecutionSteps": [
+                {
+                    "StepName": "Train",
+                    "StepStatus": "Executing",
+                    "Metadata": {
+                        "TrainingJob": {
+                            "Arn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{job_name}"
+                        }
+                    },
+                }
+            ]
+        },
+        {"PipelineExecutionArn": execution, "SortOrder": "Descending"},
+    )
+
+
+def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    sagemaker = clients.client("sagemaker")
+    churn_after = NOW - timedelta(minutes=100) - timedelta(hours=24)
+    fraud_after = NOW - timedelta(minutes=600) - timedelta(hours=24)
+    with Stubber(sagemaker) as stubber:
+        list_executions(
+            stubber,
+            "trainops-test-churn",
+            churn_after,
+            [
+                # 85 of 100 minutes: overrunning; its job changed status 70 minutes ago: stalled too
+                {
+                    "PipelineExecutionArn": EXECUTION.format("a"),
+                    "PipelineExecutionStatus": "Executing",
+                    "StartTime": NOW - timedelta(minutes=85),
+                },
+                # 10 minutes in, job progressing: healthy
+                {
+                    "PipelineExecutionArn": EXECUTION.format("b"),
+                    "PipelineExecutionStatus": "Executing",
+                    "StartTime": NOW - timedelta(minutes=10),
+                },
+                {
+                    "PipelineExecutionArn": EXECUTION.format("c"),
+                    "PipelineExecutionStatus": "Succeeded",
+                    "StartTime": NOW - timedelta(minutes=300),
+                },
+            ],
+        )
+        steps(stubber, EXECUTION.format("a"), "pipelines-a-train")
+        stubber.add_response(
+            "describe_training_job",
+            job("pipelines-a-train", NOW - timedelta(minutes=84), NOW - timedelta(minutes=70)),
+            {"TrainingJobName": "pipelines-a-train"},
+        )
+        steps(stubber, EXECUTION.format("b"), "pipelines-b-train")
+        stubber.add_response(
+            "describe_training_job",
+            job("pipelines-b-train", NOW - timedelta(minutes=9), NOW - timedelta(minutes=5)),
+            {"TrainingJobName": "pipelines-b-train"},
+        )
+        list_executions(stubber, "trainops-test-fraud", fraud_after, [])
+        result = stall_detector.run(now=lambda: NOW)
+        stubber.assert_no_pending_responses()
+    assert result == {
+        "runningJobs": 2,
+        "runningExecutions": 2,
+        "overrunningJobs": 1,
+        "stalledJobs": 1,
+        "overrunningExecutions": 1,
+    }
+    stall_detector.metrics.flush_metrics()
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(emf) == 1
+    blob = emf[0]
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "trainops"
+    assert sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["Stack", "service"]
+    assert blob["Stack"] == "test"
+    assert blob["service"] == "trainops"
+    values = {name: blob[name] for name in stall_detector.METRIC_NAMES}
+    assert values == {
+        "OverrunningTrainingJobs": [1.0],
+        "StalledTrainingJobs": [1.0],
+        "OverrunningPipelineExecutions": [1.0],
+        "RunningTrainingJobs": [2.0],
+        "RunningPipelineExecutions": [2.0],
+    }
+
+
+def test_a_job_that_already_finished_is_not_flagged() -> None:
+    sagemaker = clients.client("sagemaker")
+    with Stubber(sagemaker) as stubber:
+        list_executions(
+            stubber,
+            "trainops-test-churn",
+            NOW - timedelta(minutes=100) - timedelta(hours=24),
+            [
+                {
+                    "PipelineExecutionArn": EXECUTION.format("a"),
+                    "PipelineExecutionStatus": "Executing",
+                    "StartTime": NOW - timedelta(minutes=20),
+                }
+            ],
+        )
+        steps(stubber, EXECUTION.format("a"), "pipelines-a-train")
+        stubber.add_response(
+            "describe_training_job",
+            job(
+                "pipelines-a-train",
+                NOW - timedelta(minutes=500),
+                NOW - timedelta(minutes=400),
+                status="Completed",
+            ),
+            {"TrainingJobName": "pipelines-a-train"},
+        )
+        list_executions(
+            stubber, "trainops-test-fraud", NOW - timedelta(minutes=600) - timedelta(hours=24), []
+        )
+        report = stall_detector.detect(
+            catalog_module.load(), stall_detector.Thresholds.from_environment(), NOW
+        )
+    assert report.findings == []
+    assert report.running_jobs == 1
+
+
+def test_invalid_thresholds_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINOPS_OVERRUN_FRACTION", "1.5")
+    with pytest.raises(RuntimeError, match="must be in"):
+        stall_detector.Thresholds.from_environment()
