@@ -13,6 +13,8 @@ from components import (
     FoundationArgs,
     OperationsDashboard,
     OperationsDashboardArgs,
+    ScheduledRetraining,
+    ScheduledRetrainingArgs,
     TrainingMonitor,
     TrainingMonitorArgs,
     TrainingPipeline,
@@ -89,8 +91,29 @@ if settings.monitoring.enabled:
     dashboard_sources.append(monitor.dashboard_sources)
 alerts = monitor.ladder if monitor else None
 
-# (ScheduledRetraining, TrainingQueue, MaintenanceWindowRetraining and TrainingEventStore are
-# composed here as they land; each takes the foundation's outputs, `alerts` and the pipelines.)
+event_bus = None  # the training event bus, once event sourcing lands
+
+if settings.scheduled_retraining.enabled:
+    retraining = ScheduledRetraining(
+        "scheduled-retraining",
+        ScheduledRetrainingArgs(
+            config=settings.scheduled_retraining,
+            models=settings.models,
+            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
+            model_catalog_json=model_catalog,
+            ctx=ctx,
+            key_arn=foundation.key_arn,
+            log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
+            alerts=alerts,
+            event_bus=event_bus,
+        ),
+    )
+    dashboard_sources.append(retraining.dashboard_sources)
+    pulumi.export("scheduleGroup", retraining.schedule_group_name)
+
+# (TrainingQueue, MaintenanceWindowRetraining and TrainingEventStore are composed here as they
+# land; each takes the foundation's outputs, `alerts` and the pipelines.)
 
 if monitor is not None and settings.monitoring.dashboard:
     dashboard = OperationsDashboard(

@@ -7,6 +7,7 @@ from components.foundation import Foundation, FoundationArgs
 from components.iam import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import TrainingMonitor, TrainingMonitorArgs
+from components.scheduled_retraining import ScheduledRetraining, ScheduledRetrainingArgs
 from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "OperationsDashboardArgs",
     "PythonFunction",
     "PythonFunctionArgs",
+    "ScheduledRetraining",
+    "ScheduledRetrainingArgs",
     "StackConfig",
     "TrainingMonitor",
     "TrainingMonitorArgs",

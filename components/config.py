@@ -13,6 +13,7 @@ import json
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -207,6 +208,15 @@ class RegisterModelConfig(ConfigModel):
     )
 
 
+class ModelScheduleConfig(ConfigModel):
+    """Per-model override of the scheduled retraining defaults, or an opt-out."""
+
+    enabled: bool = Field(default=True, description="False opts this model out of the schedule.")
+    schedule: ScheduleExpression | None = Field(default=None, description="Override the schedule.")
+    timezone: TimeZone | None = Field(default=None, description="Override the time zone.")
+    only_when_new_data: bool | None = Field(default=None, description="Override onlyWhenNewData.")
+
+
 class EndpointConfig(ConfigModel):
     """A real-time endpoint serving the model: deployed by trainops, or an existing one."""
 
@@ -305,6 +315,9 @@ class ModelConfig(ConfigModel):
     spot: SpotConfig = Field(default_factory=SpotConfig, description="Managed spot training.")
     register_model: RegisterModelConfig = Field(
         default_factory=RegisterModelConfig, description="Model registry step."
+    )
+    scheduled_retraining: ModelScheduleConfig = Field(
+        default_factory=ModelScheduleConfig, description="Per-model schedule override or opt-out."
     )
     endpoint: EndpointConfig | None = Field(
         default=None, description="Endpoint serving this model (alarms; optional deployment)."
@@ -441,6 +454,41 @@ class ScheduledRetrainingConfig(ConfigModel):
         description="EventBridge Scheduler expression: `cron(...)`, `rate(...)` or `at(...)`.",
     )
     timezone: TimeZone = Field(default="UTC", description="IANA time zone of the schedule.")
+    flexible_window_minutes: int = Field(
+        default=0,
+        ge=0,
+        le=1440,
+        description="Let Scheduler start up to this many minutes late to spread load (0: exact).",
+    )
+    start_date: datetime | None = Field(
+        default=None, description="No run before this time (ISO 8601, e.g. 2027-01-01T00:00:00Z)."
+    )
+    end_date: datetime | None = Field(default=None, description="No run after this time.")
+    only_when_new_data: bool = Field(
+        default=False,
+        description="Skip a run when nothing under trainingData changed since the last success.",
+    )
+    notifications: Literal["warning", "dedicated", "none"] = Field(
+        default="warning",
+        description="Where start/finish notices go: warning topic, a dedicated one, or none.",
+    )
+    notification_emails: list[Email] = Field(
+        default_factory=list, max_length=20, description="Subscribers of the dedicated topic."
+    )
+    max_event_age_minutes: int = Field(
+        default=60, ge=1, le=1440, description="How late Scheduler may still deliver a tick."
+    )
+    retry_attempts: int = Field(
+        default=5, ge=0, le=185, description="Scheduler's delivery retries before the DLQ."
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ScheduledRetrainingConfig:
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ValueError("endDate must be after startDate")
+        if self.notification_emails and self.notifications != "dedicated":
+            raise ValueError("notificationEmails only apply with notifications: dedicated")
+        return self
 
 
 class TrainingQueueConfig(ConfigModel):
@@ -537,6 +585,20 @@ class StackConfig(ConfigModel):
 
     _region: str = PrivateAttr(default="")
 
+    @model_validator(mode="after")
+    def _notifications_need_their_topic(self) -> StackConfig:
+        retraining = self.scheduled_retraining
+        if (
+            retraining.enabled
+            and retraining.notifications == "warning"
+            and not self.monitoring.enabled
+        ):
+            raise ValueError(
+                "scheduledRetraining.notifications: 'warning' needs monitoring.enabled: true; "
+                "enable monitoring, or use 'dedicated' or 'none'"
+            )
+        return self
+
     @property
     def region(self) -> str:
         """The stack's AWS region (`aws:region`)."""
@@ -627,6 +689,10 @@ def _format(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return f"{key}: required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc:  # a rule across several keys: the message names them
+        return f"{NAMESPACE}:{message}"
+    if isinstance(error["input"], (dict, list)) and kind == "value_error":
+        return f"{key}: {message}"  # a rule over an object: its keys are in the message
     return f"{key}: {message} (got {_shown(error['input'])})"
 
 

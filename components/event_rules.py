@@ -19,6 +19,14 @@ from components import alarms, queues
 
 
 @dataclass
+class EventBusRef:
+    """The training event bus handlers publish domain events to (when event sourcing is on)."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+
+@dataclass
 class RuleTarget:
     """What `rule_with_target` built."""
 

@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import alarms, iam, naming
+from components import alarms, iam, naming, topics
 from components.config import ModelConfig, MonitoringConfig
 from components.dashboard import DashboardSources
 from components.event_rules import RuleTarget, rule_with_target
@@ -34,7 +34,7 @@ from components.model_endpoints import (
     build_endpoint,
     models_with_endpoints,
 )
-from components.training_pipeline import MODEL_TAG, STACK_TAG, start_statements
+from components.training_pipeline import STACK_TAG, start_statements
 from trainops_runtime import observability
 
 TRAINING_JOB_EVENT = "SageMaker Training Job State Change"
@@ -61,16 +61,24 @@ class TrainingMonitorArgs:
 
 
 def training_failure_pattern(stack: str) -> dict[str, Any]:
-    """Failed training jobs, or jobs stopped at their runtime limit, carrying this stack's tag."""
+    """Failed training jobs, or jobs stopped at their runtime limit, carrying this stack's tag.
+
+    AWS's sources disagree on the shape of `detail.Tags` (a key -> value map in AWS-authored
+    test events, a list of {Key, Value} in the schema registry), so both shapes match.
+    """
+    failures = [
+        {"TrainingJobStatus": ["Failed"]},
+        {"TrainingJobStatus": ["Stopped"], "SecondaryStatus": ["MaxRuntimeExceeded"]},
+    ]
+    tag_shapes = [
+        {STACK_TAG: [stack]},
+        {"Key": [STACK_TAG], "Value": [stack]},
+    ]
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [TRAINING_JOB_EVENT],
         "detail": {
-            "Tags": {STACK_TAG: [stack]},
-            "$or": [
-                {"TrainingJobStatus": ["Failed"]},
-                {"TrainingJobStatus": ["Stopped"], "SecondaryStatus": ["MaxRuntimeExceeded"]},
-            ],
+            "$or": [{**failure, "Tags": tags} for failure in failures for tags in tag_shapes],
         },
     }
 
@@ -93,11 +101,10 @@ TRAINING_FAILURE_MESSAGE: aws.cloudwatch.EventTargetInputTransformerArgsDict = {
         "status": "$.detail.TrainingJobStatus",
         "secondary": "$.detail.SecondaryStatus",
         "reason": "$.detail.FailureReason",
-        "model": f"$.detail.Tags.{MODEL_TAG}",
         "region": "$.region",
     },
     "input_template": (
-        '"trainops: training job <job> (model <model>) is <status> (<secondary>). '
+        '"trainops: training job <job> is <status> (<secondary>). '
         "Reason: <reason>. "
         'Console: https://<region>.console.aws.amazon.com/sagemaker/home?region=<region>#/jobs/<job>"'
     ),
@@ -250,46 +257,12 @@ class TrainingMonitor(pulumi.ComponentResource):
 
     # ---- topics --------------------------------------------------------------------------
 
-    @staticmethod
-    def topic_policy(ctx: iam.AwsContext, topic_arn: pulumi.Input[str]) -> dict[str, Any]:
-        """Only this account's alarms and rules may publish; everything else must use TLS."""
-        return iam.document(
-            iam.allow(
-                ["sns:Publish"],
-                [topic_arn],
-                sid="AlarmsOfThisAccount",
-                principals={"Service": ctx.service_principal("cloudwatch")},
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
-                },
-            ),
-            iam.allow(
-                ["sns:Publish"],
-                [topic_arn],
-                sid="RulesOfThisAccount",
-                principals={"Service": ctx.service_principal("events")},
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("events", "rule/*")},
-                },
-            ),
-            iam.deny_insecure_transport("sns", [topic_arn]),
-        )
-
     def _topic(
         self, name: str, display_name: str, args: TrainingMonitorArgs, child: pulumi.ResourceOptions
     ) -> aws.sns.Topic:
-        topic = aws.sns.Topic(
-            name, display_name=display_name, kms_master_key_id=args.key_arn, opts=child
+        return topics.encrypted_topic(
+            name, display_name=display_name, key_arn=args.key_arn, ctx=args.ctx, parent=self
         )
-        aws.sns.TopicPolicy(
-            f"{name}-policy",
-            arn=topic.arn,
-            policy=iam.to_json(self.topic_policy(args.ctx, topic.arn)),
-            opts=child,
-        )
-        return topic
 
     def _slack(
         self,

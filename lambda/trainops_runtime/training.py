@@ -30,6 +30,7 @@ class RunningExecution:
     execution_arn: str
     status: str
     started: datetime | None
+    display_name: str = ""
 
 
 def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[dict[str, str]]:
@@ -62,7 +63,7 @@ def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: 
     parameters = pipeline_parameters(request, entry)
     response = clients.client("sagemaker").start_pipeline_execution(
         PipelineName=entry.pipeline_name,
-        PipelineExecutionDisplayName=request.execution_display_name(),
+        PipelineExecutionDisplayName=request.execution_display_name(trigger),
         PipelineExecutionDescription=(
             f"{trigger}: {request.reason or 'no reason given'} "
             f"(request {request.request_id}, attempt {request.attempt}, by {request.requested_by})"
@@ -101,6 +102,7 @@ def running_executions(
                 execution_arn=summary["PipelineExecutionArn"],
                 status=summary["PipelineExecutionStatus"],
                 started=summary.get("StartTime"),
+                display_name=summary.get("PipelineExecutionDisplayName", ""),
             )
             for summary in page.get("PipelineExecutionSummaries", [])
             if summary.get("PipelineExecutionStatus") in contract.RUNNING_STATES
@@ -119,3 +121,28 @@ def running_across(
     for model in models:
         found += running_executions(model, catalog, now=now)
     return found
+
+
+def last_success_started(model: str, catalog: ModelCatalog) -> datetime | None:
+    """When the model's most recent successful execution started (None if it never succeeded).
+
+    Executions are listed newest first; paging stops at the first success.
+    """
+    entry = catalog.get(model)
+    request: dict[str, Any] = {
+        "PipelineName": entry.pipeline_name,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": PAGE_SIZE,
+    }
+    sagemaker = clients.client("sagemaker")
+    while True:
+        page = sagemaker.list_pipeline_executions(**request)
+        for summary in page.get("PipelineExecutionSummaries", []):
+            if summary.get("PipelineExecutionStatus") == "Succeeded":
+                started = summary.get("StartTime")
+                return started if isinstance(started, datetime) else None
+        token = page.get("NextToken")
+        if not token:
+            return None
+        request["NextToken"] = token

@@ -21,6 +21,15 @@ MODEL_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
 REQUEST_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 MAX_ATTEMPTS_CEILING = 20
+# Execution display names start with the trigger, so EventBridge rules can tell them apart.
+TRIGGER_CODES = {
+    "schedule": "sch",
+    "queue": "que",
+    "cli": "cli",
+    "maintenance-window": "mw",
+    "pipeline": "pip",
+    "manual": "man",
+}
 
 
 class InvalidRequest(ValueError):
@@ -55,9 +64,13 @@ class TrainingRequest(BaseModel):
         """SageMaker ClientRequestToken (32-128 chars): deterministic per request and attempt."""
         return hashlib.sha256(f"{self.request_id}#{self.attempt}".encode()).hexdigest()
 
-    def execution_display_name(self) -> str:
-        """A readable execution name: <model>-a<attempt>-<token prefix> (SageMaker's pattern)."""
-        return f"{self.model}-a{self.attempt}-{self.idempotency_token()[:12]}"
+    def execution_display_name(self, trigger: str = "manual") -> str:
+        """<trigger>-<model>-a<attempt>-<token prefix>: readable, and rules can match the trigger.
+
+        SageMaker's pattern for display names is letters, digits and single hyphens.
+        """
+        code = TRIGGER_CODES.get(trigger, "man")
+        return f"{code}-{self.model}-a{self.attempt}-{self.idempotency_token()[:12]}"
 
     def next_attempt(self) -> TrainingRequest:
         return self.model_copy(update={"attempt": self.attempt + 1})

@@ -139,7 +139,10 @@ def test_failure_rules_target_critical_with_retries_and_a_dead_letter_queue(
 
 def test_failure_rules_are_limited_to_this_platform(dev: offline.Recording) -> None:
     training = json.loads(rules(dev)["monitoring-training-failed"].inputs["eventPattern"])
-    assert training["detail"]["Tags"] == {"trainops:stack": ["dev"]}
+    assert {json.dumps(o["Tags"], sort_keys=True) for o in training["detail"]["$or"]} == {
+        json.dumps({"trainops:stack": ["dev"]}),
+        json.dumps({"Key": ["trainops:stack"], "Value": ["dev"]}),
+    }
     pipeline = json.loads(rules(dev)["monitoring-pipeline-failed"].inputs["eventPattern"])
     assert pipeline["detail"]["pipelineArn"] == [
         f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-churn",
@@ -237,7 +240,13 @@ def test_execution_failed_alarm_per_pipeline(dev: offline.Recording) -> None:
 
 
 def test_disabled_monitoring_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
-    recording = run_stack("dev", {"trainops:monitoring.enabled": False})
+    recording = run_stack(
+        "dev",
+        {
+            "trainops:monitoring.enabled": False,
+            "trainops:scheduledRetraining.notifications": "none",
+        },
+    )
     assert recording.of_type("trainops:monitoring:TrainingMonitor") == []
     assert recording.of_type("aws:sns/topic:Topic") == []
     assert recording.of_type(ALARM) == []

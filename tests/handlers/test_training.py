@@ -59,7 +59,8 @@ def test_start_training_maps_the_request_onto_pipeline_parameters(sim: PipelineS
     }
     execution = sim.execution(arn)
     assert execution.client_request_token == request.idempotency_token()
-    assert execution.pipeline_execution_display_name == request.execution_display_name()
+    assert execution.pipeline_execution_display_name == request.execution_display_name("queue")
+    assert execution.pipeline_execution_display_name.startswith("que-churn-a1-")
     assert "queue: unit test" in execution.pipeline_execution_description
 
 
@@ -86,7 +87,7 @@ def test_the_token_sent_is_the_same_for_a_redelivery(moto_aws: None) -> None:
                 },
                 {
                     "PipelineName": "trainops-test-churn",
-                    "PipelineExecutionDisplayName": parse(REQUEST).execution_display_name(),
+                    "PipelineExecutionDisplayName": parse(REQUEST).execution_display_name("queue"),
                     "PipelineExecutionDescription": "queue: unit test (request req-1, attempt 1, by tests)",
                     "PipelineParameters": [
                         {"Name": "Attempt", "Value": "1"},

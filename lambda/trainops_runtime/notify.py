@@ -1,0 +1,24 @@
+"""Human notifications (SNS) for things people asked to hear about, e.g. a retraining started.
+
+The topic ARN comes from an environment variable the component sets; no variable means the
+stack chose no notifications, which is not an error.
+"""
+
+from __future__ import annotations
+
+import os
+
+from trainops_runtime import clients
+
+MAX_SUBJECT = 100
+
+
+def notify(topic_env: str, subject: str, message: str) -> str | None:
+    """Publishes to the topic named by ``topic_env``; returns the message id (None if unset)."""
+    topic_arn = os.environ.get(topic_env)
+    if not topic_arn:
+        return None
+    response = clients.client("sns").publish(
+        TopicArn=topic_arn, Subject=subject[:MAX_SUBJECT], Message=message
+    )
+    return str(response["MessageId"])

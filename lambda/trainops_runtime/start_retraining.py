@@ -1,0 +1,166 @@
+"""start_retraining: what one EventBridge Scheduler tick does for one model.
+
+Scheduler invokes this function asynchronously with `{"model": ..., "scheduledTime": ...}` and
+delivers at least once, so the handler is safe to run twice for the same tick:
+
+* the request id is `schedule:<model>:<scheduledTime>`, so a repeated delivery maps onto the same
+  SageMaker `ClientRequestToken` and starts nothing new;
+* it never overlaps: if the model already has an execution running (other than this tick's own),
+  it skips and records `TrainingSkipped` with the reason;
+* with `onlyWhenNewData`, it skips when nothing under the model's training data changed since
+  the last successful execution started;
+* it publishes `TrainingRequested`/`TrainingStarted`/`TrainingSkipped`, emits EMF metrics, and
+  notifies the configured topic that retraining started;
+* on a retryable error it raises, so Lambda's async retries and failure destination apply; a
+  non-retryable one is recorded as `TrainingFailed` and raised to land in the failure queue.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import domain_events as events
+from trainops_runtime import observability
+from trainops_runtime.data_freshness import newest_change_after
+from trainops_runtime.errors import RetryableError, error_code, is_retryable
+from trainops_runtime.notify import notify
+from trainops_runtime.training import last_success_started, running_executions, start_training
+from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
+
+logger = Logger(service=observability.SERVICE)
+metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
+
+TRIGGER = "schedule"
+NEW_DATA_ENV = "TRAINOPS_ONLY_WHEN_NEW_DATA"  # comma-separated models
+NOTIFY_ENV = "TRAINOPS_NOTIFY_TOPIC_ARN"
+
+
+class InvalidTick(ValueError):
+    """The schedule's payload is not what trainops configured: a deployment bug."""
+
+
+class Tick(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    model: str = Field(pattern=MODEL_NAME)
+    scheduled_time: datetime = Field(alias="scheduledTime")
+
+
+def parse_tick(event: Any) -> Tick:
+    try:
+        return Tick.model_validate(event)
+    except ValidationError as error:
+        raise InvalidTick(f"unexpected schedule payload {event!r}: {error}") from None
+
+
+def request_for(tick: Tick) -> TrainingRequest:
+    stamp = tick.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return TrainingRequest(
+        model=tick.model,
+        request_id=f"schedule:{tick.model}:{stamp}",
+        requested_by="scheduler",
+        reason=f"scheduled retraining for {stamp}",
+    )
+
+
+def _event(kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
+    return events.DomainEvent(
+        type=kind,
+        model=request.model,
+        request_id=request.request_id,
+        attempt=request.attempt,
+        trigger=TRIGGER,
+        **fields,
+    )
+
+
+def _only_when_new_data(model: str) -> bool:
+    return model in {m.strip() for m in os.environ.get(NEW_DATA_ENV, "").split(",") if m.strip()}
+
+
+def _skip(request: TrainingRequest, reason: str, discriminator: str) -> dict[str, Any]:
+    logger.info("retraining skipped", extra={"model": request.model, "reason": reason})
+    events.publish(
+        _event(events.TRAINING_SKIPPED, request, reason=reason, discriminator=discriminator)
+    )
+    metrics.add_metric(name="RetrainingSkipped", unit=MetricUnit.Count, value=1)
+    return {"status": "skipped", "model": request.model, "reason": reason}
+
+
+def run(event: Any) -> dict[str, Any]:
+    tick = parse_tick(event)
+    catalog = catalog_module.load()
+    entry = catalog.get(tick.model)
+    request = request_for(tick)
+    metrics.add_dimension(
+        name=observability.STACK_DIMENSION, value=os.environ.get("TRAINOPS_STACK", "unknown")
+    )
+
+    own_name = request.execution_display_name(TRIGGER)
+    running = running_executions(tick.model, catalog)
+    if any(execution.display_name == own_name for execution in running):
+        logger.info(
+            "duplicate delivery: this tick's execution is already running",
+            extra={"model": tick.model},
+        )
+        return {"status": "duplicate", "model": tick.model}
+    if running:
+        blocking = running[0]
+        return _skip(
+            request,
+            f"execution {blocking.execution_arn} is still {blocking.status}",
+            discriminator="overlap",
+        )
+
+    if _only_when_new_data(tick.model):
+        last_success = last_success_started(tick.model, catalog)
+        if (
+            last_success is not None
+            and newest_change_after(entry.training_data, last_success) is None
+        ):
+            return _skip(
+                request,
+                f"no data under {entry.training_data} changed since the last success "
+                f"({last_success.isoformat()})",
+                discriminator="no-new-data",
+            )
+
+    events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
+    try:
+        execution_arn = start_training(request, catalog, trigger=TRIGGER)
+    except (ClientError, BotoCoreError) as error:
+        if is_retryable(error):
+            logger.warning("retryable error; Lambda will retry", extra={"code": error_code(error)})
+            raise RetryableError(f"{error_code(error)}: {error}") from error
+        events.publish(
+            _event(
+                events.TRAINING_FAILED,
+                request,
+                reason=f"could not start: {error_code(error)}",
+                data={"retryable": False},
+            )
+        )
+        raise
+    events.publish(_event(events.TRAINING_STARTED, request, execution_arn=execution_arn))
+    metrics.add_metric(name="RetrainingStarted", unit=MetricUnit.Count, value=1)
+    notify(
+        NOTIFY_ENV,
+        f"trainops: scheduled retraining of {tick.model} started",
+        f"Scheduled retraining of {tick.model} ({request.reason}) started.\n"
+        f"Execution: {execution_arn}",
+    )
+    return {"status": "started", "model": tick.model, "executionArn": execution_arn}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run(event)

@@ -1,0 +1,132 @@
+"""Event patterns against the sample events from the AWS documentation (tests/fixtures/events).
+
+Matching is done by moto's EventBridge: each check puts the pattern on a rule with an SQS
+target and sends the sample event through PutEvents, so our own code is not the judge of our
+own patterns (moto's TestEventPattern API is a stub, hence the round trip).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from cli import offline
+from components import iam
+from components.monitoring import pipeline_failure_pattern, training_failure_pattern
+from components.scheduled_retraining import finished_pattern
+
+FIXTURES = Path(__file__).parent / "fixtures" / "events"
+CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="us-east-1")
+DEV_PIPELINES = [
+    CTX.arn("sagemaker", "pipeline/trainops-dev-churn"),
+    CTX.arn("sagemaker", "pipeline/trainops-dev-fraud"),
+]
+
+
+def sample(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether EventBridge (moto) delivers ``event`` to a rule with ``pattern``."""
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=name)
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "probe", "Arn": queue_arn}])
+    result = events.put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": event.get("resources", []),
+                "EventBusName": name,
+            }
+        ]
+    )
+    assert result["FailedEntryCount"] == 0
+    return bool(sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("sagemaker_training_job_failed", True),
+        ("sagemaker_training_job_stopped_max_runtime", True),
+        ("sagemaker_training_job_completed", False),
+        ("sagemaker_pipeline_execution_failed", False),
+    ],
+)
+def test_training_failure_rule(moto_aws: None, fixture: str, expected: bool) -> None:
+    assert matches(training_failure_pattern("dev"), sample(fixture)) is expected
+
+
+def test_training_failure_rule_ignores_other_stacks_and_untagged_jobs(moto_aws: None) -> None:
+    event = sample("sagemaker_training_job_failed")
+    assert not matches(training_failure_pattern("prod"), event)
+    untagged = copy.deepcopy(event)
+    untagged["detail"]["Tags"] = {}
+    assert not matches(training_failure_pattern("dev"), untagged)
+
+
+def test_a_stop_for_another_reason_is_not_a_failure(moto_aws: None) -> None:
+    event = sample("sagemaker_training_job_stopped_max_runtime")
+    event["detail"]["SecondaryStatus"] = "Stopped"  # stopped by a person
+    assert not matches(training_failure_pattern("dev"), event)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("sagemaker_pipeline_execution_failed", True),
+        ("sagemaker_pipeline_execution_succeeded", False),
+        ("sagemaker_pipeline_execution_executing", False),
+        ("sagemaker_training_job_failed", False),
+    ],
+)
+def test_pipeline_failure_rule(moto_aws: None, fixture: str, expected: bool) -> None:
+    assert matches(pipeline_failure_pattern(DEV_PIPELINES), sample(fixture)) is expected
+
+
+def test_pipeline_failure_rule_ignores_pipelines_of_other_stacks(moto_aws: None) -> None:
+    prod = [CTX.arn("sagemaker", "pipeline/trainops-prod-churn")]
+    assert not matches(
+        pipeline_failure_pattern(prod), sample("sagemaker_pipeline_execution_failed")
+    )
+
+
+def test_finished_rule_matches_only_scheduled_executions(moto_aws: None) -> None:
+    pattern = finished_pattern(CTX, ["trainops-dev-churn"])
+    for fixture, expected in (
+        ("sagemaker_pipeline_execution_succeeded", True),
+        ("sagemaker_pipeline_execution_failed", True),
+        ("sagemaker_pipeline_execution_executing", False),
+    ):
+        event = sample(fixture)
+        event["detail"]["pipelineExecutionDisplayName"] = "sch-churn-a1-0123456789ab"
+        assert matches(pattern, event) is expected, fixture
+    queued = sample("sagemaker_pipeline_execution_succeeded")
+    queued["detail"]["pipelineExecutionDisplayName"] = "que-churn-a1-0123456789ab"
+    assert not matches(pattern, queued)
+
+
+def test_the_stack_uses_these_patterns(run_stack) -> None:  # type: ignore[no-untyped-def]
+    recording = run_stack("dev")
+    rules = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in recording.of_type("aws:cloudwatch/eventRule:EventRule")
+        if r.inputs.get("eventPattern")
+    }
+    assert rules["monitoring-training-failed"] == training_failure_pattern("dev")
+    assert rules["monitoring-pipeline-failed"] == pipeline_failure_pattern(DEV_PIPELINES)
