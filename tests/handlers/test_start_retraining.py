@@ -1,0 +1,184 @@
+"""start_retraining on moto: one execution per tick, no duplicates, no overlaps, new-data gating."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.event_sink import EventSink
+from tests.sagemaker_sim import PipelineSim
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, start_retraining
+from trainops_runtime.errors import RetryableError
+
+CATALOG = {
+    "churn": {
+        "pipelineName": "trainops-test-churn",
+        "trainingData": "s3://training-data/churn/",
+        "hyperparameters": [],
+        "maxRuntimeMinutes": 60,
+    },
+    "fraud": {
+        "pipelineName": "trainops-test-fraud",
+        "trainingData": "s3://training-data/fraud/",
+        "hyperparameters": [],
+        "maxRuntimeMinutes": 60,
+    },
+}
+TICK = {"model": "churn", "scheduledTime": "2026-11-22T06:00:00Z"}
+
+
+@pytest.fixture
+def sim(
+    pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> PipelineSim:
+    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    monkeypatch.setenv("TRAINOPS_STACK", "test")
+    monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
+    catalog_module.load.cache_clear()
+    pipelines.create_pipeline("trainops-test-churn")
+    pipelines.create_pipeline("trainops-test-fraud")
+    return pipelines
+
+
+def test_a_tick_starts_exactly_one_execution(sim: PipelineSim, event_sink: EventSink) -> None:
+    result = start_retraining.run(TICK)
+    assert result["status"] == "started"
+    (execution,) = sim.executions("trainops-test-churn")
+    assert result["executionArn"] == execution.arn
+    assert sim.parameters(execution.arn)["RequestId"] == "schedule:churn:2026-11-22T06:00:00Z"
+    assert execution.pipeline_execution_display_name.startswith("sch-churn-a1-")
+    assert sim.executions("trainops-test-fraud") == []
+    assert event_sink.types() == ["TrainingRequested", "TrainingStarted"]
+
+
+def test_the_same_tick_delivered_twice_starts_one(sim: PipelineSim, event_sink: EventSink) -> None:
+    first = start_retraining.run(TICK)
+    second = start_retraining.run(TICK)
+    assert len(sim.executions("trainops-test-churn")) == 1
+    assert second == {"status": "duplicate", "model": "churn"}
+    assert "TrainingSkipped" not in event_sink.types()
+    # after the first execution finished, a late duplicate still maps onto the same execution
+    sim.finish(first["executionArn"], "Succeeded")
+    third = start_retraining.run(TICK)
+    assert third["executionArn"] == first["executionArn"]
+    assert len(sim.executions("trainops-test-churn")) == 1
+
+
+def test_a_tick_while_an_execution_runs_starts_none_and_records_why(
+    sim: PipelineSim, event_sink: EventSink
+) -> None:
+    earlier = start_retraining.run({**TICK, "scheduledTime": "2026-11-21T06:00:00Z"})
+    event_sink.drain()
+    result = start_retraining.run(TICK)
+    assert result["status"] == "skipped"
+    assert len(sim.executions("trainops-test-churn")) == 1
+    (skipped,) = event_sink.drain()
+    assert skipped["detail-type"] == "TrainingSkipped"
+    assert skipped["detail"]["requestId"] == "schedule:churn:2026-11-22T06:00:00Z"
+    assert skipped["detail"]["reason"] == f"execution {earlier['executionArn']} is still Executing"
+
+
+def put_object(key: str) -> None:
+    boto3.client("s3").put_object(Bucket="training-data", Key=key, Body=b"rows")
+
+
+@pytest.fixture
+def fresh_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
+    """churn gated on new data, with one successful training that started an hour from now."""
+    monkeypatch.setenv("TRAINOPS_ONLY_WHEN_NEW_DATA", "churn")
+    boto3.client("s3").create_bucket(Bucket="training-data")
+    put_object("churn/part-0001.csv")
+    previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})
+    sim.finish(previous["executionArn"], "Succeeded")
+    return str(previous["executionArn"])
+
+
+def test_only_when_new_data_skips_without_new_data(
+    sim: PipelineSim, fresh_data: str, event_sink: EventSink
+) -> None:
+    sim.execution(fresh_data).start_time = datetime.now(UTC) + timedelta(
+        hours=1
+    )  # after the upload
+    event_sink.drain()
+    result = start_retraining.run(TICK)
+    assert result["status"] == "skipped"
+    assert (
+        "no data under s3://training-data/churn/ changed since the last success" in result["reason"]
+    )
+    assert len(sim.executions("trainops-test-churn")) == 1
+    assert [e["detail-type"] for e in event_sink.drain()] == ["TrainingSkipped"]
+
+
+def test_only_when_new_data_starts_with_new_data(sim: PipelineSim, fresh_data: str) -> None:
+    sim.execution(fresh_data).start_time = datetime.now(UTC) - timedelta(
+        hours=1
+    )  # before the upload
+    put_object("churn/part-0002.csv")
+    assert start_retraining.run(TICK)["status"] == "started"
+    assert len(sim.executions("trainops-test-churn")) == 2
+
+
+def test_a_model_that_never_succeeded_trains(
+    sim: PipelineSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINOPS_ONLY_WHEN_NEW_DATA", "churn")
+    assert start_retraining.run(TICK)["status"] == "started"
+
+
+def test_start_is_notified(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> None:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="retraining")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv(start_retraining.NOTIFY_ENV, topic)
+    start_retraining.run(TICK)
+    (message,) = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+    body = json.loads(message["Body"])
+    assert body["Subject"] == "trainops: scheduled retraining of churn started"
+    assert "Execution: arn:aws:sagemaker:" in body["Message"]
+
+
+def test_a_malformed_tick_raises(sim: PipelineSim) -> None:
+    with pytest.raises(start_retraining.InvalidTick, match="unexpected schedule payload"):
+        start_retraining.run({"model": "churn"})
+    assert sim.executions("trainops-test-churn") == []
+
+
+def test_throttling_raises_for_lambda_to_retry(sim: PipelineSim, event_sink: EventSink) -> None:
+    sagemaker = clients.client("sagemaker")
+    with Stubber(sagemaker) as stubber:
+        stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
+        stubber.add_client_error(
+            "start_pipeline_execution",
+            service_error_code="ThrottlingException",
+            http_status_code=400,
+        )
+        with pytest.raises(RetryableError, match="ThrottlingException"):
+            start_retraining.run(TICK)
+    assert event_sink.types() == ["TrainingRequested"]
+
+
+def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink: EventSink) -> None:
+    from botocore.exceptions import ClientError
+
+    sagemaker = clients.client("sagemaker")
+    with Stubber(sagemaker) as stubber:
+        stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
+        stubber.add_client_error(
+            "start_pipeline_execution",
+            service_error_code="ValidationException",
+            http_status_code=400,
+        )
+        with pytest.raises(ClientError):
+            start_retraining.run(TICK)
+    types = event_sink.types()
+    assert types == ["TrainingRequested", "TrainingFailed"]
+    assert event_sink.received[-1]["detail"]["reason"] == "could not start: ValidationException"
