@@ -19,6 +19,8 @@ from components import (
     TrainingMonitorArgs,
     TrainingPipeline,
     TrainingPipelineArgs,
+    TrainingQueue,
+    TrainingQueueArgs,
     config,
     tagging,
 )
@@ -112,8 +114,27 @@ if settings.scheduled_retraining.enabled:
     dashboard_sources.append(retraining.dashboard_sources)
     pulumi.export("scheduleGroup", retraining.schedule_group_name)
 
-# (TrainingQueue, MaintenanceWindowRetraining and TrainingEventStore are composed here as they
-# land; each takes the foundation's outputs, `alerts` and the pipelines.)
+if settings.training_queue.enabled:
+    training_queue = TrainingQueue(
+        "training-queue",
+        TrainingQueueArgs(
+            config=settings.training_queue,
+            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
+            model_catalog_json=model_catalog,
+            ctx=ctx,
+            key_arn=foundation.key_arn,
+            log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
+            alerts=alerts,
+            event_bus=event_bus,
+        ),
+    )
+    dashboard_sources.append(training_queue.dashboard_sources)
+    pulumi.export("trainingQueueUrl", training_queue.queue_url)
+    pulumi.export("trainingDeadLetterQueueUrl", training_queue.dead_letter_queue_url)
+
+# (MaintenanceWindowRetraining and TrainingEventStore are composed here as they land; each takes
+# the foundation's outputs, `alerts` and the pipelines.)
 
 if monitor is not None and settings.monitoring.dashboard:
     dashboard = OperationsDashboard(

@@ -1,7 +1,9 @@
 """The `trainops` command: offline operator tools over the Pulumi program and the runtime code.
 
     trainops plan --stack dev [--set trainops:key.path=value ...] [--format table|json]
-    trainops config-reference
+    trainops submit --stack dev --model churn [--data s3://...] [--param k=v] [--dry-run]
+    trainops config-reference [--update README.md]
+    trainops schema [--write]
 
 `plan` evaluates the program under Pulumi's mocks with the stack's config and prints every
 resource that would be created, grouped by component, with a count per feature. It needs no AWS
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -20,7 +23,9 @@ from pathlib import Path
 import pulumi
 
 from cli import offline
+from cli import submit as submit_module
 from cli.reference import config_reference, update_readme
+from components.config import ConfigError
 
 # Top-level component type -> the stack-config feature that toggles it.
 FEATURES = {
@@ -108,6 +113,32 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    request, settings = submit_module.build_request(
+        args.stack,
+        args.model,
+        data_uri=args.data,
+        params=args.param or [],
+        reason=args.reason,
+        requested_by=args.requested_by,
+    )
+    if args.dry_run:
+        print(request.to_message())
+        return 0
+    os.environ.setdefault("AWS_DEFAULT_REGION", settings.region)
+    print(json.dumps(submit_module.submit(request, args.stack, settings.region), indent=2))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.write:
+        changed = submit_module.write_schema()
+        print(f"{submit_module.SCHEMA_PATH}: {'written' if changed else 'already up to date'}")
+    else:
+        print(json.dumps(submit_module.request_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainops", description=(__doc__ or "").split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--format", choices=("table", "json"), default="table")
     plan.set_defaults(func=cmd_plan)
 
+    submit = commands.add_parser("submit", help="validate a training request and queue it")
+    submit.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    submit.add_argument("--model", required=True, help="a model configured in the stack")
+    submit.add_argument("--data", help="training data S3 URI for this run (default: configured)")
+    submit.add_argument(
+        "--param", action="append", metavar="NAME=VALUE", help="hyperparameter override"
+    )
+    submit.add_argument("--reason", default="", help="why this training is requested")
+    submit.add_argument("--requested-by", help="who asks (default: your user name)")
+    submit.add_argument("--dry-run", action="store_true", help="validate and print, send nothing")
+    submit.set_defaults(func=cmd_submit)
+
+    schema = commands.add_parser("schema", help="print the training-request JSON Schema")
+    schema.add_argument(
+        "--write", action="store_true", help="write schemas/training-request.schema.json"
+    )
+    schema.set_defaults(func=cmd_schema)
+
     reference = commands.add_parser(
         "config-reference", help="print the stack-config reference (Markdown)"
     )
@@ -137,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (pulumi.RunError, FileNotFoundError, ValueError) as error:
+    except (pulumi.RunError, FileNotFoundError, ValueError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -9,6 +9,7 @@ from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import TrainingMonitor, TrainingMonitorArgs
 from components.scheduled_retraining import ScheduledRetraining, ScheduledRetrainingArgs
 from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
+from components.training_queue import TrainingQueue, TrainingQueueArgs
 
 __all__ = [
     "AlertLadder",
@@ -28,6 +29,8 @@ __all__ = [
     "TrainingMonitorArgs",
     "TrainingPipeline",
     "TrainingPipelineArgs",
+    "TrainingQueue",
+    "TrainingQueueArgs",
     "load",
     "parse",
 ]

@@ -501,6 +501,43 @@ class TrainingQueueConfig(ConfigModel):
         le=100,
         description="Pipeline executions allowed to run at once across the platform.",
     )
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per request before it fails for good."
+    )
+    batch_size: int = Field(default=5, ge=1, le=10, description="Messages per worker invocation.")
+    worker_concurrency: int = Field(
+        default=2, ge=2, le=50, description="Worker invocations at once (SQS maximum concurrency)."
+    )
+    worker_timeout_seconds: int = Field(
+        default=60, ge=10, le=900, description="Worker timeout; visibility timeout is 6x this."
+    )
+    max_receive_count: int = Field(
+        default=50,
+        ge=5,
+        le=1000,
+        description="Receives before the DLQ; waiting for capacity spends receives too.",
+    )
+    backoff_base_seconds: int = Field(
+        default=30, ge=1, le=900, description="First delay before a deferred message returns."
+    )
+    backoff_max_seconds: int = Field(
+        default=900, ge=1, le=43200, description="Longest delay between two deliveries."
+    )
+    retention_days: int = Field(
+        default=4, ge=1, le=13, description="How long requests wait (the DLQ keeps 14 days)."
+    )
+    oldest_message_alarm_minutes: int = Field(
+        default=120, ge=5, le=20160, description="Age of the oldest waiting request that alarms."
+    )
+    notify_success: bool = Field(
+        default=False, description="Also notify the warning topic when a training succeeds."
+    )
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> TrainingQueueConfig:
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("backoffMaxSeconds must be at least backoffBaseSeconds")
+        return self
 
 
 class TagSelector(ConfigModel):

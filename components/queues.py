@@ -38,6 +38,7 @@ def encrypted_queue(
     redrive_to: aws.sqs.Queue | None = None,
     max_receive_count: int = 5,
     senders: Sequence[ServiceSender] = (),
+    physical_name: str | None = None,
     **queue_args: Any,
 ) -> aws.sqs.Queue:
     """A KMS-encrypted queue (and its TLS-only policy) parented to ``parent``."""
@@ -56,6 +57,7 @@ def encrypted_queue(
         message_retention_seconds=retention_seconds,
         visibility_timeout_seconds=visibility_timeout_seconds,
         redrive_policy=redrive_policy,
+        name=physical_name,
         opts=pulumi.ResourceOptions(parent=parent),
         **queue_args,
     )

@@ -71,12 +71,18 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def moto_aws(aws_credentials: None) -> Iterator[None]:
+def moto_aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto's mock_aws, started before any client exists; handler clients are reset around it."""
+    from botocore.config import Config
     from moto import mock_aws
 
     from trainops_runtime import clients
 
+    # No client-side retries in tests: an injected throttle should surface at once, not after
+    # botocore's exponential backoff (the retry mode itself is configuration, not logic).
+    monkeypatch.setattr(
+        clients, "_RETRY_CONFIG", Config(retries={"mode": "standard", "max_attempts": 1})
+    )
     clients.reset()
     with mock_aws():
         yield

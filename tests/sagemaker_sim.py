@@ -1,6 +1,7 @@
 """What moto's SageMaker pipelines lack, added back so tests can exercise real behaviour.
 
-moto 5 starts every pipeline execution as "Succeeded" and ignores `ClientRequestToken`. AWS
+moto 5 starts every pipeline execution as "Succeeded", ignores `ClientRequestToken`, reports
+no failure reasons and has no ListPipelineExecutionSteps. AWS
 documents that StartPipelineExecution is idempotent per token ("an idempotent operation
 completes no more than once") and that a new execution is "Executing" until it ends. This helper
 patches moto's backend with exactly those two behaviours, and lets a test end an execution the
@@ -16,9 +17,12 @@ from typing import Any
 import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
 from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
 
 REGION = "us-east-1"
+STEPS: dict[str, list[dict[str, Any]]] = {}
 
 
 class PipelineSim:
@@ -51,10 +55,24 @@ class PipelineSim:
     def parameters(self, arn: str) -> dict[str, str]:
         return {p["Name"]: p["Value"] for p in self.execution(arn).pipeline_parameters}
 
-    def finish(self, arn: str, status: str, failure_reason: str | None = None) -> None:
+    def finish(
+        self,
+        arn: str,
+        status: str,
+        failure_reason: str | None = None,
+        step_failure: str | None = None,
+    ) -> None:
+        """Ends an execution as SageMaker would; ``step_failure`` is the Train step's reason."""
         execution = self.execution(arn)
         execution.pipeline_execution_status = status
         execution.pipeline_execution_failure_reason = failure_reason
+        step: dict[str, Any] = {
+            "StepName": "Train",
+            "StepStatus": {"Succeeded": "Succeeded", "Failed": "Failed"}.get(status, "Stopped"),
+        }
+        if step_failure:
+            step["FailureReason"] = step_failure
+        STEPS[arn] = [step]
 
 
 @pytest.fixture
@@ -78,4 +96,31 @@ def pipelines(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> PipelineSim:
     monkeypatch.setattr(
         sagemaker_models.SageMakerModelBackend, "start_pipeline_execution", start_pipeline_execution
     )
+
+    original_describe = sagemaker_models.SageMakerModelBackend.describe_pipeline_execution
+
+    def describe_pipeline_execution(self: Any, pipeline_execution_arn: str) -> dict[str, Any]:
+        response = original_describe(self, pipeline_execution_arn)
+        execution = sagemaker_models.get_pipeline_execution_from_arn(
+            self.pipelines, pipeline_execution_arn
+        )
+        response["FailureReason"] = execution.pipeline_execution_failure_reason or ""
+        return response
+
+    def list_pipeline_execution_steps(self: Any) -> ActionResult:  # moto lacks this action
+        arn = self._get_param("PipelineExecutionArn")
+        return ActionResult({"PipelineExecutionSteps": STEPS.get(arn, [])})
+
+    monkeypatch.setattr(
+        sagemaker_models.SageMakerModelBackend,
+        "describe_pipeline_execution",
+        describe_pipeline_execution,
+    )
+    monkeypatch.setattr(
+        sagemaker_responses.SageMakerResponse,
+        "list_pipeline_execution_steps",
+        list_pipeline_execution_steps,
+        raising=False,
+    )
+    STEPS.clear()
     return PipelineSim()

@@ -83,3 +83,28 @@ def is_retryable(error: BaseException) -> bool:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return status >= 500  # unknown 4xx: the request itself is wrong
     return isinstance(error, BotoCoreError)
+
+
+# Markers in SageMaker failure reasons (pipeline execution and step) that mean "try again
+# later": capacity, quotas, spot interruptions and service faults. Anything else (AlgorithmError,
+# ClientError from the training code, validation) fails the same way on every attempt.
+RETRYABLE_FAILURE_MARKERS = (
+    "CapacityError",
+    "InsufficientCapacity",
+    "InsufficientInstanceCapacity",
+    "ResourceLimitExceeded",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "Spot interruption",
+    "SpotInterruption",
+)
+
+
+def is_retryable_failure(reason: str) -> bool:
+    """Whether a pipeline execution that failed with ``reason`` may succeed if run again."""
+    lowered = reason.lower()
+    return any(marker.lower() in lowered for marker in RETRYABLE_FAILURE_MARKERS)

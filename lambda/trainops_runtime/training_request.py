@@ -46,7 +46,7 @@ class TrainingRequest(BaseModel):
     model: Annotated[str, Field(pattern=MODEL_NAME)]
     request_id: Annotated[str, Field(pattern=REQUEST_ID)]
     attempt: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS_CEILING)] = 1
-    data_uri: str | None = None
+    data_uri: str | None = Field(default=None, json_schema_extra={"pattern": S3_URI.pattern})
     hyperparameters: dict[
         Annotated[str, Field(min_length=1, max_length=256)], Annotated[str, Field(max_length=2500)]
     ] = Field(default_factory=dict)

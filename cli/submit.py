@@ -1,0 +1,116 @@
+"""`trainops submit`: validate a training request locally and put it on a stack's queue.
+
+Validation happens twice before anything is sent: the request itself (TrainingRequest), and
+against the stack's config (the model exists, overridden hyperparameters are configured). The
+queue is found by its fixed name, so no Pulumi CLI is needed, only AWS credentials.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cli import offline
+from components import config as config_module
+from components import naming
+from trainops_runtime import clients
+from trainops_runtime.request_queue import enqueue, queue_name
+from trainops_runtime.training_request import (
+    InvalidRequest,
+    TrainingRequest,
+    new_request_id,
+    parse,
+)
+
+SCHEMA_PATH = offline.PROJECT_DIR / "schemas" / "training-request.schema.json"
+SCHEMA_ID = "https://trainops.example.com/schemas/training-request.schema.json"
+
+
+def request_schema() -> dict[str, Any]:
+    """The JSON Schema producers validate against (generated from TrainingRequest)."""
+    schema = TrainingRequest.model_json_schema(by_alias=True, mode="validation")
+    return {
+        **schema,
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "description": (
+            "A request to train one model once, sent to the trainops FIFO training queue with "
+            "MessageGroupId = model and MessageDeduplicationId = the request's idempotency token."
+        ),
+    }
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> bool:
+    text = json.dumps(request_schema(), indent=2, sort_keys=True) + "\n"
+    changed = not path.exists() or path.read_text(encoding="utf-8") != text
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return changed
+
+
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidRequest(f"--param {item!r} must look like name=value")
+        params[key] = value
+    return params
+
+
+def build_request(
+    stack: str,
+    model: str,
+    *,
+    data_uri: str | None = None,
+    params: Sequence[str] = (),
+    reason: str = "",
+    requested_by: str | None = None,
+    request_id: str | None = None,
+) -> tuple[TrainingRequest, config_module.StackConfig]:
+    """A validated request for ``model`` on ``stack`` (raises InvalidRequest or ConfigError)."""
+    settings = config_module.parse(offline.stack_config(stack))
+    if not settings.training_queue.enabled:
+        raise InvalidRequest(
+            f"stack {stack} has no training queue (trainingQueue.enabled is false)"
+        )
+    raw: dict[str, Any] = {
+        "model": model,
+        "requestId": request_id or new_request_id(),
+        "requestedBy": requested_by or getpass.getuser(),
+        "reason": reason,
+        "hyperparameters": parse_params(params),
+    }
+    if data_uri:
+        raw["dataUri"] = data_uri
+    request = parse(raw)
+    configured = settings.models.get(model)
+    if configured is None:
+        raise InvalidRequest(
+            f"unknown model {model!r}; stack {stack} trains: {', '.join(sorted(settings.models))}"
+        )
+    unknown = sorted(set(request.hyperparameters) - set(configured.hyperparameters))
+    if unknown:
+        raise InvalidRequest(
+            f"hyperparameters {', '.join(unknown)} are not configured for {model} "
+            f"(overridable: {', '.join(sorted(configured.hyperparameters)) or 'none'})"
+        )
+    return request, settings
+
+
+def submit(request: TrainingRequest, stack: str, region: str) -> dict[str, str]:
+    """Sends the request to the stack's training queue."""
+    sqs = clients.client("sqs")
+    name = queue_name(naming.stack_slug(stack))
+    queue_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    message_id = enqueue(queue_url, request)
+    return {
+        "requestId": request.request_id,
+        "messageId": message_id,
+        "queue": name,
+        "region": region,
+    }

@@ -1,0 +1,260 @@
+"""TrainingQueue: an SQS-fed training pipeline with back-pressure, completion and re-queueing.
+
+Producers put `TrainingRequest` messages (schema: `schemas/training-request.schema.json`) on a
+FIFO queue, one message group per model. The `queue_worker` Lambda starts pipeline executions
+without exceeding `maxConcurrentTrainings`; requests that can never succeed go to the FIFO
+dead-letter queue with their reason. When an execution ends, `training_outcome` records success,
+re-queues retryable failures with attempt + 1 up to `maxAttempts`, and alerts on final failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import alarms, iam, naming, queues
+from components.config import TrainingQueueConfig
+from components.dashboard import DashboardSources
+from components.event_rules import EventBusRef, rule_with_target
+from components.lambda_function import PythonFunction, PythonFunctionArgs
+from components.monitoring import PIPELINE_EXECUTION_EVENT
+from components.training_pipeline import start_statements
+from trainops_runtime.request_queue import queue_name
+
+VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass
+class TrainingQueueArgs:
+    config: TrainingQueueConfig
+    pipeline_names: Mapping[str, str]
+    model_catalog_json: str
+    ctx: iam.AwsContext
+    key_arn: pulumi.Input[str]
+    log_retention_days: int
+    powertools_layer_version: int
+    alerts: alarms.AlertLadder | None = None
+    event_bus: EventBusRef | None = None
+
+
+def outcome_pattern(ctx: iam.AwsContext, pipelines: list[str]) -> dict:
+    """End states of every execution of this stack's pipelines."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [PIPELINE_EXECUTION_EVENT],
+        "detail": {
+            "currentPipelineExecutionStatus": ["Succeeded", "Failed", "Stopped"],
+            "pipelineArn": sorted(ctx.arn("sagemaker", f"pipeline/{p}") for p in pipelines),
+        },
+    }
+
+
+class TrainingQueue(pulumi.ComponentResource):
+    """FIFO queue + DLQ, worker, outcome handler, alarms (see the module docstring)."""
+
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    dead_letter_queue_url: pulumi.Output[str]
+    dashboard_sources: DashboardSources
+
+    def __init__(
+        self, name: str, args: TrainingQueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trainops:queue:TrainingQueue", name, None, opts)
+        config, ctx = args.config, args.ctx
+        stack = pulumi.get_stack()
+        child = pulumi.ResourceOptions(parent=self)
+        if not args.pipeline_names:
+            raise ValueError("trainingQueue is enabled but no models are configured")
+        pipelines = sorted(args.pipeline_names.values())
+        slug = naming.stack_slug()
+
+        dead_letters = queues.encrypted_queue(
+            f"{name}-dlq",
+            key_arn=args.key_arn,
+            parent=self,
+            fifo=True,
+            physical_name=f"trainops-{slug}-training-requests-dlq.fifo",
+            retention_seconds=DLQ_RETENTION_SECONDS,
+        )
+        queue = queues.encrypted_queue(
+            f"{name}-requests",
+            key_arn=args.key_arn,
+            parent=self,
+            fifo=True,
+            physical_name=queue_name(slug),
+            content_based_deduplication=True,  # producers that set no deduplication id
+            deduplication_scope="messageGroup",
+            fifo_throughput_limit="perMessageGroupId",
+            retention_seconds=config.retention_days * 24 * 3600,
+            visibility_timeout_seconds=VISIBILITY_FACTOR * config.worker_timeout_seconds,
+            redrive_to=dead_letters,
+            max_receive_count=config.max_receive_count,
+        )
+
+        common_statements = [
+            iam.allow(["kms:Decrypt", "kms:GenerateDataKey"], [args.key_arn], sid="StackKey"),
+        ]
+        if args.event_bus is not None:
+            common_statements.append(
+                iam.allow(["events:PutEvents"], [args.event_bus.arn], sid="PublishDomainEvents")
+            )
+        bus_environment = {"TRAINOPS_EVENT_BUS": args.event_bus.name} if args.event_bus else {}
+
+        worker = PythonFunction(
+            f"{name}-worker",
+            PythonFunctionArgs(
+                handler="trainops_runtime.queue_worker.handler",
+                description="trainops: starts training requests from the queue, with back-pressure",
+                ctx=ctx,
+                key_arn=args.key_arn,
+                memory_mb=256,
+                timeout_seconds=config.worker_timeout_seconds,
+                log_retention_days=args.log_retention_days,
+                powertools_layer_version=args.powertools_layer_version,
+                statements=[
+                    *start_statements(ctx, pipelines),
+                    iam.allow(
+                        [
+                            "sqs:ChangeMessageVisibility",
+                            "sqs:DeleteMessage",
+                            "sqs:GetQueueAttributes",
+                            "sqs:ReceiveMessage",
+                        ],
+                        [queue.arn],
+                        sid="ConsumeRequests",
+                    ),
+                    iam.allow(["sqs:SendMessage"], [dead_letters.arn], sid="RejectToDeadLetters"),
+                    *common_statements,
+                ],
+                environment={
+                    "TRAINOPS_MODELS": args.model_catalog_json,
+                    "TRAINOPS_MAX_CONCURRENT_TRAININGS": str(config.max_concurrent_trainings),
+                    "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
+                    "TRAINOPS_DLQ_URL": dead_letters.url,
+                    "TRAINOPS_BACKOFF_BASE_SECONDS": str(config.backoff_base_seconds),
+                    "TRAINOPS_BACKOFF_MAX_SECONDS": str(config.backoff_max_seconds),
+                    **bus_environment,
+                },
+                reserved_concurrency=config.worker_concurrency,
+                alerts=args.alerts,
+            ),
+            opts=child,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-worker-source",
+            event_source_arn=queue.arn,
+            function_name=worker.function_arn,
+            batch_size=config.batch_size,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": config.worker_concurrency},
+            enabled=True,
+            opts=child,
+        )
+
+        outcome_environment: dict[str, pulumi.Input[str]] = {
+            "TRAINOPS_MODELS": args.model_catalog_json,
+            "TRAINOPS_MAX_ATTEMPTS": str(config.max_attempts),
+            "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
+            **bus_environment,
+        }
+        outcome_statements = [
+            iam.allow(
+                [
+                    "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineExecutionSteps",
+                    "sagemaker:ListPipelineParametersForExecution",
+                ],
+                [ctx.arn("sagemaker", f"pipeline/{p}/execution/*") for p in pipelines],
+                sid="ReadOwnExecutions",
+            ),
+            iam.allow(["sqs:SendMessage"], [queue.arn], sid="Requeue"),
+            *common_statements,
+        ]
+        if args.alerts is not None:
+            outcome_environment["TRAINOPS_CRITICAL_TOPIC_ARN"] = args.alerts.critical_topic_arn
+            notify_topics = [args.alerts.critical_topic_arn]
+            if config.notify_success:
+                outcome_environment["TRAINOPS_SUCCESS_TOPIC_ARN"] = args.alerts.warning_topic_arn
+                notify_topics.append(args.alerts.warning_topic_arn)
+            outcome_statements.append(iam.allow(["sns:Publish"], notify_topics, sid="Alert"))
+        outcome = PythonFunction(
+            f"{name}-outcome",
+            PythonFunctionArgs(
+                handler="trainops_runtime.training_outcome.handler",
+                description="trainops: records finished trainings, re-queues retryable failures",
+                ctx=ctx,
+                key_arn=args.key_arn,
+                memory_mb=256,
+                timeout_seconds=60,
+                log_retention_days=args.log_retention_days,
+                powertools_layer_version=args.powertools_layer_version,
+                statements=outcome_statements,
+                environment=outcome_environment,
+                invoked_asynchronously=True,
+                alerts=args.alerts,
+            ),
+            opts=child,
+        )
+        outcome_rule = rule_with_target(
+            f"{name}-outcome",
+            parent=self,
+            key_arn=args.key_arn,
+            ladder=args.alerts,
+            description=f"trainops {stack}: pipeline executions ended",
+            event_pattern=outcome_pattern(ctx, pipelines),
+            target_arn=outcome.function_arn,
+            lambda_function_name=outcome.function_name,
+        )
+
+        first_tier = [*worker.alarms, *outcome.alarms, *outcome_rule.alarms]
+        if args.alerts is not None:
+            dlq_alarm, _ = alarms.queue_depth_alarm(
+                f"{name}-dlq-depth",
+                parent=self,
+                ladder=args.alerts,
+                queue_name=dead_letters.name,
+                description=f"trainops {stack}: training requests were rejected or gave up",
+            )
+            age_alarm, _ = alarms.metric_alarm(
+                f"{name}-oldest-request-age",
+                parent=self,
+                ladder=args.alerts,
+                description=(
+                    f"trainops {stack}: a training request waited more than "
+                    f"{config.oldest_message_alarm_minutes} minutes"
+                ),
+                namespace="AWS/SQS",
+                metric_name="ApproximateAgeOfOldestMessage",
+                dimensions={"QueueName": queue.name},
+                statistic="Maximum",
+                condition=alarms.Condition(
+                    threshold=config.oldest_message_alarm_minutes * 60, period_seconds=300
+                ),
+            )
+            first_tier += [dlq_alarm, age_alarm]
+
+        self.queue_url = queue.url
+        self.queue_arn = queue.arn
+        self.dead_letter_queue_url = dead_letters.url
+        self.dashboard_sources = DashboardSources(
+            queues=[queue.name],
+            dead_letter_queues=[
+                dead_letters.name,
+                outcome_rule.dead_letter_queue.name,
+                *([outcome.failure_queue_name] if outcome.failure_queue_name else []),
+            ],
+            functions=[worker.function_name, outcome.function_name],
+            alarms=[alarm.arn for alarm in first_tier],
+        )
+        self.register_outputs(
+            {
+                "queue_url": self.queue_url,
+                "queue_arn": self.queue_arn,
+                "dead_letter_queue_url": self.dead_letter_queue_url,
+            }
+        )

@@ -1,0 +1,211 @@
+"""training_outcome: what happens when one of this platform's pipeline executions ends.
+
+Triggered by EventBridge on `SageMaker Model Building Pipeline Execution Status Change` for this
+stack's pipelines (rule target with retry policy and DLQ):
+
+* `Succeeded`: publish `TrainingSucceeded` (and notify, when configured);
+* `Stopped`: someone stopped it on purpose: publish `TrainingFailed` (not retried, no page);
+* `Failed`: read the request id and attempt back from the execution's parameters and the
+  failure reason from the execution and its steps. A retryable failure (capacity, quotas, spot,
+  service faults) with attempts left is **re-queued** as the same request with attempt + 1
+  (`TrainingRequeued`); otherwise `TrainingFailed` is published and `critical` is alerted.
+
+EventBridge may deliver twice; the re-queued message's deduplication id (request id + attempt)
+and the start token keep that from training twice.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, observability
+from trainops_runtime import domain_events as events
+from trainops_runtime import pipeline_contract as contract
+from trainops_runtime.catalog import CatalogEntry, ModelCatalog
+from trainops_runtime.errors import is_retryable_failure
+from trainops_runtime.notify import notify
+from trainops_runtime.request_queue import QUEUE_URL_ENV, enqueue
+from trainops_runtime.training_request import TrainingRequest
+
+logger = Logger(service=observability.SERVICE)
+metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
+
+MAX_ATTEMPTS_ENV = "TRAINOPS_MAX_ATTEMPTS"
+CRITICAL_TOPIC_ENV = "TRAINOPS_CRITICAL_TOPIC_ARN"
+SUCCESS_TOPIC_ENV = "TRAINOPS_SUCCESS_TOPIC_ARN"
+EVENT_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
+
+
+class UnexpectedEvent(ValueError):
+    """Not an execution status change of this stack's pipelines: the rule is wrong; fail loudly."""
+
+
+def _pipeline_name(pipeline_arn: str) -> str:
+    return pipeline_arn.rsplit(":pipeline/", 1)[-1].split("/", 1)[0]
+
+
+def request_from_parameters(
+    model: str, entry: CatalogEntry, parameters: dict[str, str], execution_arn: str
+) -> TrainingRequest:
+    """The request an execution ran for, rebuilt from its pipeline parameters."""
+    request_id = parameters.get(contract.REQUEST_ID, "manual")
+    if request_id == "manual":  # started outside trainops (console, SDK): one id per execution
+        request_id = f"manual:{execution_arn.rsplit('/', 1)[-1]}"
+    hyperparameters = {
+        name: parameters[contract.hyperparameter_parameter(name)]
+        for name in entry.hyperparameters
+        if contract.hyperparameter_parameter(name) in parameters
+    }
+    data_uri = parameters.get(contract.TRAINING_DATA_URI)
+    return TrainingRequest(
+        model=model,
+        request_id=request_id,
+        attempt=int(parameters.get(contract.ATTEMPT, "1")),
+        data_uri=data_uri if data_uri and data_uri != entry.training_data else None,
+        hyperparameters=hyperparameters,
+        requested_by="training_outcome",
+    )
+
+
+def failure_reason(execution_arn: str) -> str:
+    """The execution's failure reason plus those of its failed steps (where the cause is)."""
+    sagemaker = clients.client("sagemaker")
+    reasons = []
+    execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+    if execution.get("FailureReason"):
+        reasons.append(str(execution["FailureReason"]))
+    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn}
+    while True:
+        page = sagemaker.list_pipeline_execution_steps(**request)
+        for step in page.get("PipelineExecutionSteps", []):
+            if step.get("StepStatus") == "Failed" and step.get("FailureReason"):
+                reasons.append(f"{step.get('StepName', 'step')}: {step['FailureReason']}")
+        if not page.get("NextToken"):
+            break
+        request["NextToken"] = page["NextToken"]
+    return "; ".join(reasons) or "no failure reason reported"
+
+
+def _parameters(execution_arn: str) -> dict[str, str]:
+    sagemaker = clients.client("sagemaker")
+    parameters: dict[str, str] = {}
+    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn}
+    while True:
+        page = sagemaker.list_pipeline_parameters_for_execution(**request)
+        parameters.update({p["Name"]: p["Value"] for p in page.get("PipelineParameters", [])})
+        if not page.get("NextToken"):
+            return parameters
+        request["NextToken"] = page["NextToken"]
+
+
+def _event(
+    kind: str, request: TrainingRequest, execution_arn: str, **fields: Any
+) -> events.DomainEvent:
+    return events.DomainEvent(
+        type=kind,
+        model=request.model,
+        request_id=request.request_id,
+        attempt=request.attempt,
+        trigger="pipeline",
+        execution_arn=execution_arn,
+        **fields,
+    )
+
+
+def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str, Any]:
+    if event.get("detail-type") != EVENT_DETAIL_TYPE:
+        raise UnexpectedEvent(
+            f"not a pipeline execution status change: {event.get('detail-type')!r}"
+        )
+    detail = event.get("detail") or {}
+    try:
+        status = detail["currentPipelineExecutionStatus"]
+        execution_arn = detail["pipelineExecutionArn"]
+        pipeline_arn = detail["pipelineArn"]
+    except KeyError as missing:
+        raise UnexpectedEvent(f"status change without {missing}") from None
+    catalog = catalog or catalog_module.load()
+    model = catalog.by_pipeline(_pipeline_name(pipeline_arn))
+    if model is None:
+        raise UnexpectedEvent(f"{pipeline_arn} is not a pipeline of this stack")
+    metrics.add_dimension(
+        name=observability.STACK_DIMENSION, value=os.environ.get("TRAINOPS_STACK", "unknown")
+    )
+    request = request_from_parameters(
+        model, catalog.get(model), _parameters(execution_arn), execution_arn
+    )
+
+    if status == "Succeeded":
+        events.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn))
+        metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
+        notify(
+            SUCCESS_TOPIC_ENV,
+            f"trainops: {model} trained",
+            f"Training of {model} succeeded (request {request.request_id}, "
+            f"attempt {request.attempt}).\nExecution: {execution_arn}",
+        )
+        return {"outcome": "succeeded", "model": model}
+    if status == "Stopped":
+        events.publish(
+            _event(
+                events.TRAINING_FAILED,
+                request,
+                execution_arn,
+                reason="stopped",
+                data={"retryable": False, "stopped": True},
+            )
+        )
+        return {"outcome": "stopped", "model": model}
+    if status != "Failed":
+        raise UnexpectedEvent(f"status {status!r} is not an end state")
+
+    reason = failure_reason(execution_arn)
+    retryable = is_retryable_failure(reason)
+    max_attempts = int(os.environ.get(MAX_ATTEMPTS_ENV, "3"))
+    queue_url = os.environ.get(QUEUE_URL_ENV)
+    if retryable and request.attempt < max_attempts and queue_url:
+        retry = request.next_attempt().model_copy(
+            update={"reason": f"retry after attempt {request.attempt} failed: {reason}"[:1024]}
+        )
+        enqueue(queue_url, retry)
+        events.publish(
+            _event(
+                events.TRAINING_REQUEUED,
+                request,
+                execution_arn,
+                reason=reason,
+                data={"nextAttempt": retry.attempt},
+            )
+        )
+        metrics.add_metric(name="TrainingsRequeued", unit=MetricUnit.Count, value=1)
+        return {"outcome": "requeued", "model": model, "attempt": retry.attempt}
+
+    events.publish(
+        _event(
+            events.TRAINING_FAILED,
+            request,
+            execution_arn,
+            reason=reason,
+            data={"retryable": retryable, "attempts": request.attempt},
+        )
+    )
+    metrics.add_metric(name="TrainingsFailed", unit=MetricUnit.Count, value=1)
+    why = "attempts exhausted" if retryable else "not retryable"
+    notify(
+        CRITICAL_TOPIC_ENV,
+        f"trainops: training of {model} failed ({why})",
+        f"Training of {model} failed after attempt {request.attempt} of {max_attempts} ({why}).\n"
+        f"Request: {request.request_id}\nReason: {reason}\nExecution: {execution_arn}",
+    )
+    return {"outcome": "failed", "model": model, "retryable": retryable}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run(event)

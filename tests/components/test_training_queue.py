@@ -1,0 +1,151 @@
+"""TrainingQueue under mocks: FIFO queue and DLQ, worker wiring, outcome rule, alarms, roles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from cli import offline
+from components import iam
+
+ACCOUNT = offline.ACCOUNT_ID
+
+
+@pytest.fixture
+def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
+    return run_stack("dev")
+
+
+def test_fifo_queue_with_fifo_dlq_and_redrive(dev: offline.Recording) -> None:
+    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests")
+    dlq = dev.one("aws:sqs/queue:Queue", "training-queue-dlq")
+    assert queue.inputs["name"] == "trainops-dev-training-requests.fifo"
+    assert queue.inputs["fifoQueue"] is True
+    assert dlq.inputs["fifoQueue"] is True
+    assert dlq.inputs["name"].endswith(".fifo")
+    for q in (queue, dlq):
+        assert q.inputs["kmsMasterKeyId"] == key_arn
+    redrive = json.loads(queue.inputs["redrivePolicy"])
+    assert redrive == {"deadLetterTargetArn": dlq.outputs["arn"], "maxReceiveCount": 50}
+    assert redrive["maxReceiveCount"] >= 5
+    assert dlq.inputs["messageRetentionSeconds"] > queue.inputs["messageRetentionSeconds"]
+    assert queue.inputs["contentBasedDeduplication"] is True
+    for name in ("training-queue-requests-policy", "training-queue-dlq-policy"):
+        (deny,) = json.loads(dev.one("aws:sqs/queuePolicy:QueuePolicy", name).inputs["policy"])[
+            "Statement"
+        ]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_worker_reports_batch_item_failures_with_bounded_concurrency(
+    dev: offline.Recording,
+) -> None:
+    queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests")
+    worker = dev.one("aws:lambda/function:Function", "training-queue-worker-function")
+    mapping = dev.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    assert mapping["eventSourceArn"] == queue.outputs["arn"]
+    assert mapping["functionName"] == worker.outputs["arn"]
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["scalingConfig"] == {"maximumConcurrency": 2}
+    assert 1 <= mapping["batchSize"] <= 10  # FIFO limit
+    assert queue.inputs["visibilityTimeoutSeconds"] >= 6 * worker.inputs["timeout"]
+    variables = worker.inputs["environment"]["variables"]
+    assert variables["TRAINOPS_MAX_CONCURRENT_TRAININGS"] == "2"  # dev stack value
+    assert (
+        variables["TRAINOPS_DLQ_URL"]
+        == dev.one("aws:sqs/queue:Queue", "training-queue-dlq").outputs["url"]
+    )
+
+
+def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) -> None:
+    queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests").outputs["arn"]
+    dlq = dev.one("aws:sqs/queue:Queue", "training-queue-dlq").outputs["arn"]
+    pipelines = [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-{m}"
+        for m in ("churn", "fraud")
+    ]
+    worker = json.loads(
+        dev.one("aws:iam/rolePolicy:RolePolicy", "training-queue-worker-policy").inputs["policy"]
+    )
+    statements = {s.get("Sid"): s for s in worker["Statement"]}
+    assert statements["StartAndListOwnPipelines"]["Resource"] == pipelines
+    assert statements["ConsumeRequests"]["Resource"] == [queue]
+    assert statements["RejectToDeadLetters"] == {
+        "Sid": "RejectToDeadLetters",
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage"],
+        "Resource": [dlq],
+    }
+    outcome = json.loads(
+        dev.one("aws:iam/rolePolicy:RolePolicy", "training-queue-outcome-policy").inputs["policy"]
+    )
+    outcome_statements = {s.get("Sid"): s for s in outcome["Statement"]}
+    assert outcome_statements["Requeue"]["Resource"] == [queue]
+    assert outcome_statements["ReadOwnExecutions"]["Resource"] == [
+        f"{p}/execution/*" for p in pipelines
+    ]
+    critical = dev.one("aws:sns/topic:Topic", "monitoring-critical").outputs["arn"]
+    assert outcome_statements["Alert"]["Resource"] == [critical]
+    for document in (worker, outcome):
+        assert iam.wildcard_allow_actions(document) == []
+        assert all(s["Resource"] != "*" or s["Sid"] == "Tracing" for s in document["Statement"])
+
+
+def test_outcome_rule_targets_the_outcome_function_with_retries_and_dlq(
+    dev: offline.Recording,
+) -> None:
+    rule = dev.one("aws:cloudwatch/eventRule:EventRule", "training-queue-outcome")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"]["currentPipelineExecutionStatus"] == ["Succeeded", "Failed", "Stopped"]
+    target = dev.one(
+        "aws:cloudwatch/eventTarget:EventTarget", "training-queue-outcome-target"
+    ).inputs
+    function = dev.one("aws:lambda/function:Function", "training-queue-outcome-function")
+    assert target["arn"] == function.outputs["arn"]
+    assert target["retryPolicy"]["maximumRetryAttempts"] == 10
+    assert (
+        target["deadLetterConfig"]["arn"]
+        == dev.one("aws:sqs/queue:Queue", "training-queue-outcome-dlq").outputs["arn"]
+    )
+    assert function.inputs["environment"]["variables"]["TRAINOPS_MAX_ATTEMPTS"] == "3"
+
+
+def test_alarms_on_dlq_depth_and_oldest_message_age(dev: offline.Recording) -> None:
+    alarms = {a.name: a.inputs for a in dev.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    depth = alarms["training-queue-dlq-depth"]
+    assert depth["dimensions"] == {
+        "QueueName": dev.one("aws:sqs/queue:Queue", "training-queue-dlq").outputs["name"]
+    }
+    age = alarms["training-queue-oldest-request-age"]
+    assert age["metricName"] == "ApproximateAgeOfOldestMessage"
+    assert age["threshold"] == 120 * 60
+    assert "training-queue-oldest-request-age-escalated" in alarms
+
+
+def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
+    recording = run_stack("dev", {"trainops:trainingQueue.enabled": False})
+    assert recording.of_type("trainops:queue:TrainingQueue") == []
+    assert recording.of_type("aws:lambda/eventSourceMapping:EventSourceMapping") == []
+    assert not [r for r in recording.resources if r.name.startswith("training-queue")]
+
+
+def test_queue_settings_are_validated(parse_with: Callable[..., object]) -> None:
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        parse_with(
+            "dev",
+            {"trainops:trainingQueue.maxReceiveCount": 3, "trainops:trainingQueue.batchSize": 11},
+        )
+    problems = "\n".join(raised.value.problems)
+    assert (
+        "trainops:trainingQueue.maxReceiveCount: Input should be greater than or equal to 5 (got 3)"
+        in problems
+    )
+    assert (
+        "trainops:trainingQueue.batchSize: Input should be less than or equal to 10 (got 11)"
+        in problems
+    )

@@ -1,0 +1,250 @@
+"""queue_worker on moto (SQS FIFO + SageMaker with tests/sagemaker_sim.py) and injected errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from moto.core.exceptions import JsonRESTError
+from moto.sagemaker import models as sagemaker_models
+
+from tests.event_sink import EventSink
+from tests.queue_helpers import deliver, drain, receive_event, send
+from tests.sagemaker_sim import PipelineSim
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import queue_worker
+from trainops_runtime.request_queue import REJECT_REASON_ATTRIBUTE
+from trainops_runtime.training_request import TrainingRequest
+
+CATALOG = {
+    "churn": {
+        "pipelineName": "trainops-test-churn",
+        "trainingData": "s3://d/churn/",
+        "hyperparameters": ["epochs"],
+        "maxRuntimeMinutes": 60,
+    },
+    "fraud": {
+        "pipelineName": "trainops-test-fraud",
+        "trainingData": "s3://d/fraud/",
+        "hyperparameters": [],
+        "maxRuntimeMinutes": 60,
+    },
+}
+
+
+class Queues:
+    def __init__(self) -> None:
+        sqs = boto3.client("sqs")
+        self.dlq_url = sqs.create_queue(
+            QueueName="requests-dlq.fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        self.url = sqs.create_queue(
+            QueueName="requests.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "360"}
+        )["QueueUrl"]
+        self.arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+
+    def request(self, model: str, request_id: str, attempt: int = 1, **extra: Any) -> str:
+        body = TrainingRequest(
+            model=model, request_id=request_id, attempt=attempt, requested_by="tests", **extra
+        )
+        return send(self.url, body.to_message(), model, body.idempotency_token())
+
+    def batch(self) -> dict[str, Any]:
+        return receive_event(self.url, self.arn)
+
+    def poll(self) -> dict[str, Any]:
+        """One event-source-mapping poll: receive, run the worker, delete what succeeded."""
+        return deliver(self.url, self.arn, queue_worker.run)
+
+    def counts(self) -> dict[str, int]:
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return {
+            "visible": int(attributes["ApproximateNumberOfMessages"]),
+            "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        }
+
+
+@pytest.fixture
+def queues(
+    pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> Queues:
+    created = Queues()
+    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "4")
+    monkeypatch.setenv("TRAINOPS_DLQ_URL", created.dlq_url)
+    monkeypatch.setenv("TRAINOPS_TRAINING_QUEUE_URL", created.url)
+    monkeypatch.setenv("TRAINOPS_STACK", "test")
+    catalog_module.load.cache_clear()
+    pipelines.create_pipeline("trainops-test-churn")
+    pipelines.create_pipeline("trainops-test-fraud")
+    return created
+
+
+def throttle_pipeline(
+    monkeypatch: pytest.MonkeyPatch, pipeline: str, code: str = "ThrottlingException"
+) -> None:
+    current = sagemaker_models.SageMakerModelBackend.start_pipeline_execution
+
+    def start(self: Any, pipeline_name: str, *args: Any, **kwargs: Any) -> dict[str, str]:
+        if pipeline_name == pipeline:
+            raise JsonRESTError(code, f"{code} injected by the test")
+        return current(self, pipeline_name, *args, **kwargs)
+
+    monkeypatch.setattr(sagemaker_models.SageMakerModelBackend, "start_pipeline_execution", start)
+
+
+def test_a_mixed_batch_reports_exactly_the_retryable_failure(
+    queues: Queues, pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    valid = queues.request("churn", "req-valid")
+    malformed = send(queues.url, "{not json", "churn-bad", "malformed-1")
+    unknown = send(
+        queues.url,
+        json.dumps({"model": "ghost", "requestId": "req-ghost", "requestedBy": "tests"}),
+        "ghost",
+        "ghost-1",
+    )
+    throttle_pipeline(monkeypatch, "trainops-test-fraud")
+    throttled = queues.request("fraud", "req-throttled")
+
+    response = queues.poll()
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": throttled}]}
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+    rejected = {
+        m["Body"]: m["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"]
+        for m in drain(queues.dlq_url)
+    }
+    assert set(rejected) == {
+        "{not json",
+        json.dumps({"model": "ghost", "requestId": "req-ghost", "requestedBy": "tests"}),
+    }
+    assert rejected["{not json"].startswith("body is not JSON")
+    assert "unknown model 'ghost'" in next(
+        reason for body, reason in rejected.items() if "ghost" in body
+    )
+    types = event_sink.types()
+    assert types.count("TrainingRejected") == 2
+    assert types.count("TrainingStarted") == 1
+    # the malformed and unknown messages are acknowledged: only the throttled one is still queued
+    assert queues.counts()["visible"] + queues.counts()["in_flight"] == 1
+    assert {valid, malformed, unknown}.isdisjoint(
+        {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    )
+
+
+def test_a_failed_message_comes_back_later_with_backoff(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    throttle_pipeline(monkeypatch, "trainops-test-fraud")
+    queues.request("fraud", "req-throttled")
+    queues.poll()
+    assert queues.batch()["Records"] == []  # hidden for the backoff, not lost
+    assert queues.counts() == {"visible": 0, "in_flight": 1}
+    settings = queue_worker.Settings.from_environment()
+    assert [settings.backoff(n) for n in (1, 2, 3, 10)] == [30, 60, 120, 900]
+
+
+def test_a_duplicate_message_starts_one_execution(queues: Queues, pipelines: PipelineSim) -> None:
+    request = TrainingRequest(model="churn", request_id="req-dup", requested_by="tests")
+    send(queues.url, request.to_message(), "churn", "first-copy")
+    send(
+        queues.url, request.to_message(), "churn", "second-copy"
+    )  # a producer retried with a new id
+    assert queues.poll() == {"batchItemFailures": []}
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+    queues.request("churn", "req-dup")  # and again, later, in another batch
+    assert queues.poll() == {"batchItemFailures": []}
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+    pipelines.finish(pipelines.executions("trainops-test-churn")[0].arn, "Succeeded")
+    send(queues.url, request.to_message(), "churn", "third-copy")  # even after it finished
+    assert queues.poll() == {"batchItemFailures": []}
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+
+
+def test_at_capacity_nothing_starts_and_the_messages_stay(
+    queues: Queues, pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "1")
+    queues.request("churn", "req-1")
+    queues.poll()
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+    waiting = [queues.request("fraud", "req-2"), queues.request("churn", "req-3")]
+    response = queues.poll()
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(waiting)
+    assert pipelines.executions("trainops-test-fraud") == []
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+    assert "TrainingDeferred" in event_sink.types()
+    assert queues.counts() == {"visible": 0, "in_flight": 2}  # waiting, not lost, not dead-lettered
+    assert drain(queues.dlq_url) == []
+
+
+def test_deferred_requests_start_when_capacity_frees(
+    queues: Queues, pipelines: PipelineSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "1")
+    monkeypatch.setenv("TRAINOPS_BACKOFF_BASE_SECONDS", "1")
+    monkeypatch.setenv("TRAINOPS_BACKOFF_MAX_SECONDS", "1")
+    queues.request("churn", "req-1")
+    queues.poll()
+    queues.request("fraud", "req-2")
+    assert len(queues.poll()["batchItemFailures"]) == 1
+    pipelines.finish(pipelines.executions("trainops-test-churn")[0].arn, "Succeeded")
+    import time
+
+    time.sleep(1.1)  # the one-second backoff
+    assert queues.poll() == {"batchItemFailures": []}
+    assert len(pipelines.executions("trainops-test-fraud")) == 1
+
+
+def test_messages_of_one_model_keep_their_order(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    throttle_pipeline(monkeypatch, "trainops-test-churn")
+    first = queues.request("churn", "req-a")
+    second = queues.request("churn", "req-b")
+    other = queues.request("fraud", "req-c")
+    response = queues.poll()
+    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    assert failed == [first, second]  # req-b is not started ahead of req-a
+    assert other not in failed
+
+
+def test_a_permanent_start_error_goes_to_the_dlq_with_the_reason(
+    queues: Queues, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    throttle_pipeline(monkeypatch, "trainops-test-fraud", code="ValidationException")
+    queues.request("fraud", "req-invalid-pipeline")
+    assert queues.poll() == {"batchItemFailures": []}
+    (dead,) = drain(queues.dlq_url)
+    assert (
+        "SageMaker refused the start: ValidationException"
+        in dead["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"]
+    )
+    assert "TrainingFailed" in event_sink.types()
+
+
+def test_an_override_of_an_unconfigured_hyperparameter_is_rejected(
+    queues: Queues, pipelines: PipelineSim
+) -> None:
+    queues.request("churn", "req-hp", hyperparameters={"depth": "3"})
+    assert queues.poll() == {"batchItemFailures": []}
+    assert pipelines.executions("trainops-test-churn") == []
+    (dead,) = drain(queues.dlq_url)
+    assert (
+        "hyperparameters depth are not configured"
+        in dead["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"]
+    )
+
+
+def test_misconfiguration_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRAINOPS_DLQ_URL", raising=False)
+    with pytest.raises(RuntimeError, match="queue_worker is misconfigured"):
+        queue_worker.Settings.from_environment()

@@ -1,0 +1,257 @@
+"""training_outcome on moto: success, stop, re-queue with attempt + 1, and the final alert."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.event_sink import EventSink
+from tests.queue_helpers import deliver, drain
+from tests.sagemaker_sim import PipelineSim
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import queue_worker, training_outcome
+from trainops_runtime.errors import is_retryable_failure
+from trainops_runtime.training import start_training
+from trainops_runtime.training_request import TrainingRequest
+
+CATALOG = {
+    "churn": {
+        "pipelineName": "trainops-test-churn",
+        "trainingData": "s3://d/churn/",
+        "hyperparameters": ["epochs"],
+        "maxRuntimeMinutes": 60,
+    },
+}
+SAMPLE = (
+    Path(__file__).parent.parent
+    / "fixtures"
+    / "events"
+    / "sagemaker_pipeline_execution_failed.json"
+)
+CAPACITY = "ClientError: CapacityError: Unable to provision requested ML compute capacity."
+ALGORITHM = "AlgorithmError: ValueError: could not convert string to float"
+
+
+@pytest.fixture
+def setup(
+    pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    queue_url = sqs.create_queue(QueueName="requests.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    dlq_url = sqs.create_queue(QueueName="requests-dlq.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    alerts_url = sqs.create_queue(QueueName="critical-inbox")["QueueUrl"]
+    alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    topic = sns.create_topic(Name="critical")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
+    for name, value in {
+        "TRAINOPS_MODELS": json.dumps(CATALOG),
+        "TRAINOPS_MAX_ATTEMPTS": "3",
+        "TRAINOPS_TRAINING_QUEUE_URL": queue_url,
+        "TRAINOPS_DLQ_URL": dlq_url,
+        "TRAINOPS_MAX_CONCURRENT_TRAININGS": "4",
+        "TRAINOPS_CRITICAL_TOPIC_ARN": topic,
+        "TRAINOPS_STACK": "test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    catalog_module.load.cache_clear()
+    pipelines.create_pipeline("trainops-test-churn")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return {"queue_url": queue_url, "queue_arn": queue_arn, "alerts_url": alerts_url}
+
+
+def status_event(execution_arn: str, status: str) -> dict[str, Any]:
+    """The documented status-change event, pointed at our execution."""
+    event = json.loads(SAMPLE.read_text())
+    pipeline_arn = execution_arn.split("/execution/", maxsplit=1)[0]
+    event["resources"] = [pipeline_arn, execution_arn]
+    event["detail"].update(
+        {
+            "pipelineArn": pipeline_arn,
+            "pipelineExecutionArn": execution_arn,
+            "currentPipelineExecutionStatus": status,
+        }
+    )
+    return event
+
+
+def start(request_id: str = "req-1", attempt: int = 1, **extra: Any) -> str:
+    request = TrainingRequest(
+        model="churn", request_id=request_id, attempt=attempt, requested_by="tests", **extra
+    )
+    return start_training(request, catalog_module.load(), trigger="queue")
+
+
+def alerts(setup: dict[str, str]) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in drain(setup["alerts_url"])]
+
+
+def test_success_is_recorded(
+    setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    arn = start()
+    pipelines.finish(arn, "Succeeded")
+    assert training_outcome.run(status_event(arn, "Succeeded")) == {
+        "outcome": "succeeded",
+        "model": "churn",
+    }
+    (succeeded,) = [e for e in event_sink.drain() if e["detail-type"] == "TrainingSucceeded"]
+    assert succeeded["detail"]["requestId"] == "req-1"
+    assert succeeded["detail"]["executionArn"] == arn
+    assert alerts(setup) == []
+
+
+def test_a_retryable_failure_is_requeued_with_the_next_attempt(
+    setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    arn = start(hyperparameters={"epochs": "7"}, data_uri="s3://data-bucket/churn/2026-11/")
+    pipelines.finish(
+        arn, "Failed", "Step failure: One or multiple steps failed.", step_failure=CAPACITY
+    )
+    assert training_outcome.run(status_event(arn, "Failed")) == {
+        "outcome": "requeued",
+        "model": "churn",
+        "attempt": 2,
+    }
+    (message,) = drain(setup["queue_url"])
+    retry = json.loads(message["Body"])
+    assert retry["requestId"] == "req-1"
+    assert retry["attempt"] == 2
+    assert retry["hyperparameters"] == {"epochs": "7"}
+    assert retry["dataUri"] == "s3://data-bucket/churn/2026-11/"
+    assert message["Attributes"]["MessageGroupId"] == "churn"
+    assert "TrainingRequeued" in [e["detail-type"] for e in event_sink.drain()]
+    assert alerts(setup) == []
+
+
+def test_the_same_failure_delivered_twice_requeues_once(
+    setup: dict[str, str], pipelines: PipelineSim
+) -> None:
+    arn = start()
+    pipelines.finish(arn, "Failed", step_failure=CAPACITY)
+    training_outcome.run(status_event(arn, "Failed"))
+    training_outcome.run(status_event(arn, "Failed"))
+    assert len(drain(setup["queue_url"])) == 1
+
+
+def test_a_non_retryable_failure_fails_and_alerts(
+    setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    arn = start()
+    pipelines.finish(arn, "Failed", step_failure=ALGORITHM)
+    assert training_outcome.run(status_event(arn, "Failed"))["outcome"] == "failed"
+    assert drain(setup["queue_url"]) == []
+    failed = [e for e in event_sink.drain() if e["detail-type"] == "TrainingFailed"]
+    assert failed[0]["detail"]["data"] == {"retryable": False, "attempts": 1}
+    (alert,) = alerts(setup)
+    assert alert["Subject"] == "trainops: training of churn failed (not retryable)"
+    assert ALGORITHM in alert["Message"]
+
+
+def test_a_stopped_execution_is_recorded_but_not_retried_or_paged(
+    setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    arn = start()
+    pipelines.finish(arn, "Stopped")
+    assert training_outcome.run(status_event(arn, "Stopped"))["outcome"] == "stopped"
+    assert drain(setup["queue_url"]) == []
+    assert alerts(setup) == []
+    assert [
+        e["detail"]["data"] for e in event_sink.drain() if e["detail-type"] == "TrainingFailed"
+    ] == [{"retryable": False, "stopped": True}]
+
+
+def test_retries_stop_at_max_attempts_then_alert(
+    setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    """queue -> worker -> execution fails (capacity) -> outcome re-queues ... until attempt 3."""
+    from trainops_runtime.request_queue import enqueue
+
+    enqueue(
+        setup["queue_url"],
+        TrainingRequest(model="churn", request_id="req-cycle", requested_by="tests"),
+    )
+    outcomes = []
+    for _ in range(3):
+        assert deliver(setup["queue_url"], setup["queue_arn"], queue_worker.run) == {
+            "batchItemFailures": []
+        }
+        latest = pipelines.executions("trainops-test-churn")[-1]
+        pipelines.finish(latest.arn, "Failed", step_failure=CAPACITY)
+        outcomes.append(training_outcome.run(status_event(latest.arn, "Failed"))["outcome"])
+    assert outcomes == ["requeued", "requeued", "failed"]
+    assert [
+        pipelines.parameters(e.arn)["Attempt"] for e in pipelines.executions("trainops-test-churn")
+    ] == ["1", "2", "3"]
+    assert drain(setup["queue_url"]) == []
+    (alert,) = alerts(setup)
+    assert alert["Subject"] == "trainops: training of churn failed (attempts exhausted)"
+    types = [e["detail-type"] for e in event_sink.drain()]
+    assert types.count("TrainingStarted") == 3
+    assert types.count("TrainingRequeued") == 2
+    assert types.count("TrainingFailed") == 1
+
+
+def test_an_execution_started_outside_trainops_gets_its_own_request_id(
+    setup: dict[str, str], pipelines: PipelineSim
+) -> None:
+    response = boto3.client("sagemaker").start_pipeline_execution(
+        PipelineName="trainops-test-churn", ClientRequestToken="x" * 32
+    )
+    arn = response["PipelineExecutionArn"]
+    pipelines.finish(arn, "Failed", step_failure=CAPACITY)
+    training_outcome.run(status_event(arn, "Failed"))
+    (message,) = drain(setup["queue_url"])
+    assert json.loads(message["Body"])["requestId"] == f"manual:{arn.rsplit('/', 1)[-1]}"
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"detail-type": "Something Else"}, "not a pipeline execution status change"),
+        (
+            {"detail-type": training_outcome.EVENT_DETAIL_TYPE, "detail": {}},
+            "status change without",
+        ),
+    ],
+)
+def test_unexpected_events_fail_loudly(
+    setup: dict[str, str], event: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(training_outcome.UnexpectedEvent, match=message):
+        training_outcome.run(event)
+
+
+def test_another_stacks_pipeline_is_refused(setup: dict[str, str]) -> None:
+    event = status_event(
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-prod-churn/execution/x",
+        "Failed",
+    )
+    with pytest.raises(training_outcome.UnexpectedEvent, match="not a pipeline of this stack"):
+        training_outcome.run(event)
+
+
+@pytest.mark.parametrize(
+    ("reason", "retryable"),
+    [
+        (CAPACITY, True),
+        ("ResourceLimitExceeded: The account-level service limit", True),
+        ("InternalServerError: We encountered an internal error", True),
+        (ALGORITHM, False),
+        ("ClientError: Please ensure the S3 path exists", False),
+        ("no failure reason reported", False),
+    ],
+)
+def test_failure_reasons_are_classified(reason: str, retryable: bool) -> None:
+    assert is_retryable_failure(reason) is retryable

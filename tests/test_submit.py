@@ -1,0 +1,79 @@
+"""`trainops submit` and the request schema producers use."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from cli import submit as submit_module
+from cli.main import main
+from trainops_runtime.training_request import TrainingRequest
+
+
+def test_schema_file_matches_the_request_model() -> None:
+    on_disk = json.loads(submit_module.SCHEMA_PATH.read_text())
+    assert on_disk == json.loads(json.dumps(submit_module.request_schema())), (
+        "run `trainops schema --write`"
+    )
+    assert on_disk["additionalProperties"] is False
+    assert set(on_disk["required"]) == {"model", "requestId"}
+
+
+def test_submit_validates_and_queues_a_fresh_request(
+    moto_aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(
+        QueueName="trainops-dev-training-requests.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
+    assert (
+        main(
+            [
+                "submit",
+                "--stack",
+                "dev",
+                "--model",
+                "churn",
+                "--data",
+                "s3://example-ml-data/churn/2026-11/",
+                "--param",
+                "epochs=5",
+                "--reason",
+                "new labels",
+            ]
+        )
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"]).get("Messages", [])
+    request = TrainingRequest.model_validate_json(message["Body"])
+    assert request.request_id == printed["requestId"]
+    assert request.hyperparameters == {"epochs": "5"}
+    assert request.data_uri == "s3://example-ml-data/churn/2026-11/"
+    assert request.reason == "new labels"
+    assert message["Attributes"]["MessageGroupId"] == "churn"
+    assert message["Attributes"]["MessageDeduplicationId"] == request.idempotency_token()
+    assert main(["submit", "--stack", "dev", "--model", "churn", "--dry-run"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["requestId"] != request.request_id  # a fresh id every time
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "ghost"], "unknown model 'ghost'; stack dev trains: churn, fraud"),
+        (
+            ["--model", "churn", "--param", "depth=3"],
+            "hyperparameters depth are not configured for churn",
+        ),
+        (["--model", "churn", "--param", "epochs"], "must look like name=value"),
+        (["--model", "churn", "--data", "data/local/"], "dataUri must be an S3 URI"),
+    ],
+)
+def test_submit_rejects_bad_requests_before_sending(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["submit", "--stack", "dev", "--dry-run", *args]) == 2
+    assert message in capsys.readouterr().err
