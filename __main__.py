@@ -11,8 +11,12 @@ from components import (
     DashboardSources,
     Foundation,
     FoundationArgs,
+    MaintenanceWindowArgs,
+    MaintenanceWindowRetraining,
     OperationsDashboard,
     OperationsDashboardArgs,
+    PlatformCriticalAlarm,
+    PlatformCriticalAlarmArgs,
     ScheduledRetraining,
     ScheduledRetrainingArgs,
     TrainingMonitor,
@@ -22,6 +26,7 @@ from components import (
     TrainingQueue,
     TrainingQueueArgs,
     config,
+    naming,
     tagging,
 )
 from components.training_pipeline import catalog_json
@@ -133,8 +138,39 @@ if settings.training_queue.enabled:
     pulumi.export("trainingQueueUrl", training_queue.queue_url)
     pulumi.export("trainingDeadLetterQueueUrl", training_queue.dead_letter_queue_url)
 
-# (MaintenanceWindowRetraining and TrainingEventStore are composed here as they land; each takes
-# the foundation's outputs, `alerts` and the pipelines.)
+# The platform-critical composite alarm is built last (it summarises every escalation), but
+# its name is fixed, so components can refer to it before it exists.
+platform_critical_alarm = naming.physical_name("platform-critical", max_length=255)
+
+if settings.maintenance_window.enabled:
+    window = MaintenanceWindowRetraining(
+        "maintenance-window",
+        MaintenanceWindowArgs(
+            config=settings.maintenance_window,
+            models=settings.models,
+            ctx=ctx,
+            key_arn=foundation.key_arn,
+            artifacts_bucket_name=foundation.artifacts_bucket_name,
+            artifacts_bucket_arn=foundation.artifacts_bucket_arn,
+            log_retention_days=settings.log_retention_days,
+            alerts=alerts,
+            guard_alarm_name=platform_critical_alarm if alerts else None,
+            guard_alarm_arn=ctx.arn("cloudwatch", f"alarm:{platform_critical_alarm}")
+            if alerts
+            else None,
+            event_bus=event_bus,
+        ),
+    )
+    pulumi.export("maintenanceWindowId", window.window_id)
+    pulumi.export("maintenanceWindowInstancePolicyArn", window.instance_policy_arn)
+
+# (TrainingEventStore is composed here when it lands.)
+
+if monitor is not None:
+    PlatformCriticalAlarm(
+        "platform-critical",
+        PlatformCriticalAlarmArgs(ladder=monitor.ladder, alarm_name=platform_critical_alarm),
+    )
 
 if monitor is not None and settings.monitoring.dashboard:
     dashboard = OperationsDashboard(

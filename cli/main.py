@@ -32,6 +32,7 @@ FEATURES = {
     "trainops:foundation:Foundation": "foundation",
     "trainops:monitoring:TrainingMonitor": "monitoring",
     "trainops:monitoring:OperationsDashboard": "monitoring",
+    "trainops:monitoring:PlatformCriticalAlarm": "monitoring",
     "trainops:pipelines:TrainingPipeline": "models",
     "trainops:retraining:ScheduledRetraining": "scheduledRetraining",
     "trainops:queue:TrainingQueue": "trainingQueue",

@@ -1,11 +1,12 @@
 """trainops: reusable Pulumi components for operating model training on AWS."""
 
-from components.alarms import AlertLadder
+from components.alarms import AlertLadder, PlatformCriticalAlarm, PlatformCriticalAlarmArgs
 from components.config import ConfigError, StackConfig, load, parse
 from components.dashboard import DashboardSources, OperationsDashboard, OperationsDashboardArgs
 from components.foundation import Foundation, FoundationArgs
 from components.iam import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
+from components.maintenance_window import MaintenanceWindowArgs, MaintenanceWindowRetraining
 from components.monitoring import TrainingMonitor, TrainingMonitorArgs
 from components.scheduled_retraining import ScheduledRetraining, ScheduledRetrainingArgs
 from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
@@ -18,8 +19,12 @@ __all__ = [
     "DashboardSources",
     "Foundation",
     "FoundationArgs",
+    "MaintenanceWindowArgs",
+    "MaintenanceWindowRetraining",
     "OperationsDashboard",
     "OperationsDashboardArgs",
+    "PlatformCriticalAlarm",
+    "PlatformCriticalAlarmArgs",
     "PythonFunction",
     "PythonFunctionArgs",
     "ScheduledRetraining",

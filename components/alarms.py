@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -36,6 +36,8 @@ class AlertLadder:
     critical_topic_arn: pulumi.Input[str]
     escalate_after_minutes: int
     response_plan_arn: pulumi.Input[str] | None = None
+    # Every escalated alarm created on this ladder (its name), for the platform-critical alarm.
+    escalations: list[pulumi.Output[str]] = field(default_factory=list, compare=False)
 
     def critical_actions(self) -> list[pulumi.Input[str]]:
         actions: list[pulumi.Input[str]] = [self.critical_topic_arn]
@@ -105,6 +107,7 @@ def _alarm_pair(
         opts=child,
         **common,
     )
+    ladder.escalations.append(escalated.name)
     return warning, escalated
 
 
@@ -202,3 +205,68 @@ def alarm_arns(
 ) -> list[pulumi.Output[str]]:
     """The first-tier alarm ARNs of some pairs (for dashboards)."""
     return [warning.arn for warning, _ in pairs]
+
+
+MAX_ALARMS_PER_RULE = 100  # CloudWatch limit on alarms referenced by one composite alarm rule
+
+
+def composite_rule(names: Sequence[str]) -> str:
+    """`ALARM("a") OR ALARM("b") ...` for at most MAX_ALARMS_PER_RULE names."""
+    if not names or len(names) > MAX_ALARMS_PER_RULE:
+        raise ValueError(
+            f"a composite alarm needs 1-{MAX_ALARMS_PER_RULE} alarms, got {len(names)}"
+        )
+    return " OR ".join(f'ALARM("{name}")' for name in sorted(names))
+
+
+@dataclass
+class PlatformCriticalAlarmArgs:
+    ladder: AlertLadder
+    alarm_name: str
+
+
+class PlatformCriticalAlarm(pulumi.ComponentResource):
+    """One composite alarm that is in ALARM while any escalated alarm of the stack is.
+
+    Built last (in `__main__.py`), from every escalation on the ladder; it marks the platform
+    as "in a critical state", e.g. for maintenance-window hosts that refuse to start then.
+    More than 100 escalations are grouped into nested composite alarms (CloudWatch's limit).
+    """
+
+    alarm_name: str
+
+    def __init__(
+        self, name: str, args: PlatformCriticalAlarmArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trainops:monitoring:PlatformCriticalAlarm", name, None, opts)
+        ladder = args.ladder
+        if not ladder.escalations:
+            raise ValueError("no escalated alarms exist to summarise")
+        members: list[pulumi.Output[str]] = list(ladder.escalations)
+        groups = [
+            members[start : start + MAX_ALARMS_PER_RULE]
+            for start in range(0, len(members), MAX_ALARMS_PER_RULE)
+        ]
+        if len(groups) > 1:
+            members = [
+                aws.cloudwatch.CompositeAlarm(
+                    f"{name}-group-{index}",
+                    alarm_description="trainops: part of the platform-critical alarm",
+                    alarm_rule=pulumi.Output.all(*group).apply(composite_rule),
+                    alarm_actions=[ladder.warning_topic_arn],
+                    ok_actions=[ladder.warning_topic_arn],
+                    opts=pulumi.ResourceOptions(parent=self),
+                ).alarm_name
+                for index, group in enumerate(groups)
+            ]
+        aws.cloudwatch.CompositeAlarm(
+            f"{name}-alarm",
+            alarm_name=args.alarm_name,
+            alarm_description="trainops: at least one escalated alarm is in ALARM",
+            alarm_rule=pulumi.Output.all(*members).apply(composite_rule),
+            alarm_actions=[ladder.warning_topic_arn],
+            ok_actions=[ladder.warning_topic_arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarm_name = args.alarm_name
+        self.register_outputs({"alarm_name": self.alarm_name})

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.schedules import schedule_expression_problem
+from components.schedules import schedule_expression_problem, ssm_window_schedule_problem
 
 NAMESPACE = "trainops"
 
@@ -103,6 +103,13 @@ def _schedule(value: str) -> str:
     return value
 
 
+def _ssm_schedule(value: str) -> str:
+    problem = ssm_window_schedule_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 @cache
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -152,6 +159,7 @@ EcrImage = Annotated[str, AfterValidator(_ecr_image)]
 S3Uri = Annotated[str, AfterValidator(_s3_uri)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 ScheduleExpression = Annotated[str, AfterValidator(_schedule)]
+SsmScheduleExpression = Annotated[str, AfterValidator(_ssm_schedule)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Email = Annotated[str, AfterValidator(_email)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
@@ -553,18 +561,65 @@ class MaintenanceWindowConfig(ConfigModel):
     """SSM maintenance-window retraining on tagged instances (`trainops:maintenanceWindow`)."""
 
     enabled: bool = Field(default=False, description="Create the maintenance-window component.")
-    schedule: ScheduleExpression = Field(
-        default="cron(0 4 ? * SUN *)", description="When the window opens."
+    schedule: SsmScheduleExpression = Field(
+        default="cron(0 4 ? * SUN *)",
+        description="When the window opens (Systems Manager cron/rate/at syntax).",
+    )
+    timezone: TimeZone = Field(default="UTC", description="IANA time zone of the schedule.")
+    duration_hours: int = Field(default=3, ge=1, le=24, description="How long the window is open.")
+    cutoff_hours: int = Field(
+        default=1, ge=0, le=23, description="Hours before the end when no new task starts."
     )
     target_tag: TagSelector | None = Field(
-        default=None, description="Tag that selects the training instances (required if enabled)."
+        default=None, description="Tag that selects the training instances."
+    )
+    resource_group: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9_.-]{1,300}$",
+        description="Alternatively, a resource group whose instances train.",
+    )
+    models: list[ModelName] = Field(
+        default_factory=list, description="Models retrained in the window (default: all)."
+    )
+    command: str = Field(
+        default="/opt/trainops/bin/retrain",
+        pattern=r"^[A-Za-z0-9_./-]{1,256}$",
+        description="Executable on the hosts; called with --model <name> --data <s3 uri> [extra].",
+    )
+    extra_args: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9 =._:/,-]{0,512}$",
+        description="Extra arguments (no shell metacharacters).",
+    )
+    command_timeout_minutes: int = Field(
+        default=120, ge=1, le=2880, description="How long one retraining command may run."
+    )
+    max_concurrency: str = Field(
+        default="1",
+        pattern=r"^([1-9][0-9]*|[1-9][0-9]?%|100%)$",
+        description="Hosts running at once (a number or a percentage).",
+    )
+    max_errors: str = Field(
+        default="1",
+        pattern=r"^([0-9]+|[0-9][0-9]?%|100%)$",
+        description="Failed hosts tolerated before the task stops (number or percentage).",
+    )
+    guard_with_critical_alarm: bool = Field(
+        default=False,
+        description="Hosts refuse to start while the platform's critical alarm is in ALARM.",
     )
 
     @model_validator(mode="after")
-    def _target_required_when_enabled(self) -> MaintenanceWindowConfig:
-        if self.enabled and self.target_tag is None:
+    def _window_is_consistent(self) -> MaintenanceWindowConfig:
+        if self.cutoff_hours >= self.duration_hours:
             raise ValueError(
-                "targetTag is required when enabled: set {key: <tag>, values: [<value>, ...]}"
+                f"cutoffHours ({self.cutoff_hours}) must be less than durationHours "
+                f"({self.duration_hours}), or no task could ever start"
+            )
+        if self.enabled and (self.target_tag is None) == (self.resource_group is None):
+            raise ValueError(
+                "set exactly one of targetTag ({key: <tag>, values: [<value>, ...]}) and "
+                "resourceGroup when enabled"
             )
         return self
 
@@ -621,6 +676,21 @@ class StackConfig(ConfigModel):
     event_sourcing: EventSourcingConfig = Field(default_factory=EventSourcingConfig)
 
     _region: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _maintenance_models_exist(self) -> StackConfig:
+        unknown = sorted(set(self.maintenance_window.models) - set(self.models))
+        if unknown:
+            raise ValueError(
+                f"maintenanceWindow.models: {', '.join(unknown)} are not configured models; "
+                f"known: {', '.join(sorted(self.models)) or 'none'}"
+            )
+        window = self.maintenance_window
+        if window.enabled and window.guard_with_critical_alarm and not self.monitoring.enabled:
+            raise ValueError(
+                "maintenanceWindow.guardWithCriticalAlarm: needs monitoring.enabled: true"
+            )
+        return self
 
     @model_validator(mode="after")
     def _notifications_need_their_topic(self) -> StackConfig:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 _WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
@@ -150,4 +151,76 @@ def schedule_expression_problem(expression: str) -> str | None:
     return (
         "not a schedule expression; use rate(<n> <unit>), at(yyyy-mm-ddThh:mm:ss) "
         f"or cron(...); {CRON_HINT}"
+    )
+
+
+# ---- Systems Manager maintenance windows ----------------------------------------------------
+# They differ from EventBridge (AWS's "Reference: Cron and rate expressions for Systems
+# Manager"): cron may carry a leading Seconds field (7 fields; 1-59, zero is not supported),
+# nothing may run more often than every five minutes, and at(...) timestamps are allowed.
+
+MIN_WINDOW_INTERVAL_MINUTES = 5
+TOO_FAST = (
+    f"maintenance windows cannot run more often than every {MIN_WINDOW_INTERVAL_MINUTES} minutes"
+)
+
+
+def _minutes_interval_problem(minutes: str) -> str | None:
+    """Rejects minute fields that fire more often than every five minutes."""
+    too_fast = TOO_FAST
+    if minutes == "*":
+        return too_fast
+    values: list[int] = []
+    for item in minutes.split(","):
+        base, slash, step = item.partition("/")
+        if slash:
+            if int(step) < MIN_WINDOW_INTERVAL_MINUTES:
+                return too_fast
+            continue
+        if "-" in base:
+            return too_fast  # a range fires every minute inside it
+        if base.isdigit():
+            values.append(int(base))
+    values.sort()
+    gaps = [b - a for a, b in pairwise(values)]
+    if gaps and min(gaps) < MIN_WINDOW_INTERVAL_MINUTES:
+        return too_fast
+    return None
+
+
+def ssm_window_schedule_problem(expression: str) -> str | None:  # noqa: PLR0911 - one exit per rule
+    """Why ``expression`` is not a valid maintenance-window schedule, or None."""
+    text = expression.strip()
+    if text != expression:
+        return "remove the leading/trailing spaces"
+    if match := _RATE.match(text):
+        problem = rate_problem(match["value"], match["unit"])
+        too_fast = (
+            match["unit"].startswith("minute") and int(match["value"]) < MIN_WINDOW_INTERVAL_MINUTES
+        )
+        if problem is None and too_fast:
+            problem = TOO_FAST
+        return problem
+    if match := _AT.match(text):
+        try:
+            datetime.fromisoformat(match["when"])
+        except ValueError:
+            return "at(...) holds an impossible date or time"
+        return None
+    if match := _CRON.match(text):
+        parts = match["body"].split()
+        if len(parts) == len(_FIELDS) + 1:
+            seconds, parts = parts[0], parts[1:]
+            if not seconds.isdigit() or not 1 <= int(seconds) <= 59:
+                return "the optional leading Seconds field must be 1-59 (0 is not supported)"
+        problem = cron_problem(" ".join(parts))
+        if problem and "exactly 6 fields" in problem:
+            return (
+                f"maintenance-window cron needs 6 fields (or 7 with leading seconds), found "
+                f"{len(match['body'].split())}; e.g. cron(0 4 ? * SUN *) for 04:00 every Sunday"
+            )
+        return problem or _minutes_interval_problem(parts[0])
+    return (
+        "not a maintenance-window schedule; use cron(...) (6 fields, or 7 with leading seconds), "
+        "rate(<n> <unit>) or at(yyyy-mm-ddThh:mm:ss)"
     )

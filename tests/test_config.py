@@ -214,7 +214,7 @@ def test_an_enabled_maintenance_window_needs_a_target_tag(
         parse_with,
         {"trainops:maintenanceWindow": {"enabled": True, "schedule": "cron(0 4 ? * SUN *)"}},
     )
-    assert problem.startswith("trainops:maintenanceWindow: targetTag is required when enabled")
+    assert problem.startswith("trainops:maintenanceWindow: set exactly one of targetTag")
 
 
 def test_every_problem_is_reported_in_one_message(parse_with: Callable[..., StackConfig]) -> None:

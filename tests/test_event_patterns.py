@@ -18,6 +18,7 @@ import pytest
 
 from cli import offline
 from components import iam
+from components.maintenance_window import run_command_pattern
 from components.monitoring import pipeline_failure_pattern, training_failure_pattern
 from components.scheduled_retraining import finished_pattern
 
@@ -130,3 +131,21 @@ def test_the_stack_uses_these_patterns(run_stack) -> None:  # type: ignore[no-un
     }
     assert rules["monitoring-training-failed"] == training_failure_pattern("dev")
     assert rules["monitoring-pipeline-failed"] == pipeline_failure_pattern(DEV_PIPELINES)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "document", "expected"),
+    [
+        ("ssm_run_command_status_success", "trainops-dev-retrain", True),
+        ("ssm_run_command_status_failed", "trainops-dev-retrain", True),
+        ("ssm_run_command_status_failed", "AWS-RunShellScript", False),
+        ("ssm_maintenance_window_task_execution_failed", "trainops-dev-retrain", False),
+    ],
+)
+def test_run_command_results_rule(
+    moto_aws: None, fixture: str, document: str, expected: bool
+) -> None:
+    event = sample(fixture)
+    if "document-name" in event["detail"]:
+        event["detail"]["document-name"] = document
+    assert matches(run_command_pattern("trainops-dev-retrain"), event) is expected

@@ -54,3 +54,51 @@ def test_invalid_expressions_say_why(expression: str, reason: str) -> None:
     problem = schedule_expression_problem(expression)
     assert problem is not None
     assert reason in problem
+
+
+# ---- Systems Manager maintenance windows (their own rules) -----------------------------------
+
+from components.schedules import ssm_window_schedule_problem  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 4 ? * SUN *)",
+        "cron(0 2 ? * THU#3 *)",
+        "cron(0 2 L * ? *)",
+        "cron(15 10 ? * 6L *)",
+        "cron(24 30 09 ? * * *)",  # leading seconds
+        "cron(0/15 * * * ? *)",
+        "rate(30 minutes)",
+        "rate(5 minutes)",
+        "rate(25 days)",
+        "at(2027-07-07T13:15:30)",
+    ],
+)
+def test_valid_maintenance_window_schedules(expression: str) -> None:
+    assert ssm_window_schedule_problem(expression) is None
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("cron(0 4 * * SUN *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(0 30 09 ? * * *)", "Seconds field must be 1-59 (0 is not supported)"),
+        (
+            "cron(4 ? * SUN *)",
+            "maintenance-window cron needs 6 fields (or 7 with leading seconds), found 5",
+        ),
+        ("cron(* * * * ? *)", "cannot run more often than every 5 minutes"),
+        ("cron(0/2 * * * ? *)", "cannot run more often than every 5 minutes"),
+        ("cron(0,3 4 * * ? *)", "cannot run more often than every 5 minutes"),
+        ("cron(0-10 4 * * ? *)", "cannot run more often than every 5 minutes"),
+        ("rate(1 minute)", "cannot run more often than every 5 minutes"),
+        ("rate(2 hour)", "use the plural unit"),
+        ("weekly", "not a maintenance-window schedule"),
+    ],
+)
+def test_invalid_maintenance_window_schedules(expression: str, reason: str) -> None:
+    problem = ssm_window_schedule_problem(expression)
+    assert problem is not None
+    assert reason in problem

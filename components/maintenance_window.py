@@ -1,0 +1,514 @@
+"""MaintenanceWindowRetraining: retraining on the team's own hosts in an SSM maintenance window.
+
+For teams that train on their own EC2/GPU hosts instead of SageMaker. The window selects
+instances **by tag** (or a resource group), never by instance id; each model is one Run Command
+task that runs the `trainops-<stack>-retrain` Command document, whose typed, pattern-checked
+parameters replace raw shell strings. Output goes to the artifacts bucket (encrypted) and a
+CloudWatch log group; failures, time-outs and cancellations notify the warning topic through a
+service role that may do just that. Run Command status changes are forwarded to the training
+event bus when event sourcing is on.
+
+The window's API values are built by pure functions (`window_spec`, `target_spec`,
+`task_spec`) in the shape of the SSM API, so tests can hand exactly those values to SSM (moto).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pulumi
+import pulumi_aws as aws
+
+from components import alarms, iam, naming
+from components.config import MaintenanceWindowConfig, ModelConfig
+from components.event_rules import EventBusRef, rule_with_target
+from components.foundation import training_data_statements
+
+RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
+NOTIFY_ON = ["Failed", "TimedOut", "Cancelled"]
+MODEL_PATTERN = r"^[a-z0-9](-*[a-z0-9]){0,31}$"
+S3_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/=-]*)?$"
+ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
+ALARM_PATTERN = r"^[A-Za-z0-9 ._:/-]{0,255}$"
+OUTPUT_PREFIX = "maintenance-window"
+
+
+def retrain_document(command: str) -> dict[str, Any]:
+    """The Command document (schema 2.2): typed parameters, validated, no free shell text.
+
+    SSM checks every parameter against its allowedPattern before anything runs, and parameters
+    without a default are required, so the command cannot start without a model and data URI.
+    """
+    script = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "MODEL='{{ modelName }}'",
+        "DATA_URI='{{ dataUri }}'",
+        "GUARD_ALARM='{{ guardAlarm }}'",
+        'if [ -z "$MODEL" ] || [ -z "$DATA_URI" ]; then',
+        '  echo "trainops: modelName and dataUri are required" >&2; exit 2',
+        "fi",
+        'if [ -n "$GUARD_ALARM" ]; then',
+        "  STATE=$(aws cloudwatch describe-alarms --alarm-types CompositeAlarm "
+        '--alarm-names "$GUARD_ALARM" --query "CompositeAlarms[0].StateValue" --output text)',
+        '  if [ "$STATE" = "ALARM" ]; then',
+        '    echo "trainops: $GUARD_ALARM is in ALARM; not retraining $MODEL" >&2; exit 3',
+        "  fi",
+        "fi",
+        f'exec {command} --model "$MODEL" --data "$DATA_URI" {{{{ extraArgs }}}}',
+    ]
+    return {
+        "schemaVersion": "2.2",
+        "description": "trainops: retrain one model on this host",
+        "parameters": {
+            "modelName": {
+                "type": "String",
+                "description": "Model to retrain",
+                "allowedPattern": MODEL_PATTERN,
+            },
+            "dataUri": {
+                "type": "String",
+                "description": "S3 URI of the training data",
+                "allowedPattern": S3_PATTERN,
+            },
+            "extraArgs": {
+                "type": "String",
+                "description": "Extra arguments for the retraining command",
+                "default": "",
+                "allowedPattern": ARGS_PATTERN,
+            },
+            "guardAlarm": {
+                "type": "String",
+                "description": "Refuse to start while this CloudWatch alarm is in ALARM",
+                "default": "",
+                "allowedPattern": ALARM_PATTERN,
+            },
+            "executionTimeout": {
+                "type": "String",
+                "description": "Seconds the command may run",
+                "default": "7200",
+                "allowedPattern": r"^[0-9]{1,6}$",
+            },
+        },
+        "mainSteps": [
+            {
+                "action": "aws:runShellScript",
+                "name": "retrain",
+                "precondition": {"StringEquals": ["platformType", "Linux"]},
+                "inputs": {"runCommand": script, "timeoutSeconds": "{{ executionTimeout }}"},
+            }
+        ],
+    }
+
+
+def window_spec(config: MaintenanceWindowConfig, name: str) -> dict[str, Any]:
+    """CreateMaintenanceWindow parameters."""
+    return {
+        "Name": name,
+        "Description": "trainops: retraining on tagged hosts",
+        "Schedule": config.schedule,
+        "ScheduleTimezone": config.timezone,
+        "Duration": config.duration_hours,
+        "Cutoff": config.cutoff_hours,
+        "AllowUnassociatedTargets": False,
+    }
+
+
+def target_spec(config: MaintenanceWindowConfig) -> dict[str, Any]:
+    """RegisterTargetWithMaintenanceWindow parameters (without the window id)."""
+    if config.target_tag is not None:
+        return {
+            "ResourceType": "INSTANCE",
+            "Targets": [
+                {"Key": f"tag:{config.target_tag.key}", "Values": list(config.target_tag.values)}
+            ],
+        }
+    return {
+        "ResourceType": "RESOURCE_GROUP",
+        "Targets": [{"Key": "resource-groups:Name", "Values": [str(config.resource_group)]}],
+    }
+
+
+def task_spec(
+    config: MaintenanceWindowConfig,
+    *,
+    model: str,
+    data_uri: str,
+    priority: int,
+    document: str,
+    bucket: str,
+    log_group: str,
+    notify_topic_arn: str | None,
+    service_role_arn: str,
+    guard_alarm: str = "",
+) -> dict[str, Any]:
+    """RegisterTaskWithMaintenanceWindow parameters (without the window and target ids)."""
+    run_command: dict[str, Any] = {
+        "Comment": f"trainops: retrain {model}",
+        "DocumentVersion": "$DEFAULT",
+        "TimeoutSeconds": 600,  # delivery: a host that does not pick it up in 10 minutes is skipped
+        "OutputS3BucketName": bucket,
+        "OutputS3KeyPrefix": f"{OUTPUT_PREFIX}/{model}",
+        "CloudWatchOutputConfig": {
+            "CloudWatchLogGroupName": log_group,
+            "CloudWatchOutputEnabled": True,
+        },
+        "Parameters": {
+            "modelName": [model],
+            "dataUri": [data_uri],
+            "extraArgs": [config.extra_args],
+            "guardAlarm": [guard_alarm],
+            "executionTimeout": [str(config.command_timeout_minutes * 60)],
+        },
+        "ServiceRoleArn": service_role_arn,
+    }
+    if notify_topic_arn:
+        run_command["NotificationConfig"] = {
+            "NotificationArn": notify_topic_arn,
+            "NotificationEvents": list(NOTIFY_ON),
+            "NotificationType": "Command",
+        }
+    return {
+        "Name": f"retrain-{model}",
+        "Description": f"trainops: retrain {model}",
+        "TaskType": "RUN_COMMAND",
+        "TaskArn": document,
+        "ServiceRoleArn": service_role_arn,
+        "Priority": priority,
+        "MaxConcurrency": config.max_concurrency,
+        "MaxErrors": config.max_errors,
+        "CutoffBehavior": "CONTINUE_TASK",
+        "TaskInvocationParameters": {"RunCommand": run_command},
+    }
+
+
+def run_command_pattern(document_name: str) -> dict[str, Any]:
+    """Final Run Command statuses of this stack's retraining document."""
+    return {
+        "source": ["aws.ssm"],
+        "detail-type": [RUN_COMMAND_EVENT],
+        "detail": {
+            "document-name": [document_name],
+            "status": ["Success", "Failed", "TimedOut", "Cancelled"],
+        },
+    }
+
+
+@dataclass
+class MaintenanceWindowArgs:
+    config: MaintenanceWindowConfig
+    models: Mapping[str, ModelConfig]
+    ctx: iam.AwsContext
+    key_arn: pulumi.Input[str]
+    artifacts_bucket_name: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    log_retention_days: int
+    alerts: alarms.AlertLadder | None = None
+    guard_alarm_name: pulumi.Input[str] | None = None
+    guard_alarm_arn: pulumi.Input[str] | None = None
+    event_bus: EventBusRef | None = None
+
+
+class MaintenanceWindowRetraining(pulumi.ComponentResource):
+    """The window, its tag-based target, the retrain document and one task per model."""
+
+    window_id: pulumi.Output[str]
+    document_name: str
+    log_group_name: pulumi.Output[str]
+    instance_policy_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MaintenanceWindowArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trainops:ssm:MaintenanceWindowRetraining", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        models = list(config.models) or sorted(args.models)
+        if not models:
+            raise ValueError("maintenanceWindow is enabled but no models are configured")
+        self.document_name = naming.physical_name("retrain", max_length=128)
+
+        document = aws.ssm.Document(
+            f"{name}-document",
+            name=self.document_name,
+            document_type="Command",
+            document_format="JSON",
+            target_type="/AWS::EC2::Instance",
+            content=json.dumps(retrain_document(config.command), indent=2),
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/trainops/{naming.stack_slug()}/maintenance-window",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.key_arn,
+            opts=child,
+        )
+        spec = window_spec(config, naming.physical_name("retraining", max_length=128))
+        window = aws.ssm.MaintenanceWindow(
+            f"{name}-window",
+            name=spec["Name"],
+            description=spec["Description"],
+            schedule=spec["Schedule"],
+            schedule_timezone=spec["ScheduleTimezone"],
+            duration=spec["Duration"],
+            cutoff=spec["Cutoff"],
+            allow_unassociated_targets=spec["AllowUnassociatedTargets"],
+            opts=child,
+        )
+        target_args = target_spec(config)
+        target = aws.ssm.MaintenanceWindowTarget(
+            f"{name}-target",
+            window_id=window.id,
+            name="training-hosts",
+            description="trainops: hosts that retrain models",
+            resource_type=target_args["ResourceType"],
+            targets=[{"key": t["Key"], "values": t["Values"]} for t in target_args["Targets"]],
+            opts=child,
+        )
+        notify_topic = args.alerts.warning_topic_arn if args.alerts is not None else None
+        role = self._service_role(name, args, document.arn, notify_topic)
+
+        resolved = pulumi.Output.all(
+            document=document.arn,
+            bucket=args.artifacts_bucket_name,
+            log_group=log_group.name,
+            role=role.arn,
+            topic=notify_topic if notify_topic is not None else "",
+            guard=args.guard_alarm_name
+            if config.guard_with_critical_alarm and args.guard_alarm_name
+            else "",
+        )
+        for priority, model in enumerate(models, start=1):
+            spec_output = resolved.apply(
+                lambda r, model=model, priority=priority: task_spec(
+                    config,
+                    model=model,
+                    data_uri=args.models[model].training_data,
+                    priority=priority,
+                    document=r["document"],
+                    bucket=r["bucket"],
+                    log_group=r["log_group"],
+                    notify_topic_arn=r["topic"] or None,
+                    service_role_arn=r["role"],
+                    guard_alarm=r["guard"],
+                )
+            )
+            aws.ssm.MaintenanceWindowTask(
+                f"{name}-task-{model}",
+                window_id=window.id,
+                name=f"retrain-{model}",
+                description=f"trainops: retrain {model}",
+                task_type="RUN_COMMAND",
+                task_arn=document.arn,
+                service_role_arn=role.arn,
+                priority=priority,
+                max_concurrency=config.max_concurrency,
+                max_errors=config.max_errors,
+                cutoff_behavior="CONTINUE_TASK",
+                targets=[{"key": "WindowTargetIds", "values": [target.id]}],
+                task_invocation_parameters=spec_output.apply(_pulumi_invocation),
+                opts=child,
+            )
+
+        policy = self._instance_policy(name, args, models, log_group.arn)
+        if args.event_bus is not None:
+            self._forward_run_command_events(name, args)
+
+        self.window_id = window.id
+        self.log_group_name = log_group.name
+        self.instance_policy_arn = policy.arn
+        self.register_outputs(
+            {
+                "window_id": self.window_id,
+                "document_name": self.document_name,
+                "log_group_name": self.log_group_name,
+                "instance_policy_arn": self.instance_policy_arn,
+            }
+        )
+
+    def _service_role(
+        self,
+        name: str,
+        args: MaintenanceWindowArgs,
+        document_arn: pulumi.Output[str],
+        notify_topic: pulumi.Input[str] | None,
+    ) -> aws.iam.Role:
+        """Runs the document on the selected hosts and publishes failures; nothing more."""
+        ctx, config = args.ctx, args.config
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-service",
+            description="trainops maintenance window: run the retrain document, notify failures",
+            assume_role_policy=iam.to_json(
+                iam.service_trust_policy(ctx.service_principal("ssm"), ctx)
+            ),
+            opts=child,
+        )
+        instances = ctx.arn("ec2", "instance/*")
+        instance_condition = (
+            {
+                "StringEquals": {
+                    f"ssm:resourceTag/{config.target_tag.key}": list(config.target_tag.values)
+                }
+            }
+            if config.target_tag is not None
+            else None
+        )
+        statements = [
+            iam.allow(["ssm:SendCommand"], [document_arn], sid="SendRetrainDocument"),
+            iam.allow(
+                ["ssm:SendCommand"],
+                [instances],
+                sid="OnTrainingHosts",
+                conditions=instance_condition,
+            ),
+            # Reading command results supports only Resource "*".
+            iam.allow(
+                ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"],
+                "*",
+                sid="FollowCommands",
+            ),
+            iam.allow(
+                ["iam:PassRole"],
+                [
+                    pulumi.Output.concat(
+                        f"arn:{ctx.partition}:iam::{ctx.account_id}:role/", role.name
+                    )
+                ],
+                sid="PassSelfForNotifications",
+                conditions={"StringEquals": {"iam:PassedToService": ctx.service_principal("ssm")}},
+            ),
+        ]
+        if config.resource_group is not None:
+            # Resolving a resource group's members supports only Resource "*".
+            statements.append(
+                iam.allow(
+                    ["resource-groups:ListGroupResources", "tag:GetResources"],
+                    "*",
+                    sid="ResolveGroup",
+                )
+            )
+        if notify_topic is not None:
+            statements += [
+                iam.allow(["sns:Publish"], [notify_topic], sid="NotifyFailures"),
+                iam.allow(
+                    ["kms:Decrypt", "kms:GenerateDataKey"], [args.key_arn], sid="EncryptedTopic"
+                ),
+            ]
+        aws.iam.RolePolicy(
+            f"{name}-service-policy",
+            role=role.id,
+            policy=iam.to_json(iam.document(*statements)),
+            opts=child,
+        )
+        return role
+
+    def _instance_policy(
+        self,
+        name: str,
+        args: MaintenanceWindowArgs,
+        models: list[str],
+        log_group_arn: pulumi.Output[str],
+    ) -> aws.iam.Policy:
+        """What the hosts' instance role needs for these tasks; attach it to that role.
+
+        The SSM agent on the host writes the command output (to S3 and CloudWatch Logs) as the
+        instance, and the retraining reads the models' data.
+        """
+        statements = [
+            iam.allow(
+                ["s3:PutObject"],
+                [pulumi.Output.concat(args.artifacts_bucket_arn, f"/{OUTPUT_PREFIX}/*")],
+                sid="WriteCommandOutput",
+            ),
+            iam.allow(
+                ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                [pulumi.Output.concat(log_group_arn, ":*")],
+                sid="WriteCommandLogs",
+            ),
+            iam.allow(["kms:Decrypt", "kms:GenerateDataKey"], [args.key_arn], sid="StackKey"),
+            *training_data_statements(args.ctx, [args.models[m].training_data for m in models]),
+        ]
+        if args.config.guard_with_critical_alarm and args.guard_alarm_arn is not None:
+            statements.append(
+                iam.allow(
+                    ["cloudwatch:DescribeAlarms"], [args.guard_alarm_arn], sid="ReadGuardAlarm"
+                )
+            )
+        return aws.iam.Policy(
+            f"{name}-instance-policy",
+            description="Attach to the training hosts' instance role (trainops maintenance window)",
+            policy=iam.to_json(iam.document(*statements)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _forward_run_command_events(self, name: str, args: MaintenanceWindowArgs) -> None:
+        """Run Command results of this document go to the training bus (the event store)."""
+        assert args.event_bus is not None  # noqa: S101 - checked by the caller
+        ctx = args.ctx
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-forward",
+            description="EventBridge: forward maintenance-window results to the training bus",
+            assume_role_policy=iam.to_json(
+                iam.service_trust_policy(ctx.service_principal("events"), ctx)
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-forward-policy",
+            role=role.id,
+            policy=iam.to_json(
+                iam.document(
+                    iam.allow(["events:PutEvents"], [args.event_bus.arn], sid="ToTrainingBus")
+                )
+            ),
+            opts=child,
+        )
+        rule_with_target(
+            f"{name}-results",
+            parent=self,
+            key_arn=args.key_arn,
+            ladder=args.alerts,
+            description=f"trainops {pulumi.get_stack()}: forward maintenance-window results",
+            event_pattern=run_command_pattern(self.document_name),
+            target_arn=args.event_bus.arn,
+            role_arn=role.arn,
+        )
+
+
+def _pulumi_invocation(
+    spec: Mapping[str, Any],
+) -> aws.ssm.MaintenanceWindowTaskTaskInvocationParametersArgsDict:
+    """task_spec's TaskInvocationParameters in pulumi-aws's argument shape."""
+    run = spec["TaskInvocationParameters"]["RunCommand"]
+    parameters: dict[str, Any] = {
+        "comment": run["Comment"],
+        "document_version": run["DocumentVersion"],
+        "timeout_seconds": run["TimeoutSeconds"],
+        "output_s3_bucket": run["OutputS3BucketName"],
+        "output_s3_key_prefix": run["OutputS3KeyPrefix"],
+        "cloudwatch_config": {
+            "cloudwatch_log_group_name": run["CloudWatchOutputConfig"]["CloudWatchLogGroupName"],
+            "cloudwatch_output_enabled": run["CloudWatchOutputConfig"]["CloudWatchOutputEnabled"],
+        },
+        "service_role_arn": run["ServiceRoleArn"],
+        "parameters": [
+            {"name": key, "values": values} for key, values in sorted(run["Parameters"].items())
+        ],
+    }
+    if "NotificationConfig" in run:
+        notification = run["NotificationConfig"]
+        parameters["notification_config"] = {
+            "notification_arn": notification["NotificationArn"],
+            "notification_events": notification["NotificationEvents"],
+            "notification_type": notification["NotificationType"],
+        }
+    return cast(
+        "aws.ssm.MaintenanceWindowTaskTaskInvocationParametersArgsDict",
+        {"run_command_parameters": parameters},
+    )
