@@ -19,6 +19,8 @@ from components import (
     PlatformCriticalAlarmArgs,
     ScheduledRetraining,
     ScheduledRetrainingArgs,
+    TrainingEventStore,
+    TrainingEventStoreArgs,
     TrainingMonitor,
     TrainingMonitorArgs,
     TrainingPipeline,
@@ -98,7 +100,31 @@ if settings.monitoring.enabled:
     dashboard_sources.append(monitor.dashboard_sources)
 alerts = monitor.ladder if monitor else None
 
-event_bus = None  # the training event bus, once event sourcing lands
+# Event sourcing comes before the components that publish to its bus.
+event_bus = None
+if settings.event_sourcing.enabled:
+    event_store = TrainingEventStore(
+        "event-sourcing",
+        TrainingEventStoreArgs(
+            config=settings.event_sourcing,
+            environment=settings.environment,
+            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
+            model_catalog_json=model_catalog,
+            ctx=ctx,
+            key_arn=foundation.key_arn,
+            artifacts_bucket_arn=foundation.artifacts_bucket_arn,
+            log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
+            alerts=alerts,
+        ),
+    )
+    event_bus = event_store.bus
+    dashboard_sources.append(event_store.dashboard_sources)
+    pulumi.export("trainingEventBus", event_store.bus.name)
+    pulumi.export("eventStoreTable", event_store.events_table_name)
+    pulumi.export("readModelTable", event_store.read_model_table_name)
+    pulumi.export("rawEventsBucket", event_store.raw_events_bucket_name)
+    pulumi.export("eventArchive", event_store.archive_name)
 
 if settings.scheduled_retraining.enabled:
     retraining = ScheduledRetraining(
@@ -163,8 +189,6 @@ if settings.maintenance_window.enabled:
     )
     pulumi.export("maintenanceWindowId", window.window_id)
     pulumi.export("maintenanceWindowInstancePolicyArn", window.instance_policy_arn)
-
-# (TrainingEventStore is composed here when it lands.)
 
 if monitor is not None:
     PlatformCriticalAlarm(

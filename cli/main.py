@@ -2,6 +2,8 @@
 
     trainops plan --stack dev [--set trainops:key.path=value ...] [--format table|json]
     trainops submit --stack dev --model churn [--data s3://...] [--param k=v] [--dry-run]
+    trainops history --stack dev --model churn [--json]
+    trainops replay --stack dev
     trainops config-reference [--update README.md]
     trainops schema [--write]
 
@@ -22,9 +24,11 @@ from pathlib import Path
 
 import pulumi
 
+from cli import events as events_module
 from cli import offline
 from cli import submit as submit_module
 from cli.reference import config_reference, update_readme
+from components import config as config_module
 from components.config import ConfigError
 
 # Top-level component type -> the stack-config feature that toggles it.
@@ -131,6 +135,23 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_stack_region(stack: str) -> None:
+    settings = config_module.parse(offline.stack_config(stack))
+    os.environ.setdefault("AWS_DEFAULT_REGION", settings.region)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    _use_stack_region(args.stack)
+    print(events_module.history(args.stack, args.model, as_json=args.json))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    _use_stack_region(args.stack)
+    print(json.dumps(events_module.replay(args.stack), indent=2))
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.write:
         changed = submit_module.write_schema()
@@ -166,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--requested-by", help="who asks (default: your user name)")
     submit.add_argument("--dry-run", action="store_true", help="validate and print, send nothing")
     submit.set_defaults(func=cmd_submit)
+
+    history = commands.add_parser("history", help="a model's recorded events as a timeline")
+    history.add_argument("--stack", required=True)
+    history.add_argument("--model", required=True)
+    history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    history.set_defaults(func=cmd_history)
+
+    replay = commands.add_parser("replay", help="rebuild the read model from the event store")
+    replay.add_argument("--stack", required=True)
+    replay.set_defaults(func=cmd_replay)
 
     schema = commands.add_parser("schema", help="print the training-request JSON Schema")
     schema.add_argument(

@@ -3,6 +3,7 @@
 from components.alarms import AlertLadder, PlatformCriticalAlarm, PlatformCriticalAlarmArgs
 from components.config import ConfigError, StackConfig, load, parse
 from components.dashboard import DashboardSources, OperationsDashboard, OperationsDashboardArgs
+from components.event_sourcing import TrainingEventStore, TrainingEventStoreArgs
 from components.foundation import Foundation, FoundationArgs
 from components.iam import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
@@ -30,6 +31,8 @@ __all__ = [
     "ScheduledRetraining",
     "ScheduledRetrainingArgs",
     "StackConfig",
+    "TrainingEventStore",
+    "TrainingEventStoreArgs",
     "TrainingMonitor",
     "TrainingMonitorArgs",
     "TrainingPipeline",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
+from components import buckets, iam
 from components.config import ECR_IMAGE, S3_URI
 
 # What the account's administrators may do with the key, listed explicitly rather than `kms:*`.
@@ -167,7 +167,13 @@ class Foundation(pulumi.ComponentResource):
             opts=child,
         )
 
-        bucket = self._artifacts_bucket(name, args, key.arn, child)
+        bucket = buckets.secure_bucket(
+            f"{name}-artifacts",
+            key_arn=key.arn,
+            parent=self,
+            noncurrent_version_days=args.noncurrent_version_days,
+            multipart_upload_abort_days=args.multipart_upload_abort_days,
+        )
 
         aws.iam.RolePolicy(
             f"{name}-sagemaker-execution-policy",
@@ -321,94 +327,3 @@ class Foundation(pulumi.ComponentResource):
                 iam.allow(["ecr:GetAuthorizationToken"], "*", sid="EcrLogin"),
             ]
         return statements
-
-    def _artifacts_bucket(
-        self,
-        name: str,
-        args: FoundationArgs,
-        key_arn: pulumi.Output[str],
-        child: pulumi.ResourceOptions,
-    ) -> aws.s3.Bucket:
-        """Private, KMS-encrypted, versioned bucket that only accepts TLS."""
-        bucket = aws.s3.Bucket(f"{name}-artifacts", force_destroy=False, opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-encryption",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key_arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-artifacts-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-artifacts-lifecycle",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "abort-incomplete-multipart-uploads",
-                    "status": "Enabled",
-                    "filter": {},
-                    "abort_incomplete_multipart_upload": {
-                        "days_after_initiation": args.multipart_upload_abort_days
-                    },
-                },
-                {
-                    "id": "expire-old-versions",
-                    "status": "Enabled",
-                    "filter": {},
-                    "noncurrent_version_expiration": {
-                        "noncurrent_days": args.noncurrent_version_days
-                    },
-                    "expiration": {"expired_object_delete_marker": True},
-                },
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts-policy",
-            bucket=bucket.id,
-            policy=iam.to_json(tls_only_bucket_policy(bucket.arn)),
-            # S3 rejects a bucket policy while the public-access block is still being applied.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
-        return bucket
-
-
-def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> dict:
-    """Deny plain HTTP and TLS older than 1.2 for the bucket and every object in it."""
-    resources = [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")]
-    old_tls = {
-        "Sid": "DenyTlsOlderThan12",
-        "Effect": "Deny",
-        "Principal": {"AWS": "*"},
-        "Action": "s3:*",
-        "Resource": resources,
-        "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-    }
-    return iam.document(iam.deny_insecure_transport("s3", resources), old_tls)

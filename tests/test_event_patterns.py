@@ -18,6 +18,7 @@ import pytest
 
 from cli import offline
 from components import iam
+from components.event_sourcing import forward_pattern, raw_events_pattern, recorder_pattern
 from components.maintenance_window import run_command_pattern
 from components.monitoring import pipeline_failure_pattern, training_failure_pattern
 from components.scheduled_retraining import finished_pattern
@@ -149,3 +150,40 @@ def test_run_command_results_rule(
     if "document-name" in event["detail"]:
         event["detail"]["document-name"] = document
     assert matches(run_command_pattern("trainops-dev-retrain"), event) is expected
+
+
+@pytest.mark.parametrize(
+    ("fixture", "stack", "expected"),
+    [
+        ("sagemaker_pipeline_execution_succeeded", "dev", True),
+        ("sagemaker_pipeline_execution_executing", "dev", True),
+        ("sagemaker_training_job_completed", "dev", True),
+        ("sagemaker_training_job_failed", "prod", False),
+        ("ssm_run_command_status_success", "dev", False),
+    ],
+)
+def test_forwarding_rule(moto_aws: None, fixture: str, stack: str, expected: bool) -> None:
+    pipelines = [CTX.arn("sagemaker", f"pipeline/trainops-{stack}-churn")]
+    assert matches(forward_pattern(stack, pipelines), sample(fixture)) is expected
+
+
+def test_recorder_rule_takes_everything_so_nothing_is_dropped_unseen(moto_aws: None) -> None:
+    assert matches(recorder_pattern(), sample("ssm_maintenance_window_task_execution_failed"))
+    assert matches(recorder_pattern(), {"source": "someone.else", "detail-type": "X", "detail": {}})
+
+
+def test_raw_log_rule_matches_recorded_sources(moto_aws: None) -> None:
+    assert matches(raw_events_pattern(), sample("sagemaker_pipeline_execution_failed"))
+    assert not matches(
+        raw_events_pattern(), {"source": "someone.else", "detail-type": "X", "detail": {}}
+    )
+
+
+def test_raw_log_rule_skips_replayed_events() -> None:
+    """PutEvents cannot mark an event as replayed, so moto's matcher is asked directly."""
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern.load(json.dumps(raw_events_pattern()))
+    event = sample("sagemaker_pipeline_execution_failed")
+    assert pattern.matches_event(event)
+    assert not pattern.matches_event({**event, "replay-name": "recovery-2026-11-22"})

@@ -25,7 +25,7 @@ def test_stack_builds_with_its_config(
     foundation = recording.one("trainops:foundation:Foundation")
     assert recording.children_of(foundation), "the foundation registered no children"
     assert recording.one("aws:kms/key:Key")
-    assert recording.one("aws:s3/bucket:Bucket")
+    assert recording.one("aws:s3/bucket:Bucket", "foundation-artifacts")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -78,12 +78,13 @@ def test_key_policy_grants_exactly_the_stack_services(dev: offline.Recording) ->
 def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
     dev: offline.Recording,
 ) -> None:
-    bucket = dev.one("aws:s3/bucket:Bucket")
+    bucket = dev.one("aws:s3/bucket:Bucket", "foundation-artifacts")
     key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
     assert bucket.inputs.get("forceDestroy") is False
 
     (rule,) = dev.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "foundation-artifacts-encryption",
     ).inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "aws:kms",
@@ -91,10 +92,15 @@ def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
     }
     assert rule["bucketKeyEnabled"] is True
 
-    versioning = dev.one("aws:s3/bucketVersioning:BucketVersioning").inputs
+    versioning = dev.one(
+        "aws:s3/bucketVersioning:BucketVersioning", "foundation-artifacts-versioning"
+    ).inputs
     assert versioning["versioningConfiguration"]["status"] == "Enabled"
 
-    block = dev.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = dev.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "foundation-artifacts-public-access",
+    ).inputs
     for flag in (
         "blockPublicAcls",
         "blockPublicPolicy",
@@ -103,11 +109,17 @@ def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
     ):
         assert block[flag] is True, flag
 
-    ownership = dev.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    ownership = dev.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "foundation-artifacts-ownership"
+    ).inputs
     assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
 
     policy = statements_by_sid(
-        json.loads(dev.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+        json.loads(
+            dev.one("aws:s3/bucketPolicy:BucketPolicy", "foundation-artifacts-policy").inputs[
+                "policy"
+            ]
+        )
     )
     insecure = policy["DenyInsecureTransport"]
     assert insecure["Effect"] == "Deny"
@@ -121,9 +133,10 @@ def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
 def test_lifecycle_aborts_uploads_and_expires_old_versions(dev: offline.Recording) -> None:
     rules = {
         r["id"]: r
-        for r in dev.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
-            "rules"
-        ]
+        for r in dev.one(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            "foundation-artifacts-lifecycle",
+        ).inputs["rules"]
     }
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
         "daysAfterInitiation": 7
@@ -137,7 +150,10 @@ def test_lifecycle_aborts_uploads_and_expires_old_versions(dev: offline.Recordin
 def test_prod_keeps_old_versions_longer(run_stack: Callable[..., offline.Recording]) -> None:
     rules = (
         run_stack("prod")
-        .one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        .one(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            "foundation-artifacts-lifecycle",
+        )
         .inputs["rules"]
     )
     assert {"noncurrentDays": 180} in [r.get("noncurrentVersionExpiration") for r in rules]
@@ -159,7 +175,7 @@ def test_sagemaker_role_permissions_are_scoped(dev: offline.Recording) -> None:
             ).inputs["policy"]
         )
     )
-    bucket_arn = dev.one("aws:s3/bucket:Bucket").outputs["arn"]
+    bucket_arn = dev.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
     key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
 
     assert policy["ReadTrainingData0"]["Resource"] == [

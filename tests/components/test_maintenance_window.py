@@ -74,7 +74,7 @@ def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.
     }
     assert sorted(tasks) == ["retrain-churn", "retrain-forecast", "retrain-fraud"]
     document = prod.one("aws:ssm/document:Document")
-    bucket = prod.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    bucket = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     log_group = prod.one("aws:cloudwatch/logGroup:LogGroup", "maintenance-window-logs")
     warning = prod.one("aws:sns/topic:Topic", "monitoring-warning").outputs["arn"]
     role = prod.one("aws:iam/role:Role", "maintenance-window-service").outputs["arn"]
@@ -142,7 +142,7 @@ def test_instance_policy_covers_output_logs_and_data(prod: offline.Recording) ->
         prod.one("aws:iam/policy:Policy", "maintenance-window-instance-policy").inputs["policy"]
     )
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    bucket_arn = prod.one("aws:s3/bucket:Bucket").outputs["arn"]
+    bucket_arn = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
     assert statements["WriteCommandOutput"]["Resource"] == [bucket_arn + "/maintenance-window/*"]
     assert iam.wildcard_allow_actions(policy) == []
 

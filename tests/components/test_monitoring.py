@@ -258,7 +258,7 @@ def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
 ) -> None:
     recording = run_stack("dev", {"trainops:models.churn.endpoint": ENDPOINT})
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    bucket = recording.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    bucket = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     model = recording.one("aws:sagemaker/model:Model").inputs
     assert model["enableNetworkIsolation"] is True
     assert model["primaryContainer"]["modelDataUrl"] == ENDPOINT["modelDataUrl"]

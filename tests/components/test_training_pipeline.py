@@ -44,7 +44,7 @@ def test_definition_uses_image_role_key_and_isolation(
     models = json.loads(offline.stack_config(stack)["trainops:models"])
     role_arn = recording.one("aws:iam/role:Role", "foundation-sagemaker-execution").outputs["arn"]
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    bucket = recording.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    bucket = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     for pipeline in recording.of_type("aws:sagemaker/pipeline:Pipeline"):
         model = pipeline.inputs["pipelineName"].removeprefix(f"trainops-{stack}-")
         assert pipeline.inputs["roleArn"] == role_arn

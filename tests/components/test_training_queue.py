@@ -45,7 +45,9 @@ def test_worker_reports_batch_item_failures_with_bounded_concurrency(
 ) -> None:
     queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests")
     worker = dev.one("aws:lambda/function:Function", "training-queue-worker-function")
-    mapping = dev.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    mapping = dev.one(
+        "aws:lambda/eventSourceMapping:EventSourceMapping", "training-queue-worker-source"
+    ).inputs
     assert mapping["eventSourceArn"] == queue.outputs["arn"]
     assert mapping["functionName"] == worker.outputs["arn"]
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -128,7 +130,9 @@ def test_alarms_on_dlq_depth_and_oldest_message_age(dev: offline.Recording) -> N
 def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
     recording = run_stack("dev", {"trainops:trainingQueue.enabled": False})
     assert recording.of_type("trainops:queue:TrainingQueue") == []
-    assert recording.of_type("aws:lambda/eventSourceMapping:EventSourceMapping") == []
+    assert [
+        m.name for m in recording.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    ] == ["event-sourcing-projector-source"]
     assert not [r for r in recording.resources if r.name.startswith("training-queue")]
 
 

@@ -1,0 +1,79 @@
+"""`trainops history` and `trainops replay`: read and rebuild from a stack's event store.
+
+Both use the Lambda package's own code (the store reader and the fold), so what an operator sees
+is what the projector computes. Tables are found by their fixed names; AWS credentials needed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cli import offline
+from components import config as config_module
+from components import naming
+from components.event_sourcing import events_table_name, read_model_table_name
+from trainops_runtime import event_store, read_model
+
+
+def tables(stack: str) -> tuple[str, str, config_module.StackConfig]:
+    settings = config_module.parse(offline.stack_config(stack))
+    if not settings.event_sourcing.enabled:
+        raise ValueError(f"stack {stack} has no event store (eventSourcing.enabled is false)")
+    slug = naming.stack_slug(stack)
+    return events_table_name(slug), read_model_table_name(slug), settings
+
+
+def _summary(event: dict[str, Any]) -> str:
+    payload = event["payload"]
+    parts = []
+    for key in (
+        "requestId",
+        "attempt",
+        "trigger",
+        "currentPipelineExecutionStatus",
+        "TrainingJobStatus",
+        "status",
+        "reason",
+    ):
+        if payload.get(key) not in (None, ""):
+            parts.append(f"{key}={payload[key]}")
+    execution = payload.get("executionArn") or payload.get("pipelineExecutionArn")
+    if execution:
+        parts.append(f"execution={execution.rsplit('/', 1)[-1]}")
+    return " ".join(parts)
+
+
+def history(stack: str, model: str, *, as_json: bool = False) -> str:
+    """A model's events as a readable timeline (or JSON lines)."""
+    events_table, _, settings = tables(stack)
+    if model not in settings.models:
+        raise ValueError(
+            f"unknown model {model!r}; stack {stack} trains: {', '.join(sorted(settings.models))}"
+        )
+    events = list(event_store.read_stream(events_table, f"model#{model}"))
+    if as_json:
+        return "\n".join(json.dumps(event, sort_keys=True) for event in events)
+    if not events:
+        return f"no events recorded for {model} in {stack}"
+    lines = [f"{model} ({stack}): {len(events)} events"]
+    for event in events:
+        lines.append(
+            f"{event['version']:>5}  {event['time']:<32} {event['type']:<58} {_summary(event)}"
+        )
+    return "\n".join(lines)
+
+
+def replay(stack: str) -> dict[str, Any]:
+    """Rebuilds the read model from the event store; returns a summary."""
+    events_table, read_table, _ = tables(stack)
+    streams = list(event_store.streams(events_table))
+    states = read_model.rebuild(events_table, read_table, streams)
+    return {
+        "stack": stack,
+        "streams": len(states),
+        "models": sorted(name.split("#", 1)[1] for name in states if name.startswith("model#")),
+        "events": sum(
+            state["lastVersion"] for name, state in states.items() if name.startswith("model#")
+        ),
+    }

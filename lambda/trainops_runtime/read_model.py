@@ -1,0 +1,98 @@
+"""The read model table: the folded state of each model and run, kept by the projector.
+
+Items: `{"id": "<stream>", "state": <JSON>, "lastVersion": n}`. Writes are conditional on the
+version the writer started from, so two projectors (or a projector and a replay) never overwrite
+a newer state with an older one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from trainops_runtime import clients, event_store, projection
+
+TABLE_ENV = "TRAINOPS_READ_MODEL_TABLE"
+
+
+class StaleWrite(RuntimeError):
+    """Someone wrote a newer state first; the caller retries from the store (retryable)."""
+
+
+def table_name() -> str:
+    name = os.environ.get(TABLE_ENV)
+    if not name:
+        raise RuntimeError(f"{TABLE_ENV} is not set")
+    return name
+
+
+def load(table: str, stream: str) -> dict[str, Any] | None:
+    item = (
+        clients.client("dynamodb")
+        .get_item(TableName=table, Key={"id": {"S": stream}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return json.loads(item["state"]["S"]) if item else None
+
+
+def save(table: str, stream: str, state: dict[str, Any], expected_version: int | None) -> None:
+    """Writes ``state`` if the stored state is still at ``expected_version`` (None: absent)."""
+    condition = (
+        "attribute_not_exists(id)" if expected_version is None else "lastVersion = :expected"
+    )
+    values = {} if expected_version is None else {":expected": {"N": str(expected_version)}}
+    try:
+        clients.client("dynamodb").put_item(
+            TableName=table,
+            Item={
+                "id": {"S": stream},
+                "state": {"S": json.dumps(state, sort_keys=True)},
+                "lastVersion": {"N": str(state["lastVersion"])},
+            },
+            ConditionExpression=condition,
+            **({"ExpressionAttributeValues": values} if values else {}),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise StaleWrite(f"{stream} changed while it was being projected") from error
+        raise
+
+
+def catch_up(events_table: str, read_table: str, stream: str) -> dict[str, Any]:
+    """Folds every stored event of ``stream`` newer than its read-model state, and saves it.
+
+    Reading from the store (not only from the stream record that triggered us) makes the result
+    independent of delivery order, duplicates and gaps.
+    """
+    current = load(read_table, stream)
+    base_version = current["lastVersion"] if current else None
+    newer = (
+        e
+        for e in event_store.read_stream(events_table, stream)
+        if e["version"] > (base_version or 0)
+    )
+    state = projection.fold(stream, newer, current)
+    if current is None or state["lastVersion"] != base_version:
+        save(read_table, stream, state, base_version)
+    return state
+
+
+def rebuild(events_table: str, read_table: str, streams: list[str]) -> dict[str, dict[str, Any]]:
+    """Replays ``streams`` from the store into fresh states and overwrites the read model."""
+    states = {}
+    dynamodb = clients.client("dynamodb")
+    for stream in streams:
+        state = projection.fold(stream, event_store.read_stream(events_table, stream))
+        dynamodb.put_item(
+            TableName=read_table,
+            Item={
+                "id": {"S": stream},
+                "state": {"S": json.dumps(state, sort_keys=True)},
+                "lastVersion": {"N": str(state["lastVersion"])},
+            },
+        )
+        states[stream] = state
+    return states

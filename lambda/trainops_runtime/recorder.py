@@ -1,0 +1,175 @@
+"""recorder: appends every event on the training bus to the event store, exactly once.
+
+Targets a rule on the training bus (retry policy and DLQ; invoked asynchronously with a failure
+queue). Which facts it accepts, and the streams each belongs to:
+
+* `trainops.training` domain events: `model#<model>` (+ `run#<execution id>`), keyed by their
+  deterministic `detail.eventId`, so a fact published twice is stored once;
+* `aws.sagemaker` pipeline execution status changes: `model#<model>` + `run#<execution id>`;
+* `aws.sagemaker` training job state changes: `model#<model>` (from the job's tags) +
+  `job#<name>`;
+* `aws.ssm` Run Command status changes (maintenance windows): `maintenance#<document>`.
+
+Anything else, or a malformed event, raises: Lambda retries it and then puts it in the failure
+queue, where an alarm points at it. Nothing is dropped silently. Replayed events (they carry
+`replay-name`) keep their ids and are therefore recorded once, and the recorder is the only
+consumer of replays, so a replay never re-triggers side effects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import domain_events, event_store, observability
+from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.projection import PIPELINE_STATUS, RUN_COMMAND_STATUS, TRAINING_JOB_STATE
+
+logger = Logger(service=observability.SERVICE)
+metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
+
+REQUIRED_DOMAIN_FIELDS = ("eventId", "type", "model", "requestId", "attempt", "trigger")
+
+
+class MalformedEvent(ValueError):
+    """An event the store cannot record as it is: retried, then dead-lettered, never dropped."""
+
+
+def _execution_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _tag(tags: Any, key: str) -> str | None:
+    """A tag from either documented shape of `detail.Tags` (map, or list of Key/Value)."""
+    if isinstance(tags, dict):
+        value = tags.get(key)
+        return str(value) if value else None
+    if isinstance(tags, list):
+        for tag in tags:
+            if isinstance(tag, dict) and tag.get("Key") == key:
+                return str(tag.get("Value"))
+    return None
+
+
+def _domain(event: dict[str, Any], detail: dict[str, Any]) -> event_store.StoredEvent:
+    missing = [name for name in REQUIRED_DOMAIN_FIELDS if name not in detail]
+    if missing:
+        raise MalformedEvent(f"domain event without {', '.join(missing)}")
+    if (
+        detail["type"] != event.get("detail-type")
+        or detail["type"] not in domain_events.EVENT_TYPES
+    ):
+        raise MalformedEvent(
+            f"detail-type {event.get('detail-type')!r} does not match a known type"
+        )
+    streams = [f"model#{detail['model']}"]
+    if detail.get("executionArn"):
+        streams.append(f"run#{_execution_id(detail['executionArn'])}")
+    return event_store.StoredEvent(
+        event_id=str(detail["eventId"]),
+        type=detail["type"],
+        source=event["source"],
+        time=str(detail.get("occurredAt") or event.get("time")),
+        model=str(detail["model"]),
+        streams=tuple(streams),
+        payload=detail,
+        replayed="replay-name" in event,
+    )
+
+
+def _sagemaker(
+    event: dict[str, Any], detail: dict[str, Any], catalog: ModelCatalog
+) -> event_store.StoredEvent:
+    kind = event.get("detail-type")
+    if kind == PIPELINE_STATUS:
+        try:
+            pipeline = detail["pipelineArn"].rsplit(":pipeline/", 1)[1].split("/", 1)[0]
+            run = _execution_id(detail["pipelineExecutionArn"])
+        except (KeyError, IndexError, AttributeError) as error:
+            raise MalformedEvent(
+                f"pipeline status change without pipeline/execution ARNs: {error}"
+            ) from None
+        model = catalog.by_pipeline(pipeline)
+        if model is None:
+            raise MalformedEvent(f"pipeline {pipeline} is not one of this stack's")
+        streams = (f"model#{model}", f"run#{run}")
+    elif kind == TRAINING_JOB_STATE:
+        name = detail.get("TrainingJobName")
+        if not name:
+            raise MalformedEvent("training job state change without TrainingJobName")
+        model = _tag(detail.get("Tags"), "trainops:model")
+        streams = (*([f"model#{model}"] if model else []), f"job#{name}")
+    else:
+        raise MalformedEvent(f"unexpected SageMaker event {kind!r}")
+    return event_store.StoredEvent(
+        event_id=str(event["id"]),
+        type=str(kind),
+        source=event["source"],
+        time=str(event.get("time")),
+        model=model,
+        streams=streams,
+        payload=detail,
+        replayed="replay-name" in event,
+    )
+
+
+def _ssm(event: dict[str, Any], detail: dict[str, Any]) -> event_store.StoredEvent:
+    if event.get("detail-type") != RUN_COMMAND_STATUS or not detail.get("document-name"):
+        raise MalformedEvent(f"unexpected Systems Manager event {event.get('detail-type')!r}")
+    return event_store.StoredEvent(
+        event_id=str(event["id"]),
+        type=RUN_COMMAND_STATUS,
+        source=event["source"],
+        time=str(event.get("time")),
+        model=None,
+        streams=(f"maintenance#{detail['document-name']}",),
+        payload=detail,
+        replayed="replay-name" in event,
+    )
+
+
+def to_stored(event: dict[str, Any], catalog: ModelCatalog) -> event_store.StoredEvent:
+    """Validates an EventBridge event and says where it is stored."""
+    if (
+        not isinstance(event, dict)
+        or not event.get("id")
+        or not isinstance(event.get("detail"), dict)
+    ):
+        raise MalformedEvent("not an EventBridge event with an id and a detail object")
+    source = event.get("source")
+    if source == domain_events.SOURCE:
+        return _domain(event, event["detail"])
+    if source == "aws.sagemaker":
+        return _sagemaker(event, event["detail"], catalog)
+    if source == "aws.ssm":
+        return _ssm(event, event["detail"])
+    raise MalformedEvent(f"events from {source!r} are not recorded here")
+
+
+def run(event: dict[str, Any]) -> dict[str, Any]:
+    stored = to_stored(event, catalog_module.load())
+    versions = event_store.append(event_store.table_name(), stored)
+    if versions is None:
+        metrics.add_metric(name="EventsAlreadyRecorded", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "already recorded", extra={"event_id": stored.event_id, "replayed": stored.replayed}
+        )
+        return {"recorded": False, "eventId": stored.event_id}
+    metrics.add_metric(name="EventsRecorded", unit=MetricUnit.Count, value=1)
+    return {"recorded": True, "eventId": stored.event_id, "versions": versions}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        return run(event)
+    except MalformedEvent as error:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "malformed event rejected", extra={"reason": str(error), "event_id": event.get("id")}
+        )
+        raise

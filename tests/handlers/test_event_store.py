@@ -1,0 +1,282 @@
+"""Recorder, event store and projector on moto: once, in order, identical to a replay."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from tests.event_store_helpers import EVENTS, READ_MODEL, create_tables, stream_records
+from tests.lambda_context import LambdaContext
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, event_store, projector, read_model, recorder
+from trainops_runtime.domain_events import DomainEvent
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
+CATALOG = {
+    "churn": {
+        "pipelineName": "trainops-dev-churn",
+        "trainingData": "s3://data-bucket/churn/",
+        "maxRuntimeMinutes": 60,
+    }
+}
+EXECUTION = (
+    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev-churn/execution/p4jn9xou8a8s"
+)
+
+
+@pytest.fixture
+def store(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    create_tables()
+    monkeypatch.setenv("TRAINOPS_EVENT_TABLE", EVENTS)
+    monkeypatch.setenv("TRAINOPS_READ_MODEL_TABLE", READ_MODEL)
+    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    catalog_module.load.cache_clear()
+
+
+def envelope(domain: DomainEvent, event_id: str = "eb-1", **extra: Any) -> dict[str, Any]:
+    """A domain event as EventBridge delivers it to the recorder."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": domain.type,
+        "source": "trainops.training",
+        "account": "123456789012",
+        "time": "2026-11-22T08:00:00Z",
+        "region": "us-east-1",
+        "resources": [domain.execution_arn] if domain.execution_arn else [],
+        "detail": domain.detail(),
+        **extra,
+    }
+
+
+def domain(
+    kind: str, attempt: int = 1, execution: str | None = EXECUTION, **fields: Any
+) -> DomainEvent:
+    return DomainEvent(
+        type=kind,
+        model="churn",
+        request_id="req-1",
+        attempt=attempt,
+        trigger="queue",
+        execution_arn=execution,
+        **fields,
+    )
+
+
+def sagemaker(fixture: str, event_id: str) -> dict[str, Any]:
+    event = json.loads((FIXTURES / f"{fixture}.json").read_text())
+    event["id"] = event_id
+    return event
+
+
+def stream(name: str) -> list[dict[str, Any]]:
+    return list(event_store.read_stream(EVENTS, name))
+
+
+def test_an_event_is_stored_in_its_streams_in_order(store: None) -> None:
+    recorder.run(envelope(domain("TrainingRequested", execution=None), "eb-1"))
+    recorder.run(envelope(domain("TrainingStarted"), "eb-2"))
+    recorder.run(sagemaker("sagemaker_pipeline_execution_succeeded", "eb-3"))
+    model = stream("model#churn")
+    assert [(e["version"], e["type"]) for e in model] == [
+        (1, "TrainingRequested"),
+        (2, "TrainingStarted"),
+        (3, "SageMaker Model Building Pipeline Execution Status Change"),
+    ]
+    run = stream("run#p4jn9xou8a8s")
+    assert [(e["version"], e["type"]) for e in run] == [
+        (1, "TrainingStarted"),
+        (2, "SageMaker Model Building Pipeline Execution Status Change"),
+    ]
+
+
+def test_the_same_event_delivered_twice_is_stored_once(store: None) -> None:
+    event = envelope(domain("TrainingStarted"), "eb-1")
+    assert recorder.run(event)["recorded"] is True
+    assert recorder.run(copy.deepcopy(event))["recorded"] is False
+    # the same fact published again by a retried handler: another EventBridge id, same eventId
+    assert recorder.run(envelope(domain("TrainingStarted"), "eb-2"))["recorded"] is False
+    replayed = sagemaker("sagemaker_pipeline_execution_failed", "eb-9")
+    recorder.run(replayed)
+    assert recorder.run({**replayed, "replay-name": "recovery-2026-11-22"})["recorded"] is False
+    assert len(stream("model#churn")) == 2
+
+
+def test_two_writers_racing_on_one_stream_get_versions_n_and_n_plus_1(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder.run(envelope(domain("TrainingRequested", execution=None), "eb-1"))
+    original = event_store.head_version
+    raced = {"done": False}
+
+    def head_version_with_a_rival(table: str, name: str) -> int:
+        stale = original(table, name)
+        if not raced["done"] and name == "model#churn":
+            raced["done"] = True  # another recorder appends between our read and our write
+            event_store.append(
+                table,
+                recorder.to_stored(
+                    envelope(
+                        domain("TrainingDeferred", execution=None, discriminator="x"), "eb-rival"
+                    ),
+                    catalog_module.load(),
+                ),
+            )
+        return stale
+
+    monkeypatch.setattr(event_store, "head_version", head_version_with_a_rival)
+    recorder.run(envelope(domain("TrainingStarted"), "eb-2"))
+    assert [(e["version"], e["type"]) for e in stream("model#churn")] == [
+        (1, "TrainingRequested"),
+        (2, "TrainingDeferred"),
+        (3, "TrainingStarted"),
+    ]
+
+
+def test_a_conflict_is_retried_with_the_next_version(store: None) -> None:
+    """Stubber: the first transaction is cancelled on the stream item, the second succeeds."""
+    stored = recorder.to_stored(envelope(domain("TrainingStarted"), "eb-1"), catalog_module.load())
+    dynamodb = clients.client("dynamodb")
+    with Stubber(dynamodb) as stubber:
+        for version in (4, 5):
+            for name in ("model#churn", "run#p4jn9xou8a8s"):
+                stubber.add_response(
+                    "query",
+                    {
+                        "Items": [{"version": {"N": str(version - 1)}}]
+                        if name == "model#churn"
+                        else []
+                    },
+                )
+            if version == 4:
+                stubber.add_client_error(
+                    "transact_write_items",
+                    service_error_code="TransactionCanceledException",
+                    response_meta={},
+                    modeled_fields={
+                        "CancellationReasons": [
+                            {"Code": "None"},
+                            {"Code": "ConditionalCheckFailed"},
+                            {"Code": "None"},
+                        ]
+                    },
+                )
+            else:
+                stubber.add_response("transact_write_items", {})
+        assert event_store.append(EVENTS, stored) == {"model#churn": 5, "run#p4jn9xou8a8s": 1}
+        stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (
+            {
+                "id": "x",
+                "source": "trainops.training",
+                "detail-type": "TrainingStarted",
+                "detail": {"type": "TrainingStarted"},
+            },
+            "domain event without eventId",
+        ),
+        (
+            {"id": "x", "source": "my.app", "detail-type": "Hello", "detail": {}},
+            "events from 'my.app' are not recorded here",
+        ),
+        ({"source": "aws.sagemaker", "detail": {}}, "not an EventBridge event with an id"),
+    ],
+)
+def test_a_malformed_event_is_rejected_loudly(
+    store: None, event: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(recorder.MalformedEvent, match=reason):
+        recorder.handler(event, LambdaContext())
+
+
+def test_an_unknown_pipeline_is_rejected(store: None) -> None:
+    event = sagemaker("sagemaker_pipeline_execution_failed", "eb-1")
+    event["detail"]["pipelineArn"] = (
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/someone-else"
+    )
+    with pytest.raises(recorder.MalformedEvent, match="not one of this stack's"):
+        recorder.run(event)
+
+
+def test_training_jobs_and_maintenance_runs_have_their_streams(store: None) -> None:
+    recorder.run(sagemaker("sagemaker_training_job_failed", "eb-1"))
+    assert [e["type"] for e in stream("job#pipelines-p4jn9xou8a8s-train-tmgxry49ug")] == [
+        "SageMaker Training Job State Change"
+    ]
+    assert len(stream("model#churn")) == 1  # from the job's trainops:model tag
+    ssm = sagemaker("ssm_run_command_status_failed", "eb-2")
+    ssm["detail"]["document-name"] = "trainops-dev-retrain"
+    recorder.run(ssm)
+    assert [e["payload"]["status"] for e in stream("maintenance#trainops-dev-retrain")] == [
+        "Failed"
+    ]
+
+
+def record_a_history() -> None:
+    recorder.run(envelope(domain("TrainingRequested", execution=None, reason="nightly"), "eb-1"))
+    recorder.run(envelope(domain("TrainingStarted"), "eb-2"))
+    executing = sagemaker("sagemaker_pipeline_execution_executing", "eb-3")
+    recorder.run(executing)
+    recorder.run(sagemaker("sagemaker_pipeline_execution_failed", "eb-4"))
+    recorder.run(
+        envelope(
+            domain("TrainingRequeued", reason="CapacityError", data={"nextAttempt": 2}), "eb-5"
+        )
+    )
+    recorder.run(envelope(domain("TrainingRequested", attempt=2, execution=None), "eb-6"))
+
+
+def test_projector_and_replay_build_identical_read_models(store: None) -> None:
+    record_a_history()
+    response = projector.run({"Records": stream_records()})
+    assert response == {"batchItemFailures": []}
+    projected = {
+        name: read_model.load(READ_MODEL, name) for name in ("model#churn", "run#p4jn9xou8a8s")
+    }
+    rebuilt = read_model.rebuild(EVENTS, READ_MODEL, list(event_store.streams(EVENTS)))
+    assert projected == rebuilt
+    model = projected["model#churn"]
+    assert model["counts"] == {"requested": 2, "started": 1, "failed": 1, "requeued": 1}
+    assert model["runningExecution"] is None
+    assert model["lastFailure"]["reason"] == "CapacityError"
+    assert model["lastRequest"]["attempt"] == 2
+    run = projected["run#p4jn9xou8a8s"]
+    assert [step["type"] for step in run["timeline"]] == [
+        "TrainingStarted",
+        "SageMaker Model Building Pipeline Execution Status Change",
+        "SageMaker Model Building Pipeline Execution Status Change",
+        "TrainingRequeued",
+    ]
+    assert run["status"] == "Failed"
+
+
+def test_projecting_the_same_records_twice_changes_nothing(store: None) -> None:
+    record_a_history()
+    records = stream_records()
+    projector.run({"Records": records})
+    first = read_model.load(READ_MODEL, "model#churn")
+    projector.run({"Records": list(reversed(records))})
+    assert read_model.load(READ_MODEL, "model#churn") == first
+
+
+def test_a_concurrent_projection_is_reported_for_retry(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_a_history()
+    records = stream_records()
+
+    def stale(*args: Any, **kwargs: Any) -> None:
+        raise read_model.StaleWrite("someone else was faster")
+
+    monkeypatch.setattr(read_model, "save", stale)
+    failures = projector.run({"Records": records})["batchItemFailures"]
+    assert len(failures) == 2  # one per stream, at its first record
