@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: install test plan lint typecheck check clean
+.PHONY: install test plan lint typecheck workflows check clean
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ lint: install
 typecheck: install
 	$(BIN)/pyright
 
-check: lint typecheck test
+workflows: install     ## GitHub workflows: schema-valid and clean under zizmor (offline)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(BIN)/zizmor --offline --min-severity medium .github
+
+check: lint typecheck workflows test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

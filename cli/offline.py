@@ -124,6 +124,42 @@ class Recording:
                     yield resource, json.loads(value)
 
 
+# The resource part of ARNs, as AWS formats them (so IAM linting sees realistic ARNs).
+ARN_FORMATS: dict[str, tuple[str, str]] = {
+    "aws:cloudwatch/eventBus:EventBus": ("events", "event-bus/{name}"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),
+    "aws:cloudwatch/eventArchive:EventArchive": ("events", "archive/{name}"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("cloudwatch", "alarm:{name}"),
+    "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}"),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": (
+        "firehose",
+        "deliverystream/{name}",
+    ),
+    "aws:ssm/document:Document": ("ssm", "document/{name}"),
+    "aws:ssm/maintenanceWindow:MaintenanceWindow": ("ssm", "maintenancewindow/{name}"),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": ("scheduler", "schedule-group/{name}"),
+    "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}"),
+    "aws:sagemaker/pipeline:Pipeline": ("sagemaker", "pipeline/{name}"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
+        "sagemaker",
+        "model-package-group/{name}",
+    ),
+    "aws:sagemaker/model:Model": ("sagemaker", "model/{name}"),
+    "aws:sagemaker/endpoint:Endpoint": ("sagemaker", "endpoint/{name}"),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+        "sagemaker",
+        "endpoint-config/{name}",
+    ),
+    "aws:sagemaker/notebookInstance:NotebookInstance": ("sagemaker", "notebook-instance/{name}"),
+    "aws:iam/policy:Policy": ("iam", "policy/{name}"),
+    "aws:sns/topic:Topic": ("sns", "{name}"),
+    "aws:ssmincidents/responsePlan:ResponsePlan": ("ssm-incidents", "response-plan/{name}"),
+    "aws:ssmcontacts/contact:Contact": ("ssm-contacts", "contact/{name}"),
+    "aws:ssmcontacts/contactChannel:ContactChannel": ("ssm-contacts", "contactchannel/{name}"),
+}
+
+
 def _physical_name(name: str) -> str:
     suffix = hashlib.sha256(name.encode()).hexdigest()[:7]
     return f"{name}-{suffix}"
@@ -184,6 +220,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif kind == "aws:dynamodb/table:Table":
             arn = f"arn:aws:dynamodb:{region}:{account}:table/{physical}"
             outputs["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"
+        elif kind in ARN_FORMATS:
+            service, resource_format = ARN_FORMATS[kind]
+            scope = "" if service == "iam" else region
+            arn = f"arn:aws:{service}:{scope}:{account}:{resource_format.format(name=physical)}"
         outputs.setdefault("name", physical)
         outputs.setdefault("arn", arn)
         return resource_id, outputs

@@ -223,11 +223,12 @@ class TrainingEventStore(pulumi.ComponentResource):
                             "dynamodb:DescribeStream",
                             "dynamodb:GetRecords",
                             "dynamodb:GetShardIterator",
-                            "dynamodb:ListStreams",
                         ],
                         [events_table.stream_arn],
                         sid="ReadChanges",
                     ),
+                    # ListStreams supports only Resource "*" (the event source mapping needs it).
+                    iam.allow(["dynamodb:ListStreams"], "*", sid="FindStreams"),
                     iam.allow(["dynamodb:Query"], [events_table.arn], sid="ReadEvents"),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem"],

@@ -217,8 +217,10 @@ class Foundation(pulumi.ComponentResource):
                 sid="AccountAdministersAndDelegatesToIam",
                 principals={"AWS": ctx.root_arn},
             ),
+            # DescribeKey is left out: it has no encryption context, so the condition could never
+            # match it (parliament: UNKNOWN_CONDITION_FOR_ACTION).
             iam.allow(
-                [*KEY_USE_ACTIONS],
+                [a for a in KEY_USE_ACTIONS if a != "kms:DescribeKey"],
                 this_key,
                 sid="CloudWatchLogsInThisRegion",
                 principals={"Service": f"logs.{ctx.region}.{ctx.dns_suffix}"},

@@ -1,0 +1,1 @@
+"""trainops guardrails: the CrossGuard policy pack and the rules it shares with the tests."""
