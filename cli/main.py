@@ -1,6 +1,7 @@
 """The `trainops` command: offline operator tools over the Pulumi program and the runtime code.
 
-    trainops plan --stack dev [--set trainops:key.path=value ...] [--format table|json]
+    trainops plan --stack dev [--set trainops:key.path=value ...] [--format table|json|mermaid]
+    trainops plan --stack dev --diff prod
     trainops submit --stack dev --model churn [--data s3://...] [--param k=v] [--dry-run]
     trainops history --stack dev --model churn [--json]
     trainops replay --stack dev
@@ -18,92 +19,81 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
 
 from cli import events as events_module
-from cli import offline
+from cli import offline, plan
 from cli import submit as submit_module
 from cli.reference import config_reference, update_readme
 from components import config as config_module
 from components.config import ConfigError
 
-# Top-level component type -> the stack-config feature that toggles it.
-FEATURES = {
-    "trainops:foundation:Foundation": "foundation",
-    "trainops:monitoring:TrainingMonitor": "monitoring",
-    "trainops:monitoring:OperationsDashboard": "monitoring",
-    "trainops:monitoring:PlatformCriticalAlarm": "monitoring",
-    "trainops:pipelines:TrainingPipeline": "models",
-    "trainops:retraining:ScheduledRetraining": "scheduledRetraining",
-    "trainops:queue:TrainingQueue": "trainingQueue",
-    "trainops:ssm:MaintenanceWindowRetraining": "maintenanceWindow",
-    "trainops:events:TrainingEventStore": "eventSourcing",
-}
-
-
-def plan_groups(recording: offline.Recording) -> dict[str, list[offline.RecordedResource]]:
-    """Custom resources grouped by their outermost component ("<type> <name>")."""
-    groups: dict[str, list[offline.RecordedResource]] = defaultdict(list)
-    for resource in recording.resources:
-        if not resource.custom:
-            continue
-        top = recording.top_component(resource)
-        label = f"{top.type} {top.name}" if top else "(stack)"
-        groups[label].append(resource)
-    return dict(groups)
-
-
-def feature_counts(recording: offline.Recording) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for resource in recording.resources:
-        if not resource.custom:
-            continue
-        top = recording.top_component(resource)
-        feature = FEATURES.get(top.type, top.type) if top else "(stack)"
-        counts[feature] += 1
-    return counts
-
 
 def _print_table(recording: offline.Recording) -> None:
-    groups = plan_groups(recording)
-    total = sum(len(resources) for resources in groups.values())
+    grouped = plan.groups(recording)
+    total = sum(len(resources) for resources in grouped.values())
     print(f"Stack {recording.stack}: {total} resources (offline, under mocks)\n")
-    for label in sorted(groups):
-        resources = groups[label]
+    for label in sorted(grouped):
+        resources = grouped[label]
         print(f"{label}  ({len(resources)})")
         for resource in sorted(resources, key=lambda r: (r.type, r.name)):
-            print(f"    {resource.type:<70} {resource.name}")
+            settings = plan.key_settings(resource)
+            shown = "  " + ", ".join(f"{k}={v}" for k, v in settings.items()) if settings else ""
+            print(f"    {resource.type:<70} {resource.name}{shown}")
         print()
     print("Resources per feature:")
-    for feature, count in sorted(feature_counts(recording).items()):
+    for feature, count in sorted(plan.feature_counts(recording).items()):
         print(f"    {feature:<24} {count}")
+    cost = plan.idle_cost(recording)
+    prices = cost["prices"]
+    print(
+        f"\nIdle monthly cost (list prices {prices['region']}, {prices['as_of']}; "
+        f"{prices['source']}):"
+    )
+    for line in cost["lines"]:
+        print(
+            f"    {line['item']:<44} {line['count']:>4} x ${line['unit']:<7.2f}"
+            f" = ${line['monthly']:>8.2f}"
+        )
+    print(f"    {'total':<44} {'':>4}   {'':<8}  ${cost['total']:>8.2f}")
+    for item in cost["unpriced"]:
+        print(f"    (not priced: {item})")
 
 
 def _plan_json(recording: offline.Recording) -> str:
-    groups = plan_groups(recording)
+    grouped = plan.groups(recording)
     return json.dumps(
         {
             "stack": recording.stack,
-            "total": sum(len(resources) for resources in groups.values()),
-            "features": dict(sorted(feature_counts(recording).items())),
+            "total": sum(len(resources) for resources in grouped.values()),
+            "features": dict(sorted(plan.feature_counts(recording).items())),
+            "idleMonthlyCost": plan.idle_cost(recording),
             "components": {
-                label: [{"type": r.type, "name": r.name} for r in resources]
-                for label, resources in sorted(groups.items())
+                label: [
+                    {"type": r.type, "name": r.name, "settings": plan.key_settings(r)}
+                    for r in resources
+                ]
+                for label, resources in sorted(grouped.items())
             },
         },
         indent=2,
+        default=str,
     )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     overrides = dict(offline.parse_override(item) for item in args.set or [])
     recording = offline.run_program(args.stack, overrides)
-    if args.format == "json":
+    if args.diff:
+        other = offline.run_program(args.diff, overrides)
+        print(json.dumps(plan.diff(recording, other), indent=2, default=str))
+    elif args.format == "json":
         print(_plan_json(recording))
+    elif args.format == "mermaid":
+        print(plan.mermaid(recording))
     else:
         _print_table(recording)
     return 0
@@ -165,16 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainops", description=(__doc__ or "").split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    plan = commands.add_parser("plan", help="list the resources a stack would create (offline)")
-    plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
-    plan.add_argument(
+    plan_parser = commands.add_parser(
+        "plan", help="list the resources a stack would create (offline)"
+    )
+    plan_parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    plan_parser.add_argument(
         "--set",
         action="append",
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set trainops:monitoring.enabled=false",
     )
-    plan.add_argument("--format", choices=("table", "json"), default="table")
-    plan.set_defaults(func=cmd_plan)
+    plan_parser.add_argument("--format", choices=("table", "json", "mermaid"), default="table")
+    plan_parser.add_argument(
+        "--diff", metavar="OTHER_STACK", help="what differs from another stack"
+    )
+    plan_parser.set_defaults(func=cmd_plan)
 
     submit = commands.add_parser("submit", help="validate a training request and queue it")
     submit.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")

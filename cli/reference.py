@@ -66,14 +66,37 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def update_readme(path: Path) -> bool:
-    """Rewrites the table between the README's markers; returns whether anything changed."""
+DIAGRAM_BEGIN = "<!-- diagram:begin -->"
+DIAGRAM_END = "<!-- diagram:end -->"
+DIAGRAM_STACK = "prod"  # the stack with every feature on
+
+
+def section(text: str, begin: str, end: str) -> str:
+    """The text between two markers."""
+    if begin not in text or end not in text:
+        raise ValueError(f"no {begin} ... {end} section")
+    return text.split(begin, 1)[1].split(end, 1)[0].strip()
+
+
+def replace_section(text: str, begin: str, end: str, content: str) -> str:
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{content}\n{end}{tail}"
+
+
+def diagram() -> str:
+    """The README's architecture diagram: `trainops plan --stack prod --format mermaid`."""
+    from cli import offline, plan  # noqa: PLC0415 - runs the program; only when asked
+
+    return f"```mermaid\n{plan.mermaid(offline.run_program(DIAGRAM_STACK))}\n```"
+
+
+def update_readme(path: Path, *, with_diagram: bool = True) -> bool:
+    """Rewrites the generated sections of the README; returns whether anything changed."""
     text = path.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path} has no {BEGIN} ... {END} section")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    updated = f"{head}{BEGIN}\n{config_reference()}\n{END}{tail}"
+    updated = replace_section(text, BEGIN, END, config_reference())
+    if with_diagram:
+        updated = replace_section(updated, DIAGRAM_BEGIN, DIAGRAM_END, diagram())
     if updated != text:
         path.write_text(updated, encoding="utf-8")
     return updated != text

@@ -10,7 +10,15 @@ import pytest
 
 from cli import offline
 from cli.main import main
-from cli.reference import BEGIN, END, config_reference
+from cli.reference import (
+    BEGIN,
+    DIAGRAM_BEGIN,
+    DIAGRAM_END,
+    END,
+    config_reference,
+    diagram,
+    section,
+)
 
 
 def test_plan_lists_every_resource_grouped_by_component(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,7 +98,120 @@ def test_the_console_script_is_installed_and_runs() -> None:
 
 def test_readme_config_reference_is_generated_from_the_models() -> None:
     readme = (offline.PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    embedded = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert embedded == config_reference(), (
-        "run `trainops config-reference` and paste it into README.md"
+    embedded = section(readme, BEGIN, END)
+    assert embedded == config_reference(), "run `trainops config-reference --update README.md`"
+
+
+def test_readme_diagram_is_generated_from_the_prod_stack() -> None:
+    readme = (offline.PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert section(readme, DIAGRAM_BEGIN, DIAGRAM_END) == diagram(), (
+        "run `trainops config-reference --update README.md`"
     )
+
+
+def test_plan_lists_key_settings_counts_and_idle_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--stack", "prod", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    functions = [
+        r
+        for rs in result["components"].values()
+        for r in rs
+        if r["type"] == "aws:lambda/function:Function"
+    ]
+    assert functions
+    assert all(f["settings"]["runtime"] == "python3.13" for f in functions)
+    cost = result["idleMonthlyCost"]
+    assert cost["prices"]["region"] == "us-east-1"
+    assert cost["prices"]["as_of"]
+    recording = offline.run_program("prod")
+    alarms = len(recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
+    alarm_line = next(line for line in cost["lines"] if line["item"] == "CloudWatch alarms")
+    assert alarm_line["count"] == alarms
+    assert cost["total"] == round(sum(line["monthly"] for line in cost["lines"]), 2)
+
+
+def test_endpoints_and_notebooks_are_priced(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "plan",
+                "--stack",
+                "dev",
+                "--format",
+                "json",
+                "--set",
+                "trainops:models.churn.endpoint={deploy: true, modelDataUrl: 's3://example-ml-data/m.tar.gz'}",
+            ]
+        )
+        == 0
+    )
+    lines = {
+        line["item"]: line
+        for line in json.loads(capsys.readouterr().out)["idleMonthlyCost"]["lines"]
+    }
+    assert lines["endpoint instances ml.m5.large"]["monthly"] == round(0.115 * 730, 2)
+
+
+def test_toggling_a_feature_off_removes_its_resources_from_the_plan(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["plan", "--stack", "dev", "--format", "json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert (
+        main(
+            [
+                "plan",
+                "--stack",
+                "dev",
+                "--format",
+                "json",
+                "--set",
+                "trainops:trainingQueue.enabled=false",
+            ]
+        )
+        == 0
+    )
+    without = json.loads(capsys.readouterr().out)
+    assert "trainingQueue" in full["features"]
+    assert "trainingQueue" not in without["features"]
+    assert without["total"] == full["total"] - full["features"]["trainingQueue"]
+
+
+def test_plan_diff_shows_what_differs_between_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--stack", "dev", "--diff", "prod"]) == 0
+    difference = json.loads(capsys.readouterr().out)
+    assert (
+        "aws:ssm/maintenanceWindow:MaintenanceWindow maintenance-window-window"
+        in difference["only_in_prod"]
+    )
+    assert (
+        "aws:sagemaker/pipeline:Pipeline pipeline-forecast-pipeline" in difference["only_in_prod"]
+    )
+    retention = [
+        c for c in difference["changed"] if c["type"] == "aws:cloudwatch/logGroup:LogGroup"
+    ]
+    assert retention
+    assert retention[0]["dev"]["retentionInDays"] == 14
+    assert retention[0]["prod"]["retentionInDays"] == 365
+
+
+def test_mermaid_draws_only_the_components_present(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "plan",
+                "--stack",
+                "dev",
+                "--format",
+                "mermaid",
+                "--set",
+                "trainops:trainingQueue.enabled=false",
+            ]
+        )
+        == 0
+    )
+    chart = capsys.readouterr().out
+    assert chart.startswith("flowchart LR")
+    assert "queue[" not in chart
+    assert "schedule -->|start| pipelines" in chart
+    assert "window[" not in chart  # dev has no maintenance window

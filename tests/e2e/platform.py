@@ -1,0 +1,229 @@
+"""The trainops handlers wired together in-process on moto, the way the stacks wire them.
+
+    producers --> FIFO queue --> queue_worker --> SageMaker (tests/sagemaker_sim.py)
+    SageMaker status change --> training_outcome (done / re-queue / alert)   [default-bus rule]
+                            --> recorder                                      [forward rule]
+    every domain event on the training bus --> recorder --> event store --> projector --> read model
+    Scheduler tick --> start_retraining
+
+SageMaker's status-change events are built from the simulated execution records in the shape
+AWS documents (tests/fixtures/events/sagemaker_pipeline_execution_*.json).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.event_store_helpers import create_tables, stream_records
+from tests.queue_helpers import deliver, drain
+from tests.sagemaker_sim import PipelineSim
+from trainops_runtime import (
+    catalog,
+    event_store,
+    projector,
+    queue_worker,
+    read_model,
+    recorder,
+    start_retraining,
+    training_outcome,
+)
+from trainops_runtime.request_queue import enqueue
+from trainops_runtime.training_request import TrainingRequest
+
+STACK = "e2e"
+EVENTS, READ_MODEL = "trainops-test-events", "trainops-test-read-model"
+BUS = f"trainops-{STACK}-training"
+STATUS_TEMPLATE = (
+    Path(__file__).parent.parent
+    / "fixtures"
+    / "events"
+    / "sagemaker_pipeline_execution_succeeded.json"
+)
+MODELS = {
+    "churn": {
+        "pipelineName": f"trainops-{STACK}-churn",
+        "trainingData": "s3://data-bucket/churn/",
+        "hyperparameters": ["epochs"],
+        "maxRuntimeMinutes": 60,
+    },
+    "fraud": {
+        "pipelineName": f"trainops-{STACK}-fraud",
+        "trainingData": "s3://data-bucket/fraud/",
+        "hyperparameters": [],
+        "maxRuntimeMinutes": 60,
+    },
+}
+
+
+class Platform:
+    def __init__(
+        self,
+        sim: PipelineSim,
+        monkeypatch: Any,
+        *,
+        max_concurrent: int = 4,
+        duplicates: bool = False,
+    ) -> None:
+        self.sim, self.duplicates = sim, duplicates
+        sqs, sns, events = boto3.client("sqs"), boto3.client("sns"), boto3.client("events")
+        self.queue_url = sqs.create_queue(
+            QueueName="requests.fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        self.queue_arn = sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.dlq_url = sqs.create_queue(
+            QueueName="requests-dlq.fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        self.alerts_url = self._inbox(sqs, sns, "critical")
+        self.bus_sink = sqs.create_queue(QueueName="training-bus-sink")["QueueUrl"]
+        events.create_event_bus(Name=BUS)
+        events.put_rule(
+            Name="record", EventBusName=BUS, EventPattern=json.dumps({"source": [{"prefix": ""}]})
+        )
+        events.put_targets(
+            Rule="record",
+            EventBusName=BUS,
+            Targets=[{"Id": "sink", "Arn": self._arn(self.bus_sink)}],
+        )
+        create_tables()
+        for model in MODELS.values():
+            sim.create_pipeline(model["pipelineName"])
+        for name, value in {
+            "TRAINOPS_MODELS": json.dumps(MODELS),
+            "TRAINOPS_EVENT_BUS": BUS,
+            "TRAINOPS_TRAINING_QUEUE_URL": self.queue_url,
+            "TRAINOPS_DLQ_URL": self.dlq_url,
+            "TRAINOPS_MAX_CONCURRENT_TRAININGS": str(max_concurrent),
+            "TRAINOPS_MAX_ATTEMPTS": "3",
+            "TRAINOPS_CRITICAL_TOPIC_ARN": self.critical_topic,
+            "TRAINOPS_EVENT_TABLE": EVENTS,
+            "TRAINOPS_READ_MODEL_TABLE": READ_MODEL,
+            "TRAINOPS_STACK": STACK,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
+        # Deferred messages come back at once here; the backoff itself is unit-tested.
+        monkeypatch.setattr(queue_worker.Settings, "backoff", lambda self, receive_count: 0)
+        catalog.load.cache_clear()
+
+    def _arn(self, queue_url: str) -> str:
+        return boto3.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+
+    def _inbox(self, sqs: Any, sns: Any, name: str) -> str:
+        url = sqs.create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
+        self.critical_topic = sns.create_topic(Name=name)["TopicArn"]
+        sns.subscribe(TopicArn=self.critical_topic, Protocol="sqs", Endpoint=self._arn(url))
+        return url
+
+    # ---- producers -------------------------------------------------------------------------
+    def submit(self, model: str, request_id: str, **extra: Any) -> None:
+        request = TrainingRequest(model=model, request_id=request_id, requested_by="e2e", **extra)
+        enqueue(self.queue_url, request)
+        if self.duplicates:  # a producer that retried with another deduplication id
+            boto3.client("sqs").send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=request.to_message(),
+                MessageGroupId=model,
+                MessageDeduplicationId=str(uuid.uuid4()),
+            )
+
+    def tick(self, model: str, scheduled_time: str) -> dict[str, Any]:
+        result = start_retraining.run({"model": model, "scheduledTime": scheduled_time})
+        if self.duplicates:
+            start_retraining.run({"model": model, "scheduledTime": scheduled_time})
+        return result
+
+    # ---- the worker --------------------------------------------------------------------------
+    def poll(self) -> dict[str, Any]:
+        return deliver(self.queue_url, self.queue_arn, queue_worker.run)
+
+    def drain_queue(self, rounds: int = 10) -> None:
+        for _ in range(rounds):
+            if not self.poll().get("invoked", True):
+                return
+
+    # ---- SageMaker -------------------------------------------------------------------------
+    def executions(self, model: str) -> list[Any]:
+        return self.sim.executions(MODELS[model]["pipelineName"])
+
+    def status_event(self, execution: Any, status: str) -> dict[str, Any]:
+        event = json.loads(STATUS_TEMPLATE.read_text())
+        pipeline_arn = execution.arn.split("/execution/")[0]
+        event["id"] = str(uuid.uuid4())
+        event["resources"] = [pipeline_arn, execution.arn]
+        event["detail"].update(
+            {
+                "pipelineArn": pipeline_arn,
+                "pipelineExecutionArn": execution.arn,
+                "pipelineExecutionDisplayName": execution.pipeline_execution_display_name,
+                "currentPipelineExecutionStatus": status,
+                "previousPipelineExecutionStatus": "Executing",
+            }
+        )
+        return event
+
+    def finish(
+        self, execution: Any, status: str, step_failure: str | None = None
+    ) -> dict[str, Any]:
+        """SageMaker ends an execution; its status change reaches the outcome handler and the store.
+
+        Training takes minutes and domain events arrive in seconds: what was published before
+        the execution ended is recorded first.
+        """
+        self.pump()
+        self.sim.finish(execution.arn, status, step_failure=step_failure)
+        event = self.status_event(execution, status)
+        deliveries = 2 if self.duplicates else 1
+        outcome = {}
+        for _ in range(deliveries):
+            recorder.run(copy.deepcopy(event))
+            outcome = training_outcome.run(copy.deepcopy(event))
+        return outcome
+
+    # ---- the event store -------------------------------------------------------------------
+    def pump(self) -> int:
+        """Domain events on the training bus -> recorder; then the projector over the stream."""
+        delivered = 0
+        for message in drain(self.bus_sink):
+            event = json.loads(message["Body"])
+            for _ in range(2 if self.duplicates else 1):
+                recorder.run(copy.deepcopy(event))
+            delivered += 1
+        records = stream_records()
+        projector.run({"Records": records})
+        if self.duplicates:
+            projector.run({"Records": records})
+        return delivered
+
+    def history(self, stream: str) -> list[tuple[str, Any]]:
+        """(type, status or attempt) of every stored event of a stream, in version order."""
+        out = []
+        for event in event_store.read_stream(EVENTS, stream):
+            payload = event["payload"]
+            out.append(
+                (
+                    event["type"],
+                    payload.get("currentPipelineExecutionStatus") or payload.get("attempt"),
+                )
+            )
+        return out
+
+    def state(self, stream: str) -> dict[str, Any]:
+        loaded = read_model.load(READ_MODEL, stream)
+        assert loaded is not None, f"no read model for {stream}"
+        return loaded
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in drain(self.alerts_url)]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return drain(self.dlq_url)
