@@ -187,10 +187,11 @@ if settings.maintenance_window.enabled:
             event_bus=event_bus,
         ),
     )
+    dashboard_sources.append(window.dashboard_sources)
     pulumi.export("maintenanceWindowId", window.window_id)
     pulumi.export("maintenanceWindowInstancePolicyArn", window.instance_policy_arn)
 
-if monitor is not None:
+if monitor is not None and monitor.ladder.escalations:
     PlatformCriticalAlarm(
         "platform-critical",
         PlatformCriticalAlarmArgs(ladder=monitor.ladder, alarm_name=platform_critical_alarm),

@@ -6,7 +6,7 @@
     trainops history --stack dev --model churn [--json]
     trainops replay --stack dev
     trainops config-reference [--update README.md]
-    trainops schema [--write]
+    trainops schema
 
 `plan` evaluates the program under Pulumi's mocks with the stack's config and prints every
 resource that would be created, grouped by component, with a count per feature. It needs no AWS
@@ -142,12 +142,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    if args.write:
-        changed = submit_module.write_schema()
-        print(f"{submit_module.SCHEMA_PATH}: {'written' if changed else 'already up to date'}")
-    else:
-        print(json.dumps(submit_module.request_schema(), indent=2, sort_keys=True))
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(submit_module.SCHEMA_PATH.read_text(encoding="utf-8"), end="")
     return 0
 
 
@@ -194,9 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
 
     schema = commands.add_parser("schema", help="print the training-request JSON Schema")
-    schema.add_argument(
-        "--write", action="store_true", help="write schemas/training-request.schema.json"
-    )
     schema.set_defaults(func=cmd_schema)
 
     reference = commands.add_parser(

@@ -8,15 +8,13 @@ queue is found by its fixed name, so no Pulumi CLI is needed, only AWS credentia
 from __future__ import annotations
 
 import getpass
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from cli import offline
 from components import config as config_module
 from components import naming
-from trainops_runtime import clients
+from trainops_runtime import clients, training_request
 from trainops_runtime.request_queue import enqueue, queue_name
 from trainops_runtime.training_request import (
     InvalidRequest,
@@ -25,31 +23,7 @@ from trainops_runtime.training_request import (
     parse,
 )
 
-SCHEMA_PATH = offline.PROJECT_DIR / "schemas" / "training-request.schema.json"
-SCHEMA_ID = "https://trainops.example.com/schemas/training-request.schema.json"
-
-
-def request_schema() -> dict[str, Any]:
-    """The JSON Schema producers validate against (generated from TrainingRequest)."""
-    schema = TrainingRequest.model_json_schema(by_alias=True, mode="validation")
-    return {
-        **schema,
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "description": (
-            "A request to train one model once, sent to the trainops FIFO training queue with "
-            "MessageGroupId = model and MessageDeduplicationId = the request's idempotency token."
-        ),
-    }
-
-
-def write_schema(path: Path = SCHEMA_PATH) -> bool:
-    text = json.dumps(request_schema(), indent=2, sort_keys=True) + "\n"
-    changed = not path.exists() or path.read_text(encoding="utf-8") != text
-    if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return changed
+SCHEMA_PATH = training_request.SCHEMA_PATH  # the contract producers validate against
 
 
 def parse_params(items: Sequence[str]) -> dict[str, str]:

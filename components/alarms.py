@@ -36,6 +36,8 @@ class AlertLadder:
     critical_topic_arn: pulumi.Input[str]
     escalate_after_minutes: int
     response_plan_arn: pulumi.Input[str] | None = None
+    # False for cheap stacks (dev): alarms notify `warning` only and no twins are created.
+    escalate: bool = True
     # Every escalated alarm created on this ladder (its name), for the platform-critical alarm.
     escalations: list[pulumi.Output[str]] = field(default_factory=list, compare=False)
 
@@ -78,7 +80,7 @@ def _alarm_pair(
     description: str,
     condition: Condition,
     signal: Mapping[str, Any],
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     child = pulumi.ResourceOptions(parent=parent)
     common = {
         "threshold": condition.threshold,
@@ -96,6 +98,8 @@ def _alarm_pair(
         opts=child,
         **common,
     )
+    if not ladder.escalate:
+        return warning, None
     periods = escalation_periods(condition, ladder.escalate_after_minutes)
     escalated = aws.cloudwatch.MetricAlarm(
         f"{name}-escalated",
@@ -123,7 +127,7 @@ def metric_alarm(
     statistic: str | None = "Sum",
     extended_statistic: str | None = None,
     condition: Condition | None = None,
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     """A single-metric alarm and its escalation twin."""
     condition = condition or Condition()
     signal: dict[str, Any] = {
@@ -154,7 +158,7 @@ def query_alarm(
     description: str,
     query: str,
     condition: Condition | None = None,
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     """An alarm on a CloudWatch Metrics Insights query (covers resources created later)."""
     condition = condition or Condition()
     signal = {
@@ -185,7 +189,7 @@ def queue_depth_alarm(
     ladder: AlertLadder,
     queue_name: pulumi.Input[str],
     description: str,
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
+) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     """Alarms as soon as one message waits in a dead-letter queue."""
     return metric_alarm(
         name,

@@ -429,6 +429,10 @@ class MonitoringConfig(ConfigModel):
         le=1440,
         description="Minutes an alarm may stay in ALARM before it escalates to `critical`.",
     )
+    escalate: bool = Field(
+        default=True,
+        description="Create escalation twins (off: alarms notify `warning` only, half the bill).",
+    )
     stall_check_schedule: ScheduleExpression = Field(
         default="rate(5 minutes)", description="How often running jobs are checked for stalls."
     )
@@ -735,9 +739,14 @@ class StackConfig(ConfigModel):
                 f"known: {', '.join(sorted(self.models)) or 'none'}"
             )
         window = self.maintenance_window
-        if window.enabled and window.guard_with_critical_alarm and not self.monitoring.enabled:
+        if (
+            window.enabled
+            and window.guard_with_critical_alarm
+            and not (self.monitoring.enabled and self.monitoring.escalate)
+        ):
             raise ValueError(
-                "maintenanceWindow.guardWithCriticalAlarm: needs monitoring.enabled: true"
+                "maintenanceWindow.guardWithCriticalAlarm: needs monitoring.enabled and "
+                "monitoring.escalate (the platform-critical alarm summarises escalations)"
             )
         return self
 

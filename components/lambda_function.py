@@ -5,7 +5,7 @@ account only) holding just the caller's statements plus logging and tracing; an 
 group `/aws/lambda/<name>` with retention and the stack key; Python on arm64 with explicit memory
 and timeout; code packaged from `lambda/` alone; AWS's published Powertools layer; environment
 encrypted with the stack key; active X-Ray tracing; and, for asynchronous invocation, a failure
-destination queue. Errors, throttles and dead letters alarm when alert topics are given.
+destination queue. Errors and dead letters alarm when alert topics are given.
 """
 
 from __future__ import annotations
@@ -289,19 +289,23 @@ class PythonFunction(pulumi.ComponentResource):
         failure_queue: aws.sqs.Queue | None,
         ladder: alarms.AlertLadder,
     ) -> list[aws.cloudwatch.MetricAlarm]:
-        """Errors, throttles and dead letters; returns the first-tier alarms."""
+        """Errors and dead letters; returns the first-tier alarms.
+
+        No per-function throttle alarm: Lambda retries throttled asynchronous and SQS/stream
+        invocations itself, and throttling that persists shows up where it hurts (failure-queue
+        depth, oldest-message age, iterator age), which are alarmed.
+        """
         created = []
-        for metric in ("Errors", "Throttles"):
-            warning, _ = alarms.metric_alarm(
-                f"{name}-{metric.lower()}",
-                parent=self,
-                ladder=ladder,
-                description=f"{function_name}: {metric.lower()} in the last 5 minutes",
-                namespace="AWS/Lambda",
-                metric_name=metric,
-                dimensions={"FunctionName": function_name},
-            )
-            created.append(warning)
+        warning, _ = alarms.metric_alarm(
+            f"{name}-errors",
+            parent=self,
+            ladder=ladder,
+            description=f"{function_name}: errors in the last 5 minutes",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": function_name},
+        )
+        created.append(warning)
         if failure_queue is not None:
             warning, _ = alarms.queue_depth_alarm(
                 f"{name}-failures-depth",

@@ -24,7 +24,8 @@ import pulumi_aws as aws
 
 from components import alarms, iam, naming
 from components.config import MaintenanceWindowConfig, ModelConfig
-from components.event_rules import EventBusRef, rule_with_target
+from components.dashboard import DashboardSources
+from components.event_rules import EventBusRef, RuleTarget, rule_with_target
 from components.foundation import training_data_statements
 
 RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
@@ -219,6 +220,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
     document_name: str
     log_group_name: pulumi.Output[str]
     instance_policy_arn: pulumi.Output[str]
+    dashboard_sources: DashboardSources
 
     def __init__(
         self, name: str, args: MaintenanceWindowArgs, opts: pulumi.ResourceOptions | None = None
@@ -315,8 +317,13 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             )
 
         policy = self._instance_policy(name, args, models, log_group.arn)
+        self.dashboard_sources = DashboardSources()
         if args.event_bus is not None:
-            self._forward_run_command_events(name, args)
+            forward = self._forward_run_command_events(name, args)
+            self.dashboard_sources = DashboardSources(
+                dead_letter_queues=[forward.dead_letter_queue.name],
+                alarms=[alarm.arn for alarm in forward.alarms],
+            )
 
         self.window_id = window.id
         self.log_group_name = log_group.name
@@ -446,7 +453,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _forward_run_command_events(self, name: str, args: MaintenanceWindowArgs) -> None:
+    def _forward_run_command_events(self, name: str, args: MaintenanceWindowArgs) -> RuleTarget:
         """Run Command results of this document go to the training bus (the event store)."""
         assert args.event_bus is not None  # noqa: S101 - checked by the caller
         ctx = args.ctx
@@ -469,7 +476,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        rule_with_target(
+        return rule_with_target(
             f"{name}-results",
             parent=self,
             key_arn=args.key_arn,

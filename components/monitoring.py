@@ -180,6 +180,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             critical_topic_arn=critical.arn,
             escalate_after_minutes=config.escalate_after_minutes,
             response_plan_arn=response_plan_arn,
+            escalate=config.escalate,
         )
         first_tier: list[aws.cloudwatch.MetricAlarm] = []
         dead_letter_queues: list[pulumi.Input[str]] = []

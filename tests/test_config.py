@@ -176,8 +176,9 @@ def test_an_invalid_model_name_is_reported_at_its_key(
 def test_a_typo_in_a_key_names_the_valid_keys(parse_with: Callable[..., StackConfig]) -> None:
     problems = problems_for(parse_with, {"trainops:monitoring.enabeld": True})
     assert problems == [
-        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, dashboard, enabled, escalateAfte"
-        "rMinutes, hostAlarms, incidentManager, overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes (got true)"
+        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, "
+        "dashboard, enabled, escalate, escalateAfterMinutes, hostAlarms, incidentManager, "
+        "overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes (got true)"
     ]
 
 

@@ -10,28 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from functools import cache
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 ENV_VAR = "TRAINOPS_MODELS"
-
-
-class CatalogEntry(BaseModel):
-    """One model's pipeline and the inputs a request may override."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    pipeline_name: str = Field(alias="pipelineName")
-    training_data: str = Field(alias="trainingData")
-    hyperparameters: tuple[str, ...] = ()
-    max_runtime_minutes: int = Field(alias="maxRuntimeMinutes")
-    max_wait_minutes: int | None = Field(default=None, alias="maxWaitMinutes")
-
-    @property
-    def longest_run_minutes(self) -> int:
-        """How long one execution of this pipeline can hold a slot (runtime or spot wait)."""
-        return max(self.max_runtime_minutes, self.max_wait_minutes or 0)
 
 
 class CatalogError(RuntimeError):
@@ -46,6 +29,40 @@ class UnknownModel(LookupError):
         self.model = model
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One model's pipeline and the inputs a request may override."""
+
+    pipeline_name: str
+    training_data: str
+    max_runtime_minutes: int
+    hyperparameters: tuple[str, ...] = ()
+    max_wait_minutes: int | None = None
+
+    @classmethod
+    def from_dict(cls, model: str, raw: Any) -> CatalogEntry:
+        if not isinstance(raw, dict):
+            raise CatalogError(f"{ENV_VAR}: the entry of {model} is not an object")
+        try:
+            entry = cls(
+                pipeline_name=str(raw["pipelineName"]),
+                training_data=str(raw["trainingData"]),
+                max_runtime_minutes=int(raw["maxRuntimeMinutes"]),
+                hyperparameters=tuple(str(h) for h in raw.get("hyperparameters") or ()),
+                max_wait_minutes=int(raw["maxWaitMinutes"]) if raw.get("maxWaitMinutes") else None,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise CatalogError(
+                f"{ENV_VAR}: the entry of {model} is incomplete: {error!r}"
+            ) from None
+        return entry
+
+    @property
+    def longest_run_minutes(self) -> int:
+        """How long one execution of this pipeline can hold a slot (runtime or spot wait)."""
+        return max(self.max_runtime_minutes, self.max_wait_minutes or 0)
+
+
 class ModelCatalog:
     """Model name -> CatalogEntry."""
 
@@ -56,9 +73,11 @@ class ModelCatalog:
     def from_json(cls, text: str) -> ModelCatalog:
         try:
             raw = json.loads(text)
-            return cls({name: CatalogEntry.model_validate(entry) for name, entry in raw.items()})
-        except (json.JSONDecodeError, AttributeError, ValidationError) as error:
+        except json.JSONDecodeError as error:
             raise CatalogError(f"{ENV_VAR} is not a valid model catalog: {error}") from error
+        if not isinstance(raw, dict):
+            raise CatalogError(f"{ENV_VAR} is not a valid model catalog: not an object")
+        return cls({name: CatalogEntry.from_dict(name, entry) for name, entry in raw.items()})
 
     def get(self, model: str) -> CatalogEntry:
         try:

@@ -18,13 +18,14 @@ delivers at least once, so the handler is safe to run twice for the same tick:
 from __future__ import annotations
 
 import os
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
@@ -47,22 +48,30 @@ class InvalidTick(ValueError):
     """The schedule's payload is not what trainops configured: a deployment bug."""
 
 
-class Tick(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    model: str = Field(pattern=MODEL_NAME)
-    scheduled_time: datetime = Field(alias="scheduledTime")
+@dataclass(frozen=True)
+class Tick:
+    model: str
+    scheduled_time: datetime
 
 
 def parse_tick(event: Any) -> Tick:
+    """`{"model": ..., "scheduledTime": <ISO 8601>}` exactly, or InvalidTick."""
+    if not isinstance(event, dict) or set(event) != {"model", "scheduledTime"}:
+        raise InvalidTick(f"unexpected schedule payload {event!r}: want model and scheduledTime")
+    model, when = event["model"], event["scheduledTime"]
+    if not isinstance(model, str) or not re.match(MODEL_NAME, model):
+        raise InvalidTick(f"unexpected schedule payload {event!r}: bad model name")
     try:
-        return Tick.model_validate(event)
-    except ValidationError as error:
-        raise InvalidTick(f"unexpected schedule payload {event!r}: {error}") from None
+        scheduled = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidTick(f"unexpected schedule payload {event!r}: bad scheduledTime") from None
+    if scheduled.tzinfo is None:
+        scheduled = scheduled.replace(tzinfo=UTC)
+    return Tick(model=model, scheduled_time=scheduled)
 
 
 def request_for(tick: Tick) -> TrainingRequest:
-    stamp = tick.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = tick.scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return TrainingRequest(
         model=tick.model,
         request_id=f"schedule:{tick.model}:{stamp}",

@@ -169,8 +169,8 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     max_attempts = int(os.environ.get(MAX_ATTEMPTS_ENV, "3"))
     queue_url = os.environ.get(QUEUE_URL_ENV)
     if retryable and request.attempt < max_attempts and queue_url:
-        retry = request.next_attempt().model_copy(
-            update={"reason": f"retry after attempt {request.attempt} failed: {reason}"[:1024]}
+        retry = request.next_attempt(
+            reason=f"retry after attempt {request.attempt} failed: {reason}"
         )
         enqueue(queue_url, retry)
         events.publish(

@@ -152,10 +152,10 @@ def test_async_function_gets_a_failure_destination(source_dir: Path) -> None:
     assert queue_policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_alarms_on_errors_throttles_and_dead_letters_climb_the_ladder(source_dir: Path) -> None:
+def test_alarms_on_errors_and_dead_letters_climb_the_ladder(source_dir: Path) -> None:
     recording = build(source_dir, invoked_asynchronously=True, alerts=LADDER)
     found = {a.name: a.inputs for a in recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    first_tier = {"echo-errors", "echo-throttles", "echo-failures-depth"}
+    first_tier = {"echo-errors", "echo-failures-depth"}
     assert set(found) == first_tier | {f"{name}-escalated" for name in first_tier}
     assert found["echo-errors"]["metricName"] == "Errors"
     assert found["echo-errors"]["dimensions"] == {"FunctionName": "trainops-test-echo"}

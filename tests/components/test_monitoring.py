@@ -150,15 +150,16 @@ def test_failure_rules_are_limited_to_this_platform(dev: offline.Recording) -> N
     ]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize(
+    ("stack", "overrides"), [("prod", {}), ("dev", {"trainops:monitoring.escalate": True})]
+)
 def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
-    run_stack: Callable[..., offline.Recording], stack: str
+    run_stack: Callable[..., offline.Recording], stack: str, overrides: dict[str, Any]
 ) -> None:
-    recording = run_stack(stack)
+    recording = run_stack(stack, overrides)
     arns = topic_arns(recording)
-    escalate_minutes = json.loads(offline.stack_config(stack)["trainops:monitoring"])[
-        "escalateAfterMinutes"
-    ]
+    monitoring = json.loads(offline.stack_config(stack)["trainops:monitoring"])
+    escalate_minutes = monitoring.get("escalateAfterMinutes", 30)
     alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
     assert len(alarms) >= 20
     for name, alarm in alarms.items():
@@ -173,6 +174,16 @@ def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
         period = escalated.get("period") or escalated["metricQueries"][0]["period"]
         assert escalated["evaluationPeriods"] * period >= min(escalate_minutes * 60, 86400), name
         assert escalated["evaluationPeriods"] > alarm["evaluationPeriods"] or period >= 3600, name
+
+
+def test_dev_alarms_notify_warning_only(dev: offline.Recording) -> None:
+    """dev keeps its bill low (escalate: false): same alarms, no twins, no platform alarm."""
+    arns = topic_arns(dev)
+    alarms = dev.of_type(ALARM)
+    assert alarms
+    assert not [a for a in alarms if a.name.endswith("-escalated")]
+    assert all(a.inputs["alarmActions"] == [arns["warning"]] for a in alarms)
+    assert dev.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm") == []
 
 
 def test_stall_detector_runs_on_a_schedule_and_its_findings_alarm(dev: offline.Recording) -> None:
@@ -379,7 +390,10 @@ def test_incident_manager_engages_on_escalated_alarms(
     assert recording.of_type("aws:ssmincidents/replicationSet:ReplicationSet") == []
 
 
-def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(dev: offline.Recording) -> None:
+def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    dev = run_stack("prod")
     body = json.loads(dev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = [w["properties"].get("title") for w in body["widgets"]]
     assert "Dead-letter queue depths" in titles
@@ -393,7 +407,7 @@ def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(dev: offline
         "AWS/Sagemaker/ModelBuildingPipeline",
         "ExecutionFailed",
         "PipelineName",
-        "trainops-dev-churn",
+        "trainops-prod-churn",
     ] in pipelines
     dlq_names = {m[3] for m in widgets["Dead-letter queue depths"]["properties"]["metrics"]}
     assert dlq_names == {

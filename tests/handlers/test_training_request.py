@@ -22,15 +22,15 @@ def test_a_valid_request_parses_with_defaults() -> None:
     [
         ("{not json", "body is not JSON"),
         ("[1, 2]", "body must be a JSON object, got list"),
-        ({"requestId": "r"}, "model: Field required"),
-        ({**VALID, "model": "churn_v2"}, "model: String should match pattern"),
-        ({**VALID, "attempt": 0}, "attempt: Input should be greater than or equal to 1"),
-        ({**VALID, "dataUri": "/local/path"}, "dataUri: dataUri must be an S3 URI"),
+        ({"requestId": "r"}, "request must contain ['model'] properties"),
+        ({**VALID, "model": "churn_v2"}, "model must match pattern"),
+        ({**VALID, "attempt": 0}, "attempt must be bigger than or equal to 1"),
+        ({**VALID, "dataUri": "/local/path"}, "dataUri must match pattern ^s3://"),
         (
             {**VALID, "hyperparameters": {"epochs": 20}},
-            "hyperparameters.epochs: Input should be a valid string",
+            "hyperparameters.epochs must be string",
         ),
-        ({**VALID, "priority": "high"}, "priority: Extra inputs are not permitted"),
+        ({**VALID, "priority": "high"}, "request must not contain {'priority'} properties"),
     ],
 )
 def test_invalid_requests_say_what_is_wrong(raw: object, reason: str) -> None:
