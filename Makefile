@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: install test plan lint typecheck workflows check clean
+.PHONY: install test plan lint typecheck workflows bench check clean
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ workflows: install     ## GitHub workflows: schema-valid and clean under zizmor 
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(BIN)/zizmor --offline --min-severity medium .github
+
+bench: install          ## measurements and budgets, printed as the README's table
+	$(BIN)/python -m benchmarks.run
 
 check: lint typecheck workflows test
 

@@ -77,6 +77,11 @@ class PipelineSim:
 
 @pytest.fixture
 def pipelines(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> PipelineSim:
+    return install(monkeypatch)
+
+
+def install(monkeypatch: pytest.MonkeyPatch) -> PipelineSim:
+    """Adds AWS's documented behaviour to moto's SageMaker (inside an active mock_aws)."""
     original = sagemaker_models.SageMakerModelBackend.start_pipeline_execution
 
     def start_pipeline_execution(

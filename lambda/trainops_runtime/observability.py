@@ -7,6 +7,9 @@ Powertools always adds a `service` dimension; trainops adds `Stack`.
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 SERVICE = "trainops"
 METRICS_NAMESPACE = "trainops"
 STACK_DIMENSION = "Stack"
@@ -15,3 +18,13 @@ STACK_DIMENSION = "Stack"
 def metric_dimensions(stack: str) -> dict[str, str]:
     """The dimensions every trainops metric carries (what an alarm must match exactly)."""
     return {"service": SERVICE, STACK_DIMENSION: stack}
+
+
+def tag_stack(metrics: Any) -> None:
+    """Makes `Stack` a default dimension of ``metrics`` (kept across flushes, set once)."""
+    stack = os.environ.get("TRAINOPS_STACK", "unknown")
+    if metrics.default_dimensions.get(STACK_DIMENSION) != stack:
+        # Only ever differs in tests that run several stacks in one process.
+        metrics.clear_default_dimensions()
+        metrics.clear_metrics()
+        metrics.set_default_dimensions(**{STACK_DIMENSION: stack})

@@ -65,9 +65,13 @@ def _count(state: dict[str, Any], counter: str) -> None:
 
 def fold_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """The model state after ``event`` (a stored event as `event_store.plain` returns it)."""
+    return _apply_model(copy.deepcopy(state), event)
+
+
+def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """Applies ``event`` to ``state`` in place (callers own the state)."""
     if event["version"] <= state["lastVersion"]:
         return state  # already applied
-    state = copy.deepcopy(state)
     kind, payload, at = event["type"], event["payload"], event["time"]
     if kind in DOMAIN_COUNTERS:
         _count(state, DOMAIN_COUNTERS[kind])
@@ -115,9 +119,12 @@ def fold_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
 
 def fold_run(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """The run (pipeline execution) state after ``event``."""
+    return _apply_run(copy.deepcopy(state), event)
+
+
+def _apply_run(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     if event["version"] <= state["lastVersion"]:
         return state
-    state = copy.deepcopy(state)
     kind, payload = event["type"], event["payload"]
     state["model"] = state["model"] or event.get("model")
     state["executionArn"] = (
@@ -147,14 +154,14 @@ def fold(
     """Folds ``events`` (in version order) of ``stream`` onto ``state`` (or the initial state)."""
     kind, _, name = stream.partition("#")
     if kind == "model":
-        current = state or initial_model_state(name)
+        current = copy.deepcopy(state) if state else initial_model_state(name)
         for event in events:
-            current = fold_model(current, event)
+            current = _apply_model(current, event)
         return current
     if kind == "run":
-        current = state or initial_run_state(name)
+        current = copy.deepcopy(state) if state else initial_run_state(name)
         for event in events:
-            current = fold_run(current, event)
+            current = _apply_run(current, event)
         return current
     raise ValueError(f"no projection for stream {stream!r}")
 

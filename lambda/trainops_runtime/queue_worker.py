@@ -210,9 +210,7 @@ def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[s
 def run(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     settings = Settings.from_environment()
     catalog = catalog_module.load()
-    metrics.add_dimension(
-        name=observability.STACK_DIMENSION, value=os.environ.get("TRAINOPS_STACK", "unknown")
-    )
+    observability.tag_stack(metrics)
     running = running_across(catalog.models, catalog)  # the one capacity query of this batch
     state = BatchState(
         settings=settings,

@@ -166,9 +166,7 @@ def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Repo
 
 
 def publish(report: Report) -> None:
-    metrics.add_dimension(
-        name=observability.STACK_DIMENSION, value=os.environ.get(STACK_ENV, "unknown")
-    )
+    observability.tag_stack(metrics)
     values = {
         "OverrunningTrainingJobs": report.count("overrunning-job"),
         "StalledTrainingJobs": report.count("stalled-job"),

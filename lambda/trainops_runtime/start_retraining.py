@@ -109,9 +109,7 @@ def run(event: Any) -> dict[str, Any]:
     catalog = catalog_module.load()
     entry = catalog.get(tick.model)
     request = request_for(tick)
-    metrics.add_dimension(
-        name=observability.STACK_DIMENSION, value=os.environ.get("TRAINOPS_STACK", "unknown")
-    )
+    observability.tag_stack(metrics)
 
     own_name = request.execution_display_name(TRIGGER)
     running = running_executions(tick.model, catalog)

@@ -133,9 +133,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     model = catalog.by_pipeline(_pipeline_name(pipeline_arn))
     if model is None:
         raise UnexpectedEvent(f"{pipeline_arn} is not a pipeline of this stack")
-    metrics.add_dimension(
-        name=observability.STACK_DIMENSION, value=os.environ.get("TRAINOPS_STACK", "unknown")
-    )
+    observability.tag_stack(metrics)
     request = request_from_parameters(
         model, catalog.get(model), _parameters(execution_arn), execution_arn
     )

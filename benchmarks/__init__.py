@@ -1,0 +1,1 @@
+"""trainops benchmarks: `make bench` prints the table; tests/test_budgets.py enforces the budgets."""

@@ -1,0 +1,309 @@
+"""The measurements behind `make bench` and the budget tests.
+
+Each function measures one thing and returns plain numbers. Wall times are reported by the
+benchmark; the budget tests assert on counts and ratios, which a noisy machine cannot flip.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from cli import offline, plan
+
+PROJECT_DIR = offline.PROJECT_DIR
+HANDLERS = (
+    "queue_worker",
+    "training_outcome",
+    "start_retraining",
+    "stall_detector",
+    "recorder",
+    "projector",
+)
+BASELINE_IMPORT = (
+    "import boto3; from aws_lambda_powertools import Logger, Metrics; "
+    "from aws_lambda_powertools.metrics import MetricUnit"
+)
+
+
+# ---- 1. program evaluation ---------------------------------------------------------------------
+
+
+def generated_models(count: int) -> dict[str, Any]:
+    """``count`` models shaped like prod's churn model."""
+    base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
+    return {f"model-{index:03d}": dict(base) for index in range(count)}
+
+
+def evaluate(stack: str, models: int | None = None) -> dict[str, Any]:
+    """Runs the program under mocks; seconds and the number of resources."""
+    overrides = {"trainops:models": generated_models(models)} if models is not None else None
+    started = time.perf_counter()
+    recording = offline.run_program(stack, overrides)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "resources": sum(1 for r in recording.resources if r.custom),
+        "recording": recording,
+    }
+
+
+# ---- 2. AWS calls per unit of work ---------------------------------------------------------------
+
+
+class CallCounter:
+    """Counts AWS API calls made through the handlers' clients (botocore before-call hooks)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, *services: str) -> None:
+        from trainops_runtime import clients
+
+        for service in services:
+            clients.client(service).meta.events.register("before-call", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def take(self) -> Counter[str]:
+        taken, self.calls = self.calls, Counter()
+        return taken
+
+
+@contextmanager
+def mocked_aws() -> Iterator[pytest.MonkeyPatch]:
+    """moto with fake credentials, the SageMaker additions and fresh handler clients."""
+    from moto import mock_aws
+
+    from trainops_runtime import clients
+
+    monkeypatch = pytest.MonkeyPatch()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",  # the handlers' INFO lines would drown the table
+    }.items():
+        monkeypatch.setenv(name, value)
+    clients.reset()
+    try:
+        with mock_aws():
+            yield monkeypatch
+    finally:
+        clients.reset()
+        monkeypatch.undo()
+
+
+def calls_per_unit_of_work() -> dict[str, Counter[str]]:
+    """Calls for: one worker batch of 1 and of 5 requests, one tick, one recorded and one
+    duplicate event, one projector batch."""
+    from tests.e2e.platform import Platform
+    from tests.sagemaker_sim import install
+    from trainops_runtime import catalog, projector, recorder, start_retraining
+    from trainops_runtime.domain_events import DomainEvent
+
+    results: dict[str, Counter[str]] = {}
+    with mocked_aws() as monkeypatch:
+        platform = Platform(install(monkeypatch), monkeypatch)
+        counter = CallCounter()
+        counter.attach("sagemaker", "sqs", "events", "dynamodb", "s3", "sns")
+        platform.submit("churn", "bench-1")
+        counter.take()
+        platform.poll()
+        results["worker batch of 1 request"] = counter.take()
+        for index in range(5):
+            platform.submit("fraud" if index % 2 else "churn", f"bench-batch-{index}")
+        counter.take()
+        platform.poll()
+        results["worker batch of 5 requests"] = counter.take()
+        for model in ("churn", "fraud"):
+            for execution in platform.executions(model):
+                platform.sim.finish(execution.arn, "Succeeded")
+        catalog.load.cache_clear()
+        start_retraining.run({"model": "fraud", "scheduledTime": "2026-11-22T06:00:00Z"})
+        results["scheduled tick"] = counter.take()
+        event = DomainEvent(
+            type="TrainingRequested", model="churn", request_id="bench-r", attempt=1, trigger="cli"
+        )
+        envelope = {
+            "id": "bench-e1",
+            "source": "trainops.training",
+            "detail-type": event.type,
+            "time": "2026-11-22T00:00:00Z",
+            "detail": event.detail(),
+        }
+        recorder.run(envelope)
+        results["recorded event"] = counter.take()
+        recorder.run(envelope)
+        results["duplicate event"] = counter.take()
+        from tests.event_store_helpers import stream_records
+
+        records = [
+            r for r in stream_records() if r["dynamodb"]["Keys"]["stream"]["S"] == "model#churn"
+        ]
+        counter.take()
+        projector.run({"Records": records[-1:]})
+        results["projected event (one stream)"] = counter.take()
+    return results
+
+
+# ---- 3. cold-start proxies -------------------------------------------------------------------------
+
+
+def import_seconds(statement: str, runs: int = 7) -> float:
+    """CPU seconds to run ``statement`` in a fresh interpreter (minimum of ``runs``)."""
+    code = (
+        "import sys, time; sys.path.insert(0, 'lambda'); t = time.process_time(); "
+        f"{statement}; print(time.process_time() - t)"
+    )
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=PROJECT_DIR,
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    return min(samples)
+
+
+def import_ratios(runs: int = 7) -> dict[str, float]:
+    baseline = import_seconds(BASELINE_IMPORT, runs)
+    ratios = {"(boto3 + Powertools)": 1.0}
+    for handler in HANDLERS:
+        ratios[handler] = import_seconds(f"import trainops_runtime.{handler}", runs) / baseline
+    ratios["_baseline_seconds"] = baseline
+    return ratios
+
+
+def archive_bytes() -> int:
+    """The Lambda code archive, zipped the way Pulumi uploads it."""
+    from components.lambda_function import packaged_files
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, path in packaged_files().items():
+            archive.write(path, name)
+    return len(buffer.getvalue())
+
+
+# ---- 4. replay -------------------------------------------------------------------------------------
+
+
+def synthetic_history(requests: int) -> list[dict[str, Any]]:
+    """A model stream of ``requests`` trainings, four stored events each."""
+    from trainops_runtime import projection
+
+    events, version = [], 0
+    for index in range(requests):
+        execution = f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/{index}"
+        for kind, payload in (
+            ("TrainingRequested", {"requestId": f"r{index}", "attempt": 1, "trigger": "queue"}),
+            ("TrainingStarted", {"executionArn": execution}),
+            (
+                projection.PIPELINE_STATUS,
+                {"currentPipelineExecutionStatus": "Succeeded", "pipelineExecutionArn": execution},
+            ),
+            ("TrainingSucceeded", {"executionArn": execution, "requestId": f"r{index}"}),
+        ):
+            version += 1
+            events.append(
+                {
+                    "version": version,
+                    "type": kind,
+                    "time": "2026-11-22T00:00:00Z",
+                    "model": "churn",
+                    "payload": payload,
+                }
+            )
+    return events
+
+
+def fold_events_per_second(events: int = 100_000) -> float:
+    from trainops_runtime import projection
+
+    history = synthetic_history(events // 4)
+    best = 0.0
+    for _ in range(3):
+        started = time.perf_counter()
+        projection.fold("model#churn", history)
+        best = max(best, len(history) / (time.perf_counter() - started))
+    return best
+
+
+def replay_against_moto(events: int = 10_000) -> dict[str, float]:
+    """Writes ``events`` stored events into a moto event store and times `trainops replay`'s core."""
+    from tests.event_store_helpers import EVENTS, READ_MODEL, create_tables
+    from trainops_runtime import clients, event_store, read_model
+
+    with mocked_aws():
+        create_tables()
+        dynamodb = clients.client("dynamodb")
+        history = synthetic_history(events // 4)
+        for start in range(0, len(history), 25):
+            dynamodb.batch_write_item(
+                RequestItems={
+                    EVENTS: [
+                        {
+                            "PutRequest": {
+                                "Item": event_store._item(
+                                    event_store.StoredEvent(
+                                        event_id=f"e{e['version']}",
+                                        type=e["type"],
+                                        source="bench",
+                                        time=e["time"],
+                                        model="churn",
+                                        streams=("model#churn",),
+                                        payload=e["payload"],
+                                    ),
+                                    "model#churn",
+                                    e["version"],
+                                )
+                            }
+                        }
+                        for e in history[start : start + 25]
+                    ]
+                }
+            )
+        started = time.perf_counter()
+        read_model.rebuild(EVENTS, READ_MODEL, ["model#churn"])
+        seconds = time.perf_counter() - started
+    return {"events": len(history), "seconds": seconds, "events_per_second": len(history) / seconds}
+
+
+# ---- 5. idle cost -----------------------------------------------------------------------------------
+
+
+def idle_costs() -> dict[str, float]:
+    return {stack: plan.idle_cost(offline.run_program(stack))["total"] for stack in ("dev", "prod")}
+
+
+def timed(function: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - started
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}"
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,69 @@
+"""Performance budgets, asserted on counts and ratios (`make bench` prints the full table)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import measure
+
+PIPELINES = 2  # the e2e platform's models
+
+
+@pytest.fixture(scope="module")
+def calls() -> dict:
+    return measure.calls_per_unit_of_work()
+
+
+def test_program_grows_linearly_with_models() -> None:
+    one, ten, fifty = (measure.evaluate("prod", n)["resources"] for n in (1, 10, 50))
+    per_model = (ten - one) / 9
+    assert per_model == (fifty - ten) / 40, "resources per added model must not grow"
+    assert per_model <= 10, f"{per_model} resources per model"
+
+
+def test_worker_makes_one_start_per_request_and_one_capacity_query_per_batch(calls: dict) -> None:
+    single, batch = calls["worker batch of 1 request"], calls["worker batch of 5 requests"]
+    assert single["StartPipelineExecution"] == 1
+    # one capacity query per batch: one ListPipelineExecutions per configured pipeline,
+    # the same for a batch of 5 as for a batch of 1
+    assert single["ListPipelineExecutions"] == batch["ListPipelineExecutions"] == PIPELINES
+    assert batch["StartPipelineExecution"] == 3  # capacity 4, one already running
+    assert batch["ChangeMessageVisibilityBatch"] == 1  # the two deferred, in one call
+
+
+def test_a_tick_makes_one_start(calls: dict) -> None:
+    tick = calls["scheduled tick"]
+    assert tick["StartPipelineExecution"] == 1
+    assert tick["ListPipelineExecutions"] <= 2
+
+
+def test_a_recorded_event_is_one_write(calls: dict) -> None:
+    assert calls["recorded event"]["TransactWriteItems"] == 1
+    assert (
+        calls["duplicate event"]["TransactWriteItems"] == 1
+    )  # refused by the marker, not rewritten
+
+
+def test_a_projected_stream_is_one_read_and_at_most_one_write(calls: dict) -> None:
+    projected = calls["projected event (one stream)"]
+    assert projected["PutItem"] <= 1
+    assert projected["GetItem"] == 1
+
+
+def test_code_archive_is_small() -> None:
+    assert measure.archive_bytes() < 200 * 1024
+
+
+def test_handler_imports_stay_close_to_boto3_and_powertools() -> None:
+    ratios = measure.import_ratios(runs=5)
+    ratios.pop("_baseline_seconds")
+    slow = {name: round(ratio, 2) for name, ratio in ratios.items() if ratio > 1.5}
+    assert slow == {}
+
+
+def test_replay_fold_is_fast() -> None:
+    assert measure.fold_events_per_second(40_000) >= 50_000
+
+
+def test_dev_idles_for_at_most_five_dollars_a_month() -> None:
+    assert measure.idle_costs()["dev"] <= 5.0
