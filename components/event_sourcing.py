@@ -67,9 +67,10 @@ def forward_pattern(stack: str, pipeline_arns: list[str]) -> dict[str, Any]:
     return {"source": ["aws.sagemaker"], "$or": alternatives}
 
 
-def recorder_pattern() -> dict[str, Any]:
-    """Everything on the training bus: what the recorder cannot store, it rejects loudly."""
-    return {"source": [{"prefix": ""}]}
+def recorder_pattern(account_id: str) -> dict[str, Any]:
+    """Everything on the training bus (only this account may publish there, so every event
+    carries this account): what the recorder cannot store, it rejects loudly."""
+    return {"account": [account_id]}
 
 
 def raw_events_pattern() -> dict[str, Any]:
@@ -198,7 +199,7 @@ class TrainingEventStore(pulumi.ComponentResource):
             ladder=args.alerts,
             description=f"trainops {stack}: record every training event",
             event_bus_name=bus.name,
-            event_pattern=recorder_pattern(),
+            event_pattern=recorder_pattern(ctx.account_id),
             target_arn=recorder.function_arn,
             lambda_function_name=recorder.function_name,
         )

@@ -168,8 +168,13 @@ def test_forwarding_rule(moto_aws: None, fixture: str, stack: str, expected: boo
 
 
 def test_recorder_rule_takes_everything_so_nothing_is_dropped_unseen(moto_aws: None) -> None:
-    assert matches(recorder_pattern(), sample("ssm_maintenance_window_task_execution_failed"))
-    assert matches(recorder_pattern(), {"source": "someone.else", "detail-type": "X", "detail": {}})
+    assert matches(
+        recorder_pattern(CTX.account_id), sample("ssm_maintenance_window_task_execution_failed")
+    )
+    assert matches(
+        recorder_pattern(CTX.account_id),
+        {"source": "someone.else", "detail-type": "X", "detail": {}},
+    )
 
 
 def test_raw_log_rule_matches_recorded_sources(moto_aws: None) -> None:

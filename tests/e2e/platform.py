@@ -85,7 +85,7 @@ class Platform:
         self.bus_sink = sqs.create_queue(QueueName="training-bus-sink")["QueueUrl"]
         events.create_event_bus(Name=BUS)
         events.put_rule(
-            Name="record", EventBusName=BUS, EventPattern=json.dumps({"source": [{"prefix": ""}]})
+            Name="record", EventBusName=BUS, EventPattern=json.dumps({"account": ["123456789012"]})
         )
         events.put_targets(
             Rule="record",
