@@ -59,6 +59,9 @@ class RecordedResource:
     urn: str
     parent_urn: str
     custom: bool
+    # URNs this resource explicitly depends on (`depends_on`), as the engine received them.
+    dependencies: tuple[str, ...] = ()
+    id: str = ""  # the provider id the mocks assigned (custom resources)
 
     @property
     def component(self) -> bool:
@@ -276,6 +279,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 urn=response.urn,
                 parent_urn=request.parent,
                 custom=bool(request.custom),
+                dependencies=tuple(request.dependencies),
+                id=str(getattr(response, "id", "") or ""),
             )
         )
         return response

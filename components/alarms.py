@@ -3,9 +3,10 @@
 Every alarm is created as a pair:
 
 * the alarm itself notifies the `warning` topic on ALARM and OK (so recovery is visible);
-* its escalation twin (`<name>-escalated`) watches the same signal over `escalateAfterMinutes`
-  and notifies `critical` (and, when configured, engages an Incident Manager response plan) only
-  when the condition held for that whole time.
+* its escalation twin (`<name>-escalated`) watches the same signal over the alarm's own window
+  plus `escalateAfterMinutes`, and notifies `critical` (and, when configured, engages an
+  Incident Manager response plan) only when the condition held for that whole time, i.e. when
+  the warning has stood for `escalateAfterMinutes`.
 
 So "still in ALARM after N minutes" escalates without any code running, and a blip that
 recovers never pages anyone. Every alarm states how missing data is treated, and an alarm is
@@ -23,9 +24,11 @@ import pulumi
 import pulumi_aws as aws
 
 # CloudWatch limits evaluation periods x period to one day for periods under an hour, and to
-# seven days for periods of an hour or more.
+# seven days for periods of an hour or more; alarms on Metrics Insights queries see only the
+# latest three hours of data.
 MAX_EVALUATION_SECONDS = 24 * 3600
 MAX_EVALUATION_SECONDS_HOURLY = 7 * 24 * 3600
+MAX_QUERY_EVALUATION_SECONDS = 3 * 3600
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class AlertLadder:
     response_plan_arn: pulumi.Input[str] | None = None
     # False for cheap stacks (dev): alarms notify `warning` only and no twins are created.
     escalate: bool = True
+    # Per-function Throttles alarms (PythonFunction); cheap stacks may leave them out, since
+    # persistent throttling also shows in queue age, iterator age and failure-queue depth.
+    lambda_throttle_alarms: bool = True
     # Every escalated alarm created on this ladder (its name), for the platform-critical alarm.
     escalations: list[pulumi.Output[str]] = field(default_factory=list, compare=False)
 
@@ -59,16 +65,25 @@ class Condition:
     treat_missing_data: str = "notBreaching"
 
 
-def escalation_periods(condition: Condition, escalate_after_minutes: int) -> int:
-    """How many periods cover the escalation delay (at least one more than the alarm's)."""
-    periods = math.ceil(escalate_after_minutes * 60 / condition.period_seconds)
-    periods = max(periods, condition.evaluation_periods + 1)
-    window = (
-        MAX_EVALUATION_SECONDS_HOURLY
-        if condition.period_seconds >= 3600
-        else MAX_EVALUATION_SECONDS
-    )
-    limit = max(1, window // condition.period_seconds)
+def escalation_periods(
+    condition: Condition, escalate_after_minutes: int, *, max_window_seconds: int | None = None
+) -> int:
+    """How many periods the escalation twin must see breaching.
+
+    The warning alarm fires after its own `evaluation_periods`; the twin needs those plus the
+    escalation delay, so it fires `escalateAfterMinutes` after the warning, not after the
+    condition began. CloudWatch caps the evaluated window (one day below hourly periods, seven
+    days above, three hours for Metrics Insights queries): a longer delay escalates at the cap.
+    """
+    delay = math.ceil(escalate_after_minutes * 60 / condition.period_seconds)
+    periods = condition.evaluation_periods + max(delay, 1)
+    if max_window_seconds is None:
+        max_window_seconds = (
+            MAX_EVALUATION_SECONDS_HOURLY
+            if condition.period_seconds >= 3600
+            else MAX_EVALUATION_SECONDS
+        )
+    limit = max(1, max_window_seconds // condition.period_seconds)
     return min(periods, limit)
 
 
@@ -80,6 +95,7 @@ def _alarm_pair(
     description: str,
     condition: Condition,
     signal: Mapping[str, Any],
+    max_window_seconds: int | None = None,
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     child = pulumi.ResourceOptions(parent=parent)
     common = {
@@ -100,7 +116,9 @@ def _alarm_pair(
     )
     if not ladder.escalate:
         return warning, None
-    periods = escalation_periods(condition, ladder.escalate_after_minutes)
+    periods = escalation_periods(
+        condition, ladder.escalate_after_minutes, max_window_seconds=max_window_seconds
+    )
     escalated = aws.cloudwatch.MetricAlarm(
         f"{name}-escalated",
         alarm_description=(f"ESCALATED after {ladder.escalate_after_minutes} min: {description}"),
@@ -161,6 +179,11 @@ def query_alarm(
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     """An alarm on a CloudWatch Metrics Insights query (covers resources created later)."""
     condition = condition or Condition()
+    if condition.period_seconds * condition.evaluation_periods > MAX_QUERY_EVALUATION_SECONDS:
+        raise ValueError(
+            f"{name}: a Metrics Insights alarm evaluates at most "
+            f"{MAX_QUERY_EVALUATION_SECONDS // 60} minutes of data"
+        )
     signal = {
         "metric_queries": [
             {
@@ -179,6 +202,7 @@ def query_alarm(
         description=description,
         condition=condition,
         signal=signal,
+        max_window_seconds=MAX_QUERY_EVALUATION_SECONDS,
     )
 
 

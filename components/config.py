@@ -30,7 +30,12 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.schedules import schedule_expression_problem, ssm_window_schedule_problem
+from components.schedules import (
+    rule_schedule_problem,
+    schedule_expression_problem,
+    ssm_window_schedule_problem,
+)
+from trainops_runtime.pipeline_contract import hyperparameter_parameter
 
 NAMESPACE = "trainops"
 
@@ -43,7 +48,7 @@ LOG_RETENTION_DAYS = (
 # SageMaker resource names: alphanumerics and hyphens, no leading/trailing hyphen. Lowercase
 # only, because SageMaker lowercases names inside some ARNs and events, and trainops matches
 # them exactly; at most 32 characters (SageMaker allows 63) so the stack prefix and suffixes fit.
-MODEL_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,31}$")
+MODEL_NAME = re.compile(r"^(?=.{1,32}$)[a-z0-9](-*[a-z0-9])*$")
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
@@ -83,9 +88,20 @@ def _ecr_image(value: str) -> str:
     return value
 
 
+# Bucket names S3 reserves for its own features (general purpose bucket naming rules).
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
 def _s3_uri(value: str) -> str:
     match = S3_URI.match(value)
-    if not match or ".." in match["bucket"] or re.match(r"^\d+\.\d+\.\d+\.\d+$", match["bucket"]):
+    if (
+        not match
+        or ".." in match["bucket"]
+        or re.match(r"^\d+\.\d+\.\d+\.\d+$", match["bucket"])
+        or match["bucket"].startswith(S3_RESERVED_PREFIXES)
+        or match["bucket"].endswith(S3_RESERVED_SUFFIXES)
+    ):
         raise ValueError("not an S3 URI; use s3://<bucket>/<prefix>/")
     return value
 
@@ -98,6 +114,13 @@ def _instance_type(value: str) -> str:
 
 def _schedule(value: str) -> str:
     problem = schedule_expression_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _rule_schedule(value: str) -> str:
+    problem = rule_schedule_problem(value)
     if problem:
         raise ValueError(problem)
     return value
@@ -142,15 +165,29 @@ def _log_retention(value: int) -> int:
     return value
 
 
+# Each hyperparameter becomes a pipeline parameter named `Hp-<name>`: SageMaker allows 256
+# characters in a parameter name and 1024 in a parameter value.
+HYPERPARAMETER_NAME_MAX = 253
+HYPERPARAMETER_VALUE_MAX = 1024
+
+
 def _hyperparameter_value(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f'SageMaker hyperparameters are strings; quote the value: "{value}"')
+    if len(value) > HYPERPARAMETER_VALUE_MAX:
+        raise ValueError(
+            f"hyperparameter values are at most {HYPERPARAMETER_VALUE_MAX} characters (each "
+            "travels as a pipeline parameter value)"
+        )
     return value
 
 
 def _hyperparameter_key(value: str) -> str:
-    if not 1 <= len(value) <= 256:
-        raise ValueError("hyperparameter names must be 1-256 characters")
+    if not 1 <= len(value) <= HYPERPARAMETER_NAME_MAX:
+        raise ValueError(
+            f"hyperparameter names must be 1-{HYPERPARAMETER_NAME_MAX} characters (each becomes "
+            "a pipeline parameter Hp-<name>, at most 256 characters)"
+        )
     return value
 
 
@@ -159,13 +196,14 @@ EcrImage = Annotated[str, AfterValidator(_ecr_image)]
 S3Uri = Annotated[str, AfterValidator(_s3_uri)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 ScheduleExpression = Annotated[str, AfterValidator(_schedule)]
+RuleScheduleExpression = Annotated[str, AfterValidator(_rule_schedule)]
 SsmScheduleExpression = Annotated[str, AfterValidator(_ssm_schedule)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Email = Annotated[str, AfterValidator(_email)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 HyperparameterName = Annotated[str, AfterValidator(_hyperparameter_key)]
-HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value), Field(max_length=2500)]
+HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value)]
 
 
 class ConfigModel(BaseModel):
@@ -239,6 +277,11 @@ class EndpointConfig(ConfigModel):
     )
     image: EcrImage | None = Field(
         default=None, description="Serving image (default: the training image)."
+    )
+    variant_name: str = Field(
+        default="AllTraffic",
+        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
+        description="Production variant the alarms watch (and that deploy creates).",
     )
     instance_type: InstanceType = Field(default="ml.m5.large", description="Serving instance.")
     initial_instance_count: int = Field(default=1, ge=1, le=100, description="Serving instances.")
@@ -346,6 +389,21 @@ class ModelConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _hyperparameters_map_to_distinct_parameters(self) -> ModelConfig:
+        by_parameter: dict[str, list[str]] = {}
+        for name in self.hyperparameters:
+            by_parameter.setdefault(hyperparameter_parameter(name), []).append(name)
+        clashes = [names for names in by_parameter.values() if len(names) > 1]
+        if clashes:
+            raise ValueError(
+                "hyperparameters "
+                + "; ".join(" and ".join(sorted(names)) for names in clashes)
+                + " become the same pipeline parameter (characters other than letters, digits, "
+                "'-' and '_' turn into '-'); rename one"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _spot_wait_covers_runtime(self) -> ModelConfig:
         wait = self.spot.max_wait_minutes
         if self.spot.enabled and wait is not None and wait < self.max_runtime_minutes:
@@ -377,7 +435,11 @@ class HostAlarmsConfig(ConfigModel):
         default=5, ge=0, lt=100, description="GPU use below which a GPU host counts as idle."
     )
     gpu_idle_minutes: int = Field(
-        default=30, ge=5, le=1440, description="Minutes a GPU host may idle before it alarms."
+        default=30,
+        ge=5,
+        le=175,
+        description="Minutes a GPU host may idle before it alarms (Metrics Insights alarms see "
+        "at most 3 hours).",
     )
 
 
@@ -433,7 +495,11 @@ class MonitoringConfig(ConfigModel):
         default=True,
         description="Create escalation twins (off: alarms notify `warning` only, half the bill).",
     )
-    stall_check_schedule: ScheduleExpression = Field(
+    lambda_throttle_alarms: bool = Field(
+        default=True,
+        description="A Throttles alarm per Lambda function, beside its Errors alarm.",
+    )
+    stall_check_schedule: RuleScheduleExpression = Field(
         default="rate(5 minutes)", description="How often running jobs are checked for stalls."
     )
     overrun_fraction: float = Field(
@@ -446,7 +512,8 @@ class MonitoringConfig(ConfigModel):
         default=60,
         ge=5,
         le=1440,
-        description="Minutes without a secondary-status change before a job counts as stalled.",
+        description="Minutes without progress before a job counts as stalled: no secondary-status "
+        "change, or, while training, no log output.",
     )
     host_alarms: HostAlarmsConfig = Field(
         default_factory=HostAlarmsConfig, description="Training-host alarm thresholds."
@@ -496,6 +563,12 @@ class ScheduledRetrainingConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ScheduledRetrainingConfig:
+        for key, value in (("startDate", self.start_date), ("endDate", self.end_date)):
+            if value is not None and value.utcoffset() is None:
+                raise ValueError(
+                    f"{key} needs a time zone, e.g. 2027-01-01T00:00:00Z (Scheduler takes "
+                    "RFC 3339 times)"
+                )
         if self.start_date and self.end_date and self.end_date <= self.start_date:
             raise ValueError("endDate must be after startDate")
         if self.notification_emails and self.notifications != "dedicated":
@@ -533,7 +606,11 @@ class TrainingQueueConfig(ConfigModel):
         default=30, ge=1, le=900, description="First delay before a deferred message returns."
     )
     backoff_max_seconds: int = Field(
-        default=900, ge=1, le=43200, description="Longest delay between two deliveries."
+        default=900,
+        ge=1,
+        le=36000,
+        description="Longest delay between two deliveries (SQS keeps a received message "
+        "invisible for at most 12 hours in all).",
     )
     retention_days: int = Field(
         default=4, ge=1, le=13, description="How long requests wait (the DLQ keeps 14 days)."
@@ -610,7 +687,8 @@ class MaintenanceWindowConfig(ConfigModel):
     )
     guard_with_critical_alarm: bool = Field(
         default=False,
-        description="Hosts refuse to start while the platform's critical alarm is in ALARM.",
+        description="While the platform's critical alarm is in ALARM, hosts refuse to start and "
+        "running retraining is cancelled (the window task's alarm, done by a function).",
     )
 
     @model_validator(mode="after")
@@ -720,13 +798,26 @@ class StackConfig(ConfigModel):
     artifacts: ArtifactsConfig = Field(
         default_factory=ArtifactsConfig, description="Artifacts bucket settings."
     )
-    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-    scheduled_retraining: ScheduledRetrainingConfig = Field(
-        default_factory=ScheduledRetrainingConfig
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig,
+        description="Alert topics, alarms, escalation, bias monitoring and the dashboard.",
     )
-    training_queue: TrainingQueueConfig = Field(default_factory=TrainingQueueConfig)
-    maintenance_window: MaintenanceWindowConfig = Field(default_factory=MaintenanceWindowConfig)
-    event_sourcing: EventSourcingConfig = Field(default_factory=EventSourcingConfig)
+    scheduled_retraining: ScheduledRetrainingConfig = Field(
+        default_factory=ScheduledRetrainingConfig,
+        description="Retraining every model on a schedule (EventBridge Scheduler).",
+    )
+    training_queue: TrainingQueueConfig = Field(
+        default_factory=TrainingQueueConfig,
+        description="Training requests through an SQS FIFO queue, with back-pressure.",
+    )
+    maintenance_window: MaintenanceWindowConfig = Field(
+        default_factory=MaintenanceWindowConfig,
+        description="Retraining on your own tagged hosts in an SSM maintenance window.",
+    )
+    event_sourcing: EventSourcingConfig = Field(
+        default_factory=EventSourcingConfig,
+        description="Event bus, archive, event store, projections and replay.",
+    )
 
     _region: str = PrivateAttr(default="")
 

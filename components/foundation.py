@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import buckets, iam
+from components import buckets, iam, naming
 from components.config import ECR_IMAGE, S3_URI
 
 # What the account's administrators may do with the key, listed explicitly rather than `kms:*`.
@@ -162,7 +162,7 @@ class Foundation(pulumi.ComponentResource):
         )
         alias = aws.kms.Alias(
             f"{name}-key-alias",
-            name=f"alias/trainops-{pulumi.get_stack()}",
+            name=f"alias/{naming.physical_name(max_length=250)}",
             target_key_id=key.key_id,
             opts=child,
         )
@@ -305,12 +305,18 @@ class Foundation(pulumi.ComponentResource):
                 [ctx.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*")],
                 sid="SageMakerLogStreams",
             ),
-            # PutMetricData supports no resource ARN; scope it to SageMaker's namespaces instead.
+            # PutMetricData supports no resource ARN; scope it to SageMaker's namespaces instead:
+            # training and endpoints publish under "/aws/sagemaker/...", Clarify's bias
+            # monitoring under "aws/sagemaker/Endpoints/bias-metrics" (no leading slash).
             iam.allow(
                 ["cloudwatch:PutMetricData"],
                 "*",
                 sid="SageMakerMetrics",
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+                conditions={
+                    "StringLike": {
+                        "cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/Endpoints/*"]
+                    }
+                },
             ),
         ]
         repositories = ecr_repository_arns(ctx, args.image_uris)

@@ -5,7 +5,7 @@ account only) holding just the caller's statements plus logging and tracing; an 
 group `/aws/lambda/<name>` with retention and the stack key; Python on arm64 with explicit memory
 and timeout; code packaged from `lambda/` alone; AWS's published Powertools layer; environment
 encrypted with the stack key; active X-Ray tracing; and, for asynchronous invocation, a failure
-destination queue. Errors and dead letters alarm when alert topics are given.
+destination queue. Errors, throttles and dead letters alarm when alert topics are given.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import alarms, iam, queues
+from components import alarms, iam, naming, queues
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 PACKAGE = "trainops_runtime"
@@ -247,7 +247,7 @@ class PythonFunction(pulumi.ComponentResource):
     @staticmethod
     def physical_name(name: str) -> str:
         """The function's name: fixed, because its log group must be `/aws/lambda/<name>`."""
-        return f"trainops-{pulumi.get_stack()}-{name}"
+        return naming.physical_name(name, max_length=FUNCTION_NAME_MAX)
 
     @staticmethod
     def base_statements(
@@ -289,11 +289,11 @@ class PythonFunction(pulumi.ComponentResource):
         failure_queue: aws.sqs.Queue | None,
         ladder: alarms.AlertLadder,
     ) -> list[aws.cloudwatch.MetricAlarm]:
-        """Errors and dead letters; returns the first-tier alarms.
+        """Errors, throttles (unless the ladder leaves them out) and dead letters.
 
-        No per-function throttle alarm: Lambda retries throttled asynchronous and SQS/stream
-        invocations itself, and throttling that persists shows up where it hurts (failure-queue
-        depth, oldest-message age, iterator age), which are alarmed.
+        Returns the first-tier alarms. Throttles alarm at a few per period rather than one:
+        Lambda retries a throttled asynchronous, queue or stream invocation by itself, so a
+        single throttle is noise, while a sustained run means the function cannot keep up.
         """
         created = []
         warning, _ = alarms.metric_alarm(
@@ -306,6 +306,18 @@ class PythonFunction(pulumi.ComponentResource):
             dimensions={"FunctionName": function_name},
         )
         created.append(warning)
+        if ladder.lambda_throttle_alarms:
+            warning, _ = alarms.metric_alarm(
+                f"{name}-throttles",
+                parent=self,
+                ladder=ladder,
+                description=f"{function_name}: throttled in each of the last 3 periods of 5 min",
+                namespace="AWS/Lambda",
+                metric_name="Throttles",
+                dimensions={"FunctionName": function_name},
+                condition=alarms.Condition(threshold=1, evaluation_periods=3),
+            )
+            created.append(warning)
         if failure_queue is not None:
             warning, _ = alarms.queue_depth_alarm(
                 f"{name}-failures-depth",

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components import instance_types
 from trainops_runtime.pipeline_contract import (
     ATTEMPT,
     INSTANCE_COUNT,
@@ -121,7 +122,6 @@ def training_step(inputs: PipelineInputs) -> dict[str, Any]:
             "InstanceType": get(INSTANCE_TYPE),
             "InstanceCount": get(INSTANCE_COUNT),
             "VolumeSizeInGB": inputs.volume_size_gb,
-            "VolumeKmsKeyId": inputs.key_arn,
         },
         "StoppingCondition": stopping,
         "HyperParameters": {
@@ -132,6 +132,8 @@ def training_step(inputs: PipelineInputs) -> dict[str, Any]:
         "EnableManagedSpotTraining": inputs.spot,
         "Tags": [{"Key": key, "Value": value} for key, value in sorted(inputs.tags.items())],
     }
+    if not instance_types.has_local_storage(inputs.instance_type):
+        arguments["ResourceConfig"]["VolumeKmsKeyId"] = inputs.key_arn
     if inputs.spot:
         stopping["MaxWaitTimeInSeconds"] = inputs.spot_max_wait_seconds
         arguments["CheckpointConfig"] = {"S3Uri": _run_prefix(inputs, "checkpoints")}

@@ -154,6 +154,13 @@ def schedule_expression_problem(expression: str) -> str | None:
     )
 
 
+def rule_schedule_problem(expression: str) -> str | None:
+    """Like `schedule_expression_problem`, for EventBridge *rules*: they take no at(...)."""
+    if _AT.match(expression.strip()):
+        return "EventBridge rules accept only rate(...) or cron(...), not at(...)"
+    return schedule_expression_problem(expression)
+
+
 # ---- Systems Manager maintenance windows ----------------------------------------------------
 # They differ from EventBridge (AWS's "Reference: Cron and rate expressions for Systems
 # Manager"): cron may carry a leading Seconds field (7 fields; 1-59, zero is not supported),
@@ -165,8 +172,12 @@ TOO_FAST = (
 )
 
 
-def _minutes_interval_problem(minutes: str) -> str | None:
-    """Rejects minute fields that fire more often than every five minutes."""
+def _minutes_interval_problem(minutes: str, hours: str) -> str | None:
+    """Rejects minute fields that fire more often than every five minutes.
+
+    Listed minutes are also checked across the top of the hour (``0,58`` fires at :58 and two
+    minutes later at :00) unless the window opens in one single hour only.
+    """
     too_fast = TOO_FAST
     if minutes == "*":
         return too_fast
@@ -183,6 +194,8 @@ def _minutes_interval_problem(minutes: str) -> str | None:
             values.append(int(base))
     values.sort()
     gaps = [b - a for a, b in pairwise(values)]
+    if len(values) > 1 and not hours.isdigit():
+        gaps.append(60 - values[-1] + values[0])
     if gaps and min(gaps) < MIN_WINDOW_INTERVAL_MINUTES:
         return too_fast
     return None
@@ -219,7 +232,7 @@ def ssm_window_schedule_problem(expression: str) -> str | None:  # noqa: PLR0911
                 f"maintenance-window cron needs 6 fields (or 7 with leading seconds), found "
                 f"{len(match['body'].split())}; e.g. cron(0 4 ? * SUN *) for 04:00 every Sunday"
             )
-        return problem or _minutes_interval_problem(parts[0])
+        return problem or _minutes_interval_problem(parts[0], parts[1])
     return (
         "not a maintenance-window schedule; use cron(...) (6 fields, or 7 with leading seconds), "
         "rate(<n> <unit>) or at(yyyy-mm-ddThh:mm:ss)"

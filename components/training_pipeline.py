@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, naming
+from components import iam, instance_types, naming
 from components import pipeline_definition as pd
 from components.config import ModelConfig
 
@@ -81,9 +81,10 @@ class TrainingPipeline(pulumi.ComponentResource):
                     *pipeline_role_statements(
                         args.ctx,
                         args.model_name,
-                        args.key_arn,
-                        args.sagemaker_role_arn,
-                        self.model_package_group_name,
+                        instance_type=model.instance_type,
+                        key_arn=args.key_arn,
+                        role_arn=args.sagemaker_role_arn,
+                        model_package_group=self.model_package_group_name,
                     )
                 )
             ),
@@ -162,6 +163,8 @@ class TrainingPipeline(pulumi.ComponentResource):
 def pipeline_role_statements(
     ctx: iam.AwsContext,
     model_name: str,
+    *,
+    instance_type: str,
     key_arn: pulumi.Input[str],
     role_arn: pulumi.Input[str],
     model_package_group: str | None,
@@ -170,22 +173,28 @@ def pipeline_role_statements(
 
     Pipelines name their training jobs `pipelines-<execution>-<step>-<suffix>`, so the job ARN
     cannot be narrowed further; instead the request must carry this model's tag and the stack's
-    isolation and encryption settings, or SageMaker refuses to create the job.
+    isolation and encryption settings, or SageMaker refuses to create the job. Instances with
+    local NVMe storage take no volume key (hardware-encrypted); for those the job must run on
+    the configured instance type instead.
     """
     training_jobs = ctx.arn("sagemaker", "training-job/pipelines-*")
+    conditions: dict[str, Any] = {
+        "StringEquals": {f"aws:RequestTag/{MODEL_TAG}": model_name},
+        "Bool": {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        },
+        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
+    }
+    if instance_types.has_local_storage(instance_type):
+        conditions["ArnEquals"] = {"sagemaker:OutputKmsKey": key_arn}
+        conditions["ForAllValues:StringEquals"] = {"sagemaker:InstanceTypes": [instance_type]}
     statements = [
         iam.allow(
             ["sagemaker:CreateTrainingJob"],
             [training_jobs],
             sid="CreateIsolatedEncryptedTrainingJobs",
-            conditions={
-                "StringEquals": {f"aws:RequestTag/{MODEL_TAG}": model_name},
-                "Bool": {
-                    "sagemaker:NetworkIsolation": "true",
-                    "sagemaker:InterContainerTrafficEncryption": "true",
-                },
-                "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
-            },
+            conditions=conditions,
         ),
         iam.allow(
             ["sagemaker:AddTags"],

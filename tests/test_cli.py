@@ -59,7 +59,7 @@ def test_plan_reports_invalid_config_without_a_traceback(
     captured = capsys.readouterr()
     assert code == 2
     assert (
-        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, dashboard, enabled, escalate, escalateAfterMinutes, hostAlarms, incidentManager, overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes"
+        "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, dashboard, enabled, escalate, escalateAfterMinutes, hostAlarms, incidentManager, lambdaThrottleAlarms, overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes"
         in captured.err
     )
     assert "Traceback" not in captured.err

@@ -142,6 +142,44 @@ BAD_VALUES = [
         "trainops:maintenanceWindow.targetTag.values: List should have at least 1 item after validation, not 0 (got [])",
     ),
     (
+        "trainops:models.churn.trainingData",
+        "s3://data-s3alias/churn/",
+        "trainops:models.churn.trainingData: not an S3 URI",
+    ),
+    (
+        "trainops:models.churn.trainingData",
+        "s3://xn--data/churn/",
+        "trainops:models.churn.trainingData: not an S3 URI",
+    ),
+    (
+        "trainops:models.churn.hyperparameters.epochs",
+        "9" * 1025,
+        "trainops:models.churn.hyperparameters.epochs: hyperparameter values are at most 1024 "
+        "characters",
+    ),
+    (
+        "trainops:models.churn.hyperparameters",
+        {"n" * 254: "1"},
+        "trainops:models.churn.hyperparameters.nnnn",
+    ),
+    (
+        "trainops:models.churn.hyperparameters",
+        {"learning.rate": "0.1", "learning-rate": "0.2"},
+        "trainops:models.churn: hyperparameters learning-rate and learning.rate become the same "
+        "pipeline parameter",
+    ),
+    (
+        "trainops:monitoring.stallCheckSchedule",
+        "at(2027-01-01T00:00:00)",
+        "trainops:monitoring.stallCheckSchedule: EventBridge rules accept only rate(...) or "
+        "cron(...), not at(...)",
+    ),
+    (
+        "trainops:scheduledRetraining.startDate",
+        "2027-01-01T00:00:00",
+        "trainops:scheduledRetraining: startDate needs a time zone, e.g. 2027-01-01T00:00:00Z",
+    ),
+    (
         "trainops:eventSourcing.archiveRetentionDays",
         -1,
         "trainops:eventSourcing.archiveRetentionDays: Input should be greater than or equal to 0 (got -1)",
@@ -150,7 +188,7 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "expected"), BAD_VALUES, ids=[b[0] + "=" + str(b[1]) for b in BAD_VALUES]
+    ("key", "value", "expected"), BAD_VALUES, ids=[b[0] + "=" + str(b[1])[:40] for b in BAD_VALUES]
 )
 def test_each_rule_reports_the_key_the_problem_and_the_value(
     parse_with: Callable[..., StackConfig], key: str, value: Any, expected: str
@@ -173,12 +211,22 @@ def test_an_invalid_model_name_is_reported_at_its_key(
     ]
 
 
+@pytest.mark.parametrize("name", ["a" * 33, "a" + "-" * 60 + "b"])
+def test_model_names_longer_than_32_characters_are_refused(
+    parse_with: Callable[..., StackConfig], name: str
+) -> None:
+    models = __import__("json").loads(offline.stack_config("dev")["trainops:models"])
+    models[name] = models["churn"]
+    (problem,) = problems_for(parse_with, {"trainops:models": models})
+    assert problem.startswith(f"trainops:models.{name}: model names must be 1-32 ")
+
+
 def test_a_typo_in_a_key_names_the_valid_keys(parse_with: Callable[..., StackConfig]) -> None:
     problems = problems_for(parse_with, {"trainops:monitoring.enabeld": True})
     assert problems == [
         "trainops:monitoring.enabeld: unknown key; valid keys are alertEmails, alertWebhooks, "
         "dashboard, enabled, escalate, escalateAfterMinutes, hostAlarms, incidentManager, "
-        "overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes (got true)"
+        "lambdaThrottleAlarms, overrunFraction, slack, stallCheckSchedule, stalledAfterMinutes (got true)"
     ]
 
 

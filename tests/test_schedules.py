@@ -70,6 +70,7 @@ from components.schedules import ssm_window_schedule_problem  # noqa: E402
         "cron(15 10 ? * 6L *)",
         "cron(24 30 09 ? * * *)",  # leading seconds
         "cron(0/15 * * * ? *)",
+        "cron(0,58 4 * * ? *)",  # one hour only: 04:00 and 04:58
         "rate(30 minutes)",
         "rate(5 minutes)",
         "rate(25 days)",
@@ -92,6 +93,7 @@ def test_valid_maintenance_window_schedules(expression: str) -> None:
         ("cron(* * * * ? *)", "cannot run more often than every 5 minutes"),
         ("cron(0/2 * * * ? *)", "cannot run more often than every 5 minutes"),
         ("cron(0,3 4 * * ? *)", "cannot run more often than every 5 minutes"),
+        ("cron(0,58 * * * ? *)", "cannot run more often than every 5 minutes"),  # :58 -> :00
         ("cron(0-10 4 * * ? *)", "cannot run more often than every 5 minutes"),
         ("rate(1 minute)", "cannot run more often than every 5 minutes"),
         ("rate(2 hour)", "use the plural unit"),

@@ -12,8 +12,13 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    DataNotFoundError,
     EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
     ReadTimeoutError,
+    UnknownServiceError,
 )
 
 RETRYABLE_CODES = frozenset(
@@ -58,6 +63,15 @@ TRANSIENT_CLIENT_ERRORS = (
     ReadTimeoutError,
     ConnectionClosedError,
 )
+# botocore's own errors that say the call itself (or the function's set-up) is wrong: the same
+# call fails the same way every time. Other BotoCoreErrors (HTTP, credential refresh) are retried.
+PERMANENT_CLIENT_ERRORS = (
+    ParamValidationError,
+    NoRegionError,
+    NoCredentialsError,
+    UnknownServiceError,
+    DataNotFoundError,
+)
 
 
 class RetryableError(RuntimeError):
@@ -82,6 +96,8 @@ def is_retryable(error: BaseException) -> bool:
             return False
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return status >= 500  # unknown 4xx: the request itself is wrong
+    if isinstance(error, PERMANENT_CLIENT_ERRORS):
+        return False
     return isinstance(error, BotoCoreError)
 
 

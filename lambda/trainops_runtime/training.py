@@ -42,6 +42,13 @@ def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[d
             f"hyperparameters {', '.join(unknown)} are not configured for {request.model} "
             f"(overridable: {allowed})"
         )
+    if request.data_uri and not request.data_uri.startswith(entry.training_data):
+        # The SageMaker execution role reads only the configured prefix: anything else would
+        # be accepted here and fail inside the training job.
+        raise InvalidRequest(
+            f"dataUri {request.data_uri} is outside {request.model}'s training data; "
+            f"use a location under {entry.training_data}"
+        )
     parameters = {
         contract.REQUEST_ID: request.request_id,
         contract.ATTEMPT: str(request.attempt),

@@ -22,7 +22,7 @@ from typing import Any
 import fastjsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "training-request.schema.json"
-MODEL_NAME = r"^[a-z0-9](-*[a-z0-9]){0,31}$"
+MODEL_NAME = r"^(?=.{1,32}$)[a-z0-9](-*[a-z0-9])*$"
 # Execution display names start with the trigger, so EventBridge rules can tell them apart.
 TRIGGER_CODES = {
     "schedule": "sch",

@@ -194,8 +194,9 @@ def test_sagemaker_role_permissions_are_scoped(dev: offline.Recording) -> None:
     assert policy["SageMakerLogStreams"]["Resource"] == [
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/*:log-stream:*"
     ]
+    # Clarify's bias metrics live in "aws/sagemaker/Endpoints/bias-metrics" (no leading slash).
     assert policy["SageMakerMetrics"]["Condition"] == {
-        "StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}
+        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/Endpoints/*"]}
     }
     # The only "*" resources are the two actions AWS offers on "*" alone.
     star = sorted(a for s in policy.values() if s["Resource"] == "*" for a in s["Action"])

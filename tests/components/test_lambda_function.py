@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,13 @@ def test_async_function_gets_a_failure_destination(source_dir: Path) -> None:
 def test_alarms_on_errors_and_dead_letters_climb_the_ladder(source_dir: Path) -> None:
     recording = build(source_dir, invoked_asynchronously=True, alerts=LADDER)
     found = {a.name: a.inputs for a in recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    first_tier = {"echo-errors", "echo-failures-depth"}
+    first_tier = {"echo-errors", "echo-throttles", "echo-failures-depth"}
     assert set(found) == first_tier | {f"{name}-escalated" for name in first_tier}
     assert found["echo-errors"]["metricName"] == "Errors"
     assert found["echo-errors"]["dimensions"] == {"FunctionName": "trainops-test-echo"}
+    assert found["echo-throttles"]["metricName"] == "Throttles"
+    assert found["echo-throttles"]["dimensions"] == {"FunctionName": "trainops-test-echo"}
+    assert found["echo-throttles"]["evaluationPeriods"] == 3
     assert found["echo-failures-depth"]["namespace"] == "AWS/SQS"
     for name in first_tier:
         assert found[name]["alarmActions"] == [TOPIC_ARN]
@@ -168,6 +172,14 @@ def test_alarms_on_errors_and_dead_letters_climb_the_ladder(source_dir: Path) ->
         assert escalated["alarmActions"] == [CRITICAL_ARN]
         assert escalated["metricName"] == found[name]["metricName"]
         assert escalated["evaluationPeriods"] * escalated["period"] >= 30 * 60
+
+
+def test_a_ladder_may_leave_throttle_alarms_out(source_dir: Path) -> None:
+    ladder = dataclasses.replace(LADDER, lambda_throttle_alarms=False)
+    recording = build(source_dir, invoked_asynchronously=True, alerts=ladder)
+    names = {a.name for a in recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert "echo-errors" in names
+    assert not [name for name in names if "throttles" in name]
 
 
 def test_every_child_is_parented_to_the_component(source_dir: Path) -> None:

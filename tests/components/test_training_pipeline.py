@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cli import offline
-from components import iam
+from components import iam, instance_types
 from components import pipeline_definition as pd
 from components.training_pipeline import start_statements
 
@@ -55,7 +55,13 @@ def test_definition_uses_image_role_key_and_isolation(
         assert arguments["AlgorithmSpecification"]["TrainingImage"] == models[model]["image"]
         assert arguments["RoleArn"] == role_arn
         assert arguments["OutputDataConfig"]["KmsKeyId"] == key_arn
-        assert arguments["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
+        instance_type = models[model]["instanceType"]
+        if instance_types.has_local_storage(
+            instance_type
+        ):  # hardware-encrypted NVMe: no key accepted
+            assert "VolumeKmsKeyId" not in arguments["ResourceConfig"], instance_type
+        else:
+            assert arguments["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
         assert arguments["EnableNetworkIsolation"] is True
         assert arguments["EnableInterContainerTrafficEncryption"] is True
         output = arguments["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"]
@@ -175,11 +181,59 @@ def test_pipeline_permissions_demand_isolation_encryption_and_the_model_tag(
     }
 
 
+def test_local_storage_instances_get_no_volume_key_but_a_fixed_instance_type(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """fraud trains on ml.g5.xlarge (local NVMe): SageMaker rejects a VolumeKmsKeyId there."""
+    recording = run_stack("dev")
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    resource_config = definitions(recording)["trainops-dev-fraud"]["Steps"][0]["Arguments"][
+        "ResourceConfig"
+    ]
+    assert resource_config == {
+        "InstanceType": {"Get": "Parameters.InstanceType"},
+        "InstanceCount": {"Get": "Parameters.InstanceCount"},
+        "VolumeSizeInGB": 50,
+    }
+    permissions = recording.one(
+        "aws:iam/rolePolicy:RolePolicy", "pipeline-fraud-pipeline-permissions"
+    )
+    statements = {s["Sid"]: s for s in json.loads(permissions.inputs["policy"])["Statement"]}
+    condition = statements["CreateIsolatedEncryptedTrainingJobs"]["Condition"]
+    assert condition["ArnEquals"] == {"sagemaker:OutputKmsKey": key_arn}
+    assert condition["ForAllValues:StringEquals"] == {"sagemaker:InstanceTypes": ["ml.g5.xlarge"]}
+    assert condition["Bool"] == {
+        "sagemaker:NetworkIsolation": "true",
+        "sagemaker:InterContainerTrafficEncryption": "true",
+    }
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "local"),
+    [
+        ("ml.m5.xlarge", False),
+        ("ml.c5.4xlarge", False),
+        ("ml.p3.2xlarge", False),
+        ("ml.g5.2xlarge", True),
+        ("ml.g4dn.xlarge", True),
+        ("ml.p4d.24xlarge", True),
+        ("ml.m5d.large", True),
+        ("ml.trn1.32xlarge", True),
+    ],
+)
+def test_local_storage_families(instance_type: str, *, local: bool) -> None:
+    assert instance_types.has_local_storage(instance_type) is local
+
+
 def test_pipeline_waits_for_its_permissions(run_stack: Callable[..., offline.Recording]) -> None:
     recording = run_stack("dev")
     pipeline = recording.one("aws:sagemaker/pipeline:Pipeline", "pipeline-churn-pipeline")
     component = recording.one("trainops:pipelines:TrainingPipeline", "pipeline-churn")
+    permissions = recording.one(
+        "aws:iam/rolePolicy:RolePolicy", "pipeline-churn-pipeline-permissions"
+    )
     assert pipeline.parent_urn == component.urn
+    assert permissions.urn in pipeline.dependencies
     assert pipeline.inputs["parallelismConfiguration"] == {"maxParallelExecutionSteps": 1}
 
 

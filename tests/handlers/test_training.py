@@ -6,7 +6,14 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+)
 from botocore.stub import Stubber
 
 from tests.sagemaker_sim import PipelineSim
@@ -109,6 +116,11 @@ def test_the_token_sent_is_the_same_for_a_redelivery(moto_aws: None) -> None:
             {"hyperparameters": {"depth": "3"}},
             "hyperparameters depth are not configured for churn (overridable: epochs, learning_rate)",
         ),
+        (
+            {"dataUri": "s3://data/fraud/2026-11/"},
+            "dataUri s3://data/fraud/2026-11/ is outside churn's training data; use a location "
+            "under s3://data/churn/",
+        ),
     ],
 )
 def test_a_bad_request_fails_before_any_aws_call(
@@ -162,6 +174,14 @@ def test_network_errors_are_retryable() -> None:
     assert errors.is_retryable(errors.RetryableError("later"))
     assert not errors.is_retryable(ValueError("bug"))
     assert errors.is_retryable(client_error("Throttling", 400))
+    assert errors.is_retryable(HTTPClientError(error="connection reset"))
+
+
+def test_botocore_errors_about_the_call_itself_are_permanent() -> None:
+    """A malformed call or a function without region or credentials fails the same way again."""
+    assert not errors.is_retryable(ParamValidationError(report="PipelineName is required"))
+    assert not errors.is_retryable(NoRegionError())
+    assert not errors.is_retryable(NoCredentialsError())
 
 
 def test_running_executions_counts_only_live_ones(sim: PipelineSim) -> None:

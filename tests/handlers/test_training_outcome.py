@@ -21,7 +21,7 @@ from trainops_runtime.training_request import TrainingRequest
 CATALOG = {
     "churn": {
         "pipelineName": "trainops-test-churn",
-        "trainingData": "s3://d/churn/",
+        "trainingData": "s3://data-bucket/churn/",
         "hyperparameters": ["epochs"],
         "maxRuntimeMinutes": 60,
     },
