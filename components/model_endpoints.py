@@ -18,10 +18,9 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker as sm
 
-from components import alarms, iam, naming
+from components import alarms, iam, instance_types, naming
 from components.config import ECR_IMAGE, S3_URI, BiasMonitoringConfig, ModelConfig
 
-VARIANT = "AllTraffic"
 BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"
 # AWS's SageMaker Clarify processing image registries (from the SageMaker Python SDK's
 # image_uri_config/clarify.json); other regions set `biasMonitoring.clarifyImage`.
@@ -122,16 +121,17 @@ def build_endpoint(
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[permissions]),
         )
         config_args: dict = {
-            "kms_key_arn": args.key_arn,
             "production_variants": [
                 {
-                    "variant_name": VARIANT,
+                    "variant_name": endpoint.variant_name,
                     "model_name": sagemaker_model.name,
                     "instance_type": endpoint.instance_type,
                     "initial_instance_count": endpoint.initial_instance_count,
                 }
             ],
         }
+        if not instance_types.has_local_storage(endpoint.instance_type):
+            config_args["kms_key_arn"] = args.key_arn  # local NVMe is hardware-encrypted
         if endpoint.data_capture:
             config_args["data_capture_config"] = {
                 "enable_capture": True,
@@ -151,7 +151,7 @@ def build_endpoint(
             endpoint_config_name=endpoint_config.name,
             opts=child,
         )
-    dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT}
+    dimensions = {"EndpointName": endpoint_name, "VariantName": endpoint.variant_name}
     errors, _ = alarms.metric_alarm(
         f"{name}-endpoint-5xx",
         parent=parent,
@@ -202,6 +202,13 @@ def build_bias_monitoring(
         opts=child,
     )
     job_definition_name = naming.physical_name(args.model_name, "bias", max_length=63)
+    cluster: sm.ModelBiasJobDefinitionClusterConfigArgsDict = {
+        "instance_count": 1,
+        "instance_type": bias.instance_type,
+        "volume_size_in_gb": 30,
+    }
+    if not instance_types.has_local_storage(bias.instance_type):
+        cluster["volume_kms_key_id"] = args.key_arn  # local NVMe is hardware-encrypted
     definition = aws_native.sagemaker.ModelBiasJobDefinition(
         f"{name}-bias-job",
         job_definition_name=job_definition_name,
@@ -209,6 +216,8 @@ def build_bias_monitoring(
         model_bias_app_specification={
             "image_uri": clarify_image(bias, args.ctx.region),
             "config_uri": bias.analysis_config,
+            # Without it the Clarify container publishes no CloudWatch metrics to alarm on.
+            "environment": {"publish_cloudwatch_metrics": "Enabled"},
         },
         model_bias_job_input={
             "endpoint_input": {
@@ -235,14 +244,7 @@ def build_bias_monitoring(
                 }
             ],
         },
-        job_resources={
-            "cluster_config": {
-                "instance_count": 1,
-                "instance_type": bias.instance_type,
-                "volume_size_in_gb": 30,
-                "volume_kms_key_id": args.key_arn,
-            }
-        },
+        job_resources={"cluster_config": cluster},
         network_config={
             "enable_network_isolation": True,
             "enable_inter_container_traffic_encryption": True,

@@ -41,6 +41,7 @@ TRAINING_JOB_EVENT = "SageMaker Training Job State Change"
 PIPELINE_EXECUTION_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 GPU_FAMILIES = ("ml.g", "ml.p")
 TRAINING_HOST_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
 @dataclass
@@ -181,6 +182,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             escalate_after_minutes=config.escalate_after_minutes,
             response_plan_arn=response_plan_arn,
             escalate=config.escalate,
+            lambda_throttle_alarms=config.lambda_throttle_alarms,
         )
         first_tier: list[aws.cloudwatch.MetricAlarm] = []
         dead_letter_queues: list[pulumi.Input[str]] = []
@@ -331,6 +333,12 @@ class TrainingMonitor(pulumi.ComponentResource):
                 sid="DescribeOwnTrainingJobs",
                 conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}},
             ),
+            # A job in `Training` shows progress by writing logs; their streams tell when.
+            iam.allow(
+                ["logs:DescribeLogStreams"],
+                [ctx.arn("logs", f"log-group:{TRAINING_LOG_GROUP}:*")],
+                sid="ReadTrainingLogActivity",
+            ),
         ]
         function = PythonFunction(
             f"{name}-stall-detector",
@@ -403,18 +411,22 @@ class TrainingMonitor(pulumi.ComponentResource):
         self, name: str, config: MonitoringConfig, models: Mapping[str, ModelConfig]
     ) -> list[aws.cloudwatch.MetricAlarm]:
         hosts = config.host_alarms
-        source = f'FROM "{TRAINING_HOST_NAMESPACE}"'
+        # One contributor per host: a single full disk or idle GPU alarms even while the other
+        # hosts are fine. SageMaker names pipeline jobs without the stack, so these cover every
+        # training job of the account in this region.
+        source = f'FROM SCHEMA("{TRAINING_HOST_NAMESPACE}", Host)'
+        group = "GROUP BY Host"
         specs = [
             (
                 "disk",
-                f"SELECT MAX(DiskUtilization) {source}",
+                f"SELECT MAX(DiskUtilization) {source} {group}",
                 hosts.disk_percent,
                 "GreaterThanThreshold",
                 1,
             ),
             (
                 "memory",
-                f"SELECT MAX(MemoryUtilization) {source}",
+                f"SELECT MAX(MemoryUtilization) {source} {group}",
                 hosts.memory_percent,
                 "GreaterThanThreshold",
                 1,
@@ -424,7 +436,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             specs.append(
                 (
                     "gpu-idle",
-                    f"SELECT MAX(GPUUtilization) {source}",
+                    f"SELECT MAX(GPUUtilization) {source} {group}",
                     hosts.gpu_idle_percent,
                     "LessThanThreshold",
                     max(1, hosts.gpu_idle_minutes // 5),

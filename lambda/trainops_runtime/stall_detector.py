@@ -5,8 +5,12 @@ pipelines it finds the running training job and reports, as CloudWatch metrics (
 
 * `OverrunningTrainingJobs`: jobs past `TRAINOPS_OVERRUN_FRACTION` of their model's maximum
   runtime (SageMaker would stop them with MaxRuntimeExceeded at 100 %);
-* `StalledTrainingJobs`: jobs whose secondary status has not changed for
-  `TRAINOPS_STALLED_AFTER_MINUTES` (stuck downloading, waiting for spot capacity, ...);
+* `StalledTrainingJobs`: jobs that made no progress for `TRAINOPS_STALLED_AFTER_MINUTES`. Before
+  and after training that is an unchanged secondary status (stuck downloading, waiting for spot
+  capacity, uploading, ...). *During* training the secondary status stays `Training` for hours
+  by design, so there progress means log output: the job's streams in
+  `/aws/sagemaker/TrainingJobs` must have received something within that time (a hung process
+  goes quiet long before MaxRuntimeExceeded);
 * `OverrunningPipelineExecutions`: executions past that fraction of their longest possible run;
 * `RunningTrainingJobs` and `RunningPipelineExecutions`, for the dashboard.
 
@@ -36,6 +40,7 @@ metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observabili
 OVERRUN_ENV = "TRAINOPS_OVERRUN_FRACTION"
 STALLED_ENV = "TRAINOPS_STALLED_AFTER_MINUTES"
 STACK_ENV = "TRAINOPS_STACK"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_NAMES = (
     "OverrunningTrainingJobs",
     "StalledTrainingJobs",
@@ -101,7 +106,7 @@ def _running_training_jobs(execution_arn: str) -> list[str]:
         request["NextToken"] = page["NextToken"]
 
 
-def _check_job(
+def check_job(
     model: str, name: str, max_runtime: timedelta, thresholds: Thresholds, now: datetime
 ) -> list[Finding]:
     job = clients.client("sagemaker").describe_training_job(TrainingJobName=name)
@@ -122,19 +127,45 @@ def _check_job(
         )
     transitions = job.get("SecondaryStatusTransitions") or []
     last_change = transitions[-1]["StartTime"] if transitions else started
-    quiet = now - last_change
-    if quiet >= thresholds.stalled_after:
-        status = job.get("SecondaryStatus", "unknown")
-        findings.append(
-            Finding(
-                model=model,
-                kind="stalled-job",
-                resource=name,
-                elapsed_minutes=_minutes(elapsed),
-                detail=f"secondary status {status} unchanged for {_minutes(quiet)} minutes",
-            )
+    status = job.get("SecondaryStatus", "unknown")
+    if now - last_change < thresholds.stalled_after:
+        return findings
+    if status == "Training":
+        last_log = _last_log_ingestion(name)
+        if last_log is not None and now - last_log < thresholds.stalled_after:
+            return findings  # long training that still writes logs is progress
+        quiet = now - max(last_change, last_log) if last_log else now - last_change
+        detail = f"training without log output for {_minutes(quiet)} minutes"
+    else:
+        quiet = now - last_change
+        detail = f"secondary status {status} unchanged for {_minutes(quiet)} minutes"
+    findings.append(
+        Finding(
+            model=model,
+            kind="stalled-job",
+            resource=name,
+            elapsed_minutes=_minutes(elapsed),
+            detail=detail,
         )
+    )
     return findings
+
+
+def _last_log_ingestion(job_name: str) -> datetime | None:
+    """When any of the job's log streams (`<job>/algo-<n>-<epoch>`) last received events.
+
+    `lastIngestionTime` rather than `lastEventTimestamp`, which CloudWatch Logs updates only
+    eventually (AWS documents delays of up to an hour).
+    """
+    response = clients.client("logs").describe_log_streams(
+        logGroupName=TRAINING_LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
+    )
+    stamps = [
+        stream["lastIngestionTime"]
+        for stream in response.get("logStreams", [])
+        if stream.get("lastIngestionTime")
+    ]
+    return datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
 
 
 def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Report:
@@ -159,7 +190,7 @@ def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Repo
                     )
             for job in _running_training_jobs(execution.execution_arn):
                 report.running_jobs += 1
-                report.findings += _check_job(
+                report.findings += check_job(
                     model, job, timedelta(minutes=entry.max_runtime_minutes), thresholds, now
                 )
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -171,9 +172,14 @@ def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
         assert alarm["alarmActions"] == [arns["warning"]], name
         assert alarm["okActions"] == [arns["warning"]], name
         escalated = alarms[f"{name}-escalated"]
-        period = escalated.get("period") or escalated["metricQueries"][0]["period"]
-        assert escalated["evaluationPeriods"] * period >= min(escalate_minutes * 60, 86400), name
-        assert escalated["evaluationPeriods"] > alarm["evaluationPeriods"] or period >= 3600, name
+        query = "metricQueries" in escalated
+        period = escalated["metricQueries"][0]["period"] if query else escalated["period"]
+        # The twin fires escalateAfterMinutes after the warning does (not after the condition
+        # began), unless CloudWatch's evaluation window caps it.
+        window = 3 * 3600 if query else (86400 if period < 3600 else 7 * 86400)
+        wanted = alarm["evaluationPeriods"] + math.ceil(escalate_minutes * 60 / period)
+        assert escalated["evaluationPeriods"] == min(wanted, window // period), name
+        assert escalated["datapointsToAlarm"] == escalated["evaluationPeriods"], name
 
 
 def test_dev_alarms_notify_warning_only(dev: offline.Recording) -> None:
@@ -221,7 +227,12 @@ def test_stall_detector_may_read_but_not_start(dev: offline.Recording) -> None:
         "sagemaker:ListPipelineExecutions",
         "sagemaker:ListPipelineExecutionSteps",
         "sagemaker:DescribeTrainingJob",
+        "logs:DescribeLogStreams",
     } <= actions
+    (log_activity,) = [s for s in policy["Statement"] if s["Action"] == ["logs:DescribeLogStreams"]]
+    assert log_activity["Resource"] == [
+        f"arn:aws:logs:us-east-1:{offline.ACCOUNT_ID}:log-group:/aws/sagemaker/TrainingJobs:*"
+    ]
     describe = next(
         s for s in policy["Statement"] if s["Action"] == ["sagemaker:DescribeTrainingJob"]
     )
@@ -233,7 +244,14 @@ def test_training_host_alarms_query_all_training_jobs(
 ) -> None:
     alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
     disk = alarms["monitoring-training-host-disk"]["metricQueries"][0]
-    assert disk["expression"] == 'SELECT MAX(DiskUtilization) FROM "/aws/sagemaker/TrainingJobs"'
+    # GROUP BY Host: every host is its own contributor, so one idle GPU or full disk alarms
+    # while the other hosts are fine.
+    assert disk["expression"] == (
+        'SELECT MAX(DiskUtilization) FROM SCHEMA("/aws/sagemaker/TrainingJobs", Host) GROUP BY Host'
+    )
+    assert alarms["monitoring-training-host-gpu-idle"]["metricQueries"][0]["expression"] == (
+        'SELECT MAX(GPUUtilization) FROM SCHEMA("/aws/sagemaker/TrainingJobs", Host) GROUP BY Host'
+    )
     assert alarms["monitoring-training-host-disk"]["threshold"] == 90
     gpu = alarms["monitoring-training-host-gpu-idle"]
     assert gpu["comparisonOperator"] == "LessThanThreshold"
@@ -291,6 +309,33 @@ def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
     }
 
 
+def test_existing_endpoints_are_watched_on_their_own_variant(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack(
+        "dev", {"trainops:models.fraud.endpoint": {"name": "fraud-live", "variantName": "blue"}}
+    )
+    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    assert alarms["monitoring-fraud-endpoint-5xx"]["dimensions"] == {
+        "EndpointName": "fraud-live",
+        "VariantName": "blue",
+    }
+    assert recording.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration") == []
+
+
+def test_endpoints_on_local_nvme_storage_name_no_volume_key(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """SageMaker rejects a KmsKeyId for instance types with local storage (hardware-encrypted)."""
+    recording = run_stack(
+        "dev", {"trainops:models.churn.endpoint": {**ENDPOINT, "instanceType": "ml.g5.xlarge"}}
+    )
+    config = recording.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    assert "kmsKeyArn" not in config
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    assert config["dataCaptureConfig"]["kmsKeyId"] == key_arn  # captured data still is
+
+
 def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     run_stack: Callable[..., offline.Recording],
 ) -> None:
@@ -327,6 +372,10 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     assert churn["modelBiasAppSpecification"]["imageUri"].endswith(
         "/sagemaker-clarify-processing:1.0"
     )
+    # the Clarify container publishes the metrics the alarms below watch only when asked to
+    assert churn["modelBiasAppSpecification"]["environment"] == {
+        "publish_cloudwatch_metrics": "Enabled"
+    }
     fraud_schedule = next(s.inputs for s in schedules if s.inputs["endpointName"] == "fraud-live")
     assert fraud_schedule["monitoringScheduleConfig"]["scheduleConfig"] == {
         "scheduleExpression": "cron(0 0 ? * * *)"
@@ -418,3 +467,13 @@ def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(
     alarm_arns = set(widgets["Alarm states"]["properties"]["alarms"])
     first_tier = {a.outputs["arn"] for a in dev.of_type(ALARM) if not a.name.endswith("-escalated")}
     assert alarm_arns == first_tier
+
+
+def test_escalation_counts_from_the_warning_and_respects_cloudwatch_windows() -> None:
+    from components.alarms import Condition, escalation_periods
+
+    thirty_minutes = Condition(period_seconds=300, evaluation_periods=6)
+    assert escalation_periods(thirty_minutes, 15) == 6 + 3
+    assert escalation_periods(thirty_minutes, 1440) == 86400 // 300  # one day below hourly
+    assert escalation_periods(thirty_minutes, 1440, max_window_seconds=3 * 3600) == 36
+    assert escalation_periods(Condition(period_seconds=60), 1) == 2

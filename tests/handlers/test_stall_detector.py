@@ -101,8 +101,30 @@ def steps(stubber: Stubber, execution: str, job_name: str) -> None:
     )
 
 
+def log_streams(stubber: Stubber, job_name: str, last_ingestion: list[datetime]) -> None:
+    stubber.add_response(
+        "describe_log_streams",
+        {
+            "logStreams": [
+                {
+                    "logStreamName": f"{job_name}/algo-{index + 1}-1700000000",
+                    "lastIngestionTime": int(moment.timestamp() * 1000),
+                }
+                for index, moment in enumerate(last_ingestion)
+            ]
+        },
+        {"logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamNamePrefix": f"{job_name}/"},
+    )
+
+
 def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     sagemaker = clients.client("sagemaker")
+    logs = Stubber(clients.client("logs"))
+    # job a: `Training` for 70 minutes and its two hosts silent for 65 and 62: stalled
+    log_streams(
+        logs, "pipelines-a-train", [NOW - timedelta(minutes=65), NOW - timedelta(minutes=62)]
+    )
+    logs.activate()
     churn_after = NOW - timedelta(minutes=100) - timedelta(hours=24)
     fraud_after = NOW - timedelta(minutes=600) - timedelta(hours=24)
     with Stubber(sagemaker) as stubber:
@@ -145,6 +167,8 @@ def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixtu
         list_executions(stubber, "trainops-test-fraud", fraud_after, [])
         result = stall_detector.run(now=lambda: NOW)
         stubber.assert_no_pending_responses()
+    logs.assert_no_pending_responses()
+    logs.deactivate()
     assert result == {
         "runningJobs": 2,
         "runningExecutions": 2,
@@ -210,3 +234,39 @@ def test_invalid_thresholds_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("TRAINOPS_OVERRUN_FRACTION", "1.5")
     with pytest.raises(RuntimeError, match="must be in"):
         stall_detector.Thresholds.from_environment()
+
+
+@pytest.mark.parametrize(
+    ("secondary_status", "last_log_minutes_ago", "stalled"),
+    [
+        ("Training", 2, False),  # long training that still logs is progress
+        ("Training", 61, True),  # silent for longer than stalledAfterMinutes
+        ("Training", None, True),  # never logged at all
+        ("Downloading", None, True),  # stuck before training: the status alone decides
+    ],
+)
+def test_stalled_means_no_progress(
+    secondary_status: str, last_log_minutes_ago: int | None, *, stalled: bool
+) -> None:
+    """A job whose secondary status has stayed the same for 3 hours."""
+    name = "pipelines-long-train"
+    described = job(name, NOW - timedelta(minutes=190), NOW - timedelta(minutes=180))
+    described["SecondaryStatus"] = secondary_status
+    described["SecondaryStatusTransitions"][-1]["Status"] = secondary_status
+    with Stubber(clients.client("sagemaker")) as sagemaker, Stubber(clients.client("logs")) as logs:
+        sagemaker.add_response("describe_training_job", described, {"TrainingJobName": name})
+        if secondary_status == "Training":
+            log_streams(
+                logs,
+                name,
+                []
+                if last_log_minutes_ago is None
+                else [NOW - timedelta(minutes=last_log_minutes_ago)],
+            )
+        thresholds = stall_detector.Thresholds(
+            overrun_fraction=1.0, stalled_after=timedelta(minutes=60)
+        )
+        findings = stall_detector.check_job("fraud", name, timedelta(minutes=600), thresholds, NOW)
+        sagemaker.assert_no_pending_responses()
+        logs.assert_no_pending_responses()
+    assert [f.kind for f in findings] == (["stalled-job"] if stalled else [])
