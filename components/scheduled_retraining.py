@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
@@ -40,6 +41,11 @@ class ModelSchedule:
     expression: str
     timezone: str
     only_when_new_data: bool
+
+
+def rfc3339_utc(moment: datetime) -> str:
+    """`2027-01-01T00:00:00Z`: the form Scheduler's StartDate/EndDate take."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def effective_schedules(
@@ -161,8 +167,8 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 schedule_expression=schedule.expression,
                 schedule_expression_timezone=schedule.timezone,
                 flexible_time_window=window,
-                start_date=config.start_date.isoformat() if config.start_date else None,
-                end_date=config.end_date.isoformat() if config.end_date else None,
+                start_date=rfc3339_utc(config.start_date) if config.start_date else None,
+                end_date=rfc3339_utc(config.end_date) if config.end_date else None,
                 kms_key_arn=args.key_arn,
                 state="ENABLED",
                 target={
@@ -268,7 +274,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 iam.service_trust_policy(
                     ctx.service_principal("scheduler"),
                     ctx,
-                    source_arn=ctx.arn("scheduler", f"schedule/{group_name}/*"),
+                    # Scheduler assumes the role on behalf of the schedule *group* (its ARN is
+                    # the SourceArn AWS sends), not of each schedule.
+                    source_arn=ctx.arn("scheduler", f"schedule-group/{group_name}"),
                 )
             ),
             opts=child,

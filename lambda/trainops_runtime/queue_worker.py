@@ -1,12 +1,16 @@
 """queue_worker: turns training requests from the FIFO queue into pipeline executions.
 
 Invoked by an SQS event source mapping with `ReportBatchItemFailures`. Per batch it asks
-SageMaker once how many executions are running across the platform; per message:
+SageMaker once (at the first valid request) how many executions are running across the
+platform: one ListPipelineExecutions per configured pipeline, the only consistent,
+pipeline-scoped listing SageMaker offers. Per message:
 
 * not JSON, not a valid request, or an unknown model/hyperparameter: **moved to the DLQ with the
   reason** (message attribute `trainops-reject-reason`), recorded as `TrainingRejected`, and
   acknowledged, so it is never retried;
-* its own execution already running (a duplicate delivery): acknowledged, nothing started;
+* its own execution already running (a duplicate delivery): acknowledged, nothing started,
+  and its `TrainingRequested`/`TrainingStarted` published again (same event ids, so the store
+  keeps one of each), in case the first delivery died between the start and the publish;
 * `maxConcurrentTrainings` reached: **back-pressure**, reported as failed and its visibility
   extended with exponential backoff, so it waits in the queue (`TrainingDeferred`);
 * otherwise the model's pipeline starts with the request's idempotency token (`TrainingStarted`);
@@ -84,13 +88,27 @@ class Settings:
 
 @dataclass
 class BatchState:
-    """What one invocation knows: capacity left and the executions already running."""
+    """What one invocation knows: capacity left and the executions already running.
+
+    The capacity query runs once, when the first valid request needs it: a batch of rejects
+    asks SageMaker nothing.
+    """
 
     settings: Settings
     catalog: ModelCatalog
-    running: int
-    running_names: set[str]
+    running: int = 0
+    # display name -> execution ARN of every execution holding a slot
+    running_names: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
+    queried: bool = False
+
+    def ensure_capacity_known(self) -> None:
+        if self.queried:
+            return
+        running = running_across(self.catalog.models, self.catalog)
+        self.running = len(running)
+        self.running_names = {e.display_name: e.execution_arn for e in running}
+        self.queried = True
 
     def _event(self, kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
         return events.DomainEvent(
@@ -135,7 +153,13 @@ class BatchState:
             self.reject(record, str(error), model=_model_hint(record))
             return "rejected"
 
-        if request.execution_display_name(TRIGGER) in self.running_names:
+        self.ensure_capacity_known()
+        own_execution = self.running_names.get(request.execution_display_name(TRIGGER))
+        if own_execution is not None:
+            events.publish(
+                self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None),
+                self._event(events.TRAINING_STARTED, request, execution_arn=own_execution),
+            )
             self.outcomes[record.message_id] = "duplicate"
             return "duplicate"
         if self.running >= self.settings.max_concurrent:
@@ -171,7 +195,7 @@ class BatchState:
             )
             return "rejected"
         self.running += 1
-        self.running_names.add(request.execution_display_name(TRIGGER))
+        self.running_names[request.execution_display_name(TRIGGER)] = execution_arn
         events.publish(self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn))
         metrics.add_metric(name="TrainingsStarted", unit=MetricUnit.Count, value=1)
         self.outcomes[record.message_id] = "started"
@@ -199,9 +223,15 @@ def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[s
     ]
     if not entries:
         return
-    result = clients.client("sqs").change_message_visibility_batch(
-        QueueUrl=settings.queue_url, Entries=entries
-    )
+    try:
+        result = clients.client("sqs").change_message_visibility_batch(
+            QueueUrl=settings.queue_url, Entries=entries
+        )
+    except (ClientError, BotoCoreError) as error:
+        # The batch's outcome stands: the failed messages return after the queue's visibility
+        # timeout instead of their backoff, and the others must still be deleted.
+        logger.warning("could not delay failed messages", extra={"code": error_code(error)})
+        return
     if result.get("Failed"):
         # Not fatal: the message still returns after the queue's visibility timeout.
         logger.warning("could not delay some messages", extra={"failed": result["Failed"]})
@@ -211,13 +241,7 @@ def run(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     settings = Settings.from_environment()
     catalog = catalog_module.load()
     observability.tag_stack(metrics)
-    running = running_across(catalog.models, catalog)  # the one capacity query of this batch
-    state = BatchState(
-        settings=settings,
-        catalog=catalog,
-        running=len(running),
-        running_names={execution.display_name for execution in running},
-    )
+    state = BatchState(settings=settings, catalog=catalog)
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
     # A whole batch waiting for capacity is normal back-pressure, not an error: report the items
     # (so their backoff is set below) instead of failing the invocation.

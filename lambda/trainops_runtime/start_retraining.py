@@ -113,12 +113,16 @@ def run(event: Any) -> dict[str, Any]:
 
     own_name = request.execution_display_name(TRIGGER)
     running = running_executions(tick.model, catalog)
-    if any(execution.display_name == own_name for execution in running):
+    own = next((e for e in running if e.display_name == own_name), None)
+    if own is not None:
         logger.info(
             "duplicate delivery: this tick's execution is already running",
             extra={"model": tick.model},
         )
-        return {"status": "duplicate", "model": tick.model}
+        # An earlier delivery may have died after the start: announce it again. The events
+        # keep their ids (the store records each once); the notice may arrive twice.
+        _announce_start(request, own.execution_arn, again=True)
+        return {"status": "duplicate", "model": tick.model, "executionArn": own.execution_arn}
     if running:
         blocking = running[0]
         return _skip(
@@ -156,15 +160,24 @@ def run(event: Any) -> dict[str, Any]:
             )
         )
         raise
-    events.publish(_event(events.TRAINING_STARTED, request, execution_arn=execution_arn))
     metrics.add_metric(name="RetrainingStarted", unit=MetricUnit.Count, value=1)
+    _announce_start(request, execution_arn)
+    return {"status": "started", "model": tick.model, "executionArn": execution_arn}
+
+
+def _announce_start(request: TrainingRequest, execution_arn: str, *, again: bool = False) -> None:
+    """`TrainingStarted` on the bus (again: with `TrainingRequested`) and the notice."""
+    started = _event(events.TRAINING_STARTED, request, execution_arn=execution_arn)
+    if again:
+        events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason), started)
+    else:
+        events.publish(started)
     notify(
         NOTIFY_ENV,
-        f"trainops: scheduled retraining of {tick.model} started",
-        f"Scheduled retraining of {tick.model} ({request.reason}) started.\n"
+        f"trainops: scheduled retraining of {request.model} started",
+        f"Scheduled retraining of {request.model} ({request.reason}) started.\n"
         f"Execution: {execution_arn}",
     )
-    return {"status": "started", "model": tick.model, "executionArn": execution_arn}
 
 
 @logger.inject_lambda_context

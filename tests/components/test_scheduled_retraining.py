@@ -73,12 +73,18 @@ def test_scheduler_role_may_only_invoke_its_function(
     role = recording.one("aws:iam/role:Role", "scheduled-retraining-scheduler")
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    group = recording.one("aws:scheduler/scheduleGroup:ScheduleGroup").inputs["name"]
+    # Scheduler presents its schedule *group* as the source (as AWS's set-up guide and CDK's
+    # scheduler targets scope it), so a per-schedule ARN would refuse every tick.
     assert trust["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
         "ArnLike": {
-            "aws:SourceArn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/trainops-dev/*"
+            "aws:SourceArn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule-group/{group}"
         },
     }
+    assert {
+        s.inputs["groupName"] for s in recording.of_type("aws:scheduler/schedule:Schedule")
+    } == {group}
     policy = json.loads(
         recording.one(
             "aws:iam/rolePolicy:RolePolicy", "scheduled-retraining-scheduler-policy"
@@ -142,7 +148,7 @@ def test_per_model_overrides_and_new_data_gating(
                 "onlyWhenNewData": True,
             },
             "trainops:scheduledRetraining.flexibleWindowMinutes": 15,
-            "trainops:scheduledRetraining.startDate": "2027-01-01T00:00:00Z",
+            "trainops:scheduledRetraining.startDate": "2027-01-01T01:00:00+01:00",
         },
     )
     found = schedules(recording)
@@ -153,7 +159,7 @@ def test_per_model_overrides_and_new_data_gating(
         "mode": "FLEXIBLE",
         "maximumWindowInMinutes": 15,
     }
-    assert found["churn"]["startDate"] == "2027-01-01T00:00:00+00:00"
+    assert found["churn"]["startDate"] == "2027-01-01T00:00:00Z"  # RFC 3339 in UTC
     variables = recording.one(
         "aws:lambda/function:Function", "scheduled-retraining-start-function"
     ).inputs["environment"]["variables"]

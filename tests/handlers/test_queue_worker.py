@@ -169,6 +169,45 @@ def test_a_duplicate_message_starts_one_execution(queues: Queues, pipelines: Pip
     assert len(pipelines.executions("trainops-test-churn")) == 1
 
 
+def test_a_duplicate_announces_its_running_execution_again(
+    queues: Queues, pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    """If the first delivery died between the start and the publish, the redelivery publishes
+    TrainingStarted; the ids are the same, so the event store keeps one of each."""
+    queues.request("churn", "req-again")
+    assert queues.poll() == {"batchItemFailures": []}
+    send(  # the same request again, past SQS's deduplication (another dedup id)
+        queues.url,
+        TrainingRequest(model="churn", request_id="req-again", requested_by="t").to_message(),
+        "churn",
+        "redelivered",
+    )
+    assert queues.poll() == {"batchItemFailures": []}
+    (execution,) = pipelines.executions("trainops-test-churn")
+    assert event_sink.types() == [
+        "TrainingRequested",
+        "TrainingStarted",
+        "TrainingRequested",
+        "TrainingStarted",
+    ]
+    started = [e["detail"] for e in event_sink.received if e["detail-type"] == "TrainingStarted"]
+    assert [e["executionArn"] for e in started] == [execution.arn, execution.arn]
+    assert started[0]["eventId"] == started[1]["eventId"]
+
+
+def test_a_batch_of_rejects_asks_sagemaker_nothing(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_capacity_query(*args: Any, **kwargs: Any) -> list[Any]:
+        raise AssertionError("a batch without a valid request needs no capacity query")
+
+    monkeypatch.setattr(queue_worker, "running_across", no_capacity_query)
+    send(queues.url, "not json", "churn", "garbage-1")
+    send(queues.url, json.dumps({"model": "nope", "requestId": "r"}), "nope", "garbage-2")
+    assert queues.poll() == {"batchItemFailures": []}
+    assert drain(queues.dlq_url)
+
+
 def test_at_capacity_nothing_starts_and_the_messages_stay(
     queues: Queues, pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,3 +287,27 @@ def test_misconfiguration_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRAINOPS_DLQ_URL", raising=False)
     with pytest.raises(RuntimeError, match="queue_worker is misconfigured"):
         queue_worker.Settings.from_environment()
+
+
+def test_a_failing_backoff_call_keeps_the_batch_outcome(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ChangeMessageVisibilityBatch failing must not turn a partial failure into a whole one."""
+    throttle_pipeline(monkeypatch, "trainops-test-fraud")
+    queues.request("churn", "ok-1")
+    queues.request("fraud", "throttled-1")
+    event = queues.batch()
+    failed_message = next(
+        r["messageId"] for r in event["Records"] if json.loads(r["body"])["model"] == "fraud"
+    )
+
+    def broken(**kwargs: Any) -> dict[str, Any]:
+        raise boto3.client("sqs").exceptions.QueueDoesNotExist(
+            {"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue"}},
+            "ChangeMessageVisibilityBatch",
+        )
+
+    sqs = queue_worker.clients.client("sqs")
+    monkeypatch.setattr(sqs, "change_message_visibility_batch", broken)
+    result = queue_worker.run(event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": failed_message}]}

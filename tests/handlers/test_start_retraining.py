@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from tests.event_sink import EventSink
 from tests.sagemaker_sim import PipelineSim
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, start_retraining
+from trainops_runtime import clients, domain_events, start_retraining
 from trainops_runtime.errors import RetryableError
 
 CATALOG = {
@@ -60,13 +60,45 @@ def test_the_same_tick_delivered_twice_starts_one(sim: PipelineSim, event_sink: 
     first = start_retraining.run(TICK)
     second = start_retraining.run(TICK)
     assert len(sim.executions("trainops-test-churn")) == 1
-    assert second == {"status": "duplicate", "model": "churn"}
+    assert second == {
+        "status": "duplicate",
+        "model": "churn",
+        "executionArn": first["executionArn"],
+    }
     assert "TrainingSkipped" not in event_sink.types()
+    # the duplicate announces the start again with the same event ids (the store keeps one)
+    started = [e["detail"] for e in event_sink.received if e["detail-type"] == "TrainingStarted"]
+    assert len(started) == 2
+    assert started[0]["eventId"] == started[1]["eventId"]
     # after the first execution finished, a late duplicate still maps onto the same execution
     sim.finish(first["executionArn"], "Succeeded")
     third = start_retraining.run(TICK)
     assert third["executionArn"] == first["executionArn"]
     assert len(sim.executions("trainops-test-churn")) == 1
+
+
+def test_a_start_whose_announcement_failed_is_announced_by_the_retry(
+    sim: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The execution started but TrainingStarted never reached the bus: Lambda's retry finds
+    the execution running and publishes it, so the history is not left without the start."""
+    real_publish = domain_events.publish
+
+    def failing_for_started(*events: domain_events.DomainEvent) -> int:
+        if any(e.type == domain_events.TRAINING_STARTED for e in events):
+            raise domain_events.PublishError("EventBridge rejected 1 event(s)")
+        return real_publish(*events)
+
+    monkeypatch.setattr(domain_events, "publish", failing_for_started)
+    with pytest.raises(domain_events.PublishError):
+        start_retraining.run(TICK)
+    assert event_sink.types() == ["TrainingRequested"]
+    monkeypatch.setattr(domain_events, "publish", real_publish)
+    retry = start_retraining.run(TICK)
+    (execution,) = sim.executions("trainops-test-churn")
+    assert retry == {"status": "duplicate", "model": "churn", "executionArn": execution.arn}
+    assert event_sink.types() == ["TrainingRequested", "TrainingRequested", "TrainingStarted"]
+    assert event_sink.received[-1]["detail"]["executionArn"] == execution.arn
 
 
 def test_a_tick_while_an_execution_runs_starts_none_and_records_why(
