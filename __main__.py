@@ -179,6 +179,7 @@ if settings.maintenance_window.enabled:
             artifacts_bucket_name=foundation.artifacts_bucket_name,
             artifacts_bucket_arn=foundation.artifacts_bucket_arn,
             log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
             alerts=alerts,
             guard_alarm_name=platform_critical_alarm if alerts else None,
             guard_alarm_arn=ctx.arn("cloudwatch", f"alarm:{platform_critical_alarm}")

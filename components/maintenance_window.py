@@ -27,11 +27,13 @@ from components.config import MaintenanceWindowConfig, ModelConfig
 from components.dashboard import DashboardSources
 from components.event_rules import EventBusRef, RuleTarget, rule_with_target
 from components.foundation import training_data_statements
+from components.lambda_function import PythonFunction, PythonFunctionArgs
 
 RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
 NOTIFY_ON = ["Failed", "TimedOut", "Cancelled"]
 MODEL_PATTERN = r"^[a-z0-9](-*[a-z0-9]){0,31}$"
-S3_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/=-]*)?$"
+# No quotes or parentheses: the value lands inside a single-quoted shell assignment.
+S3_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*/=-]*)?$"
 ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
 ALARM_PATTERN = r"^[A-Za-z0-9 ._:/-]{0,255}$"
 OUTPUT_PREFIX = "maintenance-window"
@@ -198,6 +200,24 @@ def run_command_pattern(document_name: str) -> dict[str, Any]:
     }
 
 
+def guard_alarm_pattern(alarm_arn: str) -> dict[str, Any]:
+    """The platform-critical alarm going into ALARM."""
+    return {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [alarm_arn],
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
+
+
+@dataclass
+class _Stopper:
+    function_name: pulumi.Output[str]
+    failure_queue_name: pulumi.Output[str] | None
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    rule: RuleTarget
+
+
 @dataclass
 class MaintenanceWindowArgs:
     config: MaintenanceWindowConfig
@@ -207,9 +227,11 @@ class MaintenanceWindowArgs:
     artifacts_bucket_name: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
     log_retention_days: int
+    powertools_layer_version: int = 27
     alerts: alarms.AlertLadder | None = None
-    guard_alarm_name: pulumi.Input[str] | None = None
-    guard_alarm_arn: pulumi.Input[str] | None = None
+    # The platform-critical alarm has a fixed name, so it is known before it exists.
+    guard_alarm_name: str | None = None
+    guard_alarm_arn: str | None = None
     event_bus: EventBusRef | None = None
 
 
@@ -274,8 +296,10 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         notify_topic = args.alerts.warning_topic_arn if args.alerts is not None else None
         role = self._service_role(name, args, document.arn, notify_topic)
 
+        # The task names the document by name: Run Command then reports that name as the
+        # `document-name` of its status events, which the forwarding rule matches.
         resolved = pulumi.Output.all(
-            document=document.arn,
+            document=document.name,
             bucket=args.artifacts_bucket_name,
             log_group=log_group.name,
             role=role.arn,
@@ -305,7 +329,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 name=f"retrain-{model}",
                 description=f"trainops: retrain {model}",
                 task_type="RUN_COMMAND",
-                task_arn=document.arn,
+                task_arn=document.name,
                 service_role_arn=role.arn,
                 priority=priority,
                 max_concurrency=config.max_concurrency,
@@ -317,13 +341,30 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             )
 
         policy = self._instance_policy(name, args, models, log_group.arn)
-        self.dashboard_sources = DashboardSources()
+        rules: list[RuleTarget] = []
+        functions: list[pulumi.Input[str]] = []
+        failure_queues: list[pulumi.Input[str]] = []
+        function_alarms: list[aws.cloudwatch.MetricAlarm] = []
         if args.event_bus is not None:
-            forward = self._forward_run_command_events(name, args)
-            self.dashboard_sources = DashboardSources(
-                dead_letter_queues=[forward.dead_letter_queue.name],
-                alarms=[alarm.arn for alarm in forward.alarms],
-            )
+            rules.append(self._forward_run_command_events(name, args))
+        if (
+            config.guard_with_critical_alarm
+            and args.guard_alarm_name is not None
+            and args.guard_alarm_arn is not None
+        ):
+            stopper = self._stop_on_critical_alarm(name, args, window.id)
+            rules.append(stopper.rule)
+            functions.append(stopper.function_name)
+            function_alarms += stopper.alarms
+            if stopper.failure_queue_name is not None:
+                failure_queues.append(stopper.failure_queue_name)
+        self.dashboard_sources = DashboardSources(
+            dead_letter_queues=[rule.dead_letter_queue.name for rule in rules] + failure_queues,
+            functions=functions,
+            alarms=[
+                alarm.arn for alarm in [*function_alarms, *(a for r in rules for a in r.alarms)]
+            ],
+        )
 
         self.window_id = window.id
         self.log_group_name = log_group.name
@@ -391,14 +432,15 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             ),
         ]
         if config.resource_group is not None:
-            # Resolving a resource group's members supports only Resource "*".
-            statements.append(
+            statements += [
                 iam.allow(
-                    ["resource-groups:ListGroupResources", "tag:GetResources"],
-                    "*",
+                    ["resource-groups:ListGroupResources"],
+                    [ctx.arn("resource-groups", f"group/{config.resource_group}")],
                     sid="ResolveGroup",
-                )
-            )
+                ),
+                # A tag-query group's members come from tag:GetResources: Resource "*" only.
+                iam.allow(["tag:GetResources"], "*", sid="ResolveGroupMembers"),
+            ]
         if notify_topic is not None:
             statements += [
                 iam.allow(["sns:Publish"], [notify_topic], sid="NotifyFailures"),
@@ -437,6 +479,9 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 [pulumi.Output.concat(log_group_arn, ":*")],
                 sid="WriteCommandLogs",
             ),
+            # The SSM agent looks its log group up before it writes (AWS's "Configuring
+            # CloudWatch Logs for Run Command"); DescribeLogGroups supports only Resource "*".
+            iam.allow(["logs:DescribeLogGroups"], "*", sid="FindCommandLogGroup"),
             iam.allow(["kms:Decrypt", "kms:GenerateDataKey"], [args.key_arn], sid="StackKey"),
             *training_data_statements(args.ctx, [args.models[m].training_data for m in models]),
         ]
@@ -451,6 +496,74 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             description="Attach to the training hosts' instance role (trainops maintenance window)",
             policy=iam.to_json(iam.document(*statements)),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _stop_on_critical_alarm(
+        self, name: str, args: MaintenanceWindowArgs, window_id: pulumi.Output[str]
+    ) -> _Stopper:
+        """When the platform-critical alarm fires, running retraining stops (see the handler).
+
+        Stands in for the task's AlarmConfiguration, which the Pulumi providers do not expose.
+        """
+        ctx = args.ctx
+        window_arn = pulumi.Output.concat(
+            f"arn:{ctx.partition}:ssm:{ctx.region}:{ctx.account_id}:maintenancewindow/", window_id
+        )
+        function = PythonFunction(
+            f"{name}-stopper",
+            PythonFunctionArgs(
+                handler="trainops_runtime.stop_maintenance.handler",
+                description="trainops: stop maintenance-window retraining on a critical alarm",
+                ctx=ctx,
+                key_arn=args.key_arn,
+                memory_mb=256,
+                timeout_seconds=120,
+                log_retention_days=args.log_retention_days,
+                powertools_layer_version=args.powertools_layer_version,
+                invoked_asynchronously=True,
+                alerts=args.alerts,
+                environment={
+                    "TRAINOPS_MAINTENANCE_WINDOW_ID": window_id,
+                    "TRAINOPS_GUARD_ALARM_NAME": args.guard_alarm_name or "",
+                },
+                statements=[
+                    iam.allow(
+                        [
+                            "ssm:CancelMaintenanceWindowExecution",
+                            "ssm:DescribeMaintenanceWindowExecutions",
+                        ],
+                        [window_arn],
+                        sid="StopOwnWindow",
+                    ),
+                    # These three support only Resource "*" (no resource-level permissions).
+                    iam.allow(
+                        [
+                            "ssm:CancelCommand",
+                            "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
+                            "ssm:DescribeMaintenanceWindowExecutionTasks",
+                        ],
+                        "*",
+                        sid="StopRunningCommands",
+                    ),
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        rule = rule_with_target(
+            f"{name}-stop-on-critical",
+            parent=self,
+            key_arn=args.key_arn,
+            ladder=args.alerts,
+            description=f"trainops {pulumi.get_stack()}: stop retraining on a critical alarm",
+            event_pattern=guard_alarm_pattern(args.guard_alarm_arn or ""),
+            target_arn=function.function_arn,
+            lambda_function_name=function.function_name,
+        )
+        return _Stopper(
+            function_name=function.function_name,
+            failure_queue_name=function.failure_queue_name,
+            alarms=function.alarms,
+            rule=rule,
         )
 
     def _forward_run_command_events(self, name: str, args: MaintenanceWindowArgs) -> RuleTarget:

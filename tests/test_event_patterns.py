@@ -192,3 +192,16 @@ def test_raw_log_rule_skips_replayed_events() -> None:
     event = sample("sagemaker_pipeline_execution_failed")
     assert pattern.matches_event(event)
     assert not pattern.matches_event({**event, "replay-name": "recovery-2026-11-22"})
+
+
+def test_stop_rule_matches_the_platform_critical_alarm_going_into_alarm(moto_aws: None) -> None:
+    from components.maintenance_window import guard_alarm_pattern
+
+    event = sample("cloudwatch_composite_alarm_state_change_alarm")
+    pattern = guard_alarm_pattern(event["resources"][0])
+    assert matches(pattern, event)
+    recovered = copy.deepcopy(event)
+    recovered["detail"]["state"]["value"] = "OK"
+    assert not matches(pattern, recovered)
+    other = guard_alarm_pattern("arn:aws:cloudwatch:us-east-1:123456789012:alarm:someone-else")
+    assert not matches(other, event)

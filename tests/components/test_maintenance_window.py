@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +67,12 @@ def test_document_has_typed_validated_parameters(prod: offline.Recording) -> Non
         in script
     )
 
+    # values are substituted into single-quoted shell assignments: no quote may get through
+    data = re.compile(parameters["dataUri"]["allowedPattern"])
+    assert data.match("s3://example-ml-data/churn/train/")
+    for hostile in ("s3://bucket/a'(id)'", "s3://bucket/a'; rm -rf /", 's3://bucket/"x"'):
+        assert not data.match(hostile), hostile
+
 
 def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.Recording) -> None:
     tasks = {
@@ -80,7 +87,7 @@ def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.
     role = prod.one("aws:iam/role:Role", "maintenance-window-service").outputs["arn"]
     churn = tasks["retrain-churn"]
     assert churn["taskType"] == "RUN_COMMAND"
-    assert churn["taskArn"] == document.outputs["arn"]
+    assert churn["taskArn"] == document.inputs["name"]  # what Run Command events report
     assert churn["maxConcurrency"] == "1"
     assert churn["maxErrors"] == "1"
     assert churn["serviceRoleArn"] == role
@@ -144,6 +151,13 @@ def test_instance_policy_covers_output_logs_and_data(prod: offline.Recording) ->
     statements = {s["Sid"]: s for s in policy["Statement"]}
     bucket_arn = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
     assert statements["WriteCommandOutput"]["Resource"] == [bucket_arn + "/maintenance-window/*"]
+    # the SSM agent looks up the log group before writing; AWS allows that only on "*"
+    assert statements["FindCommandLogGroup"] == {
+        "Sid": "FindCommandLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:DescribeLogGroups"],
+        "Resource": "*",
+    }
     assert iam.wildcard_allow_actions(policy) == []
 
 
@@ -171,6 +185,62 @@ def test_resource_group_alternative_and_model_subset(
         t.inputs["name"]
         for t in recording.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
     ] == ["retrain-fraud"]
+    service = json.loads(
+        recording.one("aws:iam/rolePolicy:RolePolicy", "maintenance-window-service-policy").inputs[
+            "policy"
+        ]
+    )
+    by_sid = {statement["Sid"]: statement for statement in service["Statement"]}
+    assert by_sid["ResolveGroup"]["Resource"] == [
+        f"arn:aws:resource-groups:us-east-1:{ACCOUNT}:group/gpu-trainers"
+    ]
+    assert by_sid["ResolveGroupMembers"]["Action"] == ["tag:GetResources"]
+
+
+def test_a_critical_alarm_stops_running_retraining(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """The task's AlarmConfiguration, which the providers lack, done by a rule and a function."""
+    recording = run_stack("prod")  # prod guards its hosts with the platform-critical alarm
+    alarm_arn = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:trainops-prod-platform-critical"
+    rule = recording.one(
+        "aws:cloudwatch/eventRule:EventRule", "maintenance-window-stop-on-critical"
+    )
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [alarm_arn],
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
+    assert (
+        recording.one(
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm", "platform-critical-alarm"
+        ).inputs["alarmName"]
+        == "trainops-prod-platform-critical"
+    )
+    function = recording.one(
+        "aws:lambda/function:Function", "maintenance-window-stopper-function"
+    ).inputs
+    assert function["handler"] == "trainops_runtime.stop_maintenance.handler"
+    window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
+    variables = function["environment"]["variables"]
+    assert variables["TRAINOPS_MAINTENANCE_WINDOW_ID"] == window.id
+    assert variables["TRAINOPS_GUARD_ALARM_NAME"] == "trainops-prod-platform-critical"
+    target = recording.one(
+        "aws:cloudwatch/eventTarget:EventTarget", "maintenance-window-stop-on-critical-target"
+    ).inputs
+    assert target["retryPolicy"]["maximumRetryAttempts"] == 10
+    assert "deadLetterConfig" in target
+    policy = json.loads(
+        recording.one("aws:iam/rolePolicy:RolePolicy", "maintenance-window-stopper-policy").inputs[
+            "policy"
+        ]
+    )
+    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopOwnWindow")
+    assert stop["Resource"] == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:maintenancewindow/{window.id}"]
+    assert iam.wildcard_allow_actions(policy) == []
+    without = run_stack("prod", {"trainops:maintenanceWindow.guardWithCriticalAlarm": False})
+    assert not [r for r in without.resources if "stop" in r.name]
 
 
 def test_guard_alarm_is_passed_to_the_hosts(run_stack: Callable[..., offline.Recording]) -> None:
