@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +32,9 @@ from trainops_runtime import clients
 TABLE_ENV = "TRAINOPS_EVENT_TABLE"
 MARKER_PREFIX = "event#"
 MAX_CONFLICT_RETRIES = 5
+CONFLICT_BACKOFF_SECONDS = 0.02
+# Cancellation reasons of a stream item that mean "a rival writer got there first".
+RETRY_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
 class ConcurrencyError(RuntimeError):
@@ -58,9 +63,14 @@ def table_name() -> str:
 
 
 def head_version(table: str, stream: str) -> int:
-    """The latest version in ``stream`` (0 for a new stream): one Query, newest first."""
+    """The latest version in ``stream`` (0 for a new stream): one Query, newest first.
+
+    Strongly consistent: an eventually consistent read could return a head a rival writer has
+    already moved past, and every retry would then collide again.
+    """
     response = clients.client("dynamodb").query(
         TableName=table,
+        ConsistentRead=True,
         KeyConditionExpression="#s = :s",
         ExpressionAttributeNames={"#s": "stream"},
         ExpressionAttributeValues={":s": {"S": stream}},
@@ -95,7 +105,7 @@ def _reason_codes(error: ClientError) -> list[str]:
 def append(table: str, event: StoredEvent) -> dict[str, int] | None:
     """Records ``event`` in its streams; returns stream -> version, or None if already recorded."""
     dynamodb = clients.client("dynamodb")
-    for _ in range(MAX_CONFLICT_RETRIES):
+    for attempt in range(MAX_CONFLICT_RETRIES):
         versions = {stream: head_version(table, stream) + 1 for stream in event.streams}
         marker = {
             "stream": {"S": MARKER_PREFIX + event.event_id},
@@ -122,9 +132,13 @@ def append(table: str, event: StoredEvent) -> dict[str, int] | None:
             codes = _reason_codes(error)
             if codes and codes[0] == "ConditionalCheckFailed":
                 return None  # the marker exists: recorded before
-            if "ConditionalCheckFailed" in codes[1:]:
-                continue  # another writer took a version: read the heads again
-            raise
+            # Another writer took a version (its item exists: ConditionalCheckFailed) or is
+            # writing the same items right now (TransactionConflict): read the heads again,
+            # after a short jittered pause so the two do not collide in lockstep.
+            if not RETRY_CODES.intersection(codes[1:]) and codes[:1] != ["TransactionConflict"]:
+                raise
+            time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
+            continue
         return versions
     raise ConcurrencyError(f"could not append {event.event_id} after {MAX_CONFLICT_RETRIES} tries")
 

@@ -2,7 +2,8 @@
 Lambda and `trainops replay`, so both build identical state from the same events.
 
 Per model (`model#<name>`): the last request, the running execution, the last success and
-failure, and counts. Per run (`run#<execution id>`): its request, status and timeline.
+failure, the last maintenance-window run on the team's own hosts, and counts. Per run
+(`run#<execution id>`): its request, status and timeline.
 
 Counting rule (no double counts): `succeeded`, `failed` and `stopped` come from SageMaker's own
 pipeline status events; domain events (`TrainingSucceeded`, `TrainingFailed`, ...) add details
@@ -31,6 +32,13 @@ DOMAIN_COUNTERS = {
     "MaintenanceRunFailed": "maintenanceFailed",
 }
 STATUS_COUNTERS = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
+# Final Run Command statuses of a maintenance-window retraining on the model's own hosts.
+RUN_COMMAND_COUNTERS = {
+    "Success": "maintenanceSucceeded",
+    "Failed": "maintenanceFailed",
+    "TimedOut": "maintenanceFailed",
+    "Cancelled": "maintenanceFailed",
+}
 
 
 def initial_model_state(model: str) -> dict[str, Any]:
@@ -42,6 +50,7 @@ def initial_model_state(model: str) -> dict[str, Any]:
         "runningExecution": None,
         "lastSuccess": None,
         "lastFailure": None,
+        "lastMaintenanceRun": None,
         "counts": {},
     }
 
@@ -112,6 +121,13 @@ def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
                 and (state["lastSuccess"] or {}).get("executionArn") != execution
             ):
                 state["lastSuccess"] = {"at": at, "executionArn": execution, "requestId": None}
+    elif kind == RUN_COMMAND_STATUS and payload.get("status") in RUN_COMMAND_COUNTERS:
+        _count(state, RUN_COMMAND_COUNTERS[payload["status"]])
+        state["lastMaintenanceRun"] = {
+            "at": at,
+            "commandId": payload.get("command-id"),
+            "status": payload["status"],
+        }
     state["lastVersion"] = event["version"]
     state["lastEventAt"] = at
     return state

@@ -8,7 +8,9 @@ queue). Which facts it accepts, and the streams each belongs to:
 * `aws.sagemaker` pipeline execution status changes: `model#<model>` + `run#<execution id>`;
 * `aws.sagemaker` training job state changes: `model#<model>` (from the job's tags) +
   `job#<name>`;
-* `aws.ssm` Run Command status changes (maintenance windows): `maintenance#<document>`.
+* `aws.ssm` Run Command status changes (maintenance windows): `maintenance#<document>`, and
+  `model#<model>` when the command's `modelName` parameter names one of this stack's models
+  (so a model's history shows its retraining on the team's own hosts too).
 
 Anything else, or a malformed event, raises: Lambda retries it and then puts it in the failure
 queue, where an alarm points at it. Nothing is dropped silently. Replayed events (they carry
@@ -116,16 +118,23 @@ def _sagemaker(
     )
 
 
-def _ssm(event: dict[str, Any], detail: dict[str, Any]) -> event_store.StoredEvent:
+def _ssm(
+    event: dict[str, Any], detail: dict[str, Any], catalog: ModelCatalog
+) -> event_store.StoredEvent:
     if event.get("detail-type") != RUN_COMMAND_STATUS or not detail.get("document-name"):
         raise MalformedEvent(f"unexpected Systems Manager event {event.get('detail-type')!r}")
+    names = (detail.get("parameters") or {}).get("modelName") or []
+    model = names[0] if len(names) == 1 and names[0] in catalog.models else None
     return event_store.StoredEvent(
         event_id=str(event["id"]),
         type=RUN_COMMAND_STATUS,
         source=event["source"],
         time=str(event.get("time")),
-        model=None,
-        streams=(f"maintenance#{detail['document-name']}",),
+        model=model,
+        streams=(
+            *([f"model#{model}"] if model else []),
+            f"maintenance#{detail['document-name']}",
+        ),
         payload=detail,
         replayed="replay-name" in event,
     )
@@ -145,7 +154,7 @@ def to_stored(event: dict[str, Any], catalog: ModelCatalog) -> event_store.Store
     if source == "aws.sagemaker":
         return _sagemaker(event, event["detail"], catalog)
     if source == "aws.ssm":
-        return _ssm(event, event["detail"])
+        return _ssm(event, event["detail"], catalog)
     raise MalformedEvent(f"events from {source!r} are not recorded here")
 
 

@@ -74,8 +74,6 @@ def test_event_store_table_is_durable_and_encrypted(
 
 def test_tables_are_protected_in_prod() -> None:
     """Mocks do not report resource options, so the component is checked for what it asks."""
-    import pulumi
-
     from components.event_sourcing import TrainingEventStore
 
     asked: list[bool] = []
@@ -94,7 +92,6 @@ def test_tables_are_protected_in_prod() -> None:
         assert asked == [False, False]
     finally:
         TrainingEventStore._table = original  # type: ignore[method-assign]
-    assert pulumi  # imported for the type of the run
 
 
 def test_recorder_has_retries_dlq_and_only_append_rights(dev: offline.Recording) -> None:
@@ -118,7 +115,17 @@ def test_recorder_has_retries_dlq_and_only_append_rights(dev: offline.Recording)
         "event-sourcing-record-failed-invocations",
         "event-sourcing-record-dlq-depth",
         "event-sourcing-recorder-errors",
+        "event-sourcing-recorder-failures-depth",
     } <= alarms
+    # A malformed event raises in the function: after Lambda's retries it lands in the
+    # recorder's own failure queue (alarmed above), never dropped.
+    invoke = dev.one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        "event-sourcing-recorder-async",
+    ).inputs
+    failures = dev.one("aws:sqs/queue:Queue", "event-sourcing-recorder-failures")
+    assert invoke["destinationConfig"] == {"onFailure": {"destination": failures.outputs["arn"]}}
+    assert invoke["maximumRetryAttempts"] == 2
     policy = json.loads(
         dev.one("aws:iam/rolePolicy:RolePolicy", "event-sourcing-recorder-policy").inputs["policy"]
     )

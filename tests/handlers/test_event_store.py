@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from tests.event_store_helpers import EVENTS, READ_MODEL, create_tables, stream_records
 from tests.lambda_context import LambdaContext
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, event_store, projector, read_model, recorder
+from trainops_runtime import clients, event_store, projection, projector, read_model, recorder
 from trainops_runtime.domain_events import DomainEvent
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
@@ -138,8 +139,16 @@ def test_two_writers_racing_on_one_stream_get_versions_n_and_n_plus_1(
     ]
 
 
-def test_a_conflict_is_retried_with_the_next_version(store: None) -> None:
-    """Stubber: the first transaction is cancelled on the stream item, the second succeeds."""
+@pytest.mark.parametrize(
+    "rival",
+    [
+        "ConditionalCheckFailed",  # the rival's item is already there
+        "TransactionConflict",  # the rival's transaction is writing it right now
+    ],
+)
+def test_a_conflict_is_retried_with_the_next_version(store: None, rival: str) -> None:
+    """Stubber: the first transaction is cancelled on the stream item, the second succeeds;
+    heads are read strongly consistent, so the retry sees the rival's version."""
     stored = recorder.to_stored(envelope(domain("TrainingStarted"), "eb-1"), catalog_module.load())
     dynamodb = clients.client("dynamodb")
     with Stubber(dynamodb) as stubber:
@@ -152,6 +161,16 @@ def test_a_conflict_is_retried_with_the_next_version(store: None) -> None:
                         if name == "model#churn"
                         else []
                     },
+                    {
+                        "TableName": EVENTS,
+                        "ConsistentRead": True,
+                        "KeyConditionExpression": "#s = :s",
+                        "ExpressionAttributeNames": {"#s": "stream"},
+                        "ExpressionAttributeValues": {":s": {"S": name}},
+                        "ScanIndexForward": False,
+                        "Limit": 1,
+                        "ProjectionExpression": "version",
+                    },
                 )
             if version == 4:
                 stubber.add_client_error(
@@ -161,7 +180,7 @@ def test_a_conflict_is_retried_with_the_next_version(store: None) -> None:
                     modeled_fields={
                         "CancellationReasons": [
                             {"Code": "None"},
-                            {"Code": "ConditionalCheckFailed"},
+                            {"Code": rival},
                             {"Code": "None"},
                         ]
                     },
@@ -169,6 +188,28 @@ def test_a_conflict_is_retried_with_the_next_version(store: None) -> None:
             else:
                 stubber.add_response("transact_write_items", {})
         assert event_store.append(EVENTS, stored) == {"model#churn": 5, "run#p4jn9xou8a8s": 1}
+        stubber.assert_no_pending_responses()
+
+
+def test_a_cancellation_for_another_reason_is_not_retried(store: None) -> None:
+    stored = recorder.to_stored(envelope(domain("TrainingStarted"), "eb-1"), catalog_module.load())
+    with Stubber(clients.client("dynamodb")) as stubber:
+        stubber.add_response("query", {"Items": []})
+        stubber.add_response("query", {"Items": []})
+        stubber.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            response_meta={},
+            modeled_fields={
+                "CancellationReasons": [
+                    {"Code": "None"},
+                    {"Code": "ValidationError"},
+                    {"Code": "None"},
+                ]
+            },
+        )
+        with pytest.raises(ClientError):
+            event_store.append(EVENTS, stored)
         stubber.assert_no_pending_responses()
 
 
@@ -215,10 +256,32 @@ def test_training_jobs_and_maintenance_runs_have_their_streams(store: None) -> N
     assert len(stream("model#churn")) == 1  # from the job's trainops:model tag
     ssm = sagemaker("ssm_run_command_status_failed", "eb-2")
     ssm["detail"]["document-name"] = "trainops-dev-retrain"
-    recorder.run(ssm)
+    recorder.run(ssm)  # AWS's sample runs no trainops model: the maintenance stream only
     assert [e["payload"]["status"] for e in stream("maintenance#trainops-dev-retrain")] == [
         "Failed"
     ]
+    assert len(stream("model#churn")) == 1
+
+
+def test_a_maintenance_run_lands_in_its_models_history_and_state(store: None) -> None:
+    """The retraining document's modelName parameter ties the run to the model."""
+    for event_id, status in (("eb-1", "Failed"), ("eb-2", "Success")):
+        run = sagemaker("ssm_run_command_status_failed", event_id)
+        run["detail"]["document-name"] = "trainops-dev-retrain"
+        run["detail"]["status"] = status
+        run["detail"]["parameters"] = {
+            "modelName": ["churn"],
+            "dataUri": ["s3://data-bucket/churn/"],
+        }
+        recorder.run(run)
+    history = stream("model#churn")
+    assert [(e["type"], e["payload"]["status"]) for e in history] == [
+        ("EC2 Command Status-change Notification", "Failed"),
+        ("EC2 Command Status-change Notification", "Success"),
+    ]
+    state = projection.fold("model#churn", history)
+    assert state["counts"] == {"maintenanceFailed": 1, "maintenanceSucceeded": 1}
+    assert state["lastMaintenanceRun"]["status"] == "Success"
 
 
 def record_a_history() -> None:
