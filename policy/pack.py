@@ -1,7 +1,16 @@
 """The CrossGuard policies built from `rules.RULES` (kept apart from `__main__.py`, which serves
-the pack, so tests can call each policy's validate function with a collecting reporter)."""
+the pack, so tests can run the policies through pulumi-policy's own analyzer).
+
+Each rule is one mandatory stack policy that checks every resource on its own: during preview a
+value that is not known yet (pulumi-policy raises `UnknownValueError` on reading it) skips only
+the checks that depend on it, and the advisory `trainops-preview-unknowns` policy lists those
+skipped checks. (Left to the engine, one unknown value anywhere would turn the whole rule into a
+single advisory note.) `pulumi up` runs the stack policies again once every value is known.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import rules
 from pulumi_policy import (
@@ -11,18 +20,46 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
+
+UNKNOWNS_POLICY = "trainops-preview-unknowns"
 
 
 def stack_of(args: StackValidationArgs) -> rules.Stack:
+    """The stack as the rules see it (``resources[i]`` is ``args.resources[i]``)."""
     return rules.Stack(
-        [rules.Resource(type=r.resource_type, name=r.name, props=r.props) for r in args.resources]
+        [rules.Resource(type=r.resource_type, name=r.name, props=r.props) for r in args.resources],
+        unknown_errors=(UnknownValueError,),
     )
+
+
+Result = list[rules.Violation] | UnknownValueError
+
+
+def _checks(
+    rule: rules.Rule, args: StackValidationArgs, suppressions: list[rules.Suppression]
+) -> Iterator[tuple[str, rules.Resource, Result]]:
+    """``rule`` on every resource it examines, with the resource's URN: its violations, or the
+    unknown value that stopped the check."""
+    stack = stack_of(args)
+    for policy_resource, resource in zip(args.resources, stack.resources, strict=True):
+        if not rules.in_scope(rule, resource, suppressions):
+            continue
+        try:
+            yield policy_resource.urn, resource, rules.check(rule, resource, stack)
+        except UnknownValueError as unknown:
+            yield policy_resource.urn, resource, unknown
 
 
 def policy_for(rule: rules.Rule, suppressions: list[rules.Suppression]) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for violation in rules.evaluate(stack_of(args), [rule], suppressions):
-            report_violation(f"{violation.resource} ({violation.type}): {violation.message}", None)
+        for urn, _, result in _checks(rule, args, suppressions):
+            if isinstance(result, UnknownValueError):
+                continue  # reported by the advisory policy
+            for violation in result:
+                report_violation(
+                    f"{violation.resource} ({violation.type}): {violation.message}", urn
+                )
 
     return StackValidationPolicy(
         name=f"trainops-{rule.id}",
@@ -32,6 +69,30 @@ def policy_for(rule: rules.Rule, suppressions: list[rules.Suppression]) -> Stack
     )
 
 
+def unknowns_policy(suppressions: list[rules.Suppression]) -> StackValidationPolicy:
+    """Advisory: the checks preview could not run because a value is not known yet."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for rule in rules.RULES:
+            for urn, resource, result in _checks(rule, args, suppressions):
+                if isinstance(result, UnknownValueError):
+                    report_violation(
+                        f"trainops-{rule.id} not checked for {resource.name} ({resource.type}): "
+                        f"{result.message}; `pulumi up` checks it once the value is known",
+                        urn,
+                    )
+
+    return StackValidationPolicy(
+        name=UNKNOWNS_POLICY,
+        description="Guardrail checks that preview could not run (values known only on update)",
+        validate=validate,
+        enforcement_level=EnforcementLevel.ADVISORY,
+    )
+
+
 def policies() -> list[Policy]:
     suppressions = rules.load_suppressions()
-    return [policy_for(rule, suppressions) for rule in rules.RULES]
+    return [
+        *(policy_for(rule, suppressions) for rule in rules.RULES),
+        unknowns_policy(suppressions),
+    ]
