@@ -89,7 +89,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     recording = offline.run_program(args.stack, overrides)
     if args.diff:
         other = offline.run_program(args.diff, overrides)
-        print(json.dumps(plan.diff(recording, other), indent=2, default=str))
+        difference = plan.diff(recording, other)
+        if args.format == "json":
+            print(json.dumps(difference, indent=2, default=str))
+        else:
+            print(plan.diff_table(difference, recording.stack, other.stack))
     elif args.format == "json":
         print(_plan_json(recording))
     elif args.format == "mermaid":

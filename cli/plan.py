@@ -85,7 +85,20 @@ INSTANCE_HOURLY = {  # SageMaker real-time inference / notebook instances
 }
 
 
+def _whole(value: Any) -> Any:
+    """Config numbers arrive as floats through the engine: show 256, not 256.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole(item) for item in value]
+    return value
+
+
 def _setting(inputs: Mapping[str, Any], path: str) -> Any:
+    return _whole(_raw_setting(inputs, path))
+
+
+def _raw_setting(inputs: Mapping[str, Any], path: str) -> Any:
     value: Any = inputs
     for part in path.split("."):
         if not isinstance(value, Mapping):
@@ -295,3 +308,23 @@ def diff(left: offline.Recording, right: offline.Recording) -> dict[str, Any]:
         ],
         "changed": changed,
     }
+
+
+def diff_table(difference: dict[str, Any], left: str, right: str) -> str:
+    """`diff` as text for a reviewer: what only one stack has, then what is set differently."""
+    lines: list[str] = []
+    for stack in (left, right):
+        only = difference[f"only_in_{stack}"]
+        lines.append(f"Only in {stack} ({len(only)}):")
+        lines += [f"    {item}" for item in only] or ["    (nothing)"]
+    lines.append(f"Settings that differ ({len(difference['changed'])}):")
+    for change in difference["changed"]:
+        before, after = change[left], change[right]
+        keys = sorted(before.keys() | after.keys())
+        settings = ", ".join(
+            f"{key}: {before.get(key)} -> {after.get(key)}"
+            for key in keys
+            if before.get(key) != after.get(key)
+        )
+        lines.append(f"    {change['type']} {change['name']}  {settings}")
+    return "\n".join(lines)

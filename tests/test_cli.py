@@ -49,7 +49,22 @@ def test_plan_overrides_apply_like_config_set_path(capsys: pytest.CaptureFixture
         main(["plan", "--stack", "dev", "--set", "trainops:logRetentionDays=7", "--format", "json"])
         == 0
     )
-    assert json.loads(capsys.readouterr().out)["stack"] == "dev"
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["stack"] == "dev"
+    retention = [
+        resource["settings"]["retentionInDays"]
+        for resources in plan["components"].values()
+        for resource in resources
+        if resource["type"] == "aws:cloudwatch/logGroup:LogGroup"
+    ]
+    assert retention
+    assert set(retention) == {7}  # every log group took the override (dev's file says 14)
+    # numbers print as the config wrote them, not as the engine's floats
+    assert main(["plan", "--stack", "dev"]) == 0
+    table = capsys.readouterr().out
+    assert "retentionInDays=14," in table or "retentionInDays=14\n" in table
+    assert "memorySize=256," in table
+    assert ".0," not in table
 
 
 def test_plan_reports_invalid_config_without_a_traceback(
@@ -178,7 +193,7 @@ def test_toggling_a_feature_off_removes_its_resources_from_the_plan(
 
 
 def test_plan_diff_shows_what_differs_between_stacks(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--stack", "dev", "--diff", "prod"]) == 0
+    assert main(["plan", "--stack", "dev", "--diff", "prod", "--format", "json"]) == 0
     difference = json.loads(capsys.readouterr().out)
     assert (
         "aws:ssm/maintenanceWindow:MaintenanceWindow maintenance-window-window"
@@ -193,6 +208,12 @@ def test_plan_diff_shows_what_differs_between_stacks(capsys: pytest.CaptureFixtu
     assert retention
     assert retention[0]["dev"]["retentionInDays"] == 14
     assert retention[0]["prod"]["retentionInDays"] == 365
+    # the default format is for people
+    assert main(["plan", "--stack", "dev", "--diff", "prod"]) == 0
+    table = capsys.readouterr().out
+    assert "Only in dev (0):" in table
+    assert f"Only in prod ({len(difference['only_in_prod'])}):" in table
+    assert "retentionInDays: 14 -> 365" in table
 
 
 def test_mermaid_draws_only_the_components_present(capsys: pytest.CaptureFixture[str]) -> None:
