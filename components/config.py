@@ -597,10 +597,11 @@ class TrainingQueueConfig(ConfigModel):
         default=60, ge=10, le=900, description="Worker timeout; visibility timeout is 6x this."
     )
     max_receive_count: int = Field(
-        default=50,
+        default=100,
         ge=5,
         le=1000,
-        description="Receives before the DLQ; waiting for capacity spends receives too.",
+        description="Receives before the DLQ; waiting for capacity or for the model's running "
+        "training spends receives too (100 at the default backoff: about a day).",
     )
     backoff_base_seconds: int = Field(
         default=30, ge=1, le=900, description="First delay before a deferred message returns."

@@ -11,8 +11,10 @@ pipeline-scoped listing SageMaker offers. Per message:
 * its own execution already running (a duplicate delivery): acknowledged, nothing started,
   and its `TrainingRequested`/`TrainingStarted` published again (same event ids, so the store
   keeps one of each), in case the first delivery died between the start and the publish;
-* `maxConcurrentTrainings` reached: **back-pressure**, reported as failed and its visibility
-  extended with exponential backoff, so it waits in the queue (`TrainingDeferred`);
+* its model already training (any trigger), or `maxConcurrentTrainings` reached:
+  **back-pressure**, reported as failed and its visibility extended with exponential backoff, so
+  it waits in the queue (`TrainingDeferred`). One model trains one request at a time, in queue
+  order, as scheduled retraining never overlaps either; different models run in parallel;
 * otherwise the model's pipeline starts with the request's idempotency token (`TrainingStarted`);
   a retryable SageMaker error reports the message failed for redelivery with backoff; a
   permanent one moves it to the DLQ with the reason.
@@ -26,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -99,6 +101,8 @@ class BatchState:
     running: int = 0
     # display name -> execution ARN of every execution holding a slot
     running_names: dict[str, str] = field(default_factory=dict)
+    # model -> ARN of one of its executions holding a slot
+    busy_models: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     queried: bool = False
 
@@ -108,6 +112,7 @@ class BatchState:
         running = running_across(self.catalog.models, self.catalog)
         self.running = len(running)
         self.running_names = {e.display_name: e.execution_arn for e in running}
+        self.busy_models = {e.model: e.execution_arn for e in running}
         self.queried = True
 
     def _event(self, kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
@@ -145,6 +150,19 @@ class BatchState:
         )
         self.outcomes[record.message_id] = "rejected"
 
+    def _defer(self, record: SQSRecord, request: TrainingRequest, reason: str) -> NoReturn:
+        """Back-pressure: recorded, then raised so the message is reported failed and waits."""
+        events.publish(
+            self._event(
+                events.TRAINING_DEFERRED,
+                request,
+                reason=reason,
+                discriminator=record.message_id + record.attributes.approximate_receive_count,
+            )
+        )
+        self.outcomes[record.message_id] = "deferred"
+        raise Deferred(reason)
+
     def handle(self, record: SQSRecord) -> str:
         try:
             request = parse(record.body)
@@ -162,17 +180,15 @@ class BatchState:
             )
             self.outcomes[record.message_id] = "duplicate"
             return "duplicate"
+        busy = self.busy_models.get(request.model)
+        if busy is not None:
+            self._defer(record, request, f"{request.model} is still training ({busy})")
         if self.running >= self.settings.max_concurrent:
-            events.publish(
-                self._event(
-                    events.TRAINING_DEFERRED,
-                    request,
-                    reason=f"{self.running} of {self.settings.max_concurrent} trainings running",
-                    discriminator=record.message_id + record.attributes.approximate_receive_count,
-                )
+            self._defer(
+                record,
+                request,
+                f"{self.running} of {self.settings.max_concurrent} trainings running",
             )
-            self.outcomes[record.message_id] = "deferred"
-            raise Deferred(f"at capacity ({self.running}/{self.settings.max_concurrent})")
 
         events.publish(
             self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
@@ -196,6 +212,7 @@ class BatchState:
             return "rejected"
         self.running += 1
         self.running_names[request.execution_display_name(TRIGGER)] = execution_arn
+        self.busy_models[request.model] = execution_arn
         events.publish(self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn))
         metrics.add_metric(name="TrainingsStarted", unit=MetricUnit.Count, value=1)
         self.outcomes[record.message_id] = "started"

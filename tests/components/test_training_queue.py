@@ -29,7 +29,7 @@ def test_fifo_queue_with_fifo_dlq_and_redrive(dev: offline.Recording) -> None:
     for q in (queue, dlq):
         assert q.inputs["kmsMasterKeyId"] == key_arn
     redrive = json.loads(queue.inputs["redrivePolicy"])
-    assert redrive == {"deadLetterTargetArn": dlq.outputs["arn"], "maxReceiveCount": 50}
+    assert redrive == {"deadLetterTargetArn": dlq.outputs["arn"], "maxReceiveCount": 100}
     assert redrive["maxReceiveCount"] >= 5
     assert dlq.inputs["messageRetentionSeconds"] > queue.inputs["messageRetentionSeconds"]
     assert queue.inputs["contentBasedDeduplication"] is True

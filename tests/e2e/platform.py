@@ -126,15 +126,22 @@ class Platform:
 
     # ---- producers -------------------------------------------------------------------------
     def submit(self, model: str, request_id: str, **extra: Any) -> None:
-        request = TrainingRequest(model=model, request_id=request_id, requested_by="e2e", **extra)
-        enqueue(self.queue_url, request)
-        if self.duplicates:  # a producer that retried with another deduplication id
-            boto3.client("sqs").send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=request.to_message(),
-                MessageGroupId=model,
-                MessageDeduplicationId=str(uuid.uuid4()),
-            )
+        enqueue(self.queue_url, self.request(model, request_id, **extra))
+        if self.duplicates:
+            self.resend(model, request_id, **extra)
+
+    def resend(self, model: str, request_id: str, **extra: Any) -> None:
+        """The same request again: a producer that retried with another deduplication id."""
+        boto3.client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=self.request(model, request_id, **extra).to_message(),
+            MessageGroupId=model,
+            MessageDeduplicationId=str(uuid.uuid4()),
+        )
+
+    @staticmethod
+    def request(model: str, request_id: str, **extra: Any) -> TrainingRequest:
+        return TrainingRequest(model=model, request_id=request_id, requested_by="e2e", **extra)
 
     def tick(self, model: str, scheduled_time: str) -> dict[str, Any]:
         result = start_retraining.run({"model": model, "scheduledTime": scheduled_time})
@@ -150,6 +157,26 @@ class Platform:
         for _ in range(rounds):
             if not self.poll().get("invoked", True):
                 return
+
+    def queued(self) -> list[tuple[dict[str, Any], str]]:
+        """(body, deduplication id) of every visible request, left in the queue.
+
+        One ReceiveMessage with a zero visibility timeout: the messages stay visible (their
+        receive count goes up by one) and FIFO order is kept.
+        """
+        messages = (
+            boto3.client("sqs")
+            .receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                AttributeNames=["All"],
+            )
+            .get("Messages", [])
+        )
+        return [
+            (json.loads(m["Body"]), m["Attributes"]["MessageDeduplicationId"]) for m in messages
+        ]
 
     # ---- SageMaker -------------------------------------------------------------------------
     def executions(self, model: str) -> list[Any]:
@@ -190,40 +217,60 @@ class Platform:
         return outcome
 
     # ---- the event store -------------------------------------------------------------------
-    def pump(self) -> int:
-        """Domain events on the training bus -> recorder; then the projector over the stream."""
-        delivered = 0
+    def pump(self) -> list[dict[str, Any]]:
+        """Domain events on the training bus -> recorder; then the projector over the stream.
+
+        Returns the events the bus delivered since the last pump (envelopes, in order).
+        """
+        delivered = []
         for message in drain(self.bus_sink):
             event = json.loads(message["Body"])
             for _ in range(2 if self.duplicates else 1):
                 recorder.run(copy.deepcopy(event))
-            delivered += 1
+            delivered.append(event)
         records = stream_records()
         projector.run({"Records": records})
         if self.duplicates:
             projector.run({"Records": records})
         return delivered
 
-    def history(self, stream: str) -> list[tuple[str, Any]]:
-        """(type, status or attempt) of every stored event of a stream, in version order."""
-        out = []
-        for event in event_store.read_stream(EVENTS, stream):
+    def stored(self, stream: str) -> list[dict[str, Any]]:
+        """Every stored event of a stream, as the store returns it, in version order."""
+        return list(event_store.read_stream(EVENTS, stream))
+
+    def history(self, stream: str) -> list[tuple[str, str, Any]]:
+        """(type, request id, attempt or SageMaker status) of every stored event of a stream.
+
+        A SageMaker status change names no request: its execution's RequestId parameter says
+        which request it belongs to.
+        """
+        out: list[tuple[str, str, Any]] = []
+        for event in self.stored(stream):
             payload = event["payload"]
-            out.append(
-                (
-                    event["type"],
-                    payload.get("currentPipelineExecutionStatus") or payload.get("attempt"),
-                )
-            )
+            status = payload.get("currentPipelineExecutionStatus")
+            if status:
+                execution = payload["pipelineExecutionArn"]
+                out.append((event["type"], self.sim.parameters(execution)["RequestId"], status))
+            else:
+                out.append((event["type"], payload["requestId"], payload["attempt"]))
         return out
 
     def state(self, stream: str) -> dict[str, Any]:
+        """The stream's read model without its timestamps (`at`, `lastEventAt`), which vary."""
         loaded = read_model.load(READ_MODEL, stream)
         assert loaded is not None, f"no read model for {stream}"
-        return loaded
+        return _without_times(loaded)
 
     def alerts(self) -> list[dict[str, Any]]:
         return [json.loads(m["Body"]) for m in drain(self.alerts_url)]
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return drain(self.dlq_url)
+
+
+def _without_times(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if k not in {"at", "lastEventAt"}}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.e2e.platform import Platform
@@ -11,6 +13,10 @@ from trainops_runtime import read_model
 PIPELINE = "SageMaker Model Building Pipeline Execution Status Change"
 CAPACITY = "ClientError: CapacityError: Unable to provision requested ML compute capacity."
 ALGORITHM = "AlgorithmError: ValueError: could not convert string to float"
+TICK = "2026-11-22T06:00:00Z"
+TICK_REQUEST = f"schedule:fraud:{TICK}"
+NOTHING_FAILED = {"batchItemFailures": []}
+NOTHING_TO_DELIVER = {"batchItemFailures": [], "invoked": False}
 
 
 @pytest.fixture
@@ -18,6 +24,31 @@ def platform(
     pipelines: PipelineSim, event_sink: object, monkeypatch: pytest.MonkeyPatch
 ) -> Platform:
     return Platform(pipelines, monkeypatch)
+
+
+def published(envelopes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(type, event id) of the events the bus delivered."""
+    return [(e["detail-type"], e["detail"]["eventId"]) for e in envelopes]
+
+
+def recorded(stored: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(type, event id) of stored events."""
+    return [(e["type"], e["eventId"]) for e in stored]
+
+
+def model_state(model: str, version: int, **fields: Any) -> dict[str, Any]:
+    """A model's read model (without timestamps): nothing happened but ``fields``."""
+    return {
+        "model": model,
+        "lastVersion": version,
+        "lastRequest": None,
+        "runningExecution": None,
+        "lastSuccess": None,
+        "lastFailure": None,
+        "lastMaintenanceRun": None,
+        "counts": {},
+        **fields,
+    }
 
 
 def test_a_request_that_succeeds(platform: Platform) -> None:
@@ -28,22 +59,33 @@ def test_a_request_that_succeeds(platform: Platform) -> None:
     platform.finish(execution, "Succeeded")
     platform.pump()
     assert platform.history("model#churn") == [
-        ("TrainingRequested", 1),
-        ("TrainingStarted", 1),
-        (PIPELINE, "Succeeded"),
-        ("TrainingSucceeded", 1),
+        ("TrainingRequested", "req-ok", 1),
+        ("TrainingStarted", "req-ok", 1),
+        (PIPELINE, "req-ok", "Succeeded"),
+        ("TrainingSucceeded", "req-ok", 1),
     ]
-    state = platform.state("model#churn")
-    assert state["counts"] == {"requested": 1, "started": 1, "succeeded": 1}
-    assert state["lastSuccess"]["requestId"] == "req-ok"
-    assert state["runningExecution"] is None
-    run = platform.state(f"run#{execution.arn.rsplit('/', 1)[-1]}")
-    assert run["status"] == "Succeeded"
-    assert [step["type"] for step in run["timeline"]] == [
-        "TrainingStarted",
-        PIPELINE,
-        "TrainingSucceeded",
-    ]
+    assert platform.state("model#churn") == model_state(
+        "churn",
+        4,
+        lastRequest={"requestId": "req-ok", "attempt": 1, "trigger": "queue"},
+        lastSuccess={"executionArn": execution.arn, "requestId": "req-ok"},
+        counts={"requested": 1, "started": 1, "succeeded": 1},
+    )
+    run = execution.arn.rsplit("/", 1)[-1]
+    assert platform.state(f"run#{run}") == {
+        "run": run,
+        "lastVersion": 3,
+        "executionArn": execution.arn,
+        "model": "churn",
+        "requestId": "req-ok",
+        "attempt": 1,
+        "status": "Succeeded",
+        "timeline": [
+            {"version": 1, "type": "TrainingStarted"},
+            {"version": 2, "type": PIPELINE, "status": "Succeeded"},
+            {"version": 3, "type": "TrainingSucceeded"},
+        ],
+    }
     assert platform.alerts() == []
 
 
@@ -62,28 +104,34 @@ def test_a_request_that_fails_retryably_twice_then_succeeds(platform: Platform) 
         platform.pump()
     assert outcomes == ["requeued", "requeued", "succeeded"]
     assert platform.history("model#churn") == [
-        ("TrainingRequested", 1),
-        ("TrainingStarted", 1),
-        (PIPELINE, "Failed"),
-        ("TrainingRequeued", 1),
-        ("TrainingRequested", 2),
-        ("TrainingStarted", 2),
-        (PIPELINE, "Failed"),
-        ("TrainingRequeued", 2),
-        ("TrainingRequested", 3),
-        ("TrainingStarted", 3),
-        (PIPELINE, "Succeeded"),
-        ("TrainingSucceeded", 3),
+        ("TrainingRequested", "req-retry", 1),
+        ("TrainingStarted", "req-retry", 1),
+        (PIPELINE, "req-retry", "Failed"),
+        ("TrainingRequeued", "req-retry", 1),
+        ("TrainingRequested", "req-retry", 2),
+        ("TrainingStarted", "req-retry", 2),
+        (PIPELINE, "req-retry", "Failed"),
+        ("TrainingRequeued", "req-retry", 2),
+        ("TrainingRequested", "req-retry", 3),
+        ("TrainingStarted", "req-retry", 3),
+        (PIPELINE, "req-retry", "Succeeded"),
+        ("TrainingSucceeded", "req-retry", 3),
     ]
-    state = platform.state("model#churn")
-    assert state["counts"] == {
-        "requested": 3,
-        "started": 3,
-        "failed": 2,
-        "requeued": 2,
-        "succeeded": 1,
-    }
-    assert state["lastSuccess"]["requestId"] == "req-retry"
+    first, second, third = platform.executions("churn")
+    assert platform.state("model#churn") == model_state(
+        "churn",
+        12,
+        lastRequest={"requestId": "req-retry", "attempt": 3, "trigger": "queue"},
+        lastSuccess={"executionArn": third.arn, "requestId": "req-retry"},
+        lastFailure={
+            "executionArn": second.arn,
+            "requestId": "req-retry",
+            "reason": f"Train: {CAPACITY}",
+            "final": False,
+        },
+        counts={"requested": 3, "started": 3, "failed": 2, "requeued": 2, "succeeded": 1},
+    )
+    assert first.arn != second.arn != third.arn
     assert platform.alerts() == []
 
 
@@ -94,84 +142,330 @@ def test_a_request_that_fails_permanently_alerts(platform: Platform) -> None:
     assert platform.finish(execution, "Failed", step_failure=ALGORITHM)["outcome"] == "failed"
     platform.pump()
     assert platform.history("model#churn") == [
-        ("TrainingRequested", 1),
-        ("TrainingStarted", 1),
-        (PIPELINE, "Failed"),
-        ("TrainingFailed", 1),
+        ("TrainingRequested", "req-broken", 1),
+        ("TrainingStarted", "req-broken", 1),
+        (PIPELINE, "req-broken", "Failed"),
+        ("TrainingFailed", "req-broken", 1),
     ]
     (alert,) = platform.alerts()
     assert alert["Subject"] == "trainops: training of churn failed (not retryable)"
-    state = platform.state("model#churn")
-    assert state["lastFailure"]["final"] is True
-    assert ALGORITHM in state["lastFailure"]["reason"]
-    assert len(platform.executions("churn")) == 1  # not retried
+    assert platform.state("model#churn") == model_state(
+        "churn",
+        4,
+        lastRequest={"requestId": "req-broken", "attempt": 1, "trigger": "queue"},
+        lastFailure={
+            "executionArn": execution.arn,
+            "requestId": "req-broken",
+            "reason": f"Train: {ALGORITHM}",
+            "final": True,
+        },
+        counts={"requested": 1, "started": 1, "failed": 1, "gaveUp": 1},
+    )
+    assert platform.poll() == NOTHING_TO_DELIVER  # not retried
+    assert len(platform.executions("churn")) == 1
+
+
+def executing(platform: Platform) -> list[str]:
+    """Request ids of the executions holding a training slot, per model in start order."""
+    return [
+        platform.sim.parameters(e.arn)["RequestId"]
+        for model in ("churn", "fraud")
+        for e in platform.executions(model)
+        if e.pipeline_execution_status == "Executing"
+    ]
+
+
+def execution_of(platform: Platform, model: str, request_id: str) -> Any:
+    (found,) = [
+        e
+        for e in platform.executions(model)
+        if platform.sim.parameters(e.arn)["RequestId"] == request_id
+    ]
+    return found
 
 
 def test_a_burst_above_capacity_drains_in_order_per_model(
     pipelines: PipelineSim, event_sink: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two slots, five requests for two models; each poll and each end of training is driven
+    explicitly. A model trains one request at a time, in queue order; models run in parallel."""
     platform = Platform(pipelines, monkeypatch, max_concurrent=2)
     for index in range(3):
         platform.submit("churn", f"churn-{index}")
     for index in range(2):
         platform.submit("fraud", f"fraud-{index}")
-    started: list[str] = []
-    for _ in range(10):
-        platform.drain_queue(rounds=1)
-        running = [
-            e
-            for m in ("churn", "fraud")
-            for e in platform.executions(m)
-            if e.pipeline_execution_status == "Executing"
-        ]
-        assert len(running) <= 2, "capacity exceeded"
-        for execution in running:
-            started.append(platform.sim.parameters(execution.arn)["RequestId"])
-            platform.finish(execution, "Succeeded")
-        if len(started) == 5:
-            break
-    assert [r for r in started if r.startswith("churn")] == ["churn-0", "churn-1", "churn-2"]
-    assert [r for r in started if r.startswith("fraud")] == ["fraud-0", "fraud-1"]
+
+    # One batch of all five: the first request of each model starts; churn-1 and fraud-1 are
+    # deferred (their model is training), churn-2 waits behind churn-1 (FIFO group) silently.
+    assert len(platform.poll()["batchItemFailures"]) == 3
+    assert executing(platform) == ["churn-0", "fraud-0"]
+    platform.finish(execution_of(platform, "churn", "churn-0"), "Succeeded")
+
+    # churn is free: churn-1 starts; churn-2 and fraud-1 wait for their model.
+    assert len(platform.poll()["batchItemFailures"]) == 2
+    assert executing(platform) == ["churn-1", "fraud-0"]
+    platform.finish(execution_of(platform, "churn", "churn-1"), "Succeeded")
+    platform.finish(execution_of(platform, "fraud", "fraud-0"), "Succeeded")
+
+    assert platform.poll() == NOTHING_FAILED
+    assert executing(platform) == ["churn-2", "fraud-1"]
+    platform.finish(execution_of(platform, "churn", "churn-2"), "Succeeded")
+    platform.finish(execution_of(platform, "fraud", "fraud-1"), "Succeeded")
     platform.pump()
-    assert platform.state("model#churn")["counts"]["succeeded"] == 3
-    assert platform.state("model#fraud")["counts"]["succeeded"] == 2
-    deferred = [t for t, _ in platform.history("model#churn") if t == "TrainingDeferred"]
-    assert deferred, "the burst should have met back-pressure"
+    assert platform.poll() == NOTHING_TO_DELIVER
+
+    assert platform.history("model#churn") == [
+        ("TrainingRequested", "churn-0", 1),
+        ("TrainingStarted", "churn-0", 1),
+        ("TrainingDeferred", "churn-1", 1),
+        (PIPELINE, "churn-0", "Succeeded"),
+        ("TrainingSucceeded", "churn-0", 1),
+        ("TrainingRequested", "churn-1", 1),
+        ("TrainingStarted", "churn-1", 1),
+        ("TrainingDeferred", "churn-2", 1),
+        (PIPELINE, "churn-1", "Succeeded"),
+        ("TrainingSucceeded", "churn-1", 1),
+        ("TrainingRequested", "churn-2", 1),
+        ("TrainingStarted", "churn-2", 1),
+        (PIPELINE, "churn-2", "Succeeded"),
+        ("TrainingSucceeded", "churn-2", 1),
+    ]
+    assert platform.history("model#fraud") == [
+        ("TrainingRequested", "fraud-0", 1),
+        ("TrainingStarted", "fraud-0", 1),
+        ("TrainingDeferred", "fraud-1", 1),
+        ("TrainingDeferred", "fraud-1", 1),
+        (PIPELINE, "fraud-0", "Succeeded"),
+        ("TrainingSucceeded", "fraud-0", 1),
+        ("TrainingRequested", "fraud-1", 1),
+        ("TrainingStarted", "fraud-1", 1),
+        (PIPELINE, "fraud-1", "Succeeded"),
+        ("TrainingSucceeded", "fraud-1", 1),
+    ]
+    churn_deferrals = [
+        e["payload"]["reason"]
+        for e in platform.stored("model#churn")
+        if e["type"] == "TrainingDeferred"
+    ]
+    assert churn_deferrals == [
+        f"churn is still training ({execution_of(platform, 'churn', 'churn-0').arn})",
+        f"churn is still training ({execution_of(platform, 'churn', 'churn-1').arn})",
+    ]
+    assert platform.state("model#churn") == model_state(
+        "churn",
+        14,
+        lastRequest={"requestId": "churn-2", "attempt": 1, "trigger": "queue"},
+        lastSuccess={
+            "executionArn": execution_of(platform, "churn", "churn-2").arn,
+            "requestId": "churn-2",
+        },
+        counts={"requested": 3, "started": 3, "deferred": 2, "succeeded": 3},
+    )
+    assert platform.state("model#fraud") == model_state(
+        "fraud",
+        10,
+        lastRequest={"requestId": "fraud-1", "attempt": 1, "trigger": "queue"},
+        lastSuccess={
+            "executionArn": execution_of(platform, "fraud", "fraud-1").arn,
+            "requestId": "fraud-1",
+        },
+        counts={"requested": 2, "started": 2, "deferred": 2, "succeeded": 2},
+    )
     assert platform.dead_letters() == []
+
+
+def test_capacity_holds_back_a_model_that_is_free(
+    pipelines: PipelineSim, event_sink: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slot: fraud waits for capacity, not for its model, and starts when churn ends."""
+    platform = Platform(pipelines, monkeypatch, max_concurrent=1)
+    platform.submit("churn", "churn-0")
+    platform.submit("fraud", "fraud-0")
+    assert len(platform.poll()["batchItemFailures"]) == 1
+    assert executing(platform) == ["churn-0"]
+    platform.finish(execution_of(platform, "churn", "churn-0"), "Succeeded")
+    assert platform.poll() == NOTHING_FAILED
+    assert executing(platform) == ["fraud-0"]
+    platform.finish(execution_of(platform, "fraud", "fraud-0"), "Succeeded")
+    platform.pump()
+    assert platform.history("model#fraud") == [
+        ("TrainingDeferred", "fraud-0", 1),
+        ("TrainingRequested", "fraud-0", 1),
+        ("TrainingStarted", "fraud-0", 1),
+        (PIPELINE, "fraud-0", "Succeeded"),
+        ("TrainingSucceeded", "fraud-0", 1),
+    ]
+    (deferral,) = [e for e in platform.stored("model#fraud") if e["type"] == "TrainingDeferred"]
+    assert deferral["payload"]["reason"] == "1 of 1 trainings running"
 
 
 def test_a_duplicate_delivery_at_every_hop_changes_nothing(
     pipelines: PipelineSim, event_sink: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     platform = Platform(pipelines, monkeypatch, duplicates=True)
-    platform.submit("churn", "req-dup")
-    platform.drain_queue()
-    assert len(platform.executions("churn")) == 1
+    platform.submit("churn", "req-dup")  # two messages: the producer retried
+    assert platform.poll() == NOTHING_FAILED  # one batch: the second is the duplicate
+    (execution,) = platform.executions("churn")
+    bus = platform.pump()
+    stored = platform.stored("model#churn")
+    assert [kind for kind, _ in recorded(stored)] == ["TrainingRequested", "TrainingStarted"]
+    assert published(bus) == recorded(stored) * 2  # published again with the same ids
+    platform.finish(execution, "Succeeded")  # status change: twice to the outcome and store
+    assert [kind for kind, _ in published(platform.pump())] == ["TrainingSucceeded"] * 2
+    assert platform.history("model#churn") == [
+        ("TrainingRequested", "req-dup", 1),
+        ("TrainingStarted", "req-dup", 1),
+        (PIPELINE, "req-dup", "Succeeded"),
+        ("TrainingSucceeded", "req-dup", 1),
+    ]
+    assert platform.state("model#churn") == model_state(
+        "churn",
+        4,
+        lastRequest={"requestId": "req-dup", "attempt": 1, "trigger": "queue"},
+        lastSuccess={"executionArn": execution.arn, "requestId": "req-dup"},
+        counts={"requested": 1, "started": 1, "succeeded": 1},
+    )
+    assert read_model.load("trainops-test-read-model", "model#fraud") is None
+    assert platform.poll() == NOTHING_TO_DELIVER
+
+
+def test_a_duplicate_queue_message_adds_nothing_to_the_history(platform: Platform) -> None:
+    """The producer's retry arrives in a later poll, while the first delivery's run executes."""
+    platform.submit("churn", "req-twice")
+    assert platform.poll() == NOTHING_FAILED
     (execution,) = platform.executions("churn")
     platform.pump()
+    before = platform.stored("model#churn")
+    assert platform.history("model#churn") == [
+        ("TrainingRequested", "req-twice", 1),
+        ("TrainingStarted", "req-twice", 1),
+    ]
+    state_before = platform.state("model#churn")
+
+    platform.resend("churn", "req-twice")
+    assert platform.poll() == NOTHING_FAILED  # acknowledged, not deferred or retried
+    assert [e.arn for e in platform.executions("churn")] == [execution.arn]
+    assert published(platform.pump()) == recorded(before)  # announced again, same ids
+    assert platform.stored("model#churn") == before
+    assert platform.state("model#churn") == state_before
+
     platform.finish(execution, "Succeeded")
     platform.pump()
     assert platform.history("model#churn") == [
-        ("TrainingRequested", 1),
-        ("TrainingStarted", 1),
-        (PIPELINE, "Succeeded"),
-        ("TrainingSucceeded", 1),
+        ("TrainingRequested", "req-twice", 1),
+        ("TrainingStarted", "req-twice", 1),
+        (PIPELINE, "req-twice", "Succeeded"),
+        ("TrainingSucceeded", "req-twice", 1),
     ]
     assert platform.state("model#churn")["counts"] == {"requested": 1, "started": 1, "succeeded": 1}
-    assert read_model.load("trainops-test-read-model", "model#fraud") is None
+    assert platform.poll() == NOTHING_TO_DELIVER
 
 
-def test_a_schedule_tick_trains_and_is_recorded(platform: Platform) -> None:
-    assert platform.tick("fraud", "2026-11-22T06:00:00Z")["status"] == "started"
+def test_a_retryable_failure_delivered_twice_is_requeued_once(
+    pipelines: PipelineSim, event_sink: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = Platform(pipelines, monkeypatch, duplicates=True)
+    platform.submit("churn", "req-flaky")
+    assert platform.poll() == NOTHING_FAILED
+    (first,) = platform.executions("churn")
+    outcome = platform.finish(first, "Failed", step_failure=CAPACITY)  # delivered twice
+    assert outcome == {"outcome": "requeued", "model": "churn", "attempt": 2}
+
+    retry = platform.request("churn", "req-flaky", attempt=2)
+    assert platform.queued() == [
+        (
+            {
+                "model": "churn",
+                "requestId": "req-flaky",
+                "attempt": 2,
+                "hyperparameters": {},
+                "requestedBy": "training_outcome",
+                "reason": f"retry after attempt 1 failed: Train: {CAPACITY}",
+            },
+            retry.idempotency_token(),
+        )
+    ]
+    assert [kind for kind, _ in published(platform.pump())] == ["TrainingRequeued"] * 2
+    requeued = platform.stored("model#churn")[-1]
+    assert requeued["type"] == "TrainingRequeued"
+    assert requeued["payload"]["data"] == {"nextAttempt": 2}
+
+    assert platform.poll() == NOTHING_FAILED
+    assert platform.poll() == NOTHING_TO_DELIVER  # one retry in the queue, not two
+    first_again, second = platform.executions("churn")
+    assert first_again.arn == first.arn
+    assert platform.sim.parameters(second.arn)["Attempt"] == "2"
+    platform.finish(second, "Succeeded")
+    platform.pump()
+    assert platform.history("model#churn") == [
+        ("TrainingRequested", "req-flaky", 1),
+        ("TrainingStarted", "req-flaky", 1),
+        (PIPELINE, "req-flaky", "Failed"),
+        ("TrainingRequeued", "req-flaky", 1),
+        ("TrainingRequested", "req-flaky", 2),
+        ("TrainingStarted", "req-flaky", 2),
+        (PIPELINE, "req-flaky", "Succeeded"),
+        ("TrainingSucceeded", "req-flaky", 2),
+    ]
+    assert platform.state("model#churn") == model_state(
+        "churn",
+        8,
+        lastRequest={"requestId": "req-flaky", "attempt": 2, "trigger": "queue"},
+        lastSuccess={"executionArn": second.arn, "requestId": "req-flaky"},
+        lastFailure={
+            "executionArn": first.arn,
+            "requestId": "req-flaky",
+            "reason": f"Train: {CAPACITY}",
+            "final": False,
+        },
+        counts={"requested": 2, "started": 2, "failed": 1, "requeued": 1, "succeeded": 1},
+    )
+    assert platform.alerts() == []
+    assert platform.dead_letters() == []
+
+
+def test_a_schedule_tick_trains_once_however_often_it_is_delivered(platform: Platform) -> None:
+    started = platform.tick("fraud", TICK)
     (execution,) = platform.executions("fraud")
+    assert started == {"status": "started", "model": "fraud", "executionArn": execution.arn}
+    platform.pump()
+    before = platform.stored("model#fraud")
+    assert platform.history("model#fraud") == [
+        ("TrainingRequested", TICK_REQUEST, 1),
+        ("TrainingStarted", TICK_REQUEST, 1),
+    ]
+
+    # Scheduler delivers the same tick again while its execution runs.
+    assert platform.tick("fraud", TICK) == {
+        "status": "duplicate",
+        "model": "fraud",
+        "executionArn": execution.arn,
+    }
+    assert published(platform.pump()) == recorded(before)  # announced again, same ids
+    assert platform.stored("model#fraud") == before
+    assert [e.arn for e in platform.executions("fraud")] == [execution.arn]
+
     platform.finish(execution, "Succeeded")
     platform.pump()
-    assert platform.history("model#fraud") == [
-        ("TrainingRequested", 1),
-        ("TrainingStarted", 1),
-        (PIPELINE, "Succeeded"),
-        ("TrainingSucceeded", 1),
+    history = [
+        ("TrainingRequested", TICK_REQUEST, 1),
+        ("TrainingStarted", TICK_REQUEST, 1),
+        (PIPELINE, TICK_REQUEST, "Succeeded"),
+        ("TrainingSucceeded", TICK_REQUEST, 1),
     ]
-    assert platform.state("model#fraud")["lastRequest"]["trigger"] == "schedule"
-    assert platform.tick("fraud", "2026-11-22T06:00:00Z")["status"] in {"started", "duplicate"}
-    assert len(platform.executions("fraud")) == 1  # the same tick again starts nothing new
+    assert platform.history("model#fraud") == history
+    final = model_state(
+        "fraud",
+        4,
+        lastRequest={"requestId": TICK_REQUEST, "attempt": 1, "trigger": "schedule"},
+        lastSuccess={"executionArn": execution.arn, "requestId": TICK_REQUEST},
+        counts={"requested": 1, "started": 1, "succeeded": 1},
+    )
+    assert platform.state("model#fraud") == final
+
+    # A late delivery, after the run ended, maps onto the same execution (same start token).
+    assert platform.tick("fraud", TICK)["executionArn"] == execution.arn
+    platform.pump()
+    assert [e.arn for e in platform.executions("fraud")] == [execution.arn]
+    assert platform.history("model#fraud") == history
+    assert platform.state("model#fraud") == final
