@@ -34,7 +34,7 @@ def main() -> None:
     ratios = measure.import_ratios()
     baseline = ratios.pop("_baseline_seconds")
     print(
-        f"\n| Import (fresh interpreter, CPU, min of 7) | x (boto3 + Powertools = {baseline:.3f} s) |"
+        f"\n| Import (fresh interpreter, CPU, min of 7, interleaved) | x (boto3 + Powertools = {baseline:.3f} s) |"
     )
     print("| --- | ---: |")
     for name, ratio in ratios.items():
@@ -44,7 +44,7 @@ def main() -> None:
     print(f"Replay, pure fold: {measure.fold_events_per_second():,.0f} events/s")
     replay = measure.replay_against_moto()
     print(
-        f"Replay against moto: {replay['events']:,} events in {replay['seconds']:.2f} s ({replay['events_per_second']:,.0f} events/s)\n"
+        f"`trainops replay --stack dev` against moto: {replay['events']:,} events in {replay['seconds']:.2f} s ({replay['events_per_second']:,.0f} events/s)\n"
     )
 
     costs = measure.idle_costs()
