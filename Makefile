@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: install test plan lint typecheck workflows bench check clean
+.PHONY: install test plan lint typecheck workflows bench check clean deploy-env
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,20 @@ workflows: install     ## GitHub workflows: schema-valid and clean under zizmor 
 bench: install          ## measurements and budgets, printed as the README's table
 	$(BIN)/python -m benchmarks.run
 
+# What `pulumi up` gets: Pulumi's pip toolchain installs requirements.txt (`-e .`, no dev
+# extras) into a fresh virtualenv. The program must run there, not only beside the test tools.
+DEPLOY_VENV ?= .venv-deploy
+deploy-env:            ## the program and the CLI under the production install, offline
+	rm -rf $(DEPLOY_VENV)
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(DEPLOY_VENV)/bin/trainops plan --stack dev > /dev/null
+	$(DEPLOY_VENV)/bin/trainops plan --stack prod > /dev/null
+	$(DEPLOY_VENV)/bin/trainops submit --stack dev --model churn --dry-run > /dev/null
+	rm -rf $(DEPLOY_VENV)
+
 check: lint typecheck workflows test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache
