@@ -150,6 +150,7 @@ if settings.training_queue.enabled:
         "training-queue",
         TrainingQueueArgs(
             config=settings.training_queue,
+            oldest_request_alarm_minutes=settings.oldest_request_alarm_minutes,
             pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
             model_catalog_json=model_catalog,
             ctx=ctx,

@@ -35,6 +35,7 @@ from components.schedules import (
     schedule_expression_problem,
     ssm_window_schedule_problem,
 )
+from trainops_runtime import training_request
 from trainops_runtime.pipeline_contract import hyperparameter_parameter
 
 NAMESPACE = "trainops"
@@ -48,7 +49,7 @@ LOG_RETENTION_DAYS = (
 # SageMaker resource names: alphanumerics and hyphens, no leading/trailing hyphen. Lowercase
 # only, because SageMaker lowercases names inside some ARNs and events, and trainops matches
 # them exactly; at most 32 characters (SageMaker allows 63) so the stack prefix and suffixes fit.
-MODEL_NAME = re.compile(r"^(?=.{1,32}$)[a-z0-9](-*[a-z0-9])*$")
+MODEL_NAME = re.compile(training_request.MODEL_NAME)
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
@@ -144,6 +145,14 @@ def _time_zone(value: str) -> str:
     return value
 
 
+def _zoned(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        raise ValueError(
+            "needs a time zone, e.g. 2027-01-01T00:00:00Z (Scheduler takes RFC 3339 times)"
+        )
+    return value
+
+
 def _email(value: str) -> str:
     if len(value) > 254 or not EMAIL.match(value):
         raise ValueError("not an e-mail address")
@@ -199,6 +208,7 @@ ScheduleExpression = Annotated[str, AfterValidator(_schedule)]
 RuleScheduleExpression = Annotated[str, AfterValidator(_rule_schedule)]
 SsmScheduleExpression = Annotated[str, AfterValidator(_ssm_schedule)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
+ZonedDateTime = Annotated[datetime, AfterValidator(_zoned)]
 Email = Annotated[str, AfterValidator(_email)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
@@ -280,7 +290,8 @@ class EndpointConfig(ConfigModel):
     )
     variant_name: str = Field(
         default="AllTraffic",
-        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
+        max_length=63,
+        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$",
         description="Production variant the alarms watch (and that deploy creates).",
     )
     instance_type: InstanceType = Field(default="ml.m5.large", description="Serving instance.")
@@ -539,10 +550,10 @@ class ScheduledRetrainingConfig(ConfigModel):
         le=1440,
         description="Let Scheduler start up to this many minutes late to spread load (0: exact).",
     )
-    start_date: datetime | None = Field(
+    start_date: ZonedDateTime | None = Field(
         default=None, description="No run before this time (ISO 8601, e.g. 2027-01-01T00:00:00Z)."
     )
-    end_date: datetime | None = Field(default=None, description="No run after this time.")
+    end_date: ZonedDateTime | None = Field(default=None, description="No run after this time.")
     only_when_new_data: bool = Field(
         default=False,
         description="Skip a run when nothing under trainingData changed since the last success.",
@@ -563,12 +574,6 @@ class ScheduledRetrainingConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ScheduledRetrainingConfig:
-        for key, value in (("startDate", self.start_date), ("endDate", self.end_date)):
-            if value is not None and value.utcoffset() is None:
-                raise ValueError(
-                    f"{key} needs a time zone, e.g. 2027-01-01T00:00:00Z (Scheduler takes "
-                    "RFC 3339 times)"
-                )
         if self.start_date and self.end_date and self.end_date <= self.start_date:
             raise ValueError("endDate must be after startDate")
         if self.notification_emails and self.notifications != "dedicated":
@@ -596,12 +601,13 @@ class TrainingQueueConfig(ConfigModel):
     worker_timeout_seconds: int = Field(
         default=60, ge=10, le=900, description="Worker timeout; visibility timeout is 6x this."
     )
-    max_receive_count: int = Field(
-        default=100,
+    max_receive_count: int | None = Field(
+        default=None,
         ge=5,
         le=1000,
         description="Receives before the DLQ; waiting for capacity or for the model's running "
-        "training spends receives too (100 at the default backoff: about a day).",
+        "training spends receives too (default: as many as fit in retentionDays at "
+        "backoffMaxSeconds, so a waiting request reaches the DLQ before SQS would expire it).",
     )
     backoff_base_seconds: int = Field(
         default=30, ge=1, le=900, description="First delay before a deferred message returns."
@@ -616,8 +622,12 @@ class TrainingQueueConfig(ConfigModel):
     retention_days: int = Field(
         default=4, ge=1, le=13, description="How long requests wait (the DLQ keeps 14 days)."
     )
-    oldest_message_alarm_minutes: int = Field(
-        default=120, ge=5, le=20160, description="Age of the oldest waiting request that alarms."
+    oldest_message_alarm_minutes: int | None = Field(
+        default=None,
+        ge=5,
+        le=20160,
+        description="Age of the oldest waiting request that alarms (default: the longest run of "
+        "any model plus an hour, at least 120: a request may wait for its model's training).",
     )
     notify_success: bool = Field(
         default=False, description="Also notify the warning topic when a training succeeds."
@@ -627,7 +637,28 @@ class TrainingQueueConfig(ConfigModel):
     def _backoff_in_order(self) -> TrainingQueueConfig:
         if self.backoff_max_seconds < self.backoff_base_seconds:
             raise ValueError("backoffMaxSeconds must be at least backoffBaseSeconds")
+        if self.max_receive_count is not None and (
+            self.max_receive_count * self.backoff_max_seconds > self.retention_seconds
+        ):
+            raise ValueError(
+                f"maxReceiveCount ({self.max_receive_count}) x backoffMaxSeconds "
+                f"({self.backoff_max_seconds}) is longer than retentionDays "
+                f"({self.retention_days}): a waiting request would expire in the queue before "
+                "reaching the DLQ; lower maxReceiveCount or raise retentionDays"
+            )
         return self
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 24 * 3600
+
+    @property
+    def effective_max_receive_count(self) -> int:
+        """Configured, or as many receives as fit in 90 % of the retention at the longest
+        backoff: a request that keeps waiting is dead-lettered (and alarms) before it expires."""
+        if self.max_receive_count is not None:
+            return self.max_receive_count
+        return max(5, min(1000, int(0.9 * self.retention_seconds / self.backoff_max_seconds)))
 
 
 class TagSelector(ConfigModel):
@@ -860,6 +891,23 @@ class StackConfig(ConfigModel):
     def region(self) -> str:
         """The stack's AWS region (`aws:region`)."""
         return self._region
+
+    @property
+    def oldest_request_alarm_minutes(self) -> int:
+        """`trainingQueue.oldestMessageAlarmMinutes`, or the longest run of any model plus an
+        hour (at least 120): one model trains one request at a time, so the next may wait that
+        long without anything being wrong."""
+        configured = self.training_queue.oldest_message_alarm_minutes
+        if configured is not None:
+            return configured
+        longest = max(
+            (
+                max(m.max_runtime_minutes, m.spot_max_wait_minutes if m.spot.enabled else 0)
+                for m in self.models.values()
+            ),
+            default=0,
+        )
+        return min(20160, max(120, longest + 60))
 
     @property
     def training_data_uris(self) -> list[str]:

@@ -13,7 +13,7 @@ import re
 # Families whose name carries a `d` after the generation (c5d, m6id, p4d, p4de, g4dn, ...) have
 # local NVMe storage; so do these.
 LOCAL_STORAGE_FAMILIES = frozenset(
-    {"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "p6-b200", "trn1", "trn1n", "trn2"}
+    {"dl1", "g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "p6-b200", "trn1", "trn1n", "trn2"}
 )
 _D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
 

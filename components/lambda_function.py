@@ -291,9 +291,10 @@ class PythonFunction(pulumi.ComponentResource):
     ) -> list[aws.cloudwatch.MetricAlarm]:
         """Errors, throttles (unless the ladder leaves them out) and dead letters.
 
-        Returns the first-tier alarms. Throttles alarm at a few per period rather than one:
-        Lambda retries a throttled asynchronous, queue or stream invocation by itself, so a
-        single throttle is noise, while a sustained run means the function cannot keep up.
+        Returns the first-tier alarms. Throttles alarm only when they recur in three
+        consecutive 5-minute periods: Lambda retries a throttled asynchronous, queue or stream
+        invocation by itself, so a single throttle is noise, while a sustained run means the
+        function cannot keep up.
         """
         created = []
         warning, _ = alarms.metric_alarm(

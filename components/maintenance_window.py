@@ -28,10 +28,10 @@ from components.dashboard import DashboardSources
 from components.event_rules import EventBusRef, RuleTarget, rule_with_target
 from components.foundation import training_data_statements
 from components.lambda_function import PythonFunction, PythonFunctionArgs
+from trainops_runtime.training_request import MODEL_NAME_BODY, MODEL_NAME_MAX
 
 RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
 NOTIFY_ON = ["Failed", "TimedOut", "Cancelled"]
-MODEL_PATTERN = r"^[a-z0-9](-*[a-z0-9]){0,31}$"
 # No quotes or parentheses: the value lands inside a single-quoted shell assignment.
 S3_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*/=-]*)?$"
 ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
@@ -70,7 +70,8 @@ def retrain_document(command: str) -> dict[str, Any]:
             "modelName": {
                 "type": "String",
                 "description": "Model to retrain",
-                "allowedPattern": MODEL_PATTERN,
+                "allowedPattern": MODEL_NAME_BODY,
+                "maxChars": MODEL_NAME_MAX,
             },
             "dataUri": {
                 "type": "String",

@@ -37,6 +37,8 @@ class TrainingQueueArgs:
     key_arn: pulumi.Input[str]
     log_retention_days: int
     powertools_layer_version: int
+    # How old the oldest waiting request may get before it alarms (see StackConfig).
+    oldest_request_alarm_minutes: int = 120
     alerts: alarms.AlertLadder | None = None
     event_bus: EventBusRef | None = None
 
@@ -90,10 +92,10 @@ class TrainingQueue(pulumi.ComponentResource):
             content_based_deduplication=True,  # producers that set no deduplication id
             deduplication_scope="messageGroup",
             fifo_throughput_limit="perMessageGroupId",
-            retention_seconds=config.retention_days * 24 * 3600,
+            retention_seconds=config.retention_seconds,
             visibility_timeout_seconds=VISIBILITY_FACTOR * config.worker_timeout_seconds,
             redrive_to=dead_letters,
-            max_receive_count=config.max_receive_count,
+            max_receive_count=config.effective_max_receive_count,
         )
 
         common_statements = [
@@ -226,14 +228,14 @@ class TrainingQueue(pulumi.ComponentResource):
                 ladder=args.alerts,
                 description=(
                     f"trainops {stack}: a training request waited more than "
-                    f"{config.oldest_message_alarm_minutes} minutes"
+                    f"{args.oldest_request_alarm_minutes} minutes"
                 ),
                 namespace="AWS/SQS",
                 metric_name="ApproximateAgeOfOldestMessage",
                 dimensions={"QueueName": queue.name},
                 statistic="Maximum",
                 condition=alarms.Condition(
-                    threshold=config.oldest_message_alarm_minutes * 60, period_seconds=300
+                    threshold=args.oldest_request_alarm_minutes * 60, period_seconds=300
                 ),
             )
             first_tier += [dlq_alarm, age_alarm]

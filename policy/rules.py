@@ -574,7 +574,7 @@ def alarm_actions(resource: Resource, _: Stack) -> list[str]:
 # volumes" means a KMS key or a local-storage instance type. Mirrors components/instance_types.py
 # (tests/test_policy.py keeps the two in step): the pack cannot import the project.
 LOCAL_STORAGE_FAMILIES = frozenset(
-    {"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "p6-b200", "trn1", "trn1n", "trn2"}
+    {"dl1", "g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "p6-b200", "trn1", "trn1n", "trn2"}
 )
 _D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
 

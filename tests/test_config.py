@@ -177,7 +177,7 @@ BAD_VALUES = [
     (
         "trainops:scheduledRetraining.startDate",
         "2027-01-01T00:00:00",
-        "trainops:scheduledRetraining: startDate needs a time zone, e.g. 2027-01-01T00:00:00Z",
+        "trainops:scheduledRetraining.startDate: needs a time zone, e.g. 2027-01-01T00:00:00Z",
     ),
     (
         "trainops:eventSourcing.archiveRetentionDays",

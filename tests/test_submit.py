@@ -12,6 +12,14 @@ from cli.main import main
 from trainops_runtime.training_request import TrainingRequest, parse
 
 
+def test_the_schema_states_the_one_model_name_rule() -> None:
+    from trainops_runtime import training_request
+
+    model = json.loads(submit_module.SCHEMA_PATH.read_text())["properties"]["model"]
+    assert model["pattern"] == training_request.MODEL_NAME_BODY
+    assert model["maxLength"] == training_request.MODEL_NAME_MAX
+
+
 def test_the_schema_file_is_the_contract_the_worker_enforces() -> None:
     schema = json.loads(submit_module.SCHEMA_PATH.read_text())
     assert schema["additionalProperties"] is False

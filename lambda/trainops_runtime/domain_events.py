@@ -43,8 +43,6 @@ TRAINING_REJECTED = "TrainingRejected"  # invalid request, never retried
 TRAINING_SUCCEEDED = "TrainingSucceeded"
 TRAINING_FAILED = "TrainingFailed"
 TRAINING_REQUEUED = "TrainingRequeued"
-MAINTENANCE_RUN_SUCCEEDED = "MaintenanceRunSucceeded"
-MAINTENANCE_RUN_FAILED = "MaintenanceRunFailed"
 EVENT_TYPES = frozenset(
     {
         TRAINING_REQUESTED,
@@ -55,8 +53,6 @@ EVENT_TYPES = frozenset(
         TRAINING_SUCCEEDED,
         TRAINING_FAILED,
         TRAINING_REQUEUED,
-        MAINTENANCE_RUN_SUCCEEDED,
-        MAINTENANCE_RUN_FAILED,
     }
 )
 TRIGGERS = frozenset({"schedule", "queue", "maintenance-window", "cli", "pipeline"})

@@ -137,7 +137,8 @@ def append(table: str, event: StoredEvent) -> dict[str, int] | None:
             # after a short jittered pause so the two do not collide in lockstep.
             if not RETRY_CODES.intersection(codes[1:]) and codes[:1] != ["TransactionConflict"]:
                 raise
-            time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
+            if attempt + 1 < MAX_CONFLICT_RETRIES:
+                time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
             continue
         return versions
     raise ConcurrencyError(f"could not append {event.event_id} after {MAX_CONFLICT_RETRIES} tries")

@@ -28,8 +28,6 @@ DOMAIN_COUNTERS = {
     "TrainingRejected": "rejected",
     "TrainingRequeued": "requeued",
     "TrainingFailed": "gaveUp",
-    "MaintenanceRunSucceeded": "maintenanceSucceeded",
-    "MaintenanceRunFailed": "maintenanceFailed",
 }
 STATUS_COUNTERS = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
 # Final Run Command statuses of a maintenance-window retraining on the model's own hosts.

@@ -105,11 +105,20 @@ class BatchState:
     busy_models: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     queried: bool = False
+    capacity_error: str | None = None
 
     def ensure_capacity_known(self) -> None:
+        """Asks SageMaker once per batch; if that fails, every later message of the batch fails
+        the same way without asking again (they all come back after their backoff)."""
+        if self.capacity_error is not None:
+            raise RetryableError(f"capacity unknown: {self.capacity_error}")
         if self.queried:
             return
-        running = running_across(self.catalog.models, self.catalog)
+        try:
+            running = running_across(self.catalog.models, self.catalog)
+        except (ClientError, BotoCoreError) as error:
+            self.capacity_error = f"{error_code(error)}: {error}"
+            raise RetryableError(f"capacity unknown: {self.capacity_error}") from error
         self.running = len(running)
         self.running_names = {e.display_name: e.execution_arn for e in running}
         self.busy_models = {e.model: e.execution_arn for e in running}

@@ -157,14 +157,20 @@ def _last_log_ingestion(job_name: str) -> datetime | None:
     `lastIngestionTime` rather than `lastEventTimestamp`, which CloudWatch Logs updates only
     eventually (AWS documents delays of up to an hour).
     """
-    response = clients.client("logs").describe_log_streams(
-        logGroupName=TRAINING_LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
-    )
-    stamps = [
-        stream["lastIngestionTime"]
-        for stream in response.get("logStreams", [])
-        if stream.get("lastIngestionTime")
-    ]
+    logs = clients.client("logs")
+    request: dict[str, Any] = {
+        "logGroupName": TRAINING_LOG_GROUP,
+        "logStreamNamePrefix": f"{job_name}/",
+    }
+    stamps: list[int] = []
+    while True:  # one stream per host: more than a page for large distributed jobs
+        page = logs.describe_log_streams(**request)
+        stamps += [
+            s["lastIngestionTime"] for s in page.get("logStreams", []) if s.get("lastIngestionTime")
+        ]
+        if not page.get("nextToken"):
+            break
+        request["nextToken"] = page["nextToken"]
     return datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
 
 

@@ -33,8 +33,11 @@ WINDOW_ENV = "TRAINOPS_MAINTENANCE_WINDOW_ID"
 ALARM_ENV = "TRAINOPS_GUARD_ALARM_NAME"
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ACTIVE = ("PENDING", "IN_PROGRESS")
-# A window stays open at most 24 hours: older executions cannot still be running.
-LOOKBACK = timedelta(hours=25)
+# How far back to look for executions still running. A window is open for at most 24 hours, but
+# its tasks run on past the window's end (CONTINUE_TASK) for as long as their commands may run
+# (up to 48 hours each, model after model): 30 days covers that with room to spare, and a window
+# has only one execution per schedule tick to page through.
+LOOKBACK = timedelta(days=30)
 
 
 class UnexpectedEvent(ValueError):
@@ -87,27 +90,29 @@ def stop_window(window_id: str, now: datetime) -> Stopped:
         if execution.get("Status") not in ACTIVE:
             continue
         execution_id = execution["WindowExecutionId"]
-        tasks = _paged(
-            "describe_maintenance_window_execution_tasks",
-            "WindowExecutionTaskIdentities",
-            WindowExecutionId=execution_id,
-            Filters=[{"Key": "Status", "Values": list(ACTIVE)}],
-        )
-        ssm.cancel_maintenance_window_execution(WindowExecutionId=execution_id)
-        stopped.executions.append(execution_id)
-        for task in tasks:
-            invocations = _paged(
+        # What is in flight is read before the execution is cancelled (statuses are checked
+        # here rather than filtered server-side, so nothing depends on filter-key spelling).
+        commands = [
+            invocation["ExecutionId"]  # the Run Command command id
+            for task in _paged(
+                "describe_maintenance_window_execution_tasks",
+                "WindowExecutionTaskIdentities",
+                WindowExecutionId=execution_id,
+            )
+            if task.get("Status") in ACTIVE
+            for invocation in _paged(
                 "describe_maintenance_window_execution_task_invocations",
                 "WindowExecutionTaskInvocationIdentities",
                 WindowExecutionId=execution_id,
                 TaskId=task["TaskExecutionId"],
-                Filters=[{"Key": "Status", "Values": list(ACTIVE)}],
             )
-            for invocation in invocations:
-                command_id = invocation.get("ExecutionId")
-                if command_id:  # the Run Command command id
-                    ssm.cancel_command(CommandId=command_id)
-                    stopped.commands.append(command_id)
+            if invocation.get("Status") in ACTIVE and invocation.get("ExecutionId")
+        ]
+        ssm.cancel_maintenance_window_execution(WindowExecutionId=execution_id)
+        stopped.executions.append(execution_id)
+        for command_id in commands:
+            ssm.cancel_command(CommandId=command_id)
+            stopped.commands.append(command_id)
     return stopped
 
 

@@ -22,7 +22,12 @@ from typing import Any
 import fastjsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "training-request.schema.json"
-MODEL_NAME = r"^(?=.{1,32}$)[a-z0-9](-*[a-z0-9])*$"
+# Lowercase SageMaker-style names of at most 32 characters: the one rule for model names (the
+# stack config, this request, the SSM document; the JSON Schema says the same as pattern +
+# maxLength, which tests/test_submit.py keeps equal).
+MODEL_NAME_MAX = 32
+MODEL_NAME_BODY = r"^[a-z0-9](-*[a-z0-9])*$"
+MODEL_NAME = rf"^(?=.{{1,{MODEL_NAME_MAX}}}$)" + MODEL_NAME_BODY[1:]
 # Execution display names start with the trigger, so EventBridge rules can tell them apart.
 TRIGGER_CODES = {
     "schedule": "sch",

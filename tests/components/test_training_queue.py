@@ -29,8 +29,10 @@ def test_fifo_queue_with_fifo_dlq_and_redrive(dev: offline.Recording) -> None:
     for q in (queue, dlq):
         assert q.inputs["kmsMasterKeyId"] == key_arn
     redrive = json.loads(queue.inputs["redrivePolicy"])
-    assert redrive == {"deadLetterTargetArn": dlq.outputs["arn"], "maxReceiveCount": 100}
-    assert redrive["maxReceiveCount"] >= 5
+    # default: as many receives as fit in 90 % of the 4-day retention at the 900 s backoff, so
+    # a request that keeps waiting reaches the DLQ before SQS would expire it
+    assert redrive == {"deadLetterTargetArn": dlq.outputs["arn"], "maxReceiveCount": 345}
+    assert redrive["maxReceiveCount"] * 900 < queue.inputs["messageRetentionSeconds"]
     assert dlq.inputs["messageRetentionSeconds"] > queue.inputs["messageRetentionSeconds"]
     assert queue.inputs["contentBasedDeduplication"] is True
     for name in ("training-queue-requests-policy", "training-queue-dlq-policy"):
@@ -123,7 +125,9 @@ def test_alarms_on_dlq_depth_and_oldest_message_age(dev: offline.Recording) -> N
     }
     age = alarms["training-queue-oldest-request-age"]
     assert age["metricName"] == "ApproximateAgeOfOldestMessage"
-    assert age["threshold"] == 120 * 60
+    # dev's longest model run is fraud's 480 minutes: a request may wait that long for its
+    # model, so the alarm starts an hour after it
+    assert age["threshold"] == (480 + 60) * 60
     assert "training-queue-oldest-request-age-escalated" not in alarms  # dev: escalate false
 
 
@@ -134,6 +138,20 @@ def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recordi
         m.name for m in recording.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
     ] == ["event-sourcing-projector-source"]
     assert not [r for r in recording.resources if r.name.startswith("training-queue")]
+
+
+def test_a_receive_budget_longer_than_retention_is_refused(
+    parse_with: Callable[..., object],
+) -> None:
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        parse_with("dev", {"trainops:trainingQueue.maxReceiveCount": 1000})
+    (problem,) = raised.value.problems
+    assert problem.startswith(
+        "trainops:trainingQueue: maxReceiveCount (1000) x backoffMaxSeconds (900) is longer than "
+        "retentionDays (4): a waiting request would expire in the queue before reaching the DLQ"
+    )
 
 
 def test_queue_settings_are_validated(parse_with: Callable[..., object]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.exceptions import JsonRESTError
 from moto.sagemaker import models as sagemaker_models
 
@@ -311,3 +312,25 @@ def test_a_failing_backoff_call_keeps_the_batch_outcome(
     monkeypatch.setattr(sqs, "change_message_visibility_batch", broken)
     result = queue_worker.run(event)
     assert result == {"batchItemFailures": [{"itemIdentifier": failed_message}]}
+
+
+def test_a_failed_capacity_query_is_not_repeated_for_every_model(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SageMaker throttles the listing: the whole batch waits, after one attempt, not one per
+    FIFO group."""
+    attempts: list[int] = []
+
+    def throttled_listing(*args: Any, **kwargs: Any) -> list[Any]:
+        attempts.append(1)
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+            "ListPipelineExecutions",
+        )
+
+    monkeypatch.setattr(queue_worker, "running_across", throttled_listing)
+    queues.request("churn", "c-1")
+    queues.request("fraud", "f-1")
+    result = queues.poll()
+    assert len(result["batchItemFailures"]) == 2
+    assert attempts == [1]

@@ -21,6 +21,7 @@ ALARM = "trainops-prod-platform-critical"
 RUNNING = "a1b2c3d4-0000-4000-8000-000000000001"
 PENDING = "a1b2c3d4-0000-4000-8000-000000000002"
 TASK = "b2c3d4e5-0000-4000-8000-000000000003"
+DONE_TASK = "b2c3d4e5-0000-4000-8000-00000000000a"
 COMMAND_1 = "c3d4e5f6-0000-4000-8000-000000000004"
 COMMAND_2 = "c3d4e5f6-0000-4000-8000-000000000005"
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "events"
@@ -60,26 +61,29 @@ def test_running_retraining_is_cancelled_and_pending_never_starts() -> None:
             },
             {
                 "WindowId": WINDOW,
-                "Filters": [{"Key": "ExecutedAfter", "Values": ["2026-11-21T04:00:00Z"]}],
+                # 30 days back: tasks may run on past the window (CONTINUE_TASK)
+                "Filters": [{"Key": "ExecutedAfter", "Values": ["2026-10-23T05:00:00Z"]}],
             },
         )
         stubber.add_response(
             "describe_maintenance_window_execution_tasks",
             {
                 "WindowExecutionTaskIdentities": [
-                    {"WindowExecutionId": RUNNING, "TaskExecutionId": TASK}
+                    {
+                        "WindowExecutionId": RUNNING,
+                        "TaskExecutionId": TASK,
+                        "Status": "IN_PROGRESS",
+                    },
+                    {
+                        "WindowExecutionId": RUNNING,
+                        "TaskExecutionId": DONE_TASK,
+                        "Status": "SUCCESS",
+                    },
                 ]
             },
-            {
-                "WindowExecutionId": RUNNING,
-                "Filters": [{"Key": "Status", "Values": ["PENDING", "IN_PROGRESS"]}],
-            },
-        )
-        stubber.add_response(
-            "cancel_maintenance_window_execution",
-            {"WindowExecutionId": RUNNING},
             {"WindowExecutionId": RUNNING},
         )
+        # in-flight commands are read before the execution is cancelled
         stubber.add_response(
             "describe_maintenance_window_execution_task_invocations",
             {
@@ -87,18 +91,26 @@ def test_running_retraining_is_cancelled_and_pending_never_starts() -> None:
                     {
                         "InvocationId": "d4e5f6a7-0000-4000-8000-000000000006",
                         "ExecutionId": COMMAND_1,
+                        "Status": "IN_PROGRESS",
                     },
                     {
                         "InvocationId": "d4e5f6a7-0000-4000-8000-000000000007",
                         "ExecutionId": COMMAND_2,
+                        "Status": "PENDING",
+                    },
+                    {
+                        "InvocationId": "d4e5f6a7-0000-4000-8000-000000000008",
+                        "ExecutionId": "c3d4e5f6-0000-4000-8000-000000000009",
+                        "Status": "SUCCESS",
                     },
                 ]
             },
-            {
-                "WindowExecutionId": RUNNING,
-                "TaskId": TASK,
-                "Filters": [{"Key": "Status", "Values": ["PENDING", "IN_PROGRESS"]}],
-            },
+            {"WindowExecutionId": RUNNING, "TaskId": TASK},
+        )
+        stubber.add_response(
+            "cancel_maintenance_window_execution",
+            {"WindowExecutionId": RUNNING},
+            {"WindowExecutionId": RUNNING},
         )
         stubber.add_response("cancel_command", {}, {"CommandId": COMMAND_1})
         stubber.add_response("cancel_command", {}, {"CommandId": COMMAND_2})
