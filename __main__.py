@@ -27,6 +27,7 @@ from components import (
     TrainingPipelineArgs,
     TrainingQueue,
     TrainingQueueArgs,
+    TrainingSlotsRef,
     config,
     naming,
     tagging,
@@ -76,6 +77,9 @@ pipelines = {
 
 model_catalog = catalog_json(pipelines)
 dashboard_sources: list[DashboardSources] = []
+# The training queue's slot ledger (which models train now): the queue creates it; schedule
+# ticks and the stall check use it too, so it is named before any of them is built.
+training_slots = TrainingSlotsRef.for_stack(ctx) if settings.training_queue.enabled else None
 
 # ---- Components, each created only when its feature is enabled in the stack config. ----------
 # Monitoring comes first: its alert ladder is where every other component puts its alarms.
@@ -95,6 +99,7 @@ if settings.monitoring.enabled:
             sagemaker_role_name=foundation.sagemaker_role_name,
             log_retention_days=settings.log_retention_days,
             powertools_layer_version=settings.powertools_layer_version,
+            training_slots=training_slots,
         ),
     )
     dashboard_sources.append(monitor.dashboard_sources)
@@ -140,6 +145,7 @@ if settings.scheduled_retraining.enabled:
             powertools_layer_version=settings.powertools_layer_version,
             alerts=alerts,
             event_bus=event_bus,
+            training_slots=training_slots,
         ),
     )
     dashboard_sources.append(retraining.dashboard_sources)
@@ -164,6 +170,7 @@ if settings.training_queue.enabled:
     dashboard_sources.append(training_queue.dashboard_sources)
     pulumi.export("trainingQueueUrl", training_queue.queue_url)
     pulumi.export("trainingDeadLetterQueueUrl", training_queue.dead_letter_queue_url)
+    pulumi.export("trainingSlotsTable", training_queue.training_slots_table)
 
 # The platform-critical composite alarm is built last (it summarises every escalation), but
 # its name is fixed, so components can refer to it before it exists.

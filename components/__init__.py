@@ -12,6 +12,7 @@ from components.monitoring import TrainingMonitor, TrainingMonitorArgs
 from components.scheduled_retraining import ScheduledRetraining, ScheduledRetrainingArgs
 from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from components.training_queue import TrainingQueue, TrainingQueueArgs
+from components.training_slots import TrainingSlotsRef
 
 __all__ = [
     "AlertLadder",
@@ -39,6 +40,7 @@ __all__ = [
     "TrainingPipelineArgs",
     "TrainingQueue",
     "TrainingQueueArgs",
+    "TrainingSlotsRef",
     "load",
     "parse",
 ]

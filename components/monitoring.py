@@ -35,6 +35,7 @@ from components.model_endpoints import (
     models_with_endpoints,
 )
 from components.training_pipeline import STACK_TAG, start_statements
+from components.training_slots import TrainingSlotsRef
 from trainops_runtime import observability
 
 TRAINING_JOB_EVENT = "SageMaker Training Job State Change"
@@ -59,6 +60,10 @@ class TrainingMonitorArgs:
     sagemaker_role_name: pulumi.Input[str]
     log_retention_days: int
     powertools_layer_version: int
+    # The training queue's slot ledger, when the stack has a queue: the stall check, which
+    # lists every running execution anyway, keeps it true (frees lost slots, counts executions
+    # started outside trainops).
+    training_slots: TrainingSlotsRef | None = None
 
 
 def training_failure_pattern(stack: str) -> dict[str, Any]:
@@ -340,6 +345,15 @@ class TrainingMonitor(pulumi.ComponentResource):
                 sid="ReadTrainingLogActivity",
             ),
         ]
+        if args.training_slots is not None:
+            statements += [
+                args.training_slots.statement(read=True),
+                iam.allow(
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                    [args.key_arn],
+                    sid="EncryptedSlotsTable",
+                ),
+            ]
         function = PythonFunction(
             f"{name}-stall-detector",
             PythonFunctionArgs(
@@ -356,6 +370,7 @@ class TrainingMonitor(pulumi.ComponentResource):
                     "TRAINOPS_MODELS": args.model_catalog_json,
                     "TRAINOPS_OVERRUN_FRACTION": str(config.overrun_fraction),
                     "TRAINOPS_STALLED_AFTER_MINUTES": str(config.stalled_after_minutes),
+                    **(args.training_slots.environment if args.training_slots else {}),
                 },
                 reserved_concurrency=1,  # one sweep at a time
                 invoked_asynchronously=True,

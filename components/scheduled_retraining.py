@@ -28,6 +28,7 @@ from components.foundation import training_data_statements
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT
 from components.training_pipeline import start_statements
+from components.training_slots import TrainingSlotsRef
 from trainops_runtime.training_request import TRIGGER_CODES
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
@@ -84,6 +85,9 @@ class ScheduledRetrainingArgs:
     powertools_layer_version: int
     alerts: alarms.AlertLadder | None = None
     event_bus: EventBusRef | None = None
+    # The training queue's slot ledger, when the stack has a queue: ticks claim the model's
+    # slot there, so a tick and a queued request never overlap a model.
+    training_slots: TrainingSlotsRef | None = None
     extra_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
@@ -140,6 +144,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
                     ),
                     **({"TRAINOPS_NOTIFY_TOPIC_ARN": notify_topic_arn} if notify_topic_arn else {}),
                     **({"TRAINOPS_EVENT_BUS": args.event_bus.name} if args.event_bus else {}),
+                    **(args.training_slots.environment if args.training_slots else {}),
                     **args.extra_environment,
                 },
                 invoked_asynchronously=True,
@@ -254,6 +259,16 @@ class ScheduledRetraining(pulumi.ComponentResource):
             statements.append(
                 iam.allow(["events:PutEvents"], [args.event_bus.arn], sid="PublishDomainEvents")
             )
+        if args.training_slots is not None:
+            statements.append(args.training_slots.statement(read=False))
+            if notify_topic_arn is None:  # else EncryptedTopic grants the same
+                statements.append(
+                    iam.allow(
+                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        [args.key_arn],
+                        sid="EncryptedSlotsTable",
+                    )
+                )
         return statements
 
     def _scheduler_role(

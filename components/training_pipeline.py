@@ -257,6 +257,17 @@ def start_statements(
     ]
 
 
+def start_only_statements(
+    ctx: iam.AwsContext, pipeline_names: Sequence[str]
+) -> list[iam.Statement]:
+    """Starting executions of exactly these pipelines, and nothing else (the queue worker learns
+    what runs from the slot ledger, not from SageMaker)."""
+    if not pipeline_names:
+        raise ValueError("a trigger needs at least one pipeline to start")
+    pipelines = [ctx.arn("sagemaker", f"pipeline/{name}") for name in sorted(pipeline_names)]
+    return [iam.allow(["sagemaker:StartPipelineExecution"], pipelines, sid="StartOwnPipelines")]
+
+
 def catalog_json(pipelines: Mapping[str, TrainingPipeline]) -> str:
     """The `TRAINOPS_MODELS` environment value: model -> pipeline name and overridable inputs."""
     return json.dumps(

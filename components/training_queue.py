@@ -2,9 +2,11 @@
 
 Producers put `TrainingRequest` messages (schema: `schemas/training-request.schema.json`) on a
 FIFO queue, one message group per model. The `queue_worker` Lambda starts pipeline executions
-without exceeding `maxConcurrentTrainings`; requests that can never succeed go to the FIFO
-dead-letter queue with their reason. When an execution ends, `training_outcome` records success,
-re-queues retryable failures with attempt + 1 up to `maxAttempts`, and alerts on final failures.
+without exceeding `maxConcurrentTrainings`, counting what runs in the training-slot ledger (a
+DynamoDB table this component owns; schedule ticks and the stall check use it too); requests
+that can never succeed go to the FIFO dead-letter queue with their reason. When an execution
+ends, `training_outcome` frees its slot, records success, re-queues retryable failures with
+attempt + 1 up to `maxAttempts`, and alerts on final failures.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from components.dashboard import DashboardSources
 from components.event_rules import EventBusRef, rule_with_target
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT
-from components.training_pipeline import start_statements
+from components.training_pipeline import start_only_statements
+from components.training_slots import TrainingSlotsRef, slots_table
 from trainops_runtime.request_queue import queue_name
 
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
@@ -58,6 +61,7 @@ def outcome_pattern(ctx: iam.AwsContext, pipelines: list[str]) -> dict:
 class TrainingQueue(pulumi.ComponentResource):
     """FIFO queue + DLQ, worker, outcome handler, alarms (see the module docstring)."""
 
+    training_slots_table: str
     queue_url: pulumi.Output[str]
     queue_arn: pulumi.Output[str]
     dead_letter_queue_url: pulumi.Output[str]
@@ -98,6 +102,10 @@ class TrainingQueue(pulumi.ComponentResource):
             max_receive_count=config.effective_max_receive_count,
         )
 
+        # Which models train now: one item, claimed and released conditionally (slots.py).
+        training_slots = TrainingSlotsRef.for_stack(ctx)
+        slots_table(f"{name}-slots", training_slots, key_arn=args.key_arn, parent=self)
+
         common_statements = [
             iam.allow(["kms:Decrypt", "kms:GenerateDataKey"], [args.key_arn], sid="StackKey"),
         ]
@@ -119,7 +127,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,
                 statements=[
-                    *start_statements(ctx, pipelines),
+                    *start_only_statements(ctx, pipelines),
                     iam.allow(
                         [
                             "sqs:ChangeMessageVisibility",
@@ -131,6 +139,7 @@ class TrainingQueue(pulumi.ComponentResource):
                         sid="ConsumeRequests",
                     ),
                     iam.allow(["sqs:SendMessage"], [dead_letters.arn], sid="RejectToDeadLetters"),
+                    training_slots.statement(read=True),
                     *common_statements,
                 ],
                 environment={
@@ -140,6 +149,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     "TRAINOPS_DLQ_URL": dead_letters.url,
                     "TRAINOPS_BACKOFF_BASE_SECONDS": str(config.backoff_base_seconds),
                     "TRAINOPS_BACKOFF_MAX_SECONDS": str(config.backoff_max_seconds),
+                    **training_slots.environment,
                     **bus_environment,
                 },
                 reserved_concurrency=config.worker_concurrency,
@@ -162,6 +172,7 @@ class TrainingQueue(pulumi.ComponentResource):
             "TRAINOPS_MODELS": args.model_catalog_json,
             "TRAINOPS_MAX_ATTEMPTS": str(config.max_attempts),
             "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
+            **training_slots.environment,
             **bus_environment,
         }
         outcome_statements = [
@@ -175,6 +186,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 sid="ReadOwnExecutions",
             ),
             iam.allow(["sqs:SendMessage"], [queue.arn], sid="Requeue"),
+            training_slots.statement(read=False),
             *common_statements,
         ]
         if args.alerts is not None:
@@ -240,6 +252,7 @@ class TrainingQueue(pulumi.ComponentResource):
             )
             first_tier += [dlq_alarm, age_alarm]
 
+        self.training_slots_table = training_slots.name
         self.queue_url = queue.url
         self.queue_arn = queue.arn
         self.dead_letter_queue_url = dead_letters.url
@@ -255,6 +268,7 @@ class TrainingQueue(pulumi.ComponentResource):
         )
         self.register_outputs(
             {
+                "training_slots_table": self.training_slots_table,
                 "queue_url": self.queue_url,
                 "queue_arn": self.queue_arn,
                 "dead_letter_queue_url": self.dead_letter_queue_url,

@@ -97,3 +97,4 @@ def pytest_configure() -> None:
 # Shared fixtures defined beside their helpers.
 from tests.event_sink import event_sink  # noqa: E402, F401
 from tests.sagemaker_sim import pipelines  # noqa: E402, F401
+from tests.slot_ledger import slot_ledger  # noqa: E402, F401

@@ -24,19 +24,24 @@ def test_program_grows_linearly_with_models() -> None:
 def test_worker_makes_one_start_per_request_and_one_capacity_query_per_batch(calls: dict) -> None:
     single, batch = calls["worker batch of 1 request"], calls["worker batch of 5 requests"]
     assert single["StartPipelineExecution"] == 1
-    # one capacity query per batch: one ListPipelineExecutions per configured pipeline,
-    # the same for a batch of 5 as for a batch of 1
-    assert single["ListPipelineExecutions"] == batch["ListPipelineExecutions"] == PIPELINES
+    # one capacity query per batch, whatever its size: one consistent read of the slot ledger,
+    # and no SageMaker listing at all
+    assert single["GetItem"] == batch["GetItem"] == 1
+    assert single["ListPipelineExecutions"] == batch["ListPipelineExecutions"] == 0
     # churn, fraud, churn, fraud, churn: one start per model (a model trains one request at
     # a time), the three that wait are deferred in one call
     assert batch["StartPipelineExecution"] == 2
     assert batch["ChangeMessageVisibilityBatch"] == 1
+    # each start is made safe by exactly one conditional claim of its model's slot
+    assert single["UpdateItem"] == single["StartPipelineExecution"]
+    assert batch["UpdateItem"] == batch["StartPipelineExecution"]
 
 
 def test_a_tick_makes_one_start(calls: dict) -> None:
     tick = calls["scheduled tick"]
     assert tick["StartPipelineExecution"] == 1
-    assert tick["ListPipelineExecutions"] <= 2
+    assert tick["UpdateItem"] == 1  # its claim of the model's slot
+    assert tick["ListPipelineExecutions"] == 0  # the ledger, not SageMaker, says what runs
 
 
 def test_a_recorded_event_is_one_write(calls: dict) -> None:

@@ -19,6 +19,8 @@ HYPERPARAMETER_PREFIX = "Hp-"
 
 # Executions in these states still hold a training slot.
 RUNNING_STATES = frozenset({"Executing", "Stopping"})
+# ... and these free it.
+END_STATES = frozenset({"Succeeded", "Failed", "Stopped"})
 
 
 def hyperparameter_parameter(name: str) -> str:

@@ -1,23 +1,25 @@
 """queue_worker: turns training requests from the FIFO queue into pipeline executions.
 
-Invoked by an SQS event source mapping with `ReportBatchItemFailures`. Per batch it asks
-SageMaker once (at the first valid request) how many executions are running across the
-platform: one ListPipelineExecutions per configured pipeline, the only consistent,
-pipeline-scoped listing SageMaker offers. Per message:
+Invoked by an SQS event source mapping with `ReportBatchItemFailures`. Per batch it reads the
+training-slot ledger once (`slots.read`: one strongly consistent GetItem, made at the first valid
+request; a batch of rejects reads nothing), which says which models train now. Per message:
 
 * not JSON, not a valid request, or an unknown model/hyperparameter: **moved to the DLQ with the
   reason** (message attribute `trainops-reject-reason`), recorded as `TrainingRejected`, and
   acknowledged, so it is never retried;
-* its own execution already running (a duplicate delivery): acknowledged, nothing started,
-  and its `TrainingRequested`/`TrainingStarted` published again (same event ids, so the store
-  keeps one of each), in case the first delivery died between the start and the publish;
-* its model already training (any trigger), or `maxConcurrentTrainings` reached:
+* its model's slot already held by this very request (a duplicate delivery, or a first delivery
+  that died after claiming): the start is made again with the same token, which SageMaker
+  answers with the same execution, and `TrainingRequested`/`TrainingStarted` are published
+  (same event ids, so the store keeps one of each);
+* its model training another request (any trigger), or `maxConcurrentTrainings` slots held:
   **back-pressure**, reported as failed and its visibility extended with exponential backoff, so
   it waits in the queue (`TrainingDeferred`). One model trains one request at a time, in queue
   order, as scheduled retraining never overlaps either; different models run in parallel;
-* otherwise the model's pipeline starts with the request's idempotency token (`TrainingStarted`);
-  a retryable SageMaker error reports the message failed for redelivery with backoff; a
-  permanent one moves it to the DLQ with the reason.
+* otherwise it claims the model's slot (conditional on the ledger being unchanged since the read,
+  so concurrent batches and schedule ticks cannot overshoot) and starts the model's pipeline with
+  the request's idempotency token (`TrainingStarted`). A claim that lost a race defers the
+  message; a retryable SageMaker error frees the slot and reports the message failed for
+  redelivery with backoff; a permanent one frees the slot and moves the message to the DLQ.
 
 Messages of one model (one FIFO group) stay in order: after a failure in a group, the rest of
 that group in the batch is reported failed too; other models carry on.
@@ -37,12 +39,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability
+from trainops_runtime import clients, observability, slots
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import RetryableError, error_code, is_retryable
 from trainops_runtime.request_queue import dead_letter
-from trainops_runtime.training import running_across, start_training
+from trainops_runtime.training import start_training
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
 
 logger = Logger(service=observability.SERVICE)
@@ -68,6 +70,7 @@ class Settings:
     queue_url: str
     backoff_base: int
     backoff_max: int
+    slots_table: str
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
                 queue_url=os.environ[QUEUE_URL_ENV],
                 backoff_base=int(os.environ.get(BACKOFF_BASE_ENV, "30")),
                 backoff_max=int(os.environ.get(BACKOFF_MAX_ENV, "900")),
+                slots_table=os.environ[slots.TABLE_ENV],
             )
         except (KeyError, ValueError) as error:
             raise RuntimeError(f"queue_worker is misconfigured: {error!r}") from error
@@ -90,39 +94,79 @@ class Settings:
 
 @dataclass
 class BatchState:
-    """What one invocation knows: capacity left and the executions already running.
+    """What one invocation knows: the ledger it read, and the slots it claimed since.
 
-    The capacity query runs once, when the first valid request needs it: a batch of rejects
-    asks SageMaker nothing.
+    The ledger is read once, when the first valid request needs it: a batch of rejects reads
+    nothing. If that read fails, or a claim shows the ledger moved under this batch, every later
+    message of the batch waits without another call (they all come back after their backoff).
     """
 
     settings: Settings
     catalog: ModelCatalog
-    running: int = 0
-    # display name -> execution ARN of every execution holding a slot
-    running_names: dict[str, str] = field(default_factory=dict)
-    # model -> ARN of one of its executions holding a slot
-    busy_models: dict[str, str] = field(default_factory=dict)
+    version: int = 0
+    # model -> slot, for every slot held (not expired) when read or claimed by this batch
+    held: dict[str, slots.Slot] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     queried: bool = False
     capacity_error: str | None = None
+    stale: str | None = None
+
+    @property
+    def running(self) -> int:
+        return len(self.held)
 
     def ensure_capacity_known(self) -> None:
-        """Asks SageMaker once per batch; if that fails, every later message of the batch fails
-        the same way without asking again (they all come back after their backoff)."""
         if self.capacity_error is not None:
             raise RetryableError(f"capacity unknown: {self.capacity_error}")
         if self.queried:
             return
         try:
-            running = running_across(self.catalog.models, self.catalog)
+            ledger = slots.read(self.settings.slots_table)
         except (ClientError, BotoCoreError) as error:
             self.capacity_error = f"{error_code(error)}: {error}"
             raise RetryableError(f"capacity unknown: {self.capacity_error}") from error
-        self.running = len(running)
-        self.running_names = {e.display_name: e.execution_arn for e in running}
-        self.busy_models = {e.model: e.execution_arn for e in running}
+        self.version = ledger.version
+        self.held = ledger.held(slots.utc_now())
         self.queried = True
+
+    def _claim(self, record: SQSRecord, request: TrainingRequest) -> slots.Slot:
+        """The model's slot for this request, conditional on the ledger this batch read."""
+        if self.stale is not None:
+            self._defer(record, request, self.stale)
+        now = slots.utc_now()
+        slot = slots.new_slot(
+            request.model,
+            holder=request.idempotency_token(),
+            request_id=request.request_id,
+            trigger=TRIGGER,
+            longest_run_minutes=self.catalog.get(request.model).longest_run_minutes,
+            now=now,
+        )
+        try:
+            slots.claim(self.settings.slots_table, slot, now=now, expected_version=self.version)
+        except slots.SlotTaken as taken:
+            self._defer(record, request, str(taken))
+        except slots.LedgerChanged:
+            self.stale = "another start claimed a training slot meanwhile; waiting to recount"
+            self._defer(record, request, self.stale)
+        except (ClientError, BotoCoreError) as error:
+            self.capacity_error = f"{error_code(error)}: {error}"
+            raise RetryableError(f"could not claim a slot: {self.capacity_error}") from error
+        self.version += 1
+        self.held[request.model] = slot
+        return slot
+
+    def _release(self, request: TrainingRequest) -> None:
+        """Frees the slot of a request that did not start. Best effort: if this fails, the
+        slot expires, or the stall detector frees it."""
+        self.held.pop(request.model, None)
+        try:
+            slots.release(self.settings.slots_table, request.model, request.idempotency_token())
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "could not free the slot of a request that did not start",
+                extra={"model": request.model, "code": error_code(error)},
+            )
 
     def _event(self, kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
         return events.DomainEvent(
@@ -181,33 +225,33 @@ class BatchState:
             return "rejected"
 
         self.ensure_capacity_known()
-        own_execution = self.running_names.get(request.execution_display_name(TRIGGER))
-        if own_execution is not None:
-            events.publish(
-                self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None),
-                self._event(events.TRAINING_STARTED, request, execution_arn=own_execution),
-            )
-            self.outcomes[record.message_id] = "duplicate"
-            return "duplicate"
-        busy = self.busy_models.get(request.model)
-        if busy is not None:
-            self._defer(record, request, f"{request.model} is still training ({busy})")
+        slot = self.held.get(request.model)
+        if slot is not None and slot.holder == request.idempotency_token():
+            return self._start(record, request, duplicate=True)
+        if slot is not None:
+            self._defer(record, request, str(slots.SlotTaken(request.model, slot)))
         if self.running >= self.settings.max_concurrent:
             self._defer(
                 record,
                 request,
                 f"{self.running} of {self.settings.max_concurrent} trainings running",
             )
+        self._claim(record, request)
+        return self._start(record, request, duplicate=False)
 
-        events.publish(
-            self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
-        )
+    def _start(self, record: SQSRecord, request: TrainingRequest, *, duplicate: bool) -> str:
+        """Starts the pipeline with the request's token (for a duplicate: the same execution)."""
+        requested = self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
+        if not duplicate:
+            events.publish(requested)
         try:
             execution_arn = start_training(request, self.catalog, trigger=TRIGGER)
         except InvalidRequest as error:
+            self._release(request)
             self.reject(record, str(error), model=request.model)
             return "rejected"
         except (ClientError, BotoCoreError) as error:
+            self._release(request)
             if is_retryable(error):
                 self.outcomes[record.message_id] = "retry"
                 raise RetryableError(f"{error_code(error)}: {error}") from error
@@ -219,10 +263,13 @@ class BatchState:
                 )
             )
             return "rejected"
-        self.running += 1
-        self.running_names[request.execution_display_name(TRIGGER)] = execution_arn
-        self.busy_models[request.model] = execution_arn
-        events.publish(self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn))
+        started = self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn)
+        if duplicate:
+            # An earlier delivery may have died between the start and the publish.
+            events.publish(requested, started)
+            self.outcomes[record.message_id] = "duplicate"
+            return "duplicate"
+        events.publish(started)
         metrics.add_metric(name="TrainingsStarted", unit=MetricUnit.Count, value=1)
         self.outcomes[record.message_id] = "started"
         return execution_arn

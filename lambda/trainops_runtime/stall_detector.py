@@ -14,6 +14,10 @@ pipelines it finds the running training job and reports, as CloudWatch metrics (
 * `OverrunningPipelineExecutions`: executions past that fraction of their longest possible run;
 * `RunningTrainingJobs` and `RunningPipelineExecutions`, for the dashboard.
 
+With a training queue it also keeps the training-slot ledger true (`slots.reconcile`): a slot
+whose execution is no longer running is freed (`TrainingSlotsFreed`), and an execution started
+outside trainops takes its model's slot (`TrainingSlotsAdopted`), from the same listing.
+
 Alarms on the first three live in the TrainingMonitor component. Each flagged job is also
 logged with its name, model, elapsed time and last status, so the alert can be acted on.
 """
@@ -30,9 +34,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability
+from trainops_runtime import clients, observability, slots
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.training import running_executions
+from trainops_runtime.training import RunningExecution, running_executions
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
@@ -47,6 +51,8 @@ METRIC_NAMES = (
     "OverrunningPipelineExecutions",
     "RunningTrainingJobs",
     "RunningPipelineExecutions",
+    "TrainingSlotsFreed",
+    "TrainingSlotsAdopted",
 )
 
 
@@ -81,6 +87,10 @@ class Report:
     running_jobs: int = 0
     running_executions: int = 0
     findings: list[Finding] = field(default_factory=list)
+    # model -> its executions that hold a slot, newest first (what the slot ledger is checked by)
+    running: dict[str, list[RunningExecution]] = field(default_factory=dict)
+    slots_freed: int = 0
+    slots_adopted: int = 0
 
     def count(self, kind: str) -> int:
         return sum(1 for finding in self.findings if finding.kind == kind)
@@ -180,7 +190,8 @@ def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Repo
     for model in catalog.models:
         entry = catalog.get(model)
         longest = timedelta(minutes=entry.longest_run_minutes)
-        for execution in running_executions(model, catalog, now=now):
+        report.running[model] = running_executions(model, catalog, now=now)
+        for execution in report.running[model]:
             report.running_executions += 1
             if execution.started is not None:
                 elapsed = now - execution.started
@@ -202,6 +213,32 @@ def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Repo
     return report
 
 
+def reconcile_slots(catalog: ModelCatalog, report: Report, now: datetime) -> None:
+    """Frees training slots whose execution is gone and takes slots for executions started
+    outside trainops (see `slots.reconcile`); a stack without a training queue has no ledger."""
+    table = slots.table_name()
+    if table is None:
+        return
+    result = slots.reconcile(
+        table,
+        report.running,
+        {model: catalog.get(model).longest_run_minutes for model in catalog.models},
+        now=now,
+    )
+    report.slots_freed = len(result.freed)
+    report.slots_adopted = len(result.adopted)
+    for slot in result.freed:
+        logger.warning(
+            "freed a training slot whose execution is not running (its end event was lost?)",
+            extra={"model": slot.model, "request_id": slot.request_id, "trigger": slot.trigger},
+        )
+    for slot in result.adopted:
+        logger.warning(
+            "counted an execution started outside trainops against capacity",
+            extra={"model": slot.model, "holder": slot.holder},
+        )
+
+
 def publish(report: Report) -> None:
     observability.tag_stack(metrics)
     values = {
@@ -210,6 +247,8 @@ def publish(report: Report) -> None:
         "OverrunningPipelineExecutions": report.count("overrunning-execution"),
         "RunningTrainingJobs": report.running_jobs,
         "RunningPipelineExecutions": report.running_executions,
+        "TrainingSlotsFreed": report.slots_freed,
+        "TrainingSlotsAdopted": report.slots_adopted,
     }
     for name, value in values.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
@@ -218,7 +257,10 @@ def publish(report: Report) -> None:
 
 
 def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
-    report = detect(catalog_module.load(), Thresholds.from_environment(), now())
+    catalog = catalog_module.load()
+    moment = now()
+    report = detect(catalog, Thresholds.from_environment(), moment)
+    reconcile_slots(catalog, report, moment)
     publish(report)
     return {
         "runningJobs": report.running_jobs,
@@ -226,6 +268,8 @@ def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, in
         "overrunningJobs": report.count("overrunning-job"),
         "stalledJobs": report.count("stalled-job"),
         "overrunningExecutions": report.count("overrunning-execution"),
+        "slotsFreed": report.slots_freed,
+        "slotsAdopted": report.slots_adopted,
     }
 
 

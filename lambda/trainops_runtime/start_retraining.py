@@ -5,8 +5,10 @@ delivers at least once, so the handler is safe to run twice for the same tick:
 
 * the request id is `schedule:<model>:<scheduledTime>`, so a repeated delivery maps onto the same
   SageMaker `ClientRequestToken` and starts nothing new;
-* it never overlaps: if the model already has an execution running (other than this tick's own),
-  it skips and records `TrainingSkipped` with the reason;
+* it never overlaps: it claims the model's training slot (`slots`, shared with the training
+  queue, so a tick and a queued request cannot both start the model); if another request holds
+  it, the tick skips and records `TrainingSkipped` with the reason. A stack without a training
+  queue has no slot ledger; there the model's own pipeline listing decides;
 * with `onlyWhenNewData`, it skips when nothing under the model's training data changed since
   the last successful execution started;
 * it publishes `TrainingRequested`/`TrainingStarted`/`TrainingSkipped`, emits EMF metrics, and
@@ -29,7 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability
+from trainops_runtime import observability, slots
+from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.data_freshness import newest_change_after
 from trainops_runtime.errors import RetryableError, error_code, is_retryable
 from trainops_runtime.notify import notify
@@ -107,22 +110,56 @@ def _skip(request: TrainingRequest, reason: str, discriminator: str) -> dict[str
 def run(event: Any) -> dict[str, Any]:
     tick = parse_tick(event)
     catalog = catalog_module.load()
-    entry = catalog.get(tick.model)
     request = request_for(tick)
     observability.tag_stack(metrics)
+    table = slots.table_name()
+    if table is None:
+        return _run_without_ledger(request, catalog)
 
+    skipped = _skip_without_new_data(request, catalog)
+    if skipped is not None:
+        return skipped
+    now = slots.utc_now()
+    slot = slots.new_slot(
+        tick.model,
+        holder=request.idempotency_token(),
+        request_id=request.request_id,
+        trigger=TRIGGER,
+        longest_run_minutes=catalog.get(tick.model).longest_run_minutes,
+        now=now,
+    )
+    try:
+        previous = slots.claim(table, slot, now=now, expected_version=None)
+    except slots.SlotTaken as taken:
+        return _skip(request, str(taken), discriminator="overlap")
+    except (ClientError, BotoCoreError) as error:
+        raise RetryableError(f"could not claim the slot: {error_code(error)}: {error}") from error
+    duplicate = (
+        previous is not None and previous.holder == slot.holder and not previous.expired(now)
+    )
+    if duplicate:
+        logger.info(
+            "duplicate delivery: this tick already holds the model's slot",
+            extra={"model": tick.model},
+        )
+    return _start(request, catalog, duplicate=duplicate, slots_table=table)
+
+
+def _run_without_ledger(request: TrainingRequest, catalog: ModelCatalog) -> dict[str, Any]:
+    """No training queue in this stack, so no slot ledger: SageMaker's listing of the model's
+    own pipeline says whether it trains (nothing else starts it)."""
     own_name = request.execution_display_name(TRIGGER)
-    running = running_executions(tick.model, catalog)
+    running = running_executions(request.model, catalog)
     own = next((e for e in running if e.display_name == own_name), None)
     if own is not None:
         logger.info(
             "duplicate delivery: this tick's execution is already running",
-            extra={"model": tick.model},
+            extra={"model": request.model},
         )
         # An earlier delivery may have died after the start: announce it again. The events
         # keep their ids (the store records each once); the notice may arrive twice.
         _announce_start(request, own.execution_arn, again=True)
-        return {"status": "duplicate", "model": tick.model, "executionArn": own.execution_arn}
+        return {"status": "duplicate", "model": request.model, "executionArn": own.execution_arn}
     if running:
         blocking = running[0]
         return _skip(
@@ -130,24 +167,43 @@ def run(event: Any) -> dict[str, Any]:
             f"execution {blocking.execution_arn} is still {blocking.status}",
             discriminator="overlap",
         )
+    skipped = _skip_without_new_data(request, catalog)
+    if skipped is not None:
+        return skipped
+    return _start(request, catalog, duplicate=False, slots_table=None)
 
-    if _only_when_new_data(tick.model):
-        last_success = last_success_started(tick.model, catalog)
-        if (
-            last_success is not None
-            and newest_change_after(entry.training_data, last_success) is None
-        ):
-            return _skip(
-                request,
-                f"no data under {entry.training_data} changed since the last success "
-                f"({last_success.isoformat()})",
-                discriminator="no-new-data",
-            )
 
-    events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
+def _skip_without_new_data(
+    request: TrainingRequest, catalog: ModelCatalog
+) -> dict[str, Any] | None:
+    """With `onlyWhenNewData`: skips when nothing under the training data changed since the last
+    successful execution started."""
+    if not _only_when_new_data(request.model):
+        return None
+    entry = catalog.get(request.model)
+    last_success = last_success_started(request.model, catalog)
+    if last_success is None or newest_change_after(entry.training_data, last_success) is not None:
+        return None
+    return _skip(
+        request,
+        f"no data under {entry.training_data} changed since the last success "
+        f"({last_success.isoformat()})",
+        discriminator="no-new-data",
+    )
+
+
+def _start(
+    request: TrainingRequest, catalog: ModelCatalog, *, duplicate: bool, slots_table: str | None
+) -> dict[str, Any]:
+    """Starts with the tick's token; a duplicate gets SageMaker's answer for the same token (the
+    same execution). A failed start frees the slot it claimed."""
+    if not duplicate:
+        events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
     try:
         execution_arn = start_training(request, catalog, trigger=TRIGGER)
     except (ClientError, BotoCoreError) as error:
+        if slots_table is not None:
+            _release(slots_table, request)
         if is_retryable(error):
             logger.warning("retryable error; Lambda will retry", extra={"code": error_code(error)})
             raise RetryableError(f"{error_code(error)}: {error}") from error
@@ -160,9 +216,19 @@ def run(event: Any) -> dict[str, Any]:
             )
         )
         raise
+    if duplicate:
+        _announce_start(request, execution_arn, again=True)
+        return {"status": "duplicate", "model": request.model, "executionArn": execution_arn}
     metrics.add_metric(name="RetrainingStarted", unit=MetricUnit.Count, value=1)
     _announce_start(request, execution_arn)
-    return {"status": "started", "model": tick.model, "executionArn": execution_arn}
+    return {"status": "started", "model": request.model, "executionArn": execution_arn}
+
+
+def _release(table: str, request: TrainingRequest) -> None:
+    try:
+        slots.release(table, request.model, request.idempotency_token())
+    except (ClientError, BotoCoreError) as error:  # the slot expires, or the stall check frees it
+        logger.warning("could not free the slot", extra={"code": error_code(error)})
 
 
 def _announce_start(request: TrainingRequest, execution_arn: str, *, again: bool = False) -> None:

@@ -3,6 +3,9 @@
 Triggered by EventBridge on `SageMaker Model Building Pipeline Execution Status Change` for this
 stack's pipelines (rule target with retry policy and DLQ):
 
+First the execution's training slot is freed (`slots`), so the next request of the model can
+start. Then:
+
 * `Succeeded`: publish `TrainingSucceeded` (and notify, when configured);
 * `Stopped`: someone stopped it on purpose: publish `TrainingFailed` (not retried, no page);
 * `Failed`: read the request id and attempt back from the execution's parameters and the
@@ -23,7 +26,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability
+from trainops_runtime import clients, observability, slots
 from trainops_runtime import domain_events as events
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
@@ -137,6 +140,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     request = request_from_parameters(
         model, catalog.get(model), _parameters(execution_arn), execution_arn
     )
+    _free_slot(request, execution_arn, status)
 
     if status == "Succeeded":
         events.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn))
@@ -201,6 +205,22 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         f"Request: {request.request_id}\nReason: {reason}\nExecution: {execution_arn}",
     )
     return {"outcome": "failed", "model": model, "retryable": retryable}
+
+
+def _free_slot(request: TrainingRequest, execution_arn: str, status: str) -> None:
+    """The ended execution's training slot is free again (before anything is re-queued).
+
+    Conditional on the slot still being this request's (or, for an execution started outside
+    trainops, this execution's), so a repeated or late event frees nothing else. An error
+    raises, and EventBridge's retry runs the whole handler again.
+    """
+    table = slots.table_name()
+    if table is None or status not in contract.END_STATES:
+        return
+    freed = slots.release(
+        table, request.model, request.idempotency_token(), slots.adopted_holder(execution_arn)
+    )
+    logger.info("training slot", extra={"model": request.model, "freed": freed})
 
 
 @logger.inject_lambda_context

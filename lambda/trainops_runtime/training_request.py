@@ -28,6 +28,8 @@ SCHEMA_PATH = Path(__file__).with_name("schemas") / "training-request.schema.jso
 MODEL_NAME_MAX = 32
 MODEL_NAME_BODY = r"^[a-z0-9](-*[a-z0-9])*$"
 MODEL_NAME = rf"^(?=.{{1,{MODEL_NAME_MAX}}}$)" + MODEL_NAME_BODY[1:]
+# Execution display names end with this many characters of the request's token (slots match on it).
+DISPLAY_TOKEN_CHARS = 12
 # Execution display names start with the trigger, so EventBridge rules can tell them apart.
 TRIGGER_CODES = {
     "schedule": "sch",
@@ -93,7 +95,8 @@ class TrainingRequest:
         SageMaker's pattern for display names is letters, digits and single hyphens.
         """
         code = TRIGGER_CODES.get(trigger, "man")
-        return f"{code}-{self.model}-a{self.attempt}-{self.idempotency_token()[:12]}"
+        token = self.idempotency_token()[:DISPLAY_TOKEN_CHARS]
+        return f"{code}-{self.model}-a{self.attempt}-{token}"
 
     def next_attempt(self, reason: str | None = None) -> TrainingRequest:
         changes: dict[str, Any] = {"attempt": self.attempt + 1}

@@ -11,6 +11,8 @@ from cli import offline
 from components import iam
 
 ACCOUNT = offline.ACCOUNT_ID
+SLOTS = "trainops-dev-training-slots"
+SLOTS_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{SLOTS}"
 
 
 @pytest.fixture
@@ -75,7 +77,19 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
         dev.one("aws:iam/rolePolicy:RolePolicy", "training-queue-worker-policy").inputs["policy"]
     )
     statements = {s.get("Sid"): s for s in worker["Statement"]}
-    assert statements["StartAndListOwnPipelines"]["Resource"] == pipelines
+    # it starts; what runs it reads from the slot ledger, not from SageMaker
+    assert statements["StartOwnPipelines"] == {
+        "Sid": "StartOwnPipelines",
+        "Effect": "Allow",
+        "Action": ["sagemaker:StartPipelineExecution"],
+        "Resource": pipelines,
+    }
+    assert statements["TrainingSlots"] == {
+        "Sid": "TrainingSlots",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        "Resource": [SLOTS_ARN],
+    }
     assert statements["ConsumeRequests"]["Resource"] == [queue]
     assert statements["RejectToDeadLetters"] == {
         "Sid": "RejectToDeadLetters",
@@ -88,6 +102,8 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
     )
     outcome_statements = {s.get("Sid"): s for s in outcome["Statement"]}
     assert outcome_statements["Requeue"]["Resource"] == [queue]
+    assert outcome_statements["TrainingSlots"]["Action"] == ["dynamodb:UpdateItem"]
+    assert outcome_statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
     assert outcome_statements["ReadOwnExecutions"]["Resource"] == [
         f"{p}/execution/*" for p in pipelines
     ]
@@ -131,8 +147,53 @@ def test_alarms_on_dlq_depth_and_oldest_message_age(dev: offline.Recording) -> N
     assert "training-queue-oldest-request-age-escalated" not in alarms  # dev: escalate false
 
 
+def test_the_slot_ledger_is_one_encrypted_protected_table(dev: offline.Recording) -> None:
+    table = dev.one("aws:dynamodb/table:Table", "training-queue-slots")
+    assert table.parent_urn and "TrainingQueue" in table.parent_urn
+    key = dev.one("aws:kms/key:Key", "foundation-key").outputs["arn"]
+    assert table.inputs["name"] == SLOTS
+    assert table.inputs["hashKey"] == "id"
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert table.inputs["deletionProtectionEnabled"] is True
+    for function in ("training-queue-worker-function", "training-queue-outcome-function"):
+        variables = dev.one("aws:lambda/function:Function", function).inputs["environment"]
+        assert variables["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
+
+
+def test_ticks_and_the_stall_check_share_the_ledger(dev: offline.Recording) -> None:
+    """Named by reference before the queue exists: the same table, with the grants each needs
+    (a tick claims; the stall check reads, frees and adopts)."""
+    expected = {
+        "scheduled-retraining-start": ["dynamodb:UpdateItem"],
+        "monitoring-stall-detector": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    }
+    for function, actions in expected.items():
+        variables = dev.one("aws:lambda/function:Function", f"{function}-function").inputs
+        assert variables["environment"]["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
+        policy = json.loads(
+            dev.one("aws:iam/rolePolicy:RolePolicy", f"{function}-policy").inputs["policy"]
+        )
+        statements = {s.get("Sid"): s for s in policy["Statement"]}
+        assert statements["TrainingSlots"]["Action"] == actions
+        assert statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
+        key_actions = {
+            action
+            for s in policy["Statement"]
+            if "kms:GenerateDataKey" in s["Action"]
+            for action in s["Action"]
+        }
+        assert {"kms:Decrypt", "kms:GenerateDataKey"} <= key_actions
+
+
 def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
     recording = run_stack("dev", {"trainops:trainingQueue.enabled": False})
+    # without a queue there is no ledger: ticks and the stall check ask SageMaker
+    for function in ("scheduled-retraining-start-function", "monitoring-stall-detector-function"):
+        variables = recording.one("aws:lambda/function:Function", function).inputs["environment"]
+        assert "TRAINOPS_SLOTS_TABLE" not in variables["variables"]
+    assert not [t for t in recording.of_type("aws:dynamodb/table:Table") if "slots" in t.name]
     assert recording.of_type("trainops:queue:TrainingQueue") == []
     assert [
         m.name for m in recording.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")

@@ -23,6 +23,8 @@ import boto3
 from tests.event_store_helpers import create_tables, stream_records
 from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
+from tests.slot_ledger import TABLE as SLOTS
+from tests.slot_ledger import create_table as create_slots_table
 from trainops_runtime import (
     catalog,
     event_store,
@@ -93,6 +95,7 @@ class Platform:
             Targets=[{"Id": "sink", "Arn": self._arn(self.bus_sink)}],
         )
         create_tables()
+        create_slots_table()
         for model in MODELS.values():
             sim.create_pipeline(model["pipelineName"])
         for name, value in {
@@ -106,6 +109,7 @@ class Platform:
             "TRAINOPS_EVENT_TABLE": EVENTS,
             "TRAINOPS_READ_MODEL_TABLE": READ_MODEL,
             "TRAINOPS_STACK": STACK,
+            "TRAINOPS_SLOTS_TABLE": SLOTS,
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.e2e.platform import Platform
+from tests.e2e.platform import SLOTS, Platform
 from tests.sagemaker_sim import PipelineSim
-from trainops_runtime import read_model
+from tests.slot_ledger import held
+from trainops_runtime import read_model, slots
 
 PIPELINE = "SageMaker Model Building Pipeline Execution Status Change"
 CAPACITY = "ClientError: CapacityError: Unable to provision requested ML compute capacity."
@@ -248,8 +250,8 @@ def test_a_burst_above_capacity_drains_in_order_per_model(
         if e["type"] == "TrainingDeferred"
     ]
     assert churn_deferrals == [
-        f"churn is still training ({execution_of(platform, 'churn', 'churn-0').arn})",
-        f"churn is still training ({execution_of(platform, 'churn', 'churn-1').arn})",
+        "churn is still training for request churn-0 (queue)",
+        "churn is still training for request churn-1 (queue)",
     ]
     assert platform.state("model#churn") == model_state(
         "churn",
@@ -469,3 +471,46 @@ def test_a_schedule_tick_trains_once_however_often_it_is_delivered(platform: Pla
     assert [e.arn for e in platform.executions("fraud")] == [execution.arn]
     assert platform.history("model#fraud") == history
     assert platform.state("model#fraud") == final
+    # It took the model's slot for an execution that has ended; the stall detector's check,
+    # once the grace has passed, finds no such execution running and frees it.
+    assert held(SLOTS) == {"fraud": TICK_REQUEST}
+    later = slots.utc_now() + slots.RECONCILE_GRACE + timedelta(minutes=1)
+    freed = slots.reconcile(SLOTS, {"fraud": [], "churn": []}, {"fraud": 60}, now=later).freed
+    assert [slot.request_id for slot in freed] == [TICK_REQUEST]
+    assert held(SLOTS) == {}
+
+
+def test_a_schedule_tick_and_a_queued_request_never_overlap_a_model(platform: Platform) -> None:
+    """Whichever comes first trains; a tick during a queued run skips, a queued request during
+    a tick's run waits, and starts when that run ends."""
+    platform.submit("fraud", "queued-first")
+    assert platform.poll() == NOTHING_FAILED
+    skipped = platform.tick("fraud", TICK)
+    assert skipped["status"] == "skipped"
+    assert skipped["reason"] == "fraud is still training for request queued-first (queue)"
+    platform.finish(execution_of(platform, "fraud", "queued-first"), "Succeeded")
+
+    later_tick = "2026-11-22T07:00:00Z"
+    assert platform.tick("fraud", later_tick)["status"] == "started"
+    platform.submit("fraud", "queued-during-tick")
+    assert len(platform.poll()["batchItemFailures"]) == 1
+    assert executing(platform) == [f"schedule:fraud:{later_tick}"]
+    platform.finish(execution_of(platform, "fraud", f"schedule:fraud:{later_tick}"), "Succeeded")
+    assert platform.poll() == NOTHING_FAILED
+    assert executing(platform) == ["queued-during-tick"]
+    platform.pump()
+    assert [(kind, request) for kind, request, _ in platform.history("model#fraud")] == [
+        ("TrainingRequested", "queued-first"),
+        ("TrainingStarted", "queued-first"),
+        ("TrainingSkipped", TICK_REQUEST),
+        (PIPELINE, "queued-first"),
+        ("TrainingSucceeded", "queued-first"),
+        ("TrainingRequested", f"schedule:fraud:{later_tick}"),
+        ("TrainingStarted", f"schedule:fraud:{later_tick}"),
+        ("TrainingDeferred", "queued-during-tick"),
+        (PIPELINE, f"schedule:fraud:{later_tick}"),
+        ("TrainingSucceeded", f"schedule:fraud:{later_tick}"),
+        ("TrainingRequested", "queued-during-tick"),
+        ("TrainingStarted", "queued-during-tick"),
+    ]
+    assert held(SLOTS) == {"fraud": "queued-during-tick"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -14,8 +15,9 @@ from moto.sagemaker import models as sagemaker_models
 from tests.event_sink import EventSink
 from tests.queue_helpers import deliver, drain, receive_event, send
 from tests.sagemaker_sim import PipelineSim
+from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import queue_worker
+from trainops_runtime import queue_worker, slots
 from trainops_runtime.request_queue import REJECT_REASON_ATTRIBUTE
 from trainops_runtime.training_request import TrainingRequest
 
@@ -74,7 +76,7 @@ class Queues:
 
 @pytest.fixture
 def queues(
-    pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+    pipelines: PipelineSim, event_sink: EventSink, slot_ledger: str, monkeypatch: pytest.MonkeyPatch
 ) -> Queues:
     created = Queues()
     monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
@@ -86,6 +88,18 @@ def queues(
     pipelines.create_pipeline("trainops-test-churn")
     pipelines.create_pipeline("trainops-test-fraud")
     return created
+
+
+def end(pipelines: PipelineSim, model: str, request: TrainingRequest, status: str) -> None:
+    """Ends the request's execution as SageMaker would, and frees its slot as training_outcome
+    does (tests/handlers/test_training_outcome.py proves that part)."""
+    (execution,) = [
+        e
+        for e in pipelines.executions(f"trainops-test-{model}")
+        if e.pipeline_execution_display_name == request.execution_display_name("queue")
+    ]
+    pipelines.finish(execution.arn, status)
+    assert slots.release(TABLE, model, request.idempotency_token())
 
 
 def throttle_pipeline(
@@ -164,7 +178,7 @@ def test_a_duplicate_message_starts_one_execution(queues: Queues, pipelines: Pip
     queues.request("churn", "req-dup")  # and again, later, in another batch
     assert queues.poll() == {"batchItemFailures": []}
     assert len(pipelines.executions("trainops-test-churn")) == 1
-    pipelines.finish(pipelines.executions("trainops-test-churn")[0].arn, "Succeeded")
+    end(pipelines, "churn", request, "Succeeded")
     send(queues.url, request.to_message(), "churn", "third-copy")  # even after it finished
     assert queues.poll() == {"batchItemFailures": []}
     assert len(pipelines.executions("trainops-test-churn")) == 1
@@ -199,10 +213,10 @@ def test_a_duplicate_announces_its_running_execution_again(
 def test_a_batch_of_rejects_asks_sagemaker_nothing(
     queues: Queues, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_capacity_query(*args: Any, **kwargs: Any) -> list[Any]:
+    def no_capacity_query(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a batch without a valid request needs no capacity query")
 
-    monkeypatch.setattr(queue_worker, "running_across", no_capacity_query)
+    monkeypatch.setattr(slots, "read", no_capacity_query)
     send(queues.url, "not json", "churn", "garbage-1")
     send(queues.url, json.dumps({"model": "nope", "requestId": "r"}), "nope", "garbage-2")
     assert queues.poll() == {"batchItemFailures": []}
@@ -236,7 +250,7 @@ def test_deferred_requests_start_when_capacity_frees(
     queues.poll()
     queues.request("fraud", "req-2")
     assert len(queues.poll()["batchItemFailures"]) == 1
-    pipelines.finish(pipelines.executions("trainops-test-churn")[0].arn, "Succeeded")
+    end(pipelines, "churn", TrainingRequest("churn", "req-1", requested_by="tests"), "Succeeded")
     import time
 
     time.sleep(1.1)  # the one-second backoff
@@ -317,20 +331,130 @@ def test_a_failing_backoff_call_keeps_the_batch_outcome(
 def test_a_failed_capacity_query_is_not_repeated_for_every_model(
     queues: Queues, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SageMaker throttles the listing: the whole batch waits, after one attempt, not one per
+    """DynamoDB throttles the ledger read: the whole batch waits, after one attempt, not one per
     FIFO group."""
     attempts: list[int] = []
 
-    def throttled_listing(*args: Any, **kwargs: Any) -> list[Any]:
+    def throttled_read(*args: Any, **kwargs: Any) -> Any:
         attempts.append(1)
         raise ClientError(
-            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
-            "ListPipelineExecutions",
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+            "GetItem",
         )
 
-    monkeypatch.setattr(queue_worker, "running_across", throttled_listing)
+    monkeypatch.setattr(slots, "read", throttled_read)
     queues.request("churn", "c-1")
     queues.request("fraud", "f-1")
     result = queues.poll()
     assert len(result["batchItemFailures"]) == 2
     assert attempts == [1]
+
+
+ORIGINAL_CLAIM = slots.claim
+
+
+def claim_as(model: str, request_id: str, *, trigger: str, now: Any = None) -> slots.Slot:
+    """Takes ``model``'s slot the way another starter (a tick, another worker) would."""
+    request = TrainingRequest(model=model, request_id=request_id, requested_by="elsewhere")
+    moment = now or slots.utc_now()
+    slot = slots.new_slot(
+        model,
+        holder=request.idempotency_token(),
+        request_id=request_id,
+        trigger=trigger,
+        longest_run_minutes=60,
+        now=moment,
+    )
+    ORIGINAL_CLAIM(TABLE, slot, now=moment, expected_version=None)
+    return slot
+
+
+def test_a_model_held_by_a_schedule_tick_makes_its_request_wait(
+    queues: Queues, pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    claim_as("churn", "schedule:churn:2026-11-23T00:00:00Z", trigger="schedule")
+    waiting = queues.request("churn", "req-after-tick")
+    other = queues.request("fraud", "req-other-model")
+    response = queues.poll()
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [waiting]
+    assert other != waiting
+    assert pipelines.executions("trainops-test-churn") == []
+    assert len(pipelines.executions("trainops-test-fraud")) == 1
+    event_sink.drain()
+    (deferred,) = [
+        e["detail"] for e in event_sink.received if e["detail-type"] == "TrainingDeferred"
+    ]
+    assert "schedule:churn:2026-11-23T00:00:00Z (schedule)" in deferred["reason"]
+    assert held() == {
+        "churn": "schedule:churn:2026-11-23T00:00:00Z",
+        "fraud": "req-other-model",
+    }
+
+
+def test_an_expired_slot_does_not_block_its_model(queues: Queues, pipelines: PipelineSim) -> None:
+    """A slot whose release was lost stops counting after the model's longest run (+ slack)."""
+    claim_as("churn", "req-lost-end", trigger="queue", now=slots.utc_now() - timedelta(days=1))
+    queues.request("churn", "req-next")
+    assert queues.poll() == {"batchItemFailures": []}
+    assert len(pipelines.executions("trainops-test-churn")) == 1
+    assert held() == {"churn": "req-next"}
+
+
+def test_a_claim_that_lost_a_race_waits_instead_of_overshooting(
+    queues: Queues, pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This batch reads the ledger, then another worker claims a slot before this batch does.
+    The conditional claim fails, so nothing starts on a stale count, and the batch's other
+    models wait without trying (their count is stale too)."""
+    monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "3")
+    read = slots.read
+
+    def read_then_lose_the_race(table: str) -> slots.Ledger:
+        ledger = read(table)
+        claim_as("other", "req-concurrent-worker", trigger="queue")
+        return ledger
+
+    monkeypatch.setattr(slots, "read", read_then_lose_the_race)
+    claims: list[str] = []
+
+    def counted_claim(table: str, slot: slots.Slot, **kwargs: Any) -> Any:
+        claims.append(slot.model)
+        return ORIGINAL_CLAIM(table, slot, **kwargs)
+
+    monkeypatch.setattr(slots, "claim", counted_claim)
+    first = queues.request("churn", "req-loses")
+    second = queues.request("fraud", "req-stale")
+    response = queues.poll()
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [first, second]
+    assert pipelines.executions("trainops-test-churn") == []
+    assert pipelines.executions("trainops-test-fraud") == []
+    assert claims == ["churn"]  # one failed claim; fraud is not tried on the stale count
+    assert held() == {"other": "req-concurrent-worker"}
+    event_sink.drain()
+    reasons = [e["detail"]["reason"] for e in event_sink.received]
+    assert len(reasons) == 2
+    assert all("claimed a training slot meanwhile" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ValidationException"])
+def test_a_start_that_failed_frees_its_slot(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    throttle_pipeline(monkeypatch, "trainops-test-fraud", code=code)
+    queues.request("fraud", "req-not-started")
+    queues.poll()
+    assert held() == {}
+
+
+def test_a_claim_whose_start_died_is_started_by_the_redelivery(
+    queues: Queues, pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    """The first delivery claimed the slot and died before starting; the slot names this very
+    request, so the redelivery starts it (same token) instead of waiting on itself."""
+    claim_as("churn", "req-died", trigger="queue")
+    queues.request("churn", "req-died")
+    assert queues.poll() == {"batchItemFailures": []}
+    (execution,) = pipelines.executions("trainops-test-churn")
+    assert execution.pipeline_execution_status == "Executing"
+    assert event_sink.types() == ["TrainingRequested", "TrainingStarted"]
+    assert held() == {"churn": "req-died"}

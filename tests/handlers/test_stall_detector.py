@@ -9,7 +9,8 @@ import pytest
 from botocore.stub import Stubber
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, stall_detector
+from trainops_runtime import clients, slots, stall_detector
+from trainops_runtime.training_request import TrainingRequest
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CATALOG = {
@@ -175,6 +176,8 @@ def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixtu
         "overrunningJobs": 1,
         "stalledJobs": 1,
         "overrunningExecutions": 1,
+        "slotsFreed": 0,
+        "slotsAdopted": 0,
     }
     stall_detector.metrics.flush_metrics()
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
@@ -191,6 +194,8 @@ def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixtu
         "OverrunningPipelineExecutions": [1.0],
         "RunningTrainingJobs": [2.0],
         "RunningPipelineExecutions": [2.0],
+        "TrainingSlotsFreed": [0.0],
+        "TrainingSlotsAdopted": [0.0],
     }
 
 
@@ -270,3 +275,61 @@ def test_stalled_means_no_progress(
         sagemaker.assert_no_pending_responses()
         logs.assert_no_pending_responses()
     assert [f.kind for f in findings] == (["stalled-job"] if stalled else [])
+
+
+def test_with_a_training_queue_it_keeps_the_slot_ledger_true(
+    slot_ledger: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """churn's slot names a request whose end event was lost (nothing of churn runs); fraud
+    runs an execution someone started in the console. One check frees the first and counts
+    the second."""
+    lost = TrainingRequest(model="churn", request_id="req-lost-end", requested_by="tests")
+    claimed = NOW - timedelta(hours=1)
+    slots.claim(
+        slot_ledger,
+        slots.new_slot(
+            "churn",
+            holder=lost.idempotency_token(),
+            request_id="req-lost-end",
+            trigger="queue",
+            longest_run_minutes=100,
+            now=claimed,
+        ),
+        now=claimed,
+        expected_version=None,
+    )
+    console = EXECUTION.replace("churn", "fraud").format("console")
+    sagemaker = clients.client("sagemaker")
+    with Stubber(sagemaker) as stubber:
+        list_executions(
+            stubber, "trainops-test-churn", NOW - timedelta(minutes=100) - timedelta(hours=24), []
+        )
+        list_executions(
+            stubber,
+            "trainops-test-fraud",
+            NOW - timedelta(minutes=600) - timedelta(hours=24),
+            [
+                {
+                    "PipelineExecutionArn": console,
+                    "PipelineExecutionStatus": "Executing",
+                    "StartTime": NOW - timedelta(minutes=5),
+                    "PipelineExecutionDisplayName": "from-the-console",
+                }
+            ],
+        )
+        stubber.add_response(
+            "list_pipeline_execution_steps",
+            {"PipelineExecutionSteps": []},
+            {"PipelineExecutionArn": console, "SortOrder": "Descending"},
+        )
+        result = stall_detector.run(now=lambda: NOW)
+        stubber.assert_no_pending_responses()
+    assert (result["slotsFreed"], result["slotsAdopted"]) == (1, 1)
+    ledger = slots.read(slot_ledger)
+    assert set(ledger.slots) == {"fraud"}
+    assert ledger.slots["fraud"].holder == slots.adopted_holder(console)
+    stall_detector.metrics.flush_metrics()
+    (blob,) = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert (blob["TrainingSlotsFreed"], blob["TrainingSlotsAdopted"]) == ([1.0], [1.0])

@@ -11,9 +11,11 @@ from botocore.stub import Stubber
 
 from tests.event_sink import EventSink
 from tests.sagemaker_sim import PipelineSim
+from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, domain_events, start_retraining
+from trainops_runtime import clients, domain_events, slots, start_retraining
 from trainops_runtime.errors import RetryableError
+from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
     "churn": {
@@ -32,10 +34,19 @@ CATALOG = {
 TICK = {"model": "churn", "scheduledTime": "2026-11-22T06:00:00Z"}
 
 
-@pytest.fixture
+@pytest.fixture(params=["ledger", "listing"])
 def sim(
-    pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    pipelines: PipelineSim,
+    event_sink: EventSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> PipelineSim:
+    """Every test runs twice: with the training queue's slot ledger (the tick claims the model's
+    slot) and without a queue (the tick asks SageMaker whether the model runs)."""
+    if request.param == "ledger":
+        request.getfixturevalue("slot_ledger")
+    else:
+        monkeypatch.delenv(slots.TABLE_ENV, raising=False)
     monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
     monkeypatch.setenv("TRAINOPS_STACK", "test")
     monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
@@ -112,7 +123,11 @@ def test_a_tick_while_an_execution_runs_starts_none_and_records_why(
     (skipped,) = event_sink.drain()
     assert skipped["detail-type"] == "TrainingSkipped"
     assert skipped["detail"]["requestId"] == "schedule:churn:2026-11-22T06:00:00Z"
-    assert skipped["detail"]["reason"] == f"execution {earlier['executionArn']} is still Executing"
+    assert skipped["detail"]["reason"] == (
+        "churn is still training for request schedule:churn:2026-11-21T06:00:00Z (schedule)"
+        if slots.table_name()
+        else f"execution {earlier['executionArn']} is still Executing"
+    )
 
 
 def put_object(key: str) -> None:
@@ -126,8 +141,16 @@ def fresh_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
     boto3.client("s3").create_bucket(Bucket="training-data")
     put_object("churn/part-0001.csv")
     previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})
-    sim.finish(previous["executionArn"], "Succeeded")
+    end(sim, previous["executionArn"], "schedule:churn:2026-11-15T06:00:00Z")
     return str(previous["executionArn"])
+
+
+def end(sim: PipelineSim, execution_arn: str, request_id: str) -> None:
+    """SageMaker ends the execution; with a ledger, training_outcome frees its slot."""
+    sim.finish(execution_arn, "Succeeded")
+    table = slots.table_name()
+    if table is not None:
+        assert slots.release(table, "churn", held_token(request_id))
 
 
 def test_only_when_new_data_skips_without_new_data(
@@ -184,10 +207,16 @@ def test_a_malformed_tick_raises(sim: PipelineSim) -> None:
     assert sim.executions("trainops-test-churn") == []
 
 
+def expect_overlap_listing(stubber: Stubber) -> None:
+    """Without a ledger the tick first lists the model's executions; with one it lists none."""
+    if slots.table_name() is None:
+        stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
+
+
 def test_throttling_raises_for_lambda_to_retry(sim: PipelineSim, event_sink: EventSink) -> None:
     sagemaker = clients.client("sagemaker")
     with Stubber(sagemaker) as stubber:
-        stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
+        expect_overlap_listing(stubber)
         stubber.add_client_error(
             "start_pipeline_execution",
             service_error_code="ThrottlingException",
@@ -203,7 +232,7 @@ def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink:
 
     sagemaker = clients.client("sagemaker")
     with Stubber(sagemaker) as stubber:
-        stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
+        expect_overlap_listing(stubber)
         stubber.add_client_error(
             "start_pipeline_execution",
             service_error_code="ValidationException",
@@ -214,3 +243,81 @@ def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink:
     types = event_sink.types()
     assert types == ["TrainingRequested", "TrainingFailed"]
     assert event_sink.received[-1]["detail"]["reason"] == "could not start: ValidationException"
+
+
+# ---- with the training queue's slot ledger ------------------------------------------------------
+
+
+@pytest.fixture
+def ledger_sim(
+    pipelines: PipelineSim, event_sink: EventSink, slot_ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> PipelineSim:
+    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    monkeypatch.setenv("TRAINOPS_STACK", "test")
+    monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
+    catalog_module.load.cache_clear()
+    pipelines.create_pipeline("trainops-test-churn")
+    pipelines.create_pipeline("trainops-test-fraud")
+    return pipelines
+
+
+def test_a_tick_holds_the_model_slot_until_the_run_ends(ledger_sim: PipelineSim) -> None:
+    start_retraining.run(TICK)
+    assert held() == {"churn": "schedule:churn:2026-11-22T06:00:00Z"}
+    assert slots.read(TABLE).slots["churn"].trigger == "schedule"
+
+
+def test_a_tick_skips_while_a_queued_request_trains_its_model(
+    ledger_sim: PipelineSim, event_sink: EventSink
+) -> None:
+    queued = TrainingRequest(model="churn", request_id="req-queued", requested_by="tests")
+    now = slots.utc_now()
+    slot = slots.new_slot(
+        "churn",
+        holder=queued.idempotency_token(),
+        request_id=queued.request_id,
+        trigger="queue",
+        longest_run_minutes=60,
+        now=now,
+    )
+    slots.claim(TABLE, slot, now=now, expected_version=None)
+    result = start_retraining.run(TICK)
+    assert result["status"] == "skipped"
+    assert result["reason"] == "churn is still training for request req-queued (queue)"
+    assert ledger_sim.executions("trainops-test-churn") == []
+    assert event_sink.types() == ["TrainingSkipped"]
+    assert held() == {"churn": "req-queued"}
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ValidationException"])
+def test_a_start_that_failed_frees_the_tick_slot(ledger_sim: PipelineSim, code: str) -> None:
+    from botocore.exceptions import ClientError
+
+    with Stubber(clients.client("sagemaker")) as stubber:
+        stubber.add_client_error(
+            "start_pipeline_execution", service_error_code=code, http_status_code=400
+        )
+        with pytest.raises((RetryableError, ClientError)):
+            start_retraining.run(TICK)
+    assert held() == {}
+
+
+def test_a_tick_without_new_data_takes_no_slot(
+    ledger_sim: PipelineSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINOPS_ONLY_WHEN_NEW_DATA", "churn")
+    boto3.client("s3").create_bucket(Bucket="training-data")
+    put_object("churn/part-0001.csv")
+    previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})
+    end(ledger_sim, previous["executionArn"], "schedule:churn:2026-11-15T06:00:00Z")
+    ledger_sim.execution(previous["executionArn"]).start_time = datetime.now(UTC) + timedelta(
+        hours=1
+    )
+    assert start_retraining.run(TICK)["status"] == "skipped"
+    assert held() == {}
+
+
+def held_token(request_id: str) -> str:
+    return TrainingRequest(
+        model="churn", request_id=request_id, requested_by="x"
+    ).idempotency_token()

@@ -12,8 +12,9 @@ import pytest
 from tests.event_sink import EventSink
 from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
+from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import queue_worker, training_outcome
+from trainops_runtime import queue_worker, slots, training_outcome
 from trainops_runtime.errors import is_retryable_failure
 from trainops_runtime.training import start_training
 from trainops_runtime.training_request import TrainingRequest
@@ -38,7 +39,7 @@ ALGORITHM = "AlgorithmError: ValueError: could not convert string to float"
 
 @pytest.fixture
 def setup(
-    pipelines: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+    pipelines: PipelineSim, event_sink: EventSink, slot_ledger: str, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     queue_url = sqs.create_queue(QueueName="requests.fifo", Attributes={"FifoQueue": "true"})[
@@ -255,3 +256,63 @@ def test_another_stacks_pipeline_is_refused(setup: dict[str, str]) -> None:
 )
 def test_failure_reasons_are_classified(reason: str, retryable: bool) -> None:
     assert is_retryable_failure(reason) is retryable
+
+
+def claim_for(request_id: str, attempt: int = 1) -> None:
+    """The slot the worker claimed before starting this request."""
+    request = TrainingRequest(
+        model="churn", request_id=request_id, attempt=attempt, requested_by="tests"
+    )
+    now = slots.utc_now()
+    slot = slots.new_slot(
+        "churn",
+        holder=request.idempotency_token(),
+        request_id=request_id,
+        trigger="queue",
+        longest_run_minutes=60,
+        now=now,
+    )
+    slots.claim(TABLE, slot, now=now, expected_version=None)
+
+
+@pytest.mark.parametrize("status", ["Succeeded", "Stopped", "Failed"])
+def test_every_end_frees_the_slot_of_its_request(
+    setup: dict[str, str], pipelines: PipelineSim, status: str
+) -> None:
+    claim_for("req-1")
+    arn = start("req-1")
+    pipelines.finish(arn, status, step_failure=CAPACITY if status == "Failed" else None)
+    training_outcome.run(status_event(arn, status))
+    assert held() == {}
+
+
+def test_a_late_end_event_does_not_free_the_next_request_slot(
+    setup: dict[str, str], pipelines: PipelineSim
+) -> None:
+    """req-1 ended and req-2 now trains; req-1's status change delivered again frees nothing."""
+    claim_for("req-1")
+    first = start("req-1")
+    pipelines.finish(first, "Succeeded")
+    training_outcome.run(status_event(first, "Succeeded"))
+    claim_for("req-2")
+    start("req-2")
+    training_outcome.run(status_event(first, "Succeeded"))
+    assert held() == {"churn": "req-2"}
+
+
+def test_a_requeued_attempt_finds_its_model_free(
+    setup: dict[str, str], pipelines: PipelineSim
+) -> None:
+    """The slot is freed before the retry is queued, so attempt 2 does not wait on attempt 1."""
+    claim_for("req-1")
+    arn = start("req-1")
+    pipelines.finish(arn, "Failed", step_failure=CAPACITY)
+    assert training_outcome.run(status_event(arn, "Failed"))["outcome"] == "requeued"
+    assert held() == {}
+    assert deliver(setup["queue_url"], setup["queue_arn"], queue_worker.run) == {
+        "batchItemFailures": []
+    }
+    assert held() == {"churn": "req-1"}
+    assert [
+        pipelines.parameters(e.arn)["Attempt"] for e in pipelines.executions("trainops-test-churn")
+    ] == ["1", "2"]

@@ -1,0 +1,155 @@
+"""The training-slot ledger on moto: conditional claims and releases, expiry, reconciliation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.slot_ledger import TABLE
+from trainops_runtime import slots
+from trainops_runtime.training import RunningExecution
+from trainops_runtime.training_request import TrainingRequest
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-{}/execution/{}"
+
+
+def request(request_id: str, model: str = "churn") -> TrainingRequest:
+    return TrainingRequest(model=model, request_id=request_id, requested_by="tests")
+
+
+def slot_for(req: TrainingRequest, *, now: datetime = NOW, trigger: str = "queue") -> slots.Slot:
+    return slots.new_slot(
+        req.model,
+        holder=req.idempotency_token(),
+        request_id=req.request_id,
+        trigger=trigger,
+        longest_run_minutes=60,
+        now=now,
+    )
+
+
+def running(req: TrainingRequest, execution_id: str, trigger: str = "queue") -> RunningExecution:
+    return RunningExecution(
+        model=req.model,
+        execution_arn=EXECUTION.format(req.model, execution_id),
+        status="Executing",
+        started=NOW,
+        display_name=req.execution_display_name(trigger),
+    )
+
+
+def test_an_empty_ledger_reads_as_nothing_running(slot_ledger: str) -> None:
+    ledger = slots.read(slot_ledger)
+    assert ledger.version == 0
+    assert ledger.held(NOW) == {}
+
+
+def test_a_claim_takes_a_free_slot_and_counts_a_version(slot_ledger: str) -> None:
+    first = slot_for(request("r-1"))
+    assert slots.claim(TABLE, first, now=NOW, expected_version=0) is None
+    ledger = slots.read(TABLE)
+    assert ledger.version == 1
+    assert ledger.held(NOW) == {"churn": first}
+    fraud = slot_for(request("r-2", model="fraud"))
+    slots.claim(TABLE, fraud, now=NOW, expected_version=1)
+    assert slots.read(TABLE).version == 2
+
+
+def test_a_held_slot_refuses_another_request_and_names_the_holder(slot_ledger: str) -> None:
+    slots.claim(TABLE, slot_for(request("r-1")), now=NOW, expected_version=None)
+    with pytest.raises(slots.SlotTaken) as taken:
+        slots.claim(TABLE, slot_for(request("r-2")), now=NOW, expected_version=None)
+    assert str(taken.value) == "churn is still training for request r-1 (queue)"
+    assert taken.value.holder is not None
+    assert taken.value.holder.request_id == "r-1"
+    assert slots.read(TABLE).version == 1  # a refused claim changes nothing
+
+
+def test_the_same_request_may_claim_again(slot_ledger: str) -> None:
+    """A repeated delivery gets its own slot back, and learns it was already its own."""
+    first = slot_for(request("r-1"))
+    slots.claim(TABLE, first, now=NOW, expected_version=None)
+    again = slot_for(request("r-1"), now=NOW + timedelta(seconds=5))
+    assert slots.claim(TABLE, again, now=NOW, expected_version=None) == first
+
+
+def test_a_stale_count_cannot_claim(slot_ledger: str) -> None:
+    slots.claim(TABLE, slot_for(request("f-1", "fraud")), now=NOW, expected_version=0)
+    with pytest.raises(slots.LedgerChanged, match="from version 0 to 1"):
+        slots.claim(TABLE, slot_for(request("c-1")), now=NOW, expected_version=0)
+    assert set(slots.read(TABLE).slots) == {"fraud"}
+
+
+def test_an_expired_slot_can_be_taken(slot_ledger: str) -> None:
+    old = slot_for(request("r-lost"), now=NOW - timedelta(hours=3))
+    slots.claim(TABLE, old, now=NOW - timedelta(hours=3), expected_version=None)
+    assert slots.read(TABLE).held(NOW) == {}  # 60 min run + 60 min slack are over
+    new = slot_for(request("r-new"))
+    assert slots.claim(TABLE, new, now=NOW, expected_version=1) == old
+    assert slots.read(TABLE).held(NOW) == {"churn": new}
+
+
+def test_release_frees_only_the_holders_slot(slot_ledger: str) -> None:
+    holder = request("r-1")
+    slots.claim(TABLE, slot_for(holder), now=NOW, expected_version=None)
+    assert slots.release(TABLE, "churn", request("r-other").idempotency_token()) is False
+    assert "churn" in slots.read(TABLE).slots
+    assert slots.release(TABLE, "churn", holder.idempotency_token()) is True
+    assert slots.read(TABLE).slots == {}
+    assert slots.release(TABLE, "churn", holder.idempotency_token()) is False  # late duplicate
+    assert slots.read(TABLE).version == 1  # releases do not make a worker's count stale
+
+
+def test_reconcile_frees_a_slot_whose_execution_is_gone_after_the_grace(slot_ledger: str) -> None:
+    lost = request("r-lost-end")
+    slots.claim(TABLE, slot_for(lost), now=NOW, expected_version=None)
+    within_grace = NOW + slots.RECONCILE_GRACE - timedelta(seconds=1)
+    assert slots.reconcile(TABLE, {"churn": []}, {"churn": 60}, now=within_grace).freed == []
+    after = NOW + slots.RECONCILE_GRACE
+    result = slots.reconcile(TABLE, {"churn": []}, {"churn": 60}, now=after)
+    assert [s.request_id for s in result.freed] == ["r-lost-end"]
+    assert result.adopted == []
+    assert slots.read(TABLE).slots == {}
+
+
+def test_reconcile_keeps_a_slot_whose_execution_runs(slot_ledger: str) -> None:
+    req = request("r-running")
+    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)
+    later = NOW + timedelta(hours=1)
+    result = slots.reconcile(TABLE, {"churn": [running(req, "e1")]}, {"churn": 60}, now=later)
+    assert result.freed == []
+    assert result.adopted == []
+    assert slots.read(TABLE).slots["churn"].request_id == "r-running"
+
+
+def test_reconcile_counts_an_execution_started_outside_trainops(slot_ledger: str) -> None:
+    console = RunningExecution(
+        model="fraud",
+        execution_arn=EXECUTION.format("fraud", "console1"),
+        status="Executing",
+        started=NOW,
+        display_name="started-in-the-console",
+    )
+    result = slots.reconcile(TABLE, {"fraud": [console], "churn": []}, {"fraud": 60}, now=NOW)
+    (adopted,) = result.adopted
+    assert adopted.holder == slots.adopted_holder(console.execution_arn)
+    assert adopted.trigger == "adopted"
+    assert slots.read(TABLE).held(NOW) == {"fraud": adopted}
+    # the next check keeps it, and its end (training_outcome) frees it by execution ARN
+    assert slots.reconcile(TABLE, {"fraud": [console]}, {"fraud": 60}, now=NOW).adopted == []
+    assert slots.release(
+        TABLE, "fraud", "not-its-token", slots.adopted_holder(console.execution_arn)
+    )
+
+
+def test_reconcile_swaps_a_lost_slot_for_the_execution_that_runs(slot_ledger: str) -> None:
+    """The model's slot names a request whose end was lost, while another execution runs:
+    the stale slot is freed and the running execution takes it."""
+    slots.claim(TABLE, slot_for(request("r-stale")), now=NOW, expected_version=None)
+    console = running(request("r-manual"), "m1", trigger="manual")
+    after = NOW + timedelta(hours=1)
+    result = slots.reconcile(TABLE, {"churn": [console]}, {"churn": 60}, now=after)
+    assert [s.request_id for s in result.freed] == ["r-stale"]
+    assert [s.holder for s in result.adopted] == [slots.adopted_holder(console.execution_arn)]
