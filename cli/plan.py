@@ -227,7 +227,7 @@ NODES = {
     ),
     "trainops:queue:TrainingQueue": (
         "queue",
-        "TrainingQueue<br/>SQS FIFO + DLQ → worker λ · outcome λ",
+        "TrainingQueue<br/>SQS FIFO + DLQ → worker λ · outcome λ · slot ledger",
     ),
     "trainops:ssm:MaintenanceWindowRetraining": (
         "window",
@@ -243,6 +243,8 @@ EDGES = [
     ("producers", "queue", "training requests"),
     ("schedule", "pipelines", "start"),
     ("queue", "pipelines", "start"),
+    ("schedule", "queue", "claims the model's slot"),
+    ("monitor", "queue", "frees lost slots"),
     ("foundation", "pipelines", "role · key · bucket"),
     ("pipelines", "queue", "status changes: done · re-queue"),
     ("pipelines", "monitor", "failures"),
