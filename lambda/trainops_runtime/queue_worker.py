@@ -129,9 +129,15 @@ class BatchState:
         self.held = ledger.held(slots.utc_now())
         self.queried = True
 
-    def _claim(self, record: SQSRecord, request: TrainingRequest) -> slots.Slot:
-        """The model's slot for this request, conditional on the ledger this batch read."""
-        if self.stale is not None:
+    def _claim(
+        self, record: SQSRecord, request: TrainingRequest, *, refresh: bool = False
+    ) -> slots.Slot:
+        """The model's slot for this request, conditional on the ledger this batch read.
+
+        ``refresh``: the slot is already this request's (a duplicate delivery); claiming it again
+        renews its claim time, so the stall check cannot free it while its execution starts.
+        """
+        if self.stale is not None and not refresh:
             self._defer(record, request, self.stale)
         now = slots.utc_now()
         slot = slots.new_slot(
@@ -143,8 +149,15 @@ class BatchState:
             now=now,
         )
         try:
-            slots.claim(self.settings.slots_table, slot, now=now, expected_version=self.version)
+            slots.claim(
+                self.settings.slots_table,
+                slot,
+                now=now,
+                expected_version=None if refresh else self.version,
+            )
         except slots.SlotTaken as taken:
+            # Claimed since the read (so the count is stale too).
+            self.stale = "another start claimed a training slot meanwhile; waiting to recount"
             self._defer(record, request, str(taken))
         except slots.LedgerChanged:
             self.stale = "another start claimed a training slot meanwhile; waiting to recount"
@@ -152,7 +165,7 @@ class BatchState:
         except (ClientError, BotoCoreError) as error:
             self.capacity_error = f"{error_code(error)}: {error}"
             raise RetryableError(f"could not claim a slot: {self.capacity_error}") from error
-        self.version += 1
+        self.version += 1  # every claim counts one; any other change makes the next claim fail
         self.held[request.model] = slot
         return slot
 
@@ -227,6 +240,7 @@ class BatchState:
         self.ensure_capacity_known()
         slot = self.held.get(request.model)
         if slot is not None and slot.holder == request.idempotency_token():
+            self._claim(record, request, refresh=True)
             return self._start(record, request, duplicate=True)
         if slot is not None:
             self._defer(record, request, str(slots.SlotTaken(request.model, slot)))
@@ -251,7 +265,8 @@ class BatchState:
             self.reject(record, str(error), model=request.model)
             return "rejected"
         except (ClientError, BotoCoreError) as error:
-            self._release(request)
+            if not duplicate:  # a duplicate's slot may cover its first delivery's execution
+                self._release(request)
             if is_retryable(error):
                 self.outcomes[record.message_id] = "retry"
                 raise RetryableError(f"{error_code(error)}: {error}") from error

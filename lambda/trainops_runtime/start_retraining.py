@@ -196,13 +196,15 @@ def _start(
     request: TrainingRequest, catalog: ModelCatalog, *, duplicate: bool, slots_table: str | None
 ) -> dict[str, Any]:
     """Starts with the tick's token; a duplicate gets SageMaker's answer for the same token (the
-    same execution). A failed start frees the slot it claimed."""
+    same execution). A failed first start frees the slot it claimed; a duplicate's slot may
+    cover the execution its first delivery started, so it stays (the stall check frees it if
+    nothing runs)."""
     if not duplicate:
         events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
     try:
         execution_arn = start_training(request, catalog, trigger=TRIGGER)
     except (ClientError, BotoCoreError) as error:
-        if slots_table is not None:
+        if slots_table is not None and not duplicate:
             _release(slots_table, request)
         if is_retryable(error):
             logger.warning("retryable error; Lambda will retry", extra={"code": error_code(error)})

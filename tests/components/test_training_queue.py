@@ -149,7 +149,8 @@ def test_alarms_on_dlq_depth_and_oldest_message_age(dev: offline.Recording) -> N
 
 def test_the_slot_ledger_is_one_encrypted_protected_table(dev: offline.Recording) -> None:
     table = dev.one("aws:dynamodb/table:Table", "training-queue-slots")
-    assert table.parent_urn and "TrainingQueue" in table.parent_urn
+    assert table.parent_urn is not None
+    assert "TrainingQueue" in table.parent_urn
     key = dev.one("aws:kms/key:Key", "foundation-key").outputs["arn"]
     assert table.inputs["name"] == SLOTS
     assert table.inputs["hashKey"] == "id"

@@ -458,3 +458,18 @@ def test_a_claim_whose_start_died_is_started_by_the_redelivery(
     assert execution.pipeline_execution_status == "Executing"
     assert event_sink.types() == ["TrainingRequested", "TrainingStarted"]
     assert held() == {"churn": "req-died"}
+
+
+def test_a_duplicate_renews_its_claim_and_keeps_it_when_its_start_fails(
+    queues: Queues, pipelines: PipelineSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slot may cover the execution its first delivery started: a failing duplicate must
+    not free it, and its claim time is renewed so the stall check's grace starts again."""
+    an_hour_ago = slots.utc_now() - timedelta(hours=1)
+    claim_as("fraud", "req-first-delivery", trigger="queue", now=an_hour_ago)
+    throttle_pipeline(monkeypatch, "trainops-test-fraud")
+    queues.request("fraud", "req-first-delivery")
+    assert len(queues.poll()["batchItemFailures"]) == 1
+    slot = slots.read(TABLE).slots["fraud"]
+    assert slot.request_id == "req-first-delivery"
+    assert slot.claimed_at > int((an_hour_ago + timedelta(minutes=59)).timestamp())

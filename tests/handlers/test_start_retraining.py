@@ -321,3 +321,15 @@ def held_token(request_id: str) -> str:
     return TrainingRequest(
         model="churn", request_id=request_id, requested_by="x"
     ).idempotency_token()
+
+
+def test_a_duplicate_tick_whose_start_fails_keeps_the_slot(ledger_sim: PipelineSim) -> None:
+    first = start_retraining.run(TICK)
+    assert first["status"] == "started"
+    with Stubber(clients.client("sagemaker")) as stubber:
+        stubber.add_client_error(
+            "start_pipeline_execution", service_error_code="ThrottlingException"
+        )
+        with pytest.raises(RetryableError):
+            start_retraining.run(TICK)
+    assert held() == {"churn": "schedule:churn:2026-11-22T06:00:00Z"}
