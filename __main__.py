@@ -165,6 +165,8 @@ if settings.training_queue.enabled:
             powertools_layer_version=settings.powertools_layer_version,
             alerts=alerts,
             event_bus=event_bus,
+            # The stall check keeps the slot ledger; without monitoring the queue does.
+            keep_slots=monitor is None,
         ),
     )
     dashboard_sources.append(training_queue.dashboard_sources)

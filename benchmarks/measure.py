@@ -30,6 +30,7 @@ HANDLERS = (
     "start_retraining",
     "stall_detector",
     "stop_maintenance",
+    "slot_keeper",
     "recorder",
     "projector",
 )

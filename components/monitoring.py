@@ -351,7 +351,7 @@ class TrainingMonitor(pulumi.ComponentResource):
                 iam.allow(
                     ["kms:Decrypt", "kms:GenerateDataKey"],
                     [args.key_arn],
-                    sid="EncryptedSlotsTable",
+                    sid="TrainingSlotsTableKey",
                 ),
             ]
         function = PythonFunction(

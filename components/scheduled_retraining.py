@@ -260,15 +260,15 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 iam.allow(["events:PutEvents"], [args.event_bus.arn], sid="PublishDomainEvents")
             )
         if args.training_slots is not None:
-            statements.append(args.training_slots.statement(read=False))
-            if notify_topic_arn is None:  # else EncryptedTopic grants the same
-                statements.append(
-                    iam.allow(
-                        ["kms:Decrypt", "kms:GenerateDataKey"],
-                        [args.key_arn],
-                        sid="EncryptedSlotsTable",
-                    )
-                )
+            # A tick's claim returns the slot it replaced (ALL_OLD): read as well as update.
+            statements += [
+                args.training_slots.statement(read=True),
+                iam.allow(
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                    [args.key_arn],
+                    sid="TrainingSlotsTableKey",
+                ),
+            ]
         return statements
 
     def _scheduler_role(

@@ -23,7 +23,7 @@ from components.dashboard import DashboardSources
 from components.event_rules import EventBusRef, rule_with_target
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT
-from components.training_pipeline import start_only_statements
+from components.training_pipeline import start_only_statements, start_statements
 from components.training_slots import TrainingSlotsRef, slots_table
 from trainops_runtime.request_queue import queue_name
 
@@ -44,6 +44,13 @@ class TrainingQueueArgs:
     oldest_request_alarm_minutes: int = 120
     alerts: alarms.AlertLadder | None = None
     event_bus: EventBusRef | None = None
+    # Schedule the slot keeper here. With monitoring, its stall check keeps the ledger on the
+    # listing it makes anyway; a stack without monitoring needs the queue to do it.
+    keep_slots: bool = False
+
+
+# How often the slot keeper sweeps when the queue runs it (the stall check's default, too).
+SLOT_KEEPER_SCHEDULE = "rate(5 minutes)"
 
 
 def outcome_pattern(ctx: iam.AwsContext, pipelines: list[str]) -> dict:
@@ -226,6 +233,11 @@ class TrainingQueue(pulumi.ComponentResource):
         )
 
         first_tier = [*worker.alarms, *outcome.alarms, *outcome_rule.alarms]
+        functions: list[pulumi.Input[str]] = [worker.function_name, outcome.function_name]
+        if args.keep_slots:
+            keeper = self._slot_keeper(name, args, pipelines, training_slots)
+            first_tier += keeper.alarms
+            functions.append(keeper.function_name)
         if args.alerts is not None:
             dlq_alarm, _ = alarms.queue_depth_alarm(
                 f"{name}-dlq-depth",
@@ -263,7 +275,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 outcome_rule.dead_letter_queue.name,
                 *([outcome.failure_queue_name] if outcome.failure_queue_name else []),
             ],
-            functions=[worker.function_name, outcome.function_name],
+            functions=functions,
             alarms=[alarm.arn for alarm in first_tier],
         )
         self.register_outputs(
@@ -274,3 +286,65 @@ class TrainingQueue(pulumi.ComponentResource):
                 "dead_letter_queue_url": self.dead_letter_queue_url,
             }
         )
+
+    def _slot_keeper(
+        self,
+        name: str,
+        args: TrainingQueueArgs,
+        pipelines: list[str],
+        training_slots: TrainingSlotsRef,
+    ) -> _SlotKeeper:
+        """The slot keeper on its own schedule (see `slot_keeper`): lists this stack's running
+        executions and repairs the ledger."""
+        ctx = args.ctx
+        function = PythonFunction(
+            f"{name}-slot-keeper",
+            PythonFunctionArgs(
+                handler="trainops_runtime.slot_keeper.handler",
+                description="trainops: keeps the training-slot ledger true to what runs",
+                ctx=ctx,
+                key_arn=args.key_arn,
+                memory_mb=256,
+                timeout_seconds=120,
+                log_retention_days=args.log_retention_days,
+                powertools_layer_version=args.powertools_layer_version,
+                statements=[
+                    *start_statements(ctx, pipelines, start=False),
+                    training_slots.statement(read=True),
+                    iam.allow(
+                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        [args.key_arn],
+                        sid="TrainingSlotsTableKey",
+                    ),
+                ],
+                environment={
+                    "TRAINOPS_MODELS": args.model_catalog_json,
+                    **training_slots.environment,
+                },
+                reserved_concurrency=1,  # one sweep at a time
+                invoked_asynchronously=True,
+                alerts=args.alerts,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        schedule = rule_with_target(
+            f"{name}-slot-keeper",
+            parent=self,
+            key_arn=args.key_arn,
+            ladder=args.alerts,
+            description=f"trainops {pulumi.get_stack()}: training-slot ledger sweep",
+            schedule_expression=SLOT_KEEPER_SCHEDULE,
+            target_arn=function.function_arn,
+            lambda_function_name=function.function_name,
+            max_event_age_seconds=600,  # a late sweep is useless; the next one comes soon
+            max_retries=2,
+        )
+        return _SlotKeeper(
+            function_name=function.function_name, alarms=[*function.alarms, *schedule.alarms]
+        )
+
+
+@dataclass
+class _SlotKeeper:
+    function_name: pulumi.Output[str]
+    alarms: list[aws.cloudwatch.MetricAlarm]

@@ -101,6 +101,22 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, BotoCoreError)
 
 
+# Errors raised before the request left this process, or refused on connect: nothing happened.
+NEVER_SENT_ERRORS = (*PERMANENT_CLIENT_ERRORS, EndpointConnectionError, ConnectTimeoutError)
+
+
+def may_have_taken_effect(error: BaseException) -> bool:
+    """Whether a failed call may still have done its work: the service answered with a 5xx, or
+    the connection broke after the request was sent (a read timeout). A 4xx answer (throttling,
+    validation, access) and a request that was never sent did nothing."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or status == 0
+    if isinstance(error, NEVER_SENT_ERRORS):
+        return False
+    return isinstance(error, BotoCoreError)
+
+
 # Markers in SageMaker failure reasons (pipeline execution and step) that mean "try again
 # later": capacity, quotas, spot interruptions and service faults. Anything else (AlgorithmError,
 # ClientError from the training code, validation) fails the same way on every attempt.

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics
@@ -42,7 +43,12 @@ from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, observability, slots
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
-from trainops_runtime.errors import RetryableError, error_code, is_retryable
+from trainops_runtime.errors import (
+    RetryableError,
+    error_code,
+    is_retryable,
+    may_have_taken_effect,
+)
 from trainops_runtime.request_queue import dead_letter
 from trainops_runtime.training import start_training
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
@@ -129,18 +135,8 @@ class BatchState:
         self.held = ledger.held(slots.utc_now())
         self.queried = True
 
-    def _claim(
-        self, record: SQSRecord, request: TrainingRequest, *, refresh: bool = False
-    ) -> slots.Slot:
-        """The model's slot for this request, conditional on the ledger this batch read.
-
-        ``refresh``: the slot is already this request's (a duplicate delivery); claiming it again
-        renews its claim time, so the stall check cannot free it while its execution starts.
-        """
-        if self.stale is not None and not refresh:
-            self._defer(record, request, self.stale)
-        now = slots.utc_now()
-        slot = slots.new_slot(
+    def _slot(self, request: TrainingRequest, now: datetime) -> slots.Slot:
+        return slots.new_slot(
             request.model,
             holder=request.idempotency_token(),
             request_id=request.request_id,
@@ -148,13 +144,28 @@ class BatchState:
             longest_run_minutes=self.catalog.get(request.model).longest_run_minutes,
             now=now,
         )
+
+    def _renew(self, record: SQSRecord, request: TrainingRequest) -> None:
+        """A duplicate delivery: the slot is already this request's. Renewing its claim time
+        keeps the stall check from freeing it while the execution starts; it counts no change,
+        so no one's count goes stale. If the slot is no longer its own, the count is stale."""
         try:
-            slots.claim(
-                self.settings.slots_table,
-                slot,
-                now=now,
-                expected_version=None if refresh else self.version,
-            )
+            renewed = slots.renew(self.settings.slots_table, self._slot(request, slots.utc_now()))
+        except (ClientError, BotoCoreError) as error:
+            self.capacity_error = f"{error_code(error)}: {error}"
+            raise RetryableError(f"could not renew the slot: {self.capacity_error}") from error
+        if not renewed:
+            self.stale = "the ledger changed since it was read; waiting to recount"
+            self._defer(record, request, self.stale)
+
+    def _claim(self, record: SQSRecord, request: TrainingRequest) -> slots.Slot:
+        """The model's slot for this request, conditional on the ledger this batch read."""
+        if self.stale is not None:
+            self._defer(record, request, self.stale)
+        now = slots.utc_now()
+        slot = self._slot(request, now)
+        try:
+            slots.claim(self.settings.slots_table, slot, now=now, expected_version=self.version)
         except slots.SlotTaken as taken:
             # Claimed since the read (so the count is stale too).
             self.stale = "another start claimed a training slot meanwhile; waiting to recount"
@@ -165,7 +176,7 @@ class BatchState:
         except (ClientError, BotoCoreError) as error:
             self.capacity_error = f"{error_code(error)}: {error}"
             raise RetryableError(f"could not claim a slot: {self.capacity_error}") from error
-        self.version += 1  # every claim counts one; any other change makes the next claim fail
+        self.version += 1  # every claim counts one; any other makes this batch's next claim fail
         self.held[request.model] = slot
         return slot
 
@@ -240,7 +251,7 @@ class BatchState:
         self.ensure_capacity_known()
         slot = self.held.get(request.model)
         if slot is not None and slot.holder == request.idempotency_token():
-            self._claim(record, request, refresh=True)
+            self._renew(record, request)
             return self._start(record, request, duplicate=True)
         if slot is not None:
             self._defer(record, request, str(slots.SlotTaken(request.model, slot)))
@@ -265,7 +276,10 @@ class BatchState:
             self.reject(record, str(error), model=request.model)
             return "rejected"
         except (ClientError, BotoCoreError) as error:
-            if not duplicate:  # a duplicate's slot may cover its first delivery's execution
+            # Keep the slot when the execution may exist after all (a 5xx, a read timeout: the
+            # redelivery's start with the same token tells), or when this is a duplicate whose
+            # slot may cover its first delivery's execution.
+            if not duplicate and not may_have_taken_effect(error):
                 self._release(request)
             if is_retryable(error):
                 self.outcomes[record.message_id] = "retry"

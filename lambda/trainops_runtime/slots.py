@@ -26,8 +26,9 @@ detector frees it earlier when SageMaker shows no execution of the holder.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +36,7 @@ from botocore.exceptions import ClientError
 
 from trainops_runtime import clients
 from trainops_runtime.training import RunningExecution
-from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS
+from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS, TRIGGER_CODES
 
 TABLE_ENV = "TRAINOPS_SLOTS_TABLE"
 KEY = {"id": {"S": "training-slots"}}
@@ -45,6 +46,14 @@ EXPIRY_SLACK = timedelta(hours=1)
 # A claim precedes its execution's appearance in SageMaker's listing by seconds; the stall
 # detector leaves slots younger than this alone.
 RECONCILE_GRACE = timedelta(minutes=15)
+# The triggers that start pipelines through a claim (the queue worker, schedule ticks), and the
+# display names their executions get: <trigger code>-<model>-a<attempt>-<token prefix>, as
+# `TrainingRequest.execution_display_name` builds them (tests/handlers/test_slots.py checks).
+CLAIMING_TRIGGERS = ("queue", "schedule")
+CLAIMED_DISPLAY_NAME = re.compile(
+    rf"(?:{'|'.join(TRIGGER_CODES[t] for t in CLAIMING_TRIGGERS)})-[a-z0-9-]+-a[0-9]+-"
+    rf"[0-9a-f]{{{DISPLAY_TOKEN_CHARS}}}"
+)
 
 
 class SlotTaken(Exception):
@@ -185,7 +194,7 @@ def claim(table: str, slot: Slot, *, now: datetime, expected_version: int | None
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if not _condition_failed(error):
             raise
         current = _ledger(error.response.get("Item") or {})
         holder = current.slots.get(slot.model)
@@ -197,24 +206,54 @@ def claim(table: str, slot: Slot, *, now: datetime, expected_version: int | None
     return _ledger(response.get("Attributes") or {}).slots.get(slot.model)
 
 
-def release(table: str, model: str, *holders: str) -> bool:
-    """Frees the model's slot if one of ``holders`` still holds it; False when none did (already
-    freed, or since claimed by another request)."""
+def renew(table: str, slot: Slot) -> bool:
+    """Renews a slot its holder already has (claim time and expiry), without counting a change:
+    the number of slots held stays the same, so no one's count goes stale. False when the slot
+    is no longer the holder's."""
+    try:
+        clients.client("dynamodb").update_item(
+            TableName=table,
+            Key=KEY,
+            UpdateExpression="SET #slot = :slot",
+            ConditionExpression="#slot.holder = :holder",
+            ExpressionAttributeNames={"#slot": SLOT_PREFIX + slot.model},
+            ExpressionAttributeValues={":slot": slot.to_attribute(), ":holder": {"S": slot.holder}},
+        )
+    except ClientError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def release(table: str, model: str, *holders: str, claimed_at: int | None = None) -> bool:
+    """Frees the model's slot if one of ``holders`` still holds it (and, with ``claimed_at``,
+    still under that claim: a renewal since then keeps it); False when not."""
+    if not holders:
+        raise ValueError("release needs at least one holder")
     values = {f":h{index}": {"S": holder} for index, holder in enumerate(holders)}
+    condition = f"#slot.holder IN ({', '.join(values)})"
+    if claimed_at is not None:
+        condition += " AND #slot.claimedAt = :claimed"
+        values[":claimed"] = {"N": str(claimed_at)}
     try:
         clients.client("dynamodb").update_item(
             TableName=table,
             Key=KEY,
             UpdateExpression="REMOVE #slot",
-            ConditionExpression=f"#slot.holder IN ({', '.join(values)})",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#slot": SLOT_PREFIX + model},
             ExpressionAttributeValues=values,
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if _condition_failed(error):
             return False
         raise
     return True
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def adopted_holder(execution_arn: str) -> str:
@@ -222,9 +261,16 @@ def adopted_holder(execution_arn: str) -> str:
     return f"execution:{execution_arn}"
 
 
+def started_with_a_claim(execution: RunningExecution) -> bool:
+    """Executions the queue worker or a tick started took their slot before they started and
+    free it when they end, so they are never adopted (adopting one that just ended would hold
+    a slot no end event frees)."""
+    return CLAIMED_DISPLAY_NAME.fullmatch(execution.display_name) is not None
+
+
 def holds(slot: Slot, execution: RunningExecution) -> bool:
     """Whether ``execution`` is the one ``slot`` was claimed for (display names end with the
-    first 12 characters of the request's token; adopted slots name the execution)."""
+    first characters of the request's token; adopted slots name the execution)."""
     if slot.holder == adopted_holder(execution.execution_arn):
         return True
     return execution.display_name.endswith(f"-{slot.holder[:DISPLAY_TOKEN_CHARS]}")
@@ -234,6 +280,7 @@ def holds(slot: Slot, execution: RunningExecution) -> bool:
 class Reconciliation:
     freed: list[Slot]
     adopted: list[Slot]
+    extended: list[Slot]
 
 
 def reconcile(
@@ -243,36 +290,46 @@ def reconcile(
     *,
     now: datetime,
     grace: timedelta = RECONCILE_GRACE,
+    still_running: Callable[[str], bool] | None = None,
 ) -> Reconciliation:
     """Brings the ledger in line with what SageMaker says runs (``running``: model -> its
-    executions that hold a slot, listed *before* this call).
+    executions that hold a slot, newest first, listed *before* this call).
 
-    * A slot older than ``grace`` whose request has no running execution is freed: its end event
-      was lost, or its start died and was never redelivered. (The grace covers a claim made
-      just before its execution appears in SageMaker's listing.)
-    * A model that runs an execution but holds no slot gets one for that execution: someone
-      started it outside trainops, and it uses capacity all the same.
+    * A slot claimed more than ``grace`` ago whose request has no running execution is freed:
+      its end event was lost, or its start died and was never redelivered. (The grace covers a
+      claim made just before its execution appears in the listing; a claim renewed since the
+      read is not freed.)
+    * A slot whose execution still runs but that would expire within ``EXPIRY_SLACK / 2`` is
+      extended by ``EXPIRY_SLACK`` (pipeline steps around the training can outlast the estimate).
+    * A model that runs an execution started outside trainops but holds no slot gets one for
+      it, so it counts against capacity; ``still_running(arn)`` is asked after the claim (the
+      listing may be minutes old) and the slot is freed again if the execution has ended.
 
-    Each change is conditional, so a claim or release racing this one wins and this one is
-    skipped. One GetItem plus one UpdateItem per change.
+    Every change is conditional, so a claim or release racing this one wins.
     """
     ledger = read(table)
-    result = Reconciliation(freed=[], adopted=[])
+    result = Reconciliation(freed=[], adopted=[], extended=[])
     held = ledger.held(now)
     for model, slot in held.items():
+        executions = running.get(model, ())
+        if any(holds(slot, execution) for execution in executions):
+            if slot.expires_at - int(now.timestamp()) < EXPIRY_SLACK.total_seconds() / 2:
+                longer = replace(slot, expires_at=int((now + EXPIRY_SLACK).timestamp()))
+                if renew(table, longer):
+                    result.extended.append(longer)
+            continue
         if now - datetime.fromtimestamp(slot.claimed_at, UTC) < grace:
             continue
-        if any(holds(slot, execution) for execution in running.get(model, ())):
-            continue
-        if release(table, model, slot.holder):
+        if release(table, model, slot.holder, claimed_at=slot.claimed_at):
             result.freed.append(slot)
     freed = {slot.model for slot in result.freed}
     for model, executions in running.items():
-        if (model in held and model not in freed) or not executions:
+        if (model in held and model not in freed) or model not in longest_run_minutes:
             continue
-        if model not in longest_run_minutes:
+        outsiders = [e for e in executions if not started_with_a_claim(e)]
+        if not outsiders:
             continue
-        execution = executions[-1]  # listed newest first: the oldest has held the model longest
+        execution = outsiders[-1]  # listed newest first: the oldest has held the model longest
         slot = new_slot(
             model,
             holder=adopted_holder(execution.execution_arn),
@@ -284,7 +341,10 @@ def reconcile(
         try:
             claim(table, slot, now=now, expected_version=None)
         except (SlotTaken, LedgerChanged):
-            continue  # claimed meanwhile by a start of its own
+            continue  # claimed meanwhile by a start of trainops
+        if still_running is not None and not still_running(execution.execution_arn):
+            release(table, model, slot.holder)
+            continue
         result.adopted.append(slot)
     return result
 

@@ -14,9 +14,9 @@ pipelines it finds the running training job and reports, as CloudWatch metrics (
 * `OverrunningPipelineExecutions`: executions past that fraction of their longest possible run;
 * `RunningTrainingJobs` and `RunningPipelineExecutions`, for the dashboard.
 
-With a training queue it also keeps the training-slot ledger true (`slots.reconcile`): a slot
-whose execution is no longer running is freed (`TrainingSlotsFreed`), and an execution started
-outside trainops takes its model's slot (`TrainingSlotsAdopted`), from the same listing.
+With a training queue it also keeps the training-slot ledger true (`slot_keeper.keep`), right
+after the listing: a slot whose execution is no longer running is freed (`TrainingSlotsFreed`),
+and an execution started outside trainops takes its model's slot (`TrainingSlotsAdopted`).
 
 Alarms on the first three live in the TrainingMonitor component. Each flagged job is also
 logged with its name, model, elapsed time and last status, so the alert can be acted on.
@@ -34,7 +34,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, slots
+from trainops_runtime import clients, observability, slot_keeper, slots
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.training import RunningExecution, running_executions
 
@@ -184,14 +184,24 @@ def _last_log_ingestion(job_name: str) -> datetime | None:
     return datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
 
 
-def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Report:
+def list_running(catalog: ModelCatalog, now: datetime) -> dict[str, list[RunningExecution]]:
+    """Model -> its executions that hold a slot, newest first: one listing per pipeline."""
+    return {model: running_executions(model, catalog, now=now) for model in catalog.models}
+
+
+def detect(
+    catalog: ModelCatalog,
+    thresholds: Thresholds,
+    now: datetime,
+    running: dict[str, list[RunningExecution]] | None = None,
+) -> Report:
     """Inspects every running execution of every model in the catalog."""
     report = Report()
+    report.running = running if running is not None else list_running(catalog, now)
     for model in catalog.models:
         entry = catalog.get(model)
         longest = timedelta(minutes=entry.longest_run_minutes)
-        report.running[model] = running_executions(model, catalog, now=now)
-        for execution in report.running[model]:
+        for execution in report.running.get(model, []):
             report.running_executions += 1
             if execution.started is not None:
                 elapsed = now - execution.started
@@ -213,32 +223,6 @@ def detect(catalog: ModelCatalog, thresholds: Thresholds, now: datetime) -> Repo
     return report
 
 
-def reconcile_slots(catalog: ModelCatalog, report: Report, now: datetime) -> None:
-    """Frees training slots whose execution is gone and takes slots for executions started
-    outside trainops (see `slots.reconcile`); a stack without a training queue has no ledger."""
-    table = slots.table_name()
-    if table is None:
-        return
-    result = slots.reconcile(
-        table,
-        report.running,
-        {model: catalog.get(model).longest_run_minutes for model in catalog.models},
-        now=now,
-    )
-    report.slots_freed = len(result.freed)
-    report.slots_adopted = len(result.adopted)
-    for slot in result.freed:
-        logger.warning(
-            "freed a training slot whose execution is not running (its end event was lost?)",
-            extra={"model": slot.model, "request_id": slot.request_id, "trigger": slot.trigger},
-        )
-    for slot in result.adopted:
-        logger.warning(
-            "counted an execution started outside trainops against capacity",
-            extra={"model": slot.model, "holder": slot.holder},
-        )
-
-
 def publish(report: Report) -> None:
     observability.tag_stack(metrics)
     values = {
@@ -258,9 +242,16 @@ def publish(report: Report) -> None:
 
 def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
     catalog = catalog_module.load()
+    thresholds = Thresholds.from_environment()
     moment = now()
-    report = detect(catalog, Thresholds.from_environment(), moment)
-    reconcile_slots(catalog, report, moment)
+    running = list_running(catalog, moment)
+    # The slot ledger first, right after the listing it is checked against (the job checks
+    # below take a while, and a failing one must not leave the ledger unrepaired).
+    table = slots.table_name()
+    kept = slot_keeper.keep(catalog, running, moment, table=table) if table else None
+    report = detect(catalog, thresholds, moment, running)
+    if kept is not None:
+        report.slots_freed, report.slots_adopted = len(kept.freed), len(kept.adopted)
     publish(report)
     return {
         "runningJobs": report.running_jobs,

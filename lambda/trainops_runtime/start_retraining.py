@@ -34,7 +34,12 @@ from trainops_runtime import domain_events as events
 from trainops_runtime import observability, slots
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.data_freshness import newest_change_after
-from trainops_runtime.errors import RetryableError, error_code, is_retryable
+from trainops_runtime.errors import (
+    RetryableError,
+    error_code,
+    is_retryable,
+    may_have_taken_effect,
+)
 from trainops_runtime.notify import notify
 from trainops_runtime.training import last_success_started, running_executions, start_training
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
@@ -196,15 +201,16 @@ def _start(
     request: TrainingRequest, catalog: ModelCatalog, *, duplicate: bool, slots_table: str | None
 ) -> dict[str, Any]:
     """Starts with the tick's token; a duplicate gets SageMaker's answer for the same token (the
-    same execution). A failed first start frees the slot it claimed; a duplicate's slot may
-    cover the execution its first delivery started, so it stays (the stall check frees it if
-    nothing runs)."""
+    same execution). A first start that certainly failed frees the slot it claimed; otherwise
+    the slot stays (the stall check frees it if nothing runs)."""
     if not duplicate:
         events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
     try:
         execution_arn = start_training(request, catalog, trigger=TRIGGER)
     except (ClientError, BotoCoreError) as error:
-        if slots_table is not None and not duplicate:
+        # Keep the slot when the execution may exist after all (5xx, read timeout: Lambda's
+        # retry, with the same token, tells) or when a duplicate's slot may cover it.
+        if slots_table is not None and not duplicate and not may_have_taken_effect(error):
             _release(slots_table, request)
         if is_retryable(error):
             logger.warning("retryable error; Lambda will retry", extra={"code": error_code(error)})

@@ -164,28 +164,57 @@ def test_the_slot_ledger_is_one_encrypted_protected_table(dev: offline.Recording
 
 
 def test_ticks_and_the_stall_check_share_the_ledger(dev: offline.Recording) -> None:
-    """Named by reference before the queue exists: the same table, with the grants each needs
-    (a tick claims; the stall check reads, frees and adopts)."""
-    expected = {
-        "scheduled-retraining-start": ["dynamodb:UpdateItem"],
-        "monitoring-stall-detector": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    }
-    for function, actions in expected.items():
+    """Named by reference before the queue exists: the same table, read (a tick's claim returns
+    the slot it replaced; the stall check counts) and updated, with the stack key."""
+    key = dev.one("aws:kms/key:Key", "foundation-key").outputs["arn"]
+    for function in ("scheduled-retraining-start", "monitoring-stall-detector"):
         variables = dev.one("aws:lambda/function:Function", f"{function}-function").inputs
         assert variables["environment"]["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
         policy = json.loads(
             dev.one("aws:iam/rolePolicy:RolePolicy", f"{function}-policy").inputs["policy"]
         )
         statements = {s.get("Sid"): s for s in policy["Statement"]}
-        assert statements["TrainingSlots"]["Action"] == actions
+        assert statements["TrainingSlots"]["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         assert statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
-        key_actions = {
-            action
-            for s in policy["Statement"]
-            if "kms:GenerateDataKey" in s["Action"]
-            for action in s["Action"]
-        }
-        assert {"kms:Decrypt", "kms:GenerateDataKey"} <= key_actions
+        assert statements["TrainingSlotsTableKey"]["Action"] == [
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+        ]
+        assert statements["TrainingSlotsTableKey"]["Resource"] == [key]
+    # with monitoring, the stall check keeps the ledger: the queue schedules no keeper of its own
+    assert not [r for r in dev.resources if "slot-keeper" in r.name]
+
+
+def test_without_monitoring_the_queue_keeps_its_ledger_itself(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack(
+        "dev",
+        {
+            "trainops:monitoring.enabled": False,
+            "trainops:scheduledRetraining.notifications": "none",
+        },
+    )
+    function = recording.one("aws:lambda/function:Function", "training-queue-slot-keeper-function")
+    assert function.inputs["handler"] == "trainops_runtime.slot_keeper.handler"
+    assert function.inputs["environment"]["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
+    rule = recording.one("aws:cloudwatch/eventRule:EventRule", "training-queue-slot-keeper")
+    assert rule.inputs["scheduleExpression"] == "rate(5 minutes)"
+    target = recording.one(
+        "aws:cloudwatch/eventTarget:EventTarget", "training-queue-slot-keeper-target"
+    ).inputs
+    assert target["arn"] == function.outputs["arn"]
+    assert target["deadLetterConfig"]["arn"]
+    policy = json.loads(
+        recording.one("aws:iam/rolePolicy:RolePolicy", "training-queue-slot-keeper-policy").inputs[
+            "policy"
+        ]
+    )
+    statements = {s.get("Sid"): s for s in policy["Statement"]}
+    assert statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
+    assert statements["ListOwnPipelines"]["Action"] == ["sagemaker:ListPipelineExecutions"]
+    assert "sagemaker:StartPipelineExecution" not in json.dumps(policy)
+    assert iam.wildcard_allow_actions(policy) == []
 
 
 def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:

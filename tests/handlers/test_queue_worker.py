@@ -102,14 +102,23 @@ def end(pipelines: PipelineSim, model: str, request: TrainingRequest, status: st
     assert slots.release(TABLE, model, request.idempotency_token())
 
 
+class ServerError(JsonRESTError):
+    code = 500
+
+
 def throttle_pipeline(
-    monkeypatch: pytest.MonkeyPatch, pipeline: str, code: str = "ThrottlingException"
+    monkeypatch: pytest.MonkeyPatch,
+    pipeline: str,
+    code: str = "ThrottlingException",
+    *,
+    status: int = 400,
 ) -> None:
     current = sagemaker_models.SageMakerModelBackend.start_pipeline_execution
+    error = ServerError if status >= 500 else JsonRESTError
 
     def start(self: Any, pipeline_name: str, *args: Any, **kwargs: Any) -> dict[str, str]:
         if pipeline_name == pipeline:
-            raise JsonRESTError(code, f"{code} injected by the test")
+            raise error(code, f"{code} injected by the test")
         return current(self, pipeline_name, *args, **kwargs)
 
     monkeypatch.setattr(sagemaker_models.SageMakerModelBackend, "start_pipeline_execution", start)
@@ -182,6 +191,9 @@ def test_a_duplicate_message_starts_one_execution(queues: Queues, pipelines: Pip
     send(queues.url, request.to_message(), "churn", "third-copy")  # even after it finished
     assert queues.poll() == {"batchItemFailures": []}
     assert len(pipelines.executions("trainops-test-churn")) == 1
+    # Known limit: that late copy got the ended execution back and holds churn's slot until
+    # the stall check frees it (tests/handlers/test_slots.py, tests/e2e).
+    assert held() == {"churn": "req-dup"}
 
 
 def test_a_duplicate_announces_its_running_execution_again(
@@ -473,3 +485,31 @@ def test_a_duplicate_renews_its_claim_and_keeps_it_when_its_start_fails(
     slot = slots.read(TABLE).slots["fraud"]
     assert slot.request_id == "req-first-delivery"
     assert slot.claimed_at > int((an_hour_ago + timedelta(minutes=59)).timestamp())
+
+
+def test_a_start_that_may_have_happened_keeps_its_slot(
+    queues: Queues, pipelines: PipelineSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5xx answer may come after SageMaker created the execution: the slot stays, and the
+    redelivery's start with the same token finds out."""
+    throttle_pipeline(monkeypatch, "trainops-test-fraud", code="InternalFailure", status=500)
+    failed = queues.request("fraud", "req-maybe-started")
+    assert queues.poll() == {"batchItemFailures": [{"itemIdentifier": failed}]}
+    assert held() == {"fraud": "req-maybe-started"}
+
+
+def test_a_duplicate_changes_no_count(queues: Queues, pipelines: PipelineSim) -> None:
+    """Its renewal does not move the ledger's version, so a concurrent batch's count stays
+    valid and nothing waits for it."""
+    queues.request("churn", "req-once")
+    assert queues.poll() == {"batchItemFailures": []}
+    version = slots.read(TABLE).version
+    send(
+        queues.url,
+        TrainingRequest(model="churn", request_id="req-once", requested_by="t").to_message(),
+        "churn",
+        "again",
+    )
+    assert queues.poll() == {"batchItemFailures": []}
+    assert slots.read(TABLE).version == version
+    assert len(pipelines.executions("trainops-test-churn")) == 1

@@ -153,3 +153,102 @@ def test_reconcile_swaps_a_lost_slot_for_the_execution_that_runs(slot_ledger: st
     result = slots.reconcile(TABLE, {"churn": [console]}, {"churn": 60}, now=after)
     assert [s.request_id for s in result.freed] == ["r-stale"]
     assert [s.holder for s in result.adopted] == [slots.adopted_holder(console.execution_arn)]
+
+
+def test_a_renewal_keeps_the_count_and_needs_the_holder(slot_ledger: str) -> None:
+    first = slot_for(request("r-1"))
+    slots.claim(TABLE, first, now=NOW, expected_version=0)
+    later = slot_for(request("r-1"), now=NOW + timedelta(minutes=30))
+    assert slots.renew(TABLE, later) is True
+    ledger = slots.read(TABLE)
+    assert ledger.slots["churn"].claimed_at == later.claimed_at
+    assert ledger.version == 1  # a renewal changes no count: no worker's read goes stale
+    assert slots.renew(TABLE, slot_for(request("r-other"))) is False
+    assert slots.read(TABLE).slots["churn"].request_id == "r-1"
+
+
+def test_a_release_under_an_old_claim_time_frees_nothing(slot_ledger: str) -> None:
+    req = request("r-1")
+    first = slot_for(req)
+    slots.claim(TABLE, first, now=NOW, expected_version=None)
+    slots.renew(TABLE, slot_for(req, now=NOW + timedelta(minutes=20)))
+    token = req.idempotency_token()
+    assert slots.release(TABLE, "churn", token, claimed_at=first.claimed_at) is False
+    assert "churn" in slots.read(TABLE).slots
+    with pytest.raises(ValueError, match="at least one holder"):
+        slots.release(TABLE, "churn")
+
+
+def test_the_reconcile_race_with_a_renewal_keeps_the_slot(
+    slot_ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A duplicate renews its claim between the reconcile's read and its release: the release,
+    conditional on the claim time it read, frees nothing."""
+    req = request("r-redelivered")
+    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)
+    read = slots.read
+
+    def read_then_renew(table: str) -> slots.Ledger:
+        ledger = read(table)
+        slots.renew(table, slot_for(req, now=NOW + timedelta(hours=1)))
+        return ledger
+
+    monkeypatch.setattr(slots, "read", read_then_renew)
+    after = NOW + timedelta(hours=1)
+    assert slots.reconcile(TABLE, {"churn": []}, {"churn": 60}, now=after).freed == []
+    assert read(TABLE).slots["churn"].request_id == "r-redelivered"
+
+
+def test_reconcile_never_adopts_what_the_queue_or_a_tick_started(slot_ledger: str) -> None:
+    """Those free their own slot when they end; adopting one that ended just after the
+    listing would hold a slot no end event frees."""
+    queued = running(request("r-queued"), "q1", trigger="queue")
+    ticked = running(request("schedule:churn:2026-11-23T06:00:00Z"), "s1", trigger="schedule")
+    result = slots.reconcile(TABLE, {"churn": [queued, ticked]}, {"churn": 60}, now=NOW)
+    assert result.adopted == []
+    assert slots.read(TABLE).slots == {}
+
+
+def test_an_adopted_execution_that_ended_meanwhile_is_let_go(slot_ledger: str) -> None:
+    console = RunningExecution(
+        model="fraud",
+        execution_arn=EXECUTION.format("fraud", "console2"),
+        status="Executing",
+        started=NOW,
+        display_name="started-in-the-console",
+    )
+    asked: list[str] = []
+
+    def ended(arn: str) -> bool:
+        asked.append(arn)
+        return False
+
+    result = slots.reconcile(
+        TABLE, {"fraud": [console]}, {"fraud": 60}, now=NOW, still_running=ended
+    )
+    assert asked == [console.execution_arn]
+    assert result.adopted == []
+    assert slots.read(TABLE).slots == {}
+
+
+def test_a_run_that_outlasts_its_estimate_keeps_its_slot(slot_ledger: str) -> None:
+    req = request("r-long")
+    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)
+    # 60-minute run + 60 minutes slack: at 1h45 it has 15 minutes left and still runs
+    later = NOW + timedelta(minutes=105)
+    result = slots.reconcile(TABLE, {"churn": [running(req, "l1")]}, {"churn": 60}, now=later)
+    (extended,) = result.extended
+    assert extended.expires_at == int((later + slots.EXPIRY_SLACK).timestamp())
+    assert slots.read(TABLE).held(NOW + timedelta(minutes=150)) == {"churn": extended}
+    # with plenty of time left nothing is rewritten
+    assert slots.reconcile(TABLE, {"churn": [running(req, "l1")]}, {"churn": 60}, now=later) == (
+        slots.Reconciliation(freed=[], adopted=[], extended=[])
+    )
+
+
+@pytest.mark.parametrize("trigger", ["queue", "schedule"])
+def test_the_claimed_name_pattern_matches_what_requests_build(trigger: str) -> None:
+    name = request("r-1", model="fraud-detection-v2").execution_display_name(trigger)
+    assert slots.CLAIMED_DISPLAY_NAME.fullmatch(name)
+    manual = request("r-1").execution_display_name("manual")
+    assert slots.CLAIMED_DISPLAY_NAME.fullmatch(manual) is None

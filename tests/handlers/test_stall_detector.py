@@ -153,6 +153,7 @@ def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixtu
                 },
             ],
         )
+        list_executions(stubber, "trainops-test-fraud", fraud_after, [])  # every listing first
         steps(stubber, EXECUTION.format("a"), "pipelines-a-train")
         stubber.add_response(
             "describe_training_job",
@@ -165,7 +166,6 @@ def test_counts_overrunning_stalled_and_healthy_jobs(capsys: pytest.CaptureFixtu
             job("pipelines-b-train", NOW - timedelta(minutes=9), NOW - timedelta(minutes=5)),
             {"TrainingJobName": "pipelines-b-train"},
         )
-        list_executions(stubber, "trainops-test-fraud", fraud_after, [])
         result = stall_detector.run(now=lambda: NOW)
         stubber.assert_no_pending_responses()
     logs.assert_no_pending_responses()
@@ -214,6 +214,9 @@ def test_a_job_that_already_finished_is_not_flagged() -> None:
                 }
             ],
         )
+        list_executions(
+            stubber, "trainops-test-fraud", NOW - timedelta(minutes=600) - timedelta(hours=24), []
+        )
         steps(stubber, EXECUTION.format("a"), "pipelines-a-train")
         stubber.add_response(
             "describe_training_job",
@@ -224,9 +227,6 @@ def test_a_job_that_already_finished_is_not_flagged() -> None:
                 status="Completed",
             ),
             {"TrainingJobName": "pipelines-a-train"},
-        )
-        list_executions(
-            stubber, "trainops-test-fraud", NOW - timedelta(minutes=600) - timedelta(hours=24), []
         )
         report = stall_detector.detect(
             catalog_module.load(), stall_detector.Thresholds.from_environment(), NOW
@@ -316,6 +316,12 @@ def test_with_a_training_queue_it_keeps_the_slot_ledger_true(
                     "PipelineExecutionDisplayName": "from-the-console",
                 }
             ],
+        )
+        # the ledger is kept right after the listing: the adopted execution is confirmed
+        stubber.add_response(
+            "describe_pipeline_execution",
+            {"PipelineExecutionStatus": "Executing"},
+            {"PipelineExecutionArn": console},
         )
         stubber.add_response(
             "list_pipeline_execution_steps",

@@ -13,6 +13,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     ParamValidationError,
+    ReadTimeoutError,
 )
 from botocore.stub import Stubber
 
@@ -182,6 +183,17 @@ def test_botocore_errors_about_the_call_itself_are_permanent() -> None:
     assert not errors.is_retryable(ParamValidationError(report="PipelineName is required"))
     assert not errors.is_retryable(NoRegionError())
     assert not errors.is_retryable(NoCredentialsError())
+
+
+def test_only_a_5xx_or_a_broken_connection_may_have_started_something() -> None:
+    """What decides whether a failed start keeps its training slot."""
+    assert errors.may_have_taken_effect(client_error("InternalFailure", 500))
+    assert errors.may_have_taken_effect(ReadTimeoutError(endpoint_url="https://sagemaker"))
+    assert errors.may_have_taken_effect(HTTPClientError(error="connection reset"))
+    assert not errors.may_have_taken_effect(client_error("ThrottlingException", 400))
+    assert not errors.may_have_taken_effect(client_error("ValidationException", 400))
+    assert not errors.may_have_taken_effect(EndpointConnectionError(endpoint_url="https://x"))
+    assert not errors.may_have_taken_effect(ParamValidationError(report="PipelineName"))
 
 
 def test_running_executions_counts_only_live_ones(sim: PipelineSim) -> None:

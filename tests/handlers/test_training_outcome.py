@@ -312,7 +312,8 @@ def test_a_requeued_attempt_finds_its_model_free(
     assert deliver(setup["queue_url"], setup["queue_arn"], queue_worker.run) == {
         "batchItemFailures": []
     }
-    assert held() == {"churn": "req-1"}
+    attempt_2 = TrainingRequest(model="churn", request_id="req-1", attempt=2, requested_by="t")
+    assert slots.read(TABLE).slots["churn"].holder == attempt_2.idempotency_token()
     assert [
         pipelines.parameters(e.arn)["Attempt"] for e in pipelines.executions("trainops-test-churn")
     ] == ["1", "2"]

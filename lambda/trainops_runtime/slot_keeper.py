@@ -1,0 +1,96 @@
+"""slot_keeper: keeps the training-slot ledger true to what SageMaker runs.
+
+The ledger (`slots`) is changed by starts and ends; this sweep repairs what those cannot: a slot
+whose end event was lost, a claim whose start died and was never redelivered, a slot about to
+expire under a long run, and an execution someone started outside trainops (see
+`slots.reconcile`). With monitoring, the stall detector runs `keep` on the listing it makes
+anyway; without monitoring, the TrainingQueue schedules this module's handler on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from trainops_runtime import catalog as catalog_module
+from trainops_runtime import clients, observability, slots
+from trainops_runtime import pipeline_contract as contract
+from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.training import RunningExecution, running_executions
+
+logger = Logger(service=observability.SERVICE)
+metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
+
+
+def still_running(execution_arn: str) -> bool:
+    """SageMaker's current word on one execution (the listing may be minutes old)."""
+    status = clients.client("sagemaker").describe_pipeline_execution(
+        PipelineExecutionArn=execution_arn
+    )["PipelineExecutionStatus"]
+    return status in contract.RUNNING_STATES
+
+
+def keep(
+    catalog: ModelCatalog,
+    running: Mapping[str, Sequence[RunningExecution]],
+    now: datetime,
+    *,
+    table: str,
+    confirm: Callable[[str], bool] = still_running,
+) -> slots.Reconciliation:
+    """Reconciles the ledger with ``running`` (listed just before) and logs every repair."""
+    result = slots.reconcile(
+        table,
+        running,
+        {model: catalog.get(model).longest_run_minutes for model in catalog.models},
+        now=now,
+        still_running=confirm,
+    )
+    for slot in result.freed:
+        logger.warning(
+            "freed a training slot whose execution is not running (its end event was lost?)",
+            extra={"model": slot.model, "request_id": slot.request_id, "trigger": slot.trigger},
+        )
+    for slot in result.adopted:
+        logger.warning(
+            "counted an execution started outside trainops against capacity",
+            extra={"model": slot.model, "holder": slot.holder},
+        )
+    for slot in result.extended:
+        logger.info(
+            "extended the slot of a run that outlasts its estimate",
+            extra={"model": slot.model, "request_id": slot.request_id},
+        )
+    return result
+
+
+def add_metrics(target: Metrics, result: slots.Reconciliation) -> None:
+    target.add_metric(name="TrainingSlotsFreed", unit=MetricUnit.Count, value=len(result.freed))
+    target.add_metric(name="TrainingSlotsAdopted", unit=MetricUnit.Count, value=len(result.adopted))
+
+
+def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
+    table = slots.table_name()
+    if table is None:
+        raise RuntimeError(f"slot_keeper is misconfigured: {slots.TABLE_ENV} is not set")
+    catalog = catalog_module.load()
+    moment = now()
+    running = {model: running_executions(model, catalog, now=moment) for model in catalog.models}
+    result = keep(catalog, running, moment, table=table)
+    observability.tag_stack(metrics)
+    add_metrics(metrics, result)
+    return {
+        "slotsFreed": len(result.freed),
+        "slotsAdopted": len(result.adopted),
+        "slotsExtended": len(result.extended),
+    }
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return run()
