@@ -81,7 +81,7 @@ def moto_aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator
     # No client-side retries in tests: an injected throttle should surface at once, not after
     # botocore's exponential backoff (the retry mode itself is configuration, not logic).
     monkeypatch.setattr(
-        clients, "_RETRY_CONFIG", Config(retries={"mode": "standard", "max_attempts": 1})
+        clients, "_RETRY_CONFIG", Config(retries={"mode": "standard", "total_max_attempts": 1})
     )
     clients.reset()
     with mock_aws():

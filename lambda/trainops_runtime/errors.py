@@ -106,12 +106,14 @@ NEVER_SENT_ERRORS = (*PERMANENT_CLIENT_ERRORS, EndpointConnectionError, ConnectT
 
 
 def may_have_taken_effect(error: BaseException) -> bool:
-    """Whether a failed call may still have done its work: the service answered with a 5xx, or
-    the connection broke after the request was sent (a read timeout). A 4xx answer (throttling,
-    validation, access) and a request that was never sent did nothing."""
+    """Whether a failed call may still have done its work: the service answered with a 5xx, the
+    connection broke after the request was sent (a read timeout), or botocore retried (the
+    error is only the last attempt's; an earlier one may have worked). A 4xx answer to the only
+    attempt (throttling, validation, access) and a request that was never sent did nothing."""
     if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or status == 0
+        metadata = error.response.get("ResponseMetadata", {})
+        status = metadata.get("HTTPStatusCode", 0)
+        return status >= 500 or status == 0 or metadata.get("RetryAttempts", 0) > 0
     if isinstance(error, NEVER_SENT_ERRORS):
         return False
     return isinstance(error, BotoCoreError)

@@ -18,8 +18,10 @@ request; a batch of rejects reads nothing), which says which models train now. P
 * otherwise it claims the model's slot (conditional on the ledger being unchanged since the read,
   so concurrent batches and schedule ticks cannot overshoot) and starts the model's pipeline with
   the request's idempotency token (`TrainingStarted`). A claim that lost a race defers the
-  message; a retryable SageMaker error frees the slot and reports the message failed for
-  redelivery with backoff; a permanent one frees the slot and moves the message to the DLQ.
+  message. A start that certainly did nothing (a 4xx to its only attempt, or never sent) frees
+  the slot; one that may have created the execution keeps it for the redelivery to find out.
+  A retryable SageMaker error reports the message failed for redelivery with backoff; a
+  permanent one moves it to the DLQ.
 
 Messages of one model (one FIFO group) stay in order: after a failure in a group, the rest of
 that group in the batch is reported failed too; other models carry on.

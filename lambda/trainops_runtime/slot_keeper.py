@@ -2,9 +2,10 @@
 
 The ledger (`slots`) is changed by starts and ends; this sweep repairs what those cannot: a slot
 whose end event was lost, a claim whose start died and was never redelivered, a slot about to
-expire under a long run, and an execution someone started outside trainops (see
-`slots.reconcile`). With monitoring, the stall detector runs `keep` on the listing it makes
-anyway; without monitoring, the TrainingQueue schedules this module's handler on its own.
+expire under a long run, and a running execution without a slot (started in the console, or
+whose slot was lost); see `slots.reconcile`. With monitoring, the stall detector runs `keep` on
+the listing it makes anyway; without monitoring, the TrainingQueue schedules this module's
+handler on its own.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def keep(
         )
     for slot in result.adopted:
         logger.warning(
-            "counted an execution started outside trainops against capacity",
+            "counted a running execution that held no slot against capacity",
             extra={"model": slot.model, "holder": slot.holder},
         )
     for slot in result.extended:

@@ -26,7 +26,6 @@ detector frees it earlier when SageMaker shows no execution of the holder.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ from botocore.exceptions import ClientError
 
 from trainops_runtime import clients
 from trainops_runtime.training import RunningExecution
-from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS, TRIGGER_CODES
+from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS
 
 TABLE_ENV = "TRAINOPS_SLOTS_TABLE"
 KEY = {"id": {"S": "training-slots"}}
@@ -46,14 +45,11 @@ EXPIRY_SLACK = timedelta(hours=1)
 # A claim precedes its execution's appearance in SageMaker's listing by seconds; the stall
 # detector leaves slots younger than this alone.
 RECONCILE_GRACE = timedelta(minutes=15)
-# The triggers that start pipelines through a claim (the queue worker, schedule ticks), and the
-# display names their executions get: <trigger code>-<model>-a<attempt>-<token prefix>, as
-# `TrainingRequest.execution_display_name` builds them (tests/handlers/test_slots.py checks).
-CLAIMING_TRIGGERS = ("queue", "schedule")
-CLAIMED_DISPLAY_NAME = re.compile(
-    rf"(?:{'|'.join(TRIGGER_CODES[t] for t in CLAIMING_TRIGGERS)})-[a-z0-9-]+-a[0-9]+-"
-    rf"[0-9a-f]{{{DISPLAY_TOKEN_CHARS}}}"
-)
+# How often the sweep runs by default (the stall check's and the queue's own schedule).
+DEFAULT_SWEEP_INTERVAL = timedelta(minutes=5)
+# Slots the sweep takes for running executions that had none.
+ADOPTED = "adopted"
+ADOPTED_PREFIX = "execution:"
 
 
 class SlotTaken(Exception):
@@ -62,7 +58,12 @@ class SlotTaken(Exception):
     def __init__(self, model: str, holder: Slot | None) -> None:
         self.model = model
         self.holder = holder
-        who = f"request {holder.request_id} ({holder.trigger})" if holder else "another request"
+        if holder is None:
+            who = "another request"
+        elif holder.trigger == ADOPTED:
+            who = f"execution {holder.holder.removeprefix(ADOPTED_PREFIX)}"
+        else:
+            who = f"request {holder.request_id} ({holder.trigger})"
         super().__init__(f"{model} is still training for {who}")
 
 
@@ -114,6 +115,7 @@ class Ledger:
 
     version: int
     slots: Mapping[str, Slot]
+    last_sweep_at: int | None = None
 
     def held(self, now: datetime) -> dict[str, Slot]:
         """Model -> slot, for every slot that has not expired."""
@@ -131,7 +133,12 @@ def _ledger(item: Mapping[str, Any]) -> Ledger:
         for name, value in item.items()
         if name.startswith(SLOT_PREFIX)
     }
-    return Ledger(version=int(item.get("version", {}).get("N", "0")), slots=slots)
+    last_sweep = item.get("lastSweepAt", {}).get("N")
+    return Ledger(
+        version=int(item.get("version", {}).get("N", "0")),
+        slots=slots,
+        last_sweep_at=int(last_sweep) if last_sweep is not None else None,
+    )
 
 
 def read(table: str) -> Ledger:
@@ -207,23 +214,60 @@ def claim(table: str, slot: Slot, *, now: datetime, expected_version: int | None
 
 
 def renew(table: str, slot: Slot) -> bool:
-    """Renews a slot its holder already has (claim time and expiry), without counting a change:
-    the number of slots held stays the same, so no one's count goes stale. False when the slot
-    is no longer the holder's."""
+    """Renews a live slot its holder already has (claim time and expiry), without counting a
+    change: the number of slots held stays the same, so no one's count goes stale. False when
+    the slot is no longer the holder's, or has expired (bringing it back would change counts
+    that treated it as free)."""
     try:
         clients.client("dynamodb").update_item(
             TableName=table,
             Key=KEY,
             UpdateExpression="SET #slot = :slot",
-            ConditionExpression="#slot.holder = :holder",
+            ConditionExpression="#slot.holder = :holder AND #slot.expiresAt > :now",
             ExpressionAttributeNames={"#slot": SLOT_PREFIX + slot.model},
-            ExpressionAttributeValues={":slot": slot.to_attribute(), ":holder": {"S": slot.holder}},
+            ExpressionAttributeValues={
+                ":slot": slot.to_attribute(),
+                ":holder": {"S": slot.holder},
+                ":now": {"N": str(slot.claimed_at)},  # the renewal's own time
+            },
         )
     except ClientError as error:
         if _condition_failed(error):
             return False
         raise
     return True
+
+
+def extend(table: str, slot: Slot, expires_at: int) -> bool:
+    """Moves a live slot's expiry (only that field: a renewal's claim time stays); False when the
+    slot is no longer the holder's."""
+    try:
+        clients.client("dynamodb").update_item(
+            TableName=table,
+            Key=KEY,
+            UpdateExpression="SET #slot.expiresAt = :expires",
+            ConditionExpression="#slot.holder = :holder",
+            ExpressionAttributeNames={"#slot": SLOT_PREFIX + slot.model},
+            ExpressionAttributeValues={
+                ":expires": {"N": str(expires_at)},
+                ":holder": {"S": slot.holder},
+            },
+        )
+    except ClientError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def mark_sweep(table: str, now: datetime) -> None:
+    """Records when the ledger was last swept; the next sweep measures its interval from it."""
+    clients.client("dynamodb").update_item(
+        TableName=table,
+        Key=KEY,
+        UpdateExpression="SET lastSweepAt = :now",
+        ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+    )
 
 
 def release(table: str, model: str, *holders: str, claimed_at: int | None = None) -> bool:
@@ -257,15 +301,9 @@ def _condition_failed(error: ClientError) -> bool:
 
 
 def adopted_holder(execution_arn: str) -> str:
-    """The holder of a slot taken for an execution trainops did not start (console, SDK)."""
-    return f"execution:{execution_arn}"
-
-
-def started_with_a_claim(execution: RunningExecution) -> bool:
-    """Executions the queue worker or a tick started took their slot before they started and
-    free it when they end, so they are never adopted (adopting one that just ended would hold
-    a slot no end event frees)."""
-    return CLAIMED_DISPLAY_NAME.fullmatch(execution.display_name) is not None
+    """The holder of a slot the sweep took for a running execution that had none (started in
+    the console, or whose own slot was lost); its end event frees it by execution ARN."""
+    return f"{ADOPTED_PREFIX}{execution_arn}"
 
 
 def holds(slot: Slot, execution: RunningExecution) -> bool:
@@ -281,6 +319,18 @@ class Reconciliation:
     freed: list[Slot]
     adopted: list[Slot]
     extended: list[Slot]
+
+
+def sweep_horizon(ledger: Ledger, now: datetime) -> timedelta:
+    """How far ahead a running execution's slot must stay valid: three sweep intervals (measured
+    from the previous sweep; the default 5 minutes before the first), and at least half of
+    ``EXPIRY_SLACK``."""
+    interval = (
+        now - datetime.fromtimestamp(ledger.last_sweep_at, UTC)
+        if ledger.last_sweep_at is not None
+        else DEFAULT_SWEEP_INTERVAL
+    )
+    return max(EXPIRY_SLACK / 2, 3 * max(interval, timedelta(minutes=1)))
 
 
 def reconcile(
@@ -299,53 +349,55 @@ def reconcile(
       its end event was lost, or its start died and was never redelivered. (The grace covers a
       claim made just before its execution appears in the listing; a claim renewed since the
       read is not freed.)
-    * A slot whose execution still runs but that would expire within ``EXPIRY_SLACK / 2`` is
-      extended by ``EXPIRY_SLACK`` (pipeline steps around the training can outlast the estimate).
-    * A model that runs an execution started outside trainops but holds no slot gets one for
-      it, so it counts against capacity; ``still_running(arn)`` is asked after the claim (the
-      listing may be minutes old) and the slot is freed again if the execution has ended.
+    * A slot whose execution still runs keeps at least `sweep_horizon` of validity: when less
+      is left it is extended to twice that (pipeline steps around the training can outlast the
+      estimate, and the next sweeps must come before it lapses, however they are scheduled).
+    * A model that runs an execution but holds no live slot (started outside trainops, or its
+      slot was lost or expired) gets one for that execution, so it counts against capacity;
+      ``still_running(arn)`` is asked after the claim (the listing may be minutes old) and the
+      slot is freed again if the execution has ended.
 
-    Every change is conditional, so a claim or release racing this one wins.
+    Every change is conditional, so a claim or release racing this one wins. The sweep's time is
+    recorded, so the next one knows the interval.
     """
     ledger = read(table)
     result = Reconciliation(freed=[], adopted=[], extended=[])
+    horizon = sweep_horizon(ledger, now)
     held = ledger.held(now)
     for model, slot in held.items():
         executions = running.get(model, ())
         if any(holds(slot, execution) for execution in executions):
-            if slot.expires_at - int(now.timestamp()) < EXPIRY_SLACK.total_seconds() / 2:
-                longer = replace(slot, expires_at=int((now + EXPIRY_SLACK).timestamp()))
-                if renew(table, longer):
+            if slot.expires_at - now.timestamp() < horizon.total_seconds():
+                longer = replace(slot, expires_at=int((now + 2 * horizon).timestamp()))
+                if extend(table, slot, longer.expires_at):
                     result.extended.append(longer)
             continue
         if now - datetime.fromtimestamp(slot.claimed_at, UTC) < grace:
             continue
         if release(table, model, slot.holder, claimed_at=slot.claimed_at):
             result.freed.append(slot)
-    freed = {slot.model for slot in result.freed}
+    live = set(held) - {slot.model for slot in result.freed}
     for model, executions in running.items():
-        if (model in held and model not in freed) or model not in longest_run_minutes:
+        if model in live or not executions or model not in longest_run_minutes:
             continue
-        outsiders = [e for e in executions if not started_with_a_claim(e)]
-        if not outsiders:
-            continue
-        execution = outsiders[-1]  # listed newest first: the oldest has held the model longest
+        execution = executions[-1]  # listed newest first: the oldest has held the model longest
         slot = new_slot(
             model,
             holder=adopted_holder(execution.execution_arn),
             request_id="",
-            trigger="adopted",
+            trigger=ADOPTED,
             longest_run_minutes=longest_run_minutes[model],
             now=now,
         )
         try:
             claim(table, slot, now=now, expected_version=None)
         except (SlotTaken, LedgerChanged):
-            continue  # claimed meanwhile by a start of trainops
+            continue  # claimed meanwhile by a start
         if still_running is not None and not still_running(execution.execution_arn):
             release(table, model, slot.holder)
             continue
         result.adopted.append(slot)
+    mark_sweep(table, now)
     return result
 
 

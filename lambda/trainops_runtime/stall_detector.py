@@ -16,7 +16,8 @@ pipelines it finds the running training job and reports, as CloudWatch metrics (
 
 With a training queue it also keeps the training-slot ledger true (`slot_keeper.keep`), right
 after the listing: a slot whose execution is no longer running is freed (`TrainingSlotsFreed`),
-and an execution started outside trainops takes its model's slot (`TrainingSlotsAdopted`).
+and a running execution without a slot takes its model's (`TrainingSlotsAdopted`). A ledger
+error does not stop the stall checks; the invocation fails after publishing them.
 
 Alarms on the first three live in the TrainingMonitor component. Each flagged job is also
 logged with its name, model, elapsed time and last status, so the alert can be acted on.
@@ -32,10 +33,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, observability, slot_keeper, slots
 from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.training import RunningExecution, running_executions
 
 logger = Logger(service=observability.SERVICE)
@@ -248,11 +251,21 @@ def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, in
     # The slot ledger first, right after the listing it is checked against (the job checks
     # below take a while, and a failing one must not leave the ledger unrepaired).
     table = slots.table_name()
-    kept = slot_keeper.keep(catalog, running, moment, table=table) if table else None
+    kept, keep_error = None, None
+    if table is not None:
+        try:
+            kept = slot_keeper.keep(catalog, running, moment, table=table)
+        except (ClientError, BotoCoreError) as error:
+            # Stall detection still runs and publishes; the invocation then fails (Errors alarm,
+            # async retry), and the next sweep tries the ledger again.
+            logger.exception("could not keep the training-slot ledger")
+            keep_error = error
     report = detect(catalog, thresholds, moment, running)
     if kept is not None:
         report.slots_freed, report.slots_adopted = len(kept.freed), len(kept.adopted)
     publish(report)
+    if keep_error is not None:
+        raise RetryableError(f"slot ledger: {error_code(keep_error)}") from keep_error
     return {
         "runningJobs": report.running_jobs,
         "runningExecutions": report.running_executions,

@@ -181,6 +181,14 @@ def test_ticks_and_the_stall_check_share_the_ledger(dev: offline.Recording) -> N
             "kms:GenerateDataKey",
         ]
         assert statements["TrainingSlotsTableKey"]["Resource"] == [key]
+    # the stall check confirms an execution it adopts still runs
+    stall = json.loads(
+        dev.one("aws:iam/rolePolicy:RolePolicy", "monitoring-stall-detector-policy").inputs[
+            "policy"
+        ]
+    )
+    reads = {s.get("Sid"): s for s in stall["Statement"]}["ReadOwnPipelineExecutions"]
+    assert "sagemaker:DescribePipelineExecution" in reads["Action"]
     # with monitoring, the stall check keeps the ledger: the queue schedules no keeper of its own
     assert not [r for r in dev.resources if "slot-keeper" in r.name]
 
@@ -213,6 +221,9 @@ def test_without_monitoring_the_queue_keeps_its_ledger_itself(
     statements = {s.get("Sid"): s for s in policy["Statement"]}
     assert statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
     assert statements["ListOwnPipelines"]["Action"] == ["sagemaker:ListPipelineExecutions"]
+    assert (
+        "sagemaker:DescribePipelineExecution" in statements["ReadOwnPipelineExecutions"]["Action"]
+    )
     assert "sagemaker:StartPipelineExecution" not in json.dumps(policy)
     assert iam.wildcard_allow_actions(policy) == []
 

@@ -456,6 +456,7 @@ def test_a_start_that_failed_frees_its_slot(
     queues.request("fraud", "req-not-started")
     queues.poll()
     assert held() == {}
+    assert slots.read(TABLE).version == 1  # it was claimed, then freed
 
 
 def test_a_claim_whose_start_died_is_started_by_the_redelivery(
@@ -496,6 +497,15 @@ def test_a_start_that_may_have_happened_keeps_its_slot(
     failed = queues.request("fraud", "req-maybe-started")
     assert queues.poll() == {"batchItemFailures": [{"itemIdentifier": failed}]}
     assert held() == {"fraud": "req-maybe-started"}
+    # the same after botocore retried: the last attempt's 4xx says nothing about the first
+    retried = ClientError(
+        {
+            "Error": {"Code": "ThrottlingException"},
+            "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 2},
+        },
+        "StartPipelineExecution",
+    )
+    assert queue_worker.may_have_taken_effect(retried)
 
 
 def test_a_duplicate_changes_no_count(queues: Queues, pipelines: PipelineSim) -> None:

@@ -199,14 +199,20 @@ def test_the_reconcile_race_with_a_renewal_keeps_the_slot(
     assert read(TABLE).slots["churn"].request_id == "r-redelivered"
 
 
-def test_reconcile_never_adopts_what_the_queue_or_a_tick_started(slot_ledger: str) -> None:
-    """Those free their own slot when they end; adopting one that ended just after the
-    listing would hold a slot no end event frees."""
-    queued = running(request("r-queued"), "q1", trigger="queue")
-    ticked = running(request("schedule:churn:2026-11-23T06:00:00Z"), "s1", trigger="schedule")
-    result = slots.reconcile(TABLE, {"churn": [queued, ticked]}, {"churn": 60}, now=NOW)
-    assert result.adopted == []
-    assert slots.read(TABLE).slots == {}
+def test_reconcile_adopts_a_run_whose_own_slot_expired(slot_ledger: str) -> None:
+    """Its slot lapsed (its run outlasted every estimate) while it still runs: it must not run
+    uncounted, so the sweep takes the model's slot for it, by execution ARN."""
+    req = request("r-outlasting")
+    old = NOW - timedelta(hours=3)
+    slots.claim(TABLE, slot_for(req, now=old), now=old, expected_version=None)
+    execution = running(req, "o1")
+    result = slots.reconcile(TABLE, {"churn": [execution]}, {"churn": 60}, now=NOW)
+    (adopted,) = result.adopted
+    assert adopted.holder == slots.adopted_holder(execution.execution_arn)
+    assert slots.read(TABLE).held(NOW) == {"churn": adopted}
+    assert str(slots.SlotTaken("churn", adopted)) == (
+        f"churn is still training for execution {execution.execution_arn}"
+    )
 
 
 def test_an_adopted_execution_that_ended_meanwhile_is_let_go(slot_ledger: str) -> None:
@@ -246,9 +252,23 @@ def test_a_run_that_outlasts_its_estimate_keeps_its_slot(slot_ledger: str) -> No
     )
 
 
-@pytest.mark.parametrize("trigger", ["queue", "schedule"])
-def test_the_claimed_name_pattern_matches_what_requests_build(trigger: str) -> None:
-    name = request("r-1", model="fraud-detection-v2").execution_display_name(trigger)
-    assert slots.CLAIMED_DISPLAY_NAME.fullmatch(name)
-    manual = request("r-1").execution_display_name("manual")
-    assert slots.CLAIMED_DISPLAY_NAME.fullmatch(manual) is None
+def test_a_slow_sweep_extends_further(slot_ledger: str) -> None:
+    """The sweep measures its own interval: slots of running executions stay valid for three of
+    them, however the sweep is scheduled."""
+    req = request("r-long")
+    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)  # valid until NOW + 2 h
+    slots.mark_sweep(TABLE, NOW)
+    later = NOW + timedelta(hours=1)  # an hourly sweep: 1 h left is less than 3 intervals
+    result = slots.reconcile(TABLE, {"churn": [running(req, "l2")]}, {"churn": 60}, now=later)
+    (extended,) = result.extended
+    assert extended.expires_at == int((later + 2 * timedelta(hours=3)).timestamp())
+    assert slots.read(TABLE).last_sweep_at == int(later.timestamp())
+
+
+def test_an_expired_slot_cannot_be_renewed(slot_ledger: str) -> None:
+    """Bringing it back without counting a change would overshoot counts that saw it free."""
+    req = request("r-late")
+    old = NOW - timedelta(hours=3)
+    slots.claim(TABLE, slot_for(req, now=old), now=old, expected_version=None)
+    assert slots.renew(TABLE, slot_for(req)) is False
+    assert slots.read(TABLE).held(NOW) == {}

@@ -339,3 +339,35 @@ def test_with_a_training_queue_it_keeps_the_slot_ledger_true(
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]
     assert (blob["TrainingSlotsFreed"], blob["TrainingSlotsAdopted"]) == ([1.0], [1.0])
+
+
+def test_a_ledger_error_does_not_stop_the_stall_checks(
+    slot_ledger: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from trainops_runtime import slot_keeper
+    from trainops_runtime.errors import RetryableError
+
+    def throttled(*args: object, **kwargs: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+            "GetItem",
+        )
+
+    monkeypatch.setattr(slot_keeper, "keep", throttled)
+    with Stubber(clients.client("sagemaker")) as stubber:
+        list_executions(
+            stubber, "trainops-test-churn", NOW - timedelta(minutes=100) - timedelta(hours=24), []
+        )
+        list_executions(
+            stubber, "trainops-test-fraud", NOW - timedelta(minutes=600) - timedelta(hours=24), []
+        )
+        with pytest.raises(RetryableError, match="ProvisionedThroughputExceededException"):
+            stall_detector.run(now=lambda: NOW)
+        stubber.assert_no_pending_responses()
+    stall_detector.metrics.flush_metrics()
+    (blob,) = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert blob["RunningPipelineExecutions"] == [0.0]  # the stall metrics were published

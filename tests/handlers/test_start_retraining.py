@@ -300,6 +300,7 @@ def test_a_start_that_failed_frees_the_tick_slot(ledger_sim: PipelineSim, code: 
         with pytest.raises((RetryableError, ClientError)):
             start_retraining.run(TICK)
     assert held() == {}
+    assert slots.read(TABLE).version == 1  # it was claimed, then freed
 
 
 def test_a_tick_without_new_data_takes_no_slot(
