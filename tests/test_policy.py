@@ -105,6 +105,14 @@ STACKS: dict[str, tuple[str, dict[str, Any]]] = {
     "dev": ("dev", {}),
     "prod": ("prod", {}),
     "prod-optional-features": ("prod", OPTIONAL_FEATURES),
+    # without monitoring the queue schedules its own slot keeper
+    "dev-without-monitoring": (
+        "dev",
+        {
+            "trainops:monitoring.enabled": False,
+            "trainops:scheduledRetraining.notifications": "none",
+        },
+    ),
 }
 
 
