@@ -19,8 +19,9 @@ both see a free slot and both start. Here the whole platform's state is one item
 A slot names its holder by the request's idempotency token (the SageMaker ClientRequestToken),
 which the outcome handler recomputes from the execution's parameters. A slot that is never
 released (its end event lost after EventBridge's retries, or a start that died and was never
-redelivered) expires after the model's longest possible run plus `EXPIRY_SLACK`; the stall
-detector frees it earlier when SageMaker shows no execution of the holder.
+redelivered) expires after the model's longest possible run plus `EXPIRY_SLACK`; the slot
+keeper's sweep (`reconcile`) frees it earlier when SageMaker shows no execution of the holder,
+keeps long runs' slots valid, and gives running executions without a slot one.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ KEY = {"id": {"S": "training-slots"}}
 SLOT_PREFIX = "model:"
 # Pipeline steps around the training job (processing, evaluation, registration) and start-up.
 EXPIRY_SLACK = timedelta(hours=1)
-# A claim precedes its execution's appearance in SageMaker's listing by seconds; the stall
-# detector leaves slots younger than this alone.
+# A claim precedes its execution's appearance in SageMaker's listing by seconds; the sweep
+# leaves slots younger than this alone.
 RECONCILE_GRACE = timedelta(minutes=15)
 # How often the sweep runs by default (the stall check's and the queue's own schedule).
 DEFAULT_SWEEP_INTERVAL = timedelta(minutes=5)
@@ -218,46 +219,29 @@ def renew(table: str, slot: Slot) -> bool:
     change: the number of slots held stays the same, so no one's count goes stale. False when
     the slot is no longer the holder's, or has expired (bringing it back would change counts
     that treated it as free)."""
-    try:
-        clients.client("dynamodb").update_item(
-            TableName=table,
-            Key=KEY,
-            UpdateExpression="SET #slot = :slot",
-            ConditionExpression="#slot.holder = :holder AND #slot.expiresAt > :now",
-            ExpressionAttributeNames={"#slot": SLOT_PREFIX + slot.model},
-            ExpressionAttributeValues={
-                ":slot": slot.to_attribute(),
-                ":holder": {"S": slot.holder},
-                ":now": {"N": str(slot.claimed_at)},  # the renewal's own time
-            },
-        )
-    except ClientError as error:
-        if _condition_failed(error):
-            return False
-        raise
-    return True
+    return _update_slot_if(
+        table,
+        slot.model,
+        update="SET #slot = :slot",
+        condition="#slot.holder = :holder AND #slot.expiresAt > :now",
+        values={
+            ":slot": slot.to_attribute(),
+            ":holder": {"S": slot.holder},
+            ":now": {"N": str(slot.claimed_at)},  # the renewal's own time
+        },
+    )
 
 
 def extend(table: str, slot: Slot, expires_at: int) -> bool:
     """Moves a live slot's expiry (only that field: a renewal's claim time stays); False when the
     slot is no longer the holder's."""
-    try:
-        clients.client("dynamodb").update_item(
-            TableName=table,
-            Key=KEY,
-            UpdateExpression="SET #slot.expiresAt = :expires",
-            ConditionExpression="#slot.holder = :holder",
-            ExpressionAttributeNames={"#slot": SLOT_PREFIX + slot.model},
-            ExpressionAttributeValues={
-                ":expires": {"N": str(expires_at)},
-                ":holder": {"S": slot.holder},
-            },
-        )
-    except ClientError as error:
-        if _condition_failed(error):
-            return False
-        raise
-    return True
+    return _update_slot_if(
+        table,
+        slot.model,
+        update="SET #slot.expiresAt = :expires",
+        condition="#slot.holder = :holder",
+        values={":expires": {"N": str(expires_at)}, ":holder": {"S": slot.holder}},
+    )
 
 
 def mark_sweep(table: str, now: datetime) -> None:
@@ -280,11 +264,19 @@ def release(table: str, model: str, *holders: str, claimed_at: int | None = None
     if claimed_at is not None:
         condition += " AND #slot.claimedAt = :claimed"
         values[":claimed"] = {"N": str(claimed_at)}
+    return _update_slot_if(table, model, update="REMOVE #slot", condition=condition, values=values)
+
+
+def _update_slot_if(
+    table: str, model: str, *, update: str, condition: str, values: dict[str, Any]
+) -> bool:
+    """One conditional UpdateItem on ``model``'s slot (``#slot``); False when the condition
+    does not hold."""
     try:
         clients.client("dynamodb").update_item(
             TableName=table,
             Key=KEY,
-            UpdateExpression="REMOVE #slot",
+            UpdateExpression=update,
             ConditionExpression=condition,
             ExpressionAttributeNames={"#slot": SLOT_PREFIX + model},
             ExpressionAttributeValues=values,
