@@ -61,8 +61,8 @@ class TrainingMonitorArgs:
     log_retention_days: int
     powertools_layer_version: int
     # The training queue's slot ledger, when the stack has a queue: the stall check, which
-    # lists every running execution anyway, keeps it true (frees lost slots, counts executions
-    # started outside trainops).
+    # lists every running execution anyway, keeps it true (slot_keeper: frees lost slots,
+    # counts running executions that hold none).
     training_slots: TrainingSlotsRef | None = None
 
 
@@ -346,14 +346,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             ),
         ]
         if args.training_slots is not None:
-            statements += [
-                args.training_slots.statement(read=True),
-                iam.allow(
-                    ["kms:Decrypt", "kms:GenerateDataKey"],
-                    [args.key_arn],
-                    sid="TrainingSlotsTableKey",
-                ),
-            ]
+            statements += args.training_slots.statements(args.key_arn)
         function = PythonFunction(
             f"{name}-stall-detector",
             PythonFunctionArgs(

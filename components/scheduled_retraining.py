@@ -261,14 +261,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
             )
         if args.training_slots is not None:
             # A tick's claim returns the slot it replaced (ALL_OLD): read as well as update.
-            statements += [
-                args.training_slots.statement(read=True),
-                iam.allow(
-                    ["kms:Decrypt", "kms:GenerateDataKey"],
-                    [args.key_arn],
-                    sid="TrainingSlotsTableKey",
-                ),
-            ]
+            statements += args.training_slots.statements(args.key_arn)
         return statements
 
     def _scheduler_role(

@@ -310,12 +310,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 powertools_layer_version=args.powertools_layer_version,
                 statements=[
                     *start_statements(ctx, pipelines, start=False),
-                    training_slots.statement(read=True),
-                    iam.allow(
-                        ["kms:Decrypt", "kms:GenerateDataKey"],
-                        [args.key_arn],
-                        sid="TrainingSlotsTableKey",
-                    ),
+                    *training_slots.statements(args.key_arn),
                 ],
                 environment={
                     "TRAINOPS_MODELS": args.model_catalog_json,

@@ -41,6 +41,16 @@ class TrainingSlotsRef:
         actions = ["dynamodb:UpdateItem", *(["dynamodb:GetItem"] if read else [])]
         return iam.allow(actions, [self.arn], sid="TrainingSlots")
 
+    def statements(self, key_arn: pulumi.Input[str]) -> list[iam.Statement]:
+        """Read and update the ledger, with the stack key it is encrypted with (for functions
+        whose policy grants that key for nothing else)."""
+        return [
+            self.statement(read=True),
+            iam.allow(
+                ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn], sid="TrainingSlotsTableKey"
+            ),
+        ]
+
 
 def slots_table(
     resource_name: str,
