@@ -32,7 +32,7 @@ from components import (
     naming,
     tagging,
 )
-from components.training_pipeline import catalog_json
+from components.training_pipeline import model_catalog as catalog_of
 
 settings = config.load()
 pulumi.runtime.register_resource_transform(tagging.trainops_tags)
@@ -75,7 +75,7 @@ pipelines = {
     for model_name, model in settings.models.items()
 }
 
-model_catalog = catalog_json(pipelines)
+model_catalog = catalog_of(pipelines)
 dashboard_sources: list[DashboardSources] = []
 # The training queue's slot ledger (which models train now): the queue creates it; schedule
 # ticks and the stall check use it too, so it is named before any of them is built.
@@ -93,7 +93,7 @@ if settings.monitoring.enabled:
             key_arn=foundation.key_arn,
             models=settings.models,
             pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
-            model_catalog_json=model_catalog,
+            model_catalog=model_catalog,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
             sagemaker_role_arn=foundation.sagemaker_role_arn,
             sagemaker_role_name=foundation.sagemaker_role_name,
@@ -114,7 +114,7 @@ if settings.event_sourcing.enabled:
             config=settings.event_sourcing,
             environment=settings.environment,
             pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
-            model_catalog_json=model_catalog,
+            model_catalog=model_catalog,
             ctx=ctx,
             key_arn=foundation.key_arn,
             artifacts_bucket_arn=foundation.artifacts_bucket_arn,
@@ -138,7 +138,7 @@ if settings.scheduled_retraining.enabled:
             config=settings.scheduled_retraining,
             models=settings.models,
             pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
-            model_catalog_json=model_catalog,
+            model_catalog=model_catalog,
             ctx=ctx,
             key_arn=foundation.key_arn,
             log_retention_days=settings.log_retention_days,
@@ -158,7 +158,7 @@ if settings.training_queue.enabled:
             config=settings.training_queue,
             oldest_request_alarm_minutes=settings.oldest_request_alarm_minutes,
             pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
-            model_catalog_json=model_catalog,
+            model_catalog=model_catalog,
             ctx=ctx,
             key_arn=foundation.key_arn,
             log_retention_days=settings.log_retention_days,

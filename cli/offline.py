@@ -67,6 +67,16 @@ class RecordedResource:
     def component(self) -> bool:
         return not self.custom
 
+    def archive_file(self, path: str) -> str | None:
+        """The text of one file in this resource's code archive (a Lambda function's `code`)."""
+        archive = self.inputs.get("code")
+        asset = getattr(archive, "assets", {}).get(path)
+        if isinstance(asset, pulumi.StringAsset):
+            return asset.text
+        if isinstance(asset, pulumi.FileAsset):
+            return Path(asset.path).read_text(encoding="utf-8")
+        return None
+
 
 @dataclass
 class Recording:

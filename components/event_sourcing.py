@@ -83,7 +83,8 @@ class TrainingEventStoreArgs:
     config: EventSourcingConfig
     environment: str
     pipeline_names: Mapping[str, str]
-    model_catalog_json: str
+    # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
+    model_catalog: Mapping[str, Mapping[str, Any]]
     ctx: iam.AwsContext
     key_arn: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
@@ -166,6 +167,7 @@ class TrainingEventStore(pulumi.ComponentResource):
             f"{name}-recorder",
             PythonFunctionArgs(
                 handler="trainops_runtime.recorder.handler",
+                model_catalog=args.model_catalog,
                 description="trainops: appends training events to the event store, once",
                 ctx=ctx,
                 key_arn=args.key_arn,
@@ -184,7 +186,6 @@ class TrainingEventStore(pulumi.ComponentResource):
                     ),
                 ],
                 environment={
-                    "TRAINOPS_MODELS": args.model_catalog_json,
                     "TRAINOPS_EVENT_TABLE": events_table.name,
                 },
                 invoked_asynchronously=True,

@@ -11,15 +11,18 @@ destination queue. Errors, throttles and dead letters alarm when alert topics ar
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components import alarms, iam, naming, queues
+from trainops_runtime import catalog
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 PACKAGE = "trainops_runtime"
@@ -58,14 +61,27 @@ def packaged_files(source_dir: Path = LAMBDA_DIR) -> dict[str, Path]:
             continue
         if any(part in EXCLUDED_PARTS or part.startswith(".") for part in relative.parts):
             continue
+        if relative.as_posix() == catalog.ARCHIVE_PATH:
+            continue  # generated per stack (`code_archive`); a stray local copy never ships
         files[relative.as_posix()] = path
     return files
 
 
-def code_archive(source_dir: Path = LAMBDA_DIR) -> pulumi.AssetArchive:
-    return pulumi.AssetArchive(
-        {name: pulumi.FileAsset(str(path)) for name, path in packaged_files(source_dir).items()}
-    )
+def catalog_text(model_catalog: Mapping[str, Any]) -> str:
+    """The catalog file's content: compact, sorted, so equal catalogs give equal archives."""
+    return json.dumps(model_catalog, sort_keys=True, separators=(",", ":"))
+
+
+def code_archive(
+    source_dir: Path = LAMBDA_DIR, model_catalog: Mapping[str, Any] | None = None
+) -> pulumi.AssetArchive:
+    """The package's source files, plus the stack's model catalog when the function reads it."""
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        name: pulumi.FileAsset(str(path)) for name, path in packaged_files(source_dir).items()
+    }
+    if model_catalog is not None:
+        assets[catalog.ARCHIVE_PATH] = pulumi.StringAsset(catalog_text(model_catalog))
+    return pulumi.AssetArchive(assets)
 
 
 def check_handler(handler: str, source_dir: Path = LAMBDA_DIR) -> None:
@@ -104,6 +120,9 @@ class PythonFunctionArgs:
     powertools_layer_version: int
     statements: Sequence[iam.Statement] = field(default_factory=list)
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The model catalog (model -> entry, see trainops_runtime.catalog), shipped as a file in
+    # the code archive: environment variables are limited to 4 KB per function.
+    model_catalog: Mapping[str, Any] | None = None
     reserved_concurrency: int | None = None
     # Functions invoked asynchronously (EventBridge, Scheduler, S3, SNS) get retries, a maximum
     # event age and a dead-letter queue as their on-failure destination.
@@ -193,7 +212,7 @@ class PythonFunction(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=args.handler,
-            code=code_archive(args.source_dir),
+            code=code_archive(args.source_dir, args.model_catalog),
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             layers=[powertools_layer_arn(ctx, args.powertools_layer_version)],

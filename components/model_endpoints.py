@@ -76,7 +76,7 @@ def endpoint_name_for(model_name: str, model: ModelConfig) -> str:
     if endpoint is None:
         raise ValueError(f"{model_name} declares no endpoint")
     if endpoint.deploy:
-        return naming.physical_name(model_name, max_length=63)
+        return naming.model_name(model_name, max_length=63)
     return str(endpoint.name)
 
 
@@ -201,7 +201,7 @@ def build_bias_monitoring(
         ),
         opts=child,
     )
-    job_definition_name = naming.physical_name(args.model_name, "bias", max_length=63)
+    job_definition_name = naming.model_name(args.model_name, "bias", max_length=63)
     cluster: sm.ModelBiasJobDefinitionClusterConfigArgsDict = {
         "instance_count": 1,
         "instance_type": bias.instance_type,

@@ -54,7 +54,8 @@ class TrainingMonitorArgs:
     key_arn: pulumi.Input[str]
     models: Mapping[str, ModelConfig]
     pipeline_names: Mapping[str, str]
-    model_catalog_json: str
+    # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
+    model_catalog: Mapping[str, Mapping[str, Any]]
     artifacts_bucket_name: pulumi.Input[str]
     sagemaker_role_arn: pulumi.Input[str]
     sagemaker_role_name: pulumi.Input[str]
@@ -351,6 +352,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             f"{name}-stall-detector",
             PythonFunctionArgs(
                 handler="trainops_runtime.stall_detector.handler",
+                model_catalog=args.model_catalog,
                 description="trainops: reports overrunning and stalled training jobs",
                 ctx=ctx,
                 key_arn=args.key_arn,
@@ -360,7 +362,6 @@ class TrainingMonitor(pulumi.ComponentResource):
                 powertools_layer_version=args.powertools_layer_version,
                 statements=statements,
                 environment={
-                    "TRAINOPS_MODELS": args.model_catalog_json,
                     "TRAINOPS_OVERRUN_FRACTION": str(config.overrun_fraction),
                     "TRAINOPS_STALLED_AFTER_MINUTES": str(config.stalled_after_minutes),
                     **(args.training_slots.environment if args.training_slots else {}),

@@ -4,6 +4,11 @@ Most resources use Pulumi's auto-naming. A handful need a predictable name: a La
 (its log group is `/aws/lambda/<name>`), a SageMaker pipeline (handlers address it by name) and a
 model package group. Those are `trainops-<stack>-<part>...`, with the stack name folded into
 the characters SageMaker and Lambda accept.
+
+Resources that exist once per model are `trainops-<stack>--<model>...`: the double hyphen ends
+the stack part (a stack slug never contains one), so `trainops-<stack>--` is a prefix that
+names exactly this stack's models. Shared documents (IAM policies, event patterns) match that
+prefix instead of listing every model, and a stack `dev` never matches `dev-2`'s pipelines.
 """
 
 from __future__ import annotations
@@ -31,5 +36,25 @@ def physical_name(*parts: str, max_length: int = 63, stack: str | None = None) -
         raise ValueError(
             f"name {name!r} is {len(name)} characters; the limit here is {max_length}. "
             "Use a shorter stack or model name."
+        )
+    return name
+
+
+MODEL_SEPARATOR = "--"
+
+
+def model_prefix(stack: str | None = None) -> str:
+    """``trainops-<stack>--``: the start of every per-model name of this stack (lowercase, as
+    SageMaker writes names inside ARNs and events)."""
+    return f"{PREFIX}-{stack_slug(stack)}{MODEL_SEPARATOR}"
+
+
+def model_name(model: str, *parts: str, max_length: int = 63, stack: str | None = None) -> str:
+    """``trainops-<stack>--<model>[-<parts>]``; fails (at preview) beyond ``max_length``."""
+    name = "-".join([model_prefix(stack) + model, *parts])
+    if len(name) > max_length:
+        raise ValueError(
+            f"name {name!r} is {len(name)} characters; the limit here is {max_length}. "
+            f"Use a shorter stack name or model name (trainops:models.{model})."
         )
     return name

@@ -78,7 +78,8 @@ class ScheduledRetrainingArgs:
     config: ScheduledRetrainingConfig
     models: Mapping[str, ModelConfig]
     pipeline_names: Mapping[str, str]
-    model_catalog_json: str
+    # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
+    model_catalog: Mapping[str, Mapping[str, Any]]
     ctx: iam.AwsContext
     key_arn: pulumi.Input[str]
     log_retention_days: int
@@ -127,6 +128,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
             f"{name}-start",
             PythonFunctionArgs(
                 handler="trainops_runtime.start_retraining.handler",
+                model_catalog=self.catalog_with_schedules(args.model_catalog, schedules),
                 description="trainops: starts scheduled retraining (idempotent, no overlaps)",
                 ctx=ctx,
                 key_arn=args.key_arn,
@@ -138,10 +140,6 @@ class ScheduledRetraining(pulumi.ComponentResource):
                     args, schedules, scheduled_pipelines, notify_topic_arn
                 ),
                 environment={
-                    "TRAINOPS_MODELS": args.model_catalog_json,
-                    "TRAINOPS_ONLY_WHEN_NEW_DATA": ",".join(
-                        s.model for s in schedules if s.only_when_new_data
-                    ),
                     **({"TRAINOPS_NOTIFY_TOPIC_ARN": notify_topic_arn} if notify_topic_arn else {}),
                     **({"TRAINOPS_EVENT_BUS": args.event_bus.name} if args.event_bus else {}),
                     **(args.training_slots.environment if args.training_slots else {}),
@@ -231,6 +229,17 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 "function_name": self.function_name,
             }
         )
+
+    @staticmethod
+    def catalog_with_schedules(
+        model_catalog: Mapping[str, Mapping[str, Any]], schedules: list[ModelSchedule]
+    ) -> dict[str, dict[str, Any]]:
+        """The catalog start_retraining reads, with each model's `onlyWhenNewData` setting."""
+        fresh = {s.model for s in schedules if s.only_when_new_data}
+        return {
+            model: {**entry, "onlyWhenNewData": model in fresh}
+            for model, entry in model_catalog.items()
+        }
 
     def _function_statements(
         self,

@@ -58,12 +58,12 @@ class TrainingPipeline(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         model = args.model
         stack = pulumi.get_stack()
-        self.pipeline_name = naming.physical_name(args.model_name, max_length=PIPELINE_NAME_MAX)
+        self.pipeline_name = naming.model_name(args.model_name, max_length=PIPELINE_NAME_MAX)
 
         group: aws.sagemaker.ModelPackageGroup | None = None
         self.model_package_group_name = None
         if model.register_model.enabled:
-            self.model_package_group_name = naming.physical_name(
+            self.model_package_group_name = naming.model_name(
                 args.model_name, max_length=PACKAGE_GROUP_NAME_MAX
             )
             group = aws.sagemaker.ModelPackageGroup(
@@ -268,8 +268,7 @@ def start_only_statements(
     return [iam.allow(["sagemaker:StartPipelineExecution"], pipelines, sid="StartOwnPipelines")]
 
 
-def catalog_json(pipelines: Mapping[str, TrainingPipeline]) -> str:
-    """The `TRAINOPS_MODELS` environment value: model -> pipeline name and overridable inputs."""
-    return json.dumps(
-        {model: p.catalog_entry for model, p in sorted(pipelines.items())}, sort_keys=True
-    )
+def model_catalog(pipelines: Mapping[str, TrainingPipeline]) -> dict[str, dict[str, Any]]:
+    """The model catalog the functions read (`trainops_runtime.catalog`): model -> pipeline
+    name and the inputs a request may override."""
+    return {model: dict(p.catalog_entry) for model, p in sorted(pipelines.items())}

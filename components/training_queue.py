@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -35,7 +36,8 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 class TrainingQueueArgs:
     config: TrainingQueueConfig
     pipeline_names: Mapping[str, str]
-    model_catalog_json: str
+    # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
+    model_catalog: Mapping[str, Mapping[str, Any]]
     ctx: iam.AwsContext
     key_arn: pulumi.Input[str]
     log_retention_days: int
@@ -126,6 +128,7 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-worker",
             PythonFunctionArgs(
                 handler="trainops_runtime.queue_worker.handler",
+                model_catalog=args.model_catalog,
                 description="trainops: starts training requests from the queue, with back-pressure",
                 ctx=ctx,
                 key_arn=args.key_arn,
@@ -150,7 +153,6 @@ class TrainingQueue(pulumi.ComponentResource):
                     *common_statements,
                 ],
                 environment={
-                    "TRAINOPS_MODELS": args.model_catalog_json,
                     "TRAINOPS_MAX_CONCURRENT_TRAININGS": str(config.max_concurrent_trainings),
                     "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
                     "TRAINOPS_DLQ_URL": dead_letters.url,
@@ -176,7 +178,6 @@ class TrainingQueue(pulumi.ComponentResource):
         )
 
         outcome_environment: dict[str, pulumi.Input[str]] = {
-            "TRAINOPS_MODELS": args.model_catalog_json,
             "TRAINOPS_MAX_ATTEMPTS": str(config.max_attempts),
             "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
             **training_slots.environment,
@@ -207,6 +208,7 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-outcome",
             PythonFunctionArgs(
                 handler="trainops_runtime.training_outcome.handler",
+                model_catalog=args.model_catalog,
                 description="trainops: records finished trainings, re-queues retryable failures",
                 ctx=ctx,
                 key_arn=args.key_arn,
@@ -301,6 +303,7 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-slot-keeper",
             PythonFunctionArgs(
                 handler="trainops_runtime.slot_keeper.handler",
+                model_catalog=args.model_catalog,
                 description="trainops: keeps the training-slot ledger true to what runs",
                 ctx=ctx,
                 key_arn=args.key_arn,
@@ -313,7 +316,6 @@ class TrainingQueue(pulumi.ComponentResource):
                     *training_slots.statements(args.key_arn),
                 ],
                 environment={
-                    "TRAINOPS_MODELS": args.model_catalog_json,
                     **training_slots.environment,
                 },
                 reserved_concurrency=1,  # one sweep at a time

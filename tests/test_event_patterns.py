@@ -26,8 +26,8 @@ from components.scheduled_retraining import finished_pattern
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="us-east-1")
 DEV_PIPELINES = [
-    CTX.arn("sagemaker", "pipeline/trainops-dev-churn"),
-    CTX.arn("sagemaker", "pipeline/trainops-dev-fraud"),
+    CTX.arn("sagemaker", "pipeline/trainops-dev--churn"),
+    CTX.arn("sagemaker", "pipeline/trainops-dev--fraud"),
 ]
 
 
@@ -102,14 +102,14 @@ def test_pipeline_failure_rule(moto_aws: None, fixture: str, expected: bool) -> 
 
 
 def test_pipeline_failure_rule_ignores_pipelines_of_other_stacks(moto_aws: None) -> None:
-    prod = [CTX.arn("sagemaker", "pipeline/trainops-prod-churn")]
+    prod = [CTX.arn("sagemaker", "pipeline/trainops-prod--churn")]
     assert not matches(
         pipeline_failure_pattern(prod), sample("sagemaker_pipeline_execution_failed")
     )
 
 
 def test_finished_rule_matches_only_scheduled_executions(moto_aws: None) -> None:
-    pattern = finished_pattern(CTX, ["trainops-dev-churn"])
+    pattern = finished_pattern(CTX, ["trainops-dev--churn"])
     for fixture, expected in (
         ("sagemaker_pipeline_execution_succeeded", True),
         ("sagemaker_pipeline_execution_failed", True),
@@ -163,7 +163,7 @@ def test_run_command_results_rule(
     ],
 )
 def test_forwarding_rule(moto_aws: None, fixture: str, stack: str, expected: bool) -> None:
-    pipelines = [CTX.arn("sagemaker", f"pipeline/trainops-{stack}-churn")]
+    pipelines = [CTX.arn("sagemaker", f"pipeline/trainops-{stack}--churn")]
     assert matches(forward_pattern(stack, pipelines), sample(fixture)) is expected
 
 

@@ -7,31 +7,28 @@ import json
 import pytest
 
 from cli.main import main
+from tests.catalog_file import use_catalog
 from tests.event_store_helpers import create_tables
-from trainops_runtime import catalog as catalog_module
 from trainops_runtime import read_model, recorder
 from trainops_runtime.domain_events import DomainEvent
 
-EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev-churn/execution/abc123"
+EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev--churn/execution/abc123"
 
 
 @pytest.fixture
 def dev_store(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     create_tables("trainops-dev-events", "trainops-dev-read-model")
     monkeypatch.setenv("TRAINOPS_EVENT_TABLE", "trainops-dev-events")
-    monkeypatch.setenv(
-        "TRAINOPS_MODELS",
-        json.dumps(
-            {
-                "churn": {
-                    "pipelineName": "trainops-dev-churn",
-                    "trainingData": "s3://example-ml-data/churn/",
-                    "maxRuntimeMinutes": 60,
-                }
+    use_catalog(
+        monkeypatch,
+        {
+            "churn": {
+                "pipelineName": "trainops-dev--churn",
+                "trainingData": "s3://example-ml-data/churn/",
+                "maxRuntimeMinutes": 60,
             }
-        ),
+        },
     )
-    catalog_module.load.cache_clear()
     for index, (kind, execution) in enumerate(
         [
             ("TrainingRequested", None),

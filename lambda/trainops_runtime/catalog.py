@@ -1,8 +1,10 @@
 """The model catalog: which models exist and how to start their pipelines.
 
-The Pulumi program writes it into each function's `TRAINOPS_MODELS` environment variable (JSON,
-model name -> entry); handlers read it once per execution environment. It lets a handler reject
-an unknown model or hyperparameter locally, with a clear reason, instead of learning it from a
+The Pulumi program writes it as `trainops_runtime/catalog.json` into the code archive of each
+function that needs it (JSON, model name -> entry); handlers read it once per execution
+environment. It lives in the code, not in environment variables, because Lambda allows 4 KB of
+environment per function and a platform trains hundreds of models. It lets a handler reject an
+unknown model or hyperparameter locally, with a clear reason, instead of learning it from a
 SageMaker ValidationException.
 """
 
@@ -12,9 +14,14 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-ENV_VAR = "TRAINOPS_MODELS"
+# Where the program puts the catalog inside the code archive (next to this module).
+FILE_NAME = "catalog.json"
+ARCHIVE_PATH = f"trainops_runtime/{FILE_NAME}"
+# Another location for the file (tests, local runs); unset in deployed functions.
+PATH_ENV = "TRAINOPS_CATALOG_FILE"
 
 
 class CatalogError(RuntimeError):
@@ -38,11 +45,13 @@ class CatalogEntry:
     max_runtime_minutes: int
     hyperparameters: tuple[str, ...] = ()
     max_wait_minutes: int | None = None
+    # Scheduled ticks of this model skip when nothing under its training data changed.
+    only_when_new_data: bool = False
 
     @classmethod
     def from_dict(cls, model: str, raw: Any) -> CatalogEntry:
         if not isinstance(raw, dict):
-            raise CatalogError(f"{ENV_VAR}: the entry of {model} is not an object")
+            raise CatalogError(f"{FILE_NAME}: the entry of {model} is not an object")
         try:
             entry = cls(
                 pipeline_name=str(raw["pipelineName"]),
@@ -50,10 +59,11 @@ class CatalogEntry:
                 max_runtime_minutes=int(raw["maxRuntimeMinutes"]),
                 hyperparameters=tuple(str(h) for h in raw.get("hyperparameters") or ()),
                 max_wait_minutes=int(raw["maxWaitMinutes"]) if raw.get("maxWaitMinutes") else None,
+                only_when_new_data=bool(raw.get("onlyWhenNewData", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CatalogError(
-                f"{ENV_VAR}: the entry of {model} is incomplete: {error!r}"
+                f"{FILE_NAME}: the entry of {model} is incomplete: {error!r}"
             ) from None
         return entry
 
@@ -68,15 +78,17 @@ class ModelCatalog:
 
     def __init__(self, entries: dict[str, CatalogEntry]) -> None:
         self.entries = dict(entries)
+        # Events name the pipeline; with hundreds of models a scan per event would add up.
+        self._pipelines = {e.pipeline_name.lower(): m for m, e in self.entries.items()}
 
     @classmethod
     def from_json(cls, text: str) -> ModelCatalog:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as error:
-            raise CatalogError(f"{ENV_VAR} is not a valid model catalog: {error}") from error
+            raise CatalogError(f"{FILE_NAME} is not a valid model catalog: {error}") from error
         if not isinstance(raw, dict):
-            raise CatalogError(f"{ENV_VAR} is not a valid model catalog: not an object")
+            raise CatalogError(f"{FILE_NAME} is not a valid model catalog: not an object")
         return cls({name: CatalogEntry.from_dict(name, entry) for name, entry in raw.items()})
 
     def get(self, model: str) -> CatalogEntry:
@@ -90,14 +102,25 @@ class ModelCatalog:
         return sorted(self.entries)
 
     def by_pipeline(self, pipeline_name: str) -> str | None:
-        """The model whose pipeline is called ``pipeline_name``, if any."""
-        return next((m for m, e in self.entries.items() if e.pipeline_name == pipeline_name), None)
+        """The model whose pipeline is called ``pipeline_name``, if any (SageMaker writes names
+        in lower case inside ARNs and events; trainops names are lower case already)."""
+        return self._pipelines.get(pipeline_name.lower())
+
+
+def catalog_path() -> Path:
+    """The catalog file: beside this module in the deployed code, or ``$TRAINOPS_CATALOG_FILE``."""
+    configured = os.environ.get(PATH_ENV)
+    return Path(configured) if configured else Path(__file__).with_name(FILE_NAME)
 
 
 @cache
 def load() -> ModelCatalog:
-    """The catalog from the environment (read once per execution environment)."""
-    text = os.environ.get(ENV_VAR)
-    if not text:
-        raise CatalogError(f"{ENV_VAR} is not set; the function was deployed without a catalog")
+    """The catalog from the function's code (read once per execution environment)."""
+    path = catalog_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(
+            f"{path} does not exist; the function was deployed without a model catalog"
+        ) from None
     return ModelCatalog.from_json(text)

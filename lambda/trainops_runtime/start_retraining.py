@@ -19,7 +19,6 @@ delivers at least once, so the handler is safe to run twice for the same tick:
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,7 +47,6 @@ logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "schedule"
-NEW_DATA_ENV = "TRAINOPS_ONLY_WHEN_NEW_DATA"  # comma-separated models
 NOTIFY_ENV = "TRAINOPS_NOTIFY_TOPIC_ARN"
 
 
@@ -97,10 +95,6 @@ def _event(kind: str, request: TrainingRequest, **fields: Any) -> events.DomainE
         trigger=TRIGGER,
         **fields,
     )
-
-
-def _only_when_new_data(model: str) -> bool:
-    return model in {m.strip() for m in os.environ.get(NEW_DATA_ENV, "").split(",") if m.strip()}
 
 
 def _skip(request: TrainingRequest, reason: str, discriminator: str) -> dict[str, Any]:
@@ -183,9 +177,9 @@ def _skip_without_new_data(
 ) -> dict[str, Any] | None:
     """With `onlyWhenNewData`: skips when nothing under the training data changed since the last
     successful execution started."""
-    if not _only_when_new_data(request.model):
-        return None
     entry = catalog.get(request.model)
+    if not entry.only_when_new_data:
+        return None
     last_success = last_success_started(request.model, catalog)
     if last_success is None or newest_change_after(entry.training_data, last_success) is not None:
         return None

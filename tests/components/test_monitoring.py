@@ -146,8 +146,8 @@ def test_failure_rules_are_limited_to_this_platform(dev: offline.Recording) -> N
     }
     pipeline = json.loads(rules(dev)["monitoring-pipeline-failed"].inputs["eventPattern"])
     assert pipeline["detail"]["pipelineArn"] == [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-churn",
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-fraud",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--churn",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--fraud",
     ]
 
 
@@ -193,10 +193,13 @@ def test_dev_alarms_notify_warning_only(dev: offline.Recording) -> None:
 
 
 def test_stall_detector_runs_on_a_schedule_and_its_findings_alarm(dev: offline.Recording) -> None:
-    function = dev.one("aws:lambda/function:Function", "monitoring-stall-detector-function").inputs
+    resource = dev.one("aws:lambda/function:Function", "monitoring-stall-detector-function")
+    function = resource.inputs
     assert function["handler"] == "trainops_runtime.stall_detector.handler"
+    catalog = json.loads(resource.archive_file("trainops_runtime/catalog.json") or "{}")
+    assert catalog["churn"]["pipelineName"] == "trainops-dev--churn"
     variables = function["environment"]["variables"]
-    assert json.loads(variables["TRAINOPS_MODELS"])["churn"]["pipelineName"] == "trainops-dev-churn"
+    assert "TRAINOPS_MODELS" not in variables  # the catalog ships in the code, not in 4 KB of env
     assert variables["TRAINOPS_OVERRUN_FRACTION"] == "0.8"
     assert variables["TRAINOPS_STALLED_AFTER_MINUTES"] == "60"
     schedule = rules(dev)["monitoring-stall-check"].inputs
@@ -265,7 +268,7 @@ def test_execution_failed_alarm_per_pipeline(dev: offline.Recording) -> None:
     for model in ("churn", "fraud"):
         alarm = alarms[f"monitoring-{model}-execution-failed"]
         assert alarm["namespace"] == "AWS/Sagemaker/ModelBuildingPipeline"
-        assert alarm["dimensions"] == {"PipelineName": f"trainops-dev-{model}"}
+        assert alarm["dimensions"] == {"PipelineName": f"trainops-dev--{model}"}
 
 
 def test_disabled_monitoring_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
@@ -297,14 +300,14 @@ def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
     assert capture["destinationS3Uri"] == f"s3://{bucket}/data-capture/churn"
     assert capture["kmsKeyId"] == key_arn
     endpoint = recording.one("aws:sagemaker/endpoint:Endpoint").inputs
-    assert endpoint["name"] == "trainops-dev-churn"
+    assert endpoint["name"] == "trainops-dev--churn"
     alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
     assert alarms["monitoring-churn-endpoint-5xx"]["metricName"] == "Invocation5XXErrors"
     latency = alarms["monitoring-churn-endpoint-latency-p99"]
     assert latency["extendedStatistic"] == "p99"
     assert latency["threshold"] == 1000 * 1000  # 1000 ms in microseconds
     assert latency["dimensions"] == {
-        "EndpointName": "trainops-dev-churn",
+        "EndpointName": "trainops-dev--churn",
         "VariantName": "AllTraffic",
     }
 
@@ -351,14 +354,14 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     definitions = recording.of_type("aws-native:sagemaker:ModelBiasJobDefinition")
     schedules = recording.of_type("aws-native:sagemaker:MonitoringSchedule")
     assert sorted(d.inputs["jobDefinitionName"] for d in definitions) == [
-        "trainops-dev-churn-bias",
-        "trainops-dev-fraud-bias",
+        "trainops-dev--churn-bias",
+        "trainops-dev--fraud-bias",
     ]
     assert sorted(
         s.inputs["monitoringScheduleConfig"]["monitoringJobDefinitionName"] for s in schedules
     ) == [
-        "trainops-dev-churn-bias",
-        "trainops-dev-fraud-bias",
+        "trainops-dev--churn-bias",
+        "trainops-dev--fraud-bias",
     ]
     churn = next(d.inputs for d in definitions if "churn" in d.inputs["jobDefinitionName"])
     assert churn["networkConfig"] == {
@@ -368,7 +371,7 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
     assert churn["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == key_arn
     assert churn["modelBiasJobOutputConfig"]["kmsKeyId"] == key_arn
-    assert churn["modelBiasJobInput"]["endpointInput"]["endpointName"] == "trainops-dev-churn"
+    assert churn["modelBiasJobInput"]["endpointInput"]["endpointName"] == "trainops-dev--churn"
     assert churn["modelBiasAppSpecification"]["imageUri"].endswith(
         "/sagemaker-clarify-processing:1.0"
     )
@@ -386,7 +389,7 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     assert high["namespace"] == "aws/sagemaker/Endpoints/bias-metrics"
     assert high["metricName"] == "bias_metric_DPPL"
     assert high["threshold"] == 0.1
-    assert high["dimensions"]["MonitoringSchedule"] == "trainops-dev-churn-bias"
+    assert high["dimensions"]["MonitoringSchedule"] == "trainops-dev--churn-bias"
     assert alarms["monitoring-churn-bias-dppl-gender-f-low"]["threshold"] == -0.1
 
 
@@ -456,7 +459,7 @@ def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(
         "AWS/Sagemaker/ModelBuildingPipeline",
         "ExecutionFailed",
         "PipelineName",
-        "trainops-prod-churn",
+        "trainops-prod--churn",
     ] in pipelines
     dlq_names = {m[3] for m in widgets["Dead-letter queue depths"]["properties"]["metrics"]}
     assert dlq_names == {

@@ -118,7 +118,7 @@ def test_the_function_may_start_only_the_scheduled_pipelines(
         s for s in policy["Statement"] if "sagemaker:StartPipelineExecution" in s["Action"]
     )
     assert start["Resource"] == [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-churn"
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--churn"
     ]
     assert iam.wildcard_allow_actions(policy) == []
     function = recording.one(
@@ -160,10 +160,12 @@ def test_per_model_overrides_and_new_data_gating(
         "maximumWindowInMinutes": 15,
     }
     assert found["churn"]["startDate"] == "2027-01-01T00:00:00Z"  # RFC 3339 in UTC
-    variables = recording.one(
-        "aws:lambda/function:Function", "scheduled-retraining-start-function"
-    ).inputs["environment"]["variables"]
-    assert variables["TRAINOPS_ONLY_WHEN_NEW_DATA"] == "fraud"
+    function = recording.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
+    catalog = json.loads(function.archive_file("trainops_runtime/catalog.json") or "{}")
+    assert {model: entry["onlyWhenNewData"] for model, entry in catalog.items()} == {
+        "churn": False,
+        "fraud": True,
+    }
     policy = json.loads(
         recording.one("aws:iam/rolePolicy:RolePolicy", "scheduled-retraining-start-policy").inputs[
             "policy"

@@ -33,7 +33,7 @@ def test_every_model_has_exactly_one_pipeline(
     names = sorted(
         p.inputs["pipelineName"] for p in recording.of_type("aws:sagemaker/pipeline:Pipeline")
     )
-    assert names == sorted(f"trainops-{stack}-{model}" for model in models)
+    assert names == sorted(f"trainops-{stack}--{model}" for model in models)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -46,7 +46,7 @@ def test_definition_uses_image_role_key_and_isolation(
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
     bucket = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     for pipeline in recording.of_type("aws:sagemaker/pipeline:Pipeline"):
-        model = pipeline.inputs["pipelineName"].removeprefix(f"trainops-{stack}-")
+        model = pipeline.inputs["pipelineName"].removeprefix(f"trainops-{stack}--")
         assert pipeline.inputs["roleArn"] == role_arn
         document = json.loads(pipeline.inputs["pipelineDefinition"])
         assert document["Version"] == "2020-12-01"
@@ -80,7 +80,7 @@ def test_declared_and_referenced_parameters_match(
 
 
 def test_defaults_carry_the_model_config(run_stack: Callable[..., offline.Recording]) -> None:
-    document = definitions(run_stack("dev"))["trainops-dev-churn"]
+    document = definitions(run_stack("dev"))["trainops-dev--churn"]
     defaults = {p["Name"]: p["DefaultValue"] for p in document["Parameters"]}
     assert defaults == {
         "TrainingDataUri": "s3://example-ml-data/churn/train/",
@@ -105,13 +105,13 @@ def test_spot_training_adds_wait_and_checkpoints(
     recording = run_stack(
         "dev", {"trainops:models.churn.spot": {"enabled": True, "maxWaitMinutes": 600}}
     )
-    arguments = definitions(recording)["trainops-dev-churn"]["Steps"][0]["Arguments"]
+    arguments = definitions(recording)["trainops-dev--churn"]["Steps"][0]["Arguments"]
     assert arguments["EnableManagedSpotTraining"] is True
     assert arguments["StoppingCondition"]["MaxWaitTimeInSeconds"] == 600 * 60
     assert arguments["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"][0].endswith(
         "/checkpoints/churn"
     )
-    fraud = definitions(recording)["trainops-dev-fraud"]["Steps"][0]["Arguments"]
+    fraud = definitions(recording)["trainops-dev--fraud"]["Steps"][0]["Arguments"]
     assert fraud["EnableManagedSpotTraining"] is False
     assert "CheckpointConfig" not in fraud
 
@@ -132,11 +132,11 @@ def test_register_model_creates_a_group_and_a_pending_approval_step(
 ) -> None:
     recording = run_stack("dev", {"trainops:models.churn.registerModel": {"enabled": True}})
     (group,) = recording.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
-    assert group.inputs["modelPackageGroupName"] == "trainops-dev-churn"
-    steps = definitions(recording)["trainops-dev-churn"]["Steps"]
+    assert group.inputs["modelPackageGroupName"] == "trainops-dev--churn"
+    steps = definitions(recording)["trainops-dev--churn"]["Steps"]
     assert [s["Type"] for s in steps] == ["Training", "RegisterModel"]
     register = steps[1]["Arguments"]
-    assert register["ModelPackageGroupName"] == "trainops-dev-churn"
+    assert register["ModelPackageGroupName"] == "trainops-dev--churn"
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     container = register["InferenceSpecification"]["Containers"][0]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
@@ -149,10 +149,10 @@ def test_register_model_creates_a_group_and_a_pending_approval_step(
         s for s in policy["Statement"] if s["Sid"] == "RegisterIntoOwnPackageGroup"
     )
     assert register_statement["Resource"] == [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/trainops-dev-churn",
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/trainops-dev-churn/*",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/trainops-dev--churn",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/trainops-dev--churn/*",
     ]
-    assert definitions(recording)["trainops-dev-fraud"]["Steps"][-1]["Type"] == "Training"
+    assert definitions(recording)["trainops-dev--fraud"]["Steps"][-1]["Type"] == "Training"
 
 
 def test_pipeline_permissions_demand_isolation_encryption_and_the_model_tag(
@@ -187,7 +187,7 @@ def test_local_storage_instances_get_no_volume_key_but_a_fixed_instance_type(
     """fraud trains on ml.g5.xlarge (local NVMe): SageMaker rejects a VolumeKmsKeyId there."""
     recording = run_stack("dev")
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    resource_config = definitions(recording)["trainops-dev-fraud"]["Steps"][0]["Arguments"][
+    resource_config = definitions(recording)["trainops-dev--fraud"]["Steps"][0]["Arguments"][
         "ResourceConfig"
     ]
     assert resource_config == {
@@ -238,14 +238,14 @@ def test_pipeline_waits_for_its_permissions(run_stack: Callable[..., offline.Rec
 
 
 def test_start_statements_are_scoped_to_the_given_pipelines() -> None:
-    start, read = start_statements(CTX, ["trainops-dev-fraud", "trainops-dev-churn"])
+    start, read = start_statements(CTX, ["trainops-dev--fraud", "trainops-dev--churn"])
     assert start["Action"] == [
         "sagemaker:ListPipelineExecutions",
         "sagemaker:StartPipelineExecution",
     ]
     assert start["Resource"] == [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-churn",
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-fraud",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--churn",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--fraud",
     ]
     assert read["Resource"] == [arn + "/execution/*" for arn in start["Resource"]]
     assert all("*" not in arn.split(":pipeline/")[1].split("/")[0] for arn in start["Resource"])
@@ -259,7 +259,7 @@ def test_a_name_too_long_for_sagemaker_fails_at_preview(
     long_model = "m" * 32
     models = json.loads(offline.stack_config("dev")["trainops:models"])
     models[long_model] = {**models["churn"], "registerModel": {"enabled": True}}
-    with pytest.raises(ValueError, match="is 72 characters; the limit here is 63"):
+    with pytest.raises(ValueError, match="is 73 characters; the limit here is 63"):
         offline.run_program(
             "this-is-a-very-long-stack-name",
             config={**offline.stack_config("dev"), "trainops:models": json.dumps(models)},

@@ -70,7 +70,7 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
     queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests").outputs["arn"]
     dlq = dev.one("aws:sqs/queue:Queue", "training-queue-dlq").outputs["arn"]
     pipelines = [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev-{m}"
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--{m}"
         for m in ("churn", "fraud")
     ]
     worker = json.loads(

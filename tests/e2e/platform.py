@@ -20,13 +20,13 @@ from typing import Any
 
 import boto3
 
+from tests.catalog_file import use_catalog
 from tests.event_store_helpers import create_tables, stream_records
 from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE as SLOTS
 from tests.slot_ledger import create_table as create_slots_table
 from trainops_runtime import (
-    catalog,
     event_store,
     projector,
     queue_worker,
@@ -49,13 +49,13 @@ STATUS_TEMPLATE = (
 )
 MODELS = {
     "churn": {
-        "pipelineName": f"trainops-{STACK}-churn",
+        "pipelineName": f"trainops-{STACK}--churn",
         "trainingData": "s3://data-bucket/churn/",
         "hyperparameters": ["epochs"],
         "maxRuntimeMinutes": 60,
     },
     "fraud": {
-        "pipelineName": f"trainops-{STACK}-fraud",
+        "pipelineName": f"trainops-{STACK}--fraud",
         "trainingData": "s3://data-bucket/fraud/",
         "hyperparameters": [],
         "maxRuntimeMinutes": 60,
@@ -99,7 +99,6 @@ class Platform:
         for model in MODELS.values():
             sim.create_pipeline(model["pipelineName"])
         for name, value in {
-            "TRAINOPS_MODELS": json.dumps(MODELS),
             "TRAINOPS_EVENT_BUS": BUS,
             "TRAINOPS_TRAINING_QUEUE_URL": self.queue_url,
             "TRAINOPS_DLQ_URL": self.dlq_url,
@@ -112,10 +111,9 @@ class Platform:
             "TRAINOPS_SLOTS_TABLE": SLOTS,
         }.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
         # Deferred messages come back at once here; the backoff itself is unit-tested.
         monkeypatch.setattr(queue_worker.Settings, "backoff", lambda self, receive_count: 0)
-        catalog.load.cache_clear()
+        use_catalog(monkeypatch, MODELS)
 
     def _arn(self, queue_url: str) -> str:
         return boto3.client("sqs").get_queue_attributes(

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from tests.catalog_file import use_catalog
 from tests.event_store_helpers import EVENTS, READ_MODEL, create_tables, stream_records
 from tests.lambda_context import LambdaContext
 from trainops_runtime import catalog as catalog_module
@@ -20,13 +21,13 @@ from trainops_runtime.domain_events import DomainEvent
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 CATALOG = {
     "churn": {
-        "pipelineName": "trainops-dev-churn",
+        "pipelineName": "trainops-dev--churn",
         "trainingData": "s3://data-bucket/churn/",
         "maxRuntimeMinutes": 60,
     }
 }
 EXECUTION = (
-    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev-churn/execution/p4jn9xou8a8s"
+    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev--churn/execution/p4jn9xou8a8s"
 )
 
 
@@ -35,7 +36,7 @@ def store(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     create_tables()
     monkeypatch.setenv("TRAINOPS_EVENT_TABLE", EVENTS)
     monkeypatch.setenv("TRAINOPS_READ_MODEL_TABLE", READ_MODEL)
-    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    use_catalog(monkeypatch, CATALOG)
     catalog_module.load.cache_clear()
 
 

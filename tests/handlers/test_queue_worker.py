@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from moto.core.exceptions import JsonRESTError
 from moto.sagemaker import models as sagemaker_models
 
+from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
 from tests.queue_helpers import deliver, drain, receive_event, send
 from tests.sagemaker_sim import PipelineSim
@@ -79,7 +80,7 @@ def queues(
     pipelines: PipelineSim, event_sink: EventSink, slot_ledger: str, monkeypatch: pytest.MonkeyPatch
 ) -> Queues:
     created = Queues()
-    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    use_catalog(monkeypatch, CATALOG)
     monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "4")
     monkeypatch.setenv("TRAINOPS_DLQ_URL", created.dlq_url)
     monkeypatch.setenv("TRAINOPS_TRAINING_QUEUE_URL", created.url)

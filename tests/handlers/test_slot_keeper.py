@@ -8,6 +8,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from tests.catalog_file import use_catalog
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
@@ -27,7 +28,7 @@ CATALOG = {
 
 @pytest.fixture
 def sim(pipelines: PipelineSim, slot_ledger: str, monkeypatch: pytest.MonkeyPatch) -> PipelineSim:
-    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    use_catalog(monkeypatch, CATALOG)
     monkeypatch.setenv("TRAINOPS_STACK", "test")
     catalog_module.load.cache_clear()
     for model in CATALOG:

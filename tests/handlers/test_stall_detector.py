@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.stub import Stubber
 
+from tests.catalog_file import use_catalog
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, slots, stall_detector
 from trainops_runtime.training_request import TrainingRequest
@@ -30,7 +31,7 @@ EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-chu
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch, moto_aws: None) -> None:
-    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    use_catalog(monkeypatch, CATALOG)
     monkeypatch.setenv("TRAINOPS_OVERRUN_FRACTION", "0.8")
     monkeypatch.setenv("TRAINOPS_STALLED_AFTER_MINUTES", "60")
     monkeypatch.setenv("TRAINOPS_STACK", "test")

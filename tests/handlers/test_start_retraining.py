@@ -9,10 +9,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
-from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, domain_events, slots, start_retraining
 from trainops_runtime.errors import RetryableError
 from trainops_runtime.training_request import TrainingRequest
@@ -34,6 +34,14 @@ CATALOG = {
 TICK = {"model": "churn", "scheduledTime": "2026-11-22T06:00:00Z"}
 
 
+def only_when_new_data(monkeypatch: pytest.MonkeyPatch, model: str) -> None:
+    """The catalog the program ships when ``model`` retrains only on new data."""
+    use_catalog(
+        monkeypatch,
+        {name: {**entry, "onlyWhenNewData": name == model} for name, entry in CATALOG.items()},
+    )
+
+
 @pytest.fixture(params=["ledger", "listing"])
 def sim(
     request: pytest.FixtureRequest,
@@ -47,10 +55,8 @@ def sim(
         request.getfixturevalue("slot_ledger")
     else:
         monkeypatch.delenv(slots.TABLE_ENV, raising=False)
-    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    use_catalog(monkeypatch, CATALOG)
     monkeypatch.setenv("TRAINOPS_STACK", "test")
-    monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
-    catalog_module.load.cache_clear()
     pipelines.create_pipeline("trainops-test-churn")
     pipelines.create_pipeline("trainops-test-fraud")
     return pipelines
@@ -137,7 +143,7 @@ def put_object(key: str) -> None:
 @pytest.fixture
 def fresh_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
     """churn gated on new data, with one successful training that started an hour from now."""
-    monkeypatch.setenv("TRAINOPS_ONLY_WHEN_NEW_DATA", "churn")
+    only_when_new_data(monkeypatch, "churn")
     boto3.client("s3").create_bucket(Bucket="training-data")
     put_object("churn/part-0001.csv")
     previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})
@@ -181,7 +187,7 @@ def test_only_when_new_data_starts_with_new_data(sim: PipelineSim, fresh_data: s
 def test_a_model_that_never_succeeded_trains(
     sim: PipelineSim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TRAINOPS_ONLY_WHEN_NEW_DATA", "churn")
+    only_when_new_data(monkeypatch, "churn")
     assert start_retraining.run(TICK)["status"] == "started"
 
 
@@ -252,10 +258,8 @@ def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink:
 def ledger_sim(
     pipelines: PipelineSim, event_sink: EventSink, slot_ledger: str, monkeypatch: pytest.MonkeyPatch
 ) -> PipelineSim:
-    monkeypatch.setenv("TRAINOPS_MODELS", json.dumps(CATALOG))
+    use_catalog(monkeypatch, CATALOG)
     monkeypatch.setenv("TRAINOPS_STACK", "test")
-    monkeypatch.delenv("TRAINOPS_ONLY_WHEN_NEW_DATA", raising=False)
-    catalog_module.load.cache_clear()
     pipelines.create_pipeline("trainops-test-churn")
     pipelines.create_pipeline("trainops-test-fraud")
     return pipelines
@@ -306,7 +310,7 @@ def test_a_start_that_failed_frees_the_tick_slot(ledger_sim: PipelineSim, code: 
 def test_a_tick_without_new_data_takes_no_slot(
     ledger_sim: PipelineSim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TRAINOPS_ONLY_WHEN_NEW_DATA", "churn")
+    only_when_new_data(monkeypatch, "churn")
     boto3.client("s3").create_bucket(Bucket="training-data")
     put_object("churn/part-0001.csv")
     previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})

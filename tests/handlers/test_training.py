@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import (
@@ -17,6 +18,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
+from tests.catalog_file import use_catalog
 from tests.sagemaker_sim import PipelineSim
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, errors
@@ -242,22 +244,26 @@ def test_running_executions_asks_for_recent_executions_newest_first(moto_aws: No
     assert [r.execution_arn.rsplit("/", 1)[-1] for r in running] == ["a"]
 
 
-def test_catalog_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalog_from_the_file_in_the_code(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     catalog_module.load.cache_clear()
-    monkeypatch.delenv(catalog_module.ENV_VAR, raising=False)
-    with pytest.raises(CatalogError, match="TRAINOPS_MODELS is not set"):
+    monkeypatch.delenv(catalog_module.PATH_ENV, raising=False)
+    # In the source tree there is no catalog: the program writes one into each code archive.
+    assert catalog_module.catalog_path().name == "catalog.json"
+    assert catalog_module.catalog_path().parent.name == "trainops_runtime"
+    with pytest.raises(CatalogError, match="deployed without a model catalog"):
         catalog_module.load()
-    monkeypatch.setenv(catalog_module.ENV_VAR, "{not json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    monkeypatch.setenv(catalog_module.PATH_ENV, str(broken))
     catalog_module.load.cache_clear()
     with pytest.raises(CatalogError, match="not a valid model catalog"):
         catalog_module.load()
-    monkeypatch.setenv(
-        catalog_module.ENV_VAR,
-        json.dumps(
-            {"churn": {"pipelineName": "p", "trainingData": "s3://d/", "maxRuntimeMinutes": 5}}
-        ),
+    use_catalog(
+        monkeypatch,
+        {"churn": {"pipelineName": "p", "trainingData": "s3://d/", "maxRuntimeMinutes": 5}},
     )
-    catalog_module.load.cache_clear()
     assert catalog_module.load().get("churn").pipeline_name == "p"
+    assert catalog_module.load().get("churn").only_when_new_data is False
     assert catalog_module.load().by_pipeline("p") == "churn"
+    assert catalog_module.load().by_pipeline("P") == "churn"  # ARNs in events are lower case
     catalog_module.load.cache_clear()

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
 from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
@@ -55,7 +56,6 @@ def setup(
     topic = sns.create_topic(Name="critical")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
     for name, value in {
-        "TRAINOPS_MODELS": json.dumps(CATALOG),
         "TRAINOPS_MAX_ATTEMPTS": "3",
         "TRAINOPS_TRAINING_QUEUE_URL": queue_url,
         "TRAINOPS_DLQ_URL": dlq_url,
@@ -64,7 +64,7 @@ def setup(
         "TRAINOPS_STACK": "test",
     }.items():
         monkeypatch.setenv(name, value)
-    catalog_module.load.cache_clear()
+    use_catalog(monkeypatch, CATALOG)
     pipelines.create_pipeline("trainops-test-churn")
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -236,7 +236,7 @@ def test_unexpected_events_fail_loudly(
 
 def test_another_stacks_pipeline_is_refused(setup: dict[str, str]) -> None:
     event = status_event(
-        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-prod-churn/execution/x",
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-prod--churn/execution/x",
         "Failed",
     )
     with pytest.raises(training_outcome.UnexpectedEvent, match="not a pipeline of this stack"):
