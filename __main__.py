@@ -113,7 +113,6 @@ if settings.event_sourcing.enabled:
         TrainingEventStoreArgs(
             config=settings.event_sourcing,
             environment=settings.environment,
-            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
             model_catalog=model_catalog,
             ctx=ctx,
             key_arn=foundation.key_arn,
@@ -137,7 +136,6 @@ if settings.scheduled_retraining.enabled:
         ScheduledRetrainingArgs(
             config=settings.scheduled_retraining,
             models=settings.models,
-            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
             model_catalog=model_catalog,
             ctx=ctx,
             key_arn=foundation.key_arn,
@@ -157,7 +155,6 @@ if settings.training_queue.enabled:
         TrainingQueueArgs(
             config=settings.training_queue,
             oldest_request_alarm_minutes=settings.oldest_request_alarm_minutes,
-            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
             model_catalog=model_catalog,
             ctx=ctx,
             key_arn=foundation.key_arn,

@@ -30,7 +30,7 @@ from components.event_rules import EventBusRef, RuleTarget, rule_with_target
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT, TRAINING_JOB_EVENT
 from components.notebook import build_notebook
-from components.training_pipeline import STACK_TAG
+from components.training_pipeline import STACK_TAG, pipeline_arn_match
 from trainops_runtime import domain_events
 
 RECORDED_SOURCES = [domain_events.SOURCE, "aws.sagemaker", "aws.ssm"]
@@ -48,23 +48,23 @@ def bus_name(stack_slug: str) -> str:
     return f"trainops-{stack_slug}-training"
 
 
-def forward_pattern(stack: str, pipeline_arns: list[str]) -> dict[str, Any]:
-    """This stack's SageMaker pipeline executions and (tagged) training jobs on the default bus."""
-    alternatives: list[dict[str, Any]] = [
-        {"detail-type": [TRAINING_JOB_EVENT], "detail": {"Tags": {STACK_TAG: [stack]}}},
-        {
-            "detail-type": [TRAINING_JOB_EVENT],
-            "detail": {"Tags": {"Key": [STACK_TAG], "Value": [stack]}},
-        },
-    ]
-    if pipeline_arns:
-        alternatives.append(
+def forward_pattern(ctx: iam.AwsContext, stack: str) -> dict[str, Any]:
+    """This stack's SageMaker pipeline executions (by name prefix) and (tagged) training jobs on
+    the default bus."""
+    return {
+        "source": ["aws.sagemaker"],
+        "$or": [
+            {"detail-type": [TRAINING_JOB_EVENT], "detail": {"Tags": {STACK_TAG: [stack]}}},
+            {
+                "detail-type": [TRAINING_JOB_EVENT],
+                "detail": {"Tags": {"Key": [STACK_TAG], "Value": [stack]}},
+            },
             {
                 "detail-type": [PIPELINE_EXECUTION_EVENT],
-                "detail": {"pipelineArn": sorted(pipeline_arns)},
-            }
-        )
-    return {"source": ["aws.sagemaker"], "$or": alternatives}
+                "detail": {"pipelineArn": pipeline_arn_match(ctx, stack)},
+            },
+        ],
+    }
 
 
 def recorder_pattern(account_id: str) -> dict[str, Any]:
@@ -82,7 +82,6 @@ def raw_events_pattern() -> dict[str, Any]:
 class TrainingEventStoreArgs:
     config: EventSourcingConfig
     environment: str
-    pipeline_names: Mapping[str, str]
     # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
     model_catalog: Mapping[str, Mapping[str, Any]]
     ctx: iam.AwsContext
@@ -383,16 +382,13 @@ class TrainingEventStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        pipeline_arns = [
-            ctx.arn("sagemaker", f"pipeline/{p}") for p in args.pipeline_names.values()
-        ]
         return rule_with_target(
             f"{name}-forward-sagemaker",
             parent=self,
             key_arn=args.key_arn,
             ladder=args.alerts,
             description=f"trainops {stack}: SageMaker state changes to the training bus",
-            event_pattern=forward_pattern(stack, pipeline_arns),
+            event_pattern=forward_pattern(ctx, stack),
             target_arn=bus_arn,
             role_arn=role.arn,
         )

@@ -34,7 +34,12 @@ from components.model_endpoints import (
     build_endpoint,
     models_with_endpoints,
 )
-from components.training_pipeline import STACK_TAG, start_statements
+from components.training_pipeline import (
+    STACK_TAG,
+    execution_arns,
+    pipeline_arn_match,
+    start_statements,
+)
 from components.training_slots import TrainingSlotsRef
 from trainops_runtime import observability
 
@@ -90,14 +95,15 @@ def training_failure_pattern(stack: str) -> dict[str, Any]:
     }
 
 
-def pipeline_failure_pattern(pipeline_arns: list[str]) -> dict[str, Any]:
-    """Failed executions of exactly these pipelines."""
+def pipeline_failure_pattern(ctx: iam.AwsContext, stack: str) -> dict[str, Any]:
+    """Failed executions of this stack's pipelines (matched by name prefix, whatever their
+    number)."""
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [PIPELINE_EXECUTION_EVENT],
         "detail": {
             "currentPipelineExecutionStatus": ["Failed"],
-            "pipelineArn": sorted(pipeline_arns),
+            "pipelineArn": pipeline_arn_match(ctx, stack),
         },
     }
 
@@ -193,10 +199,6 @@ class TrainingMonitor(pulumi.ComponentResource):
         first_tier: list[aws.cloudwatch.MetricAlarm] = []
         dead_letter_queues: list[pulumi.Input[str]] = []
 
-        pipeline_arns = [
-            ctx.arn("sagemaker", f"pipeline/{pipeline}")
-            for pipeline in args.pipeline_names.values()
-        ]
         rules: list[RuleTarget] = [
             rule_with_target(
                 f"{name}-training-failed",
@@ -209,7 +211,7 @@ class TrainingMonitor(pulumi.ComponentResource):
                 input_transformer=TRAINING_FAILURE_MESSAGE,
             )
         ]
-        if pipeline_arns:
+        if args.pipeline_names:
             rules.append(
                 rule_with_target(
                     f"{name}-pipeline-failed",
@@ -217,7 +219,7 @@ class TrainingMonitor(pulumi.ComponentResource):
                     key_arn=args.key_arn,
                     ladder=self.ladder,
                     description=f"trainops {stack}: pipeline execution failed",
-                    event_pattern=pipeline_failure_pattern(pipeline_arns),
+                    event_pattern=pipeline_failure_pattern(ctx, stack),
                     target_arn=critical.arn,
                     input_transformer=PIPELINE_FAILURE_MESSAGE,
                 )
@@ -324,13 +326,10 @@ class TrainingMonitor(pulumi.ComponentResource):
         ctx, config = args.ctx, args.config
         stack = pulumi.get_stack()
         statements = [
-            *start_statements(ctx, list(args.pipeline_names.values()), start=False),
+            *start_statements(ctx, stack, start=False),
             iam.allow(
                 ["sagemaker:ListPipelineExecutionSteps"],
-                [
-                    ctx.arn("sagemaker", f"pipeline/{pipeline}/execution/*")
-                    for pipeline in sorted(args.pipeline_names.values())
-                ],
+                [execution_arns(ctx, stack)],
                 sid="ReadExecutionSteps",
             ),
             iam.allow(

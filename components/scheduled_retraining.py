@@ -27,7 +27,7 @@ from components.event_rules import EventBusRef, rule_with_target
 from components.foundation import training_data_statements
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT
-from components.training_pipeline import start_statements
+from components.training_pipeline import pipeline_arn_match, start_statements
 from components.training_slots import TrainingSlotsRef
 from trainops_runtime.training_request import TRIGGER_CODES
 
@@ -77,7 +77,6 @@ def effective_schedules(
 class ScheduledRetrainingArgs:
     config: ScheduledRetrainingConfig
     models: Mapping[str, ModelConfig]
-    pipeline_names: Mapping[str, str]
     # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
     model_catalog: Mapping[str, Mapping[str, Any]]
     ctx: iam.AwsContext
@@ -113,7 +112,6 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 "scheduledRetraining is enabled but every model opted out; "
                 "disable the feature instead"
             )
-        scheduled_pipelines = [args.pipeline_names[s.model] for s in schedules]
         group_name = naming.physical_name(max_length=64)
 
         notify_topic_arn: pulumi.Input[str] | None = None
@@ -137,7 +135,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,
                 statements=self._function_statements(
-                    args, schedules, scheduled_pipelines, notify_topic_arn
+                    args, schedules, notify_topic_arn
                 ),
                 environment={
                     **({"TRAINOPS_NOTIFY_TOPIC_ARN": notify_topic_arn} if notify_topic_arn else {}),
@@ -208,7 +206,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 key_arn=args.key_arn,
                 ladder=args.alerts,
                 description=f"trainops {stack}: scheduled retraining finished",
-                event_pattern=finished_pattern(ctx, scheduled_pipelines),
+                event_pattern=finished_pattern(ctx, stack),
                 target_arn=notify_topic_arn,
                 input_transformer=FINISHED_MESSAGE,
             )
@@ -245,10 +243,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
         self,
         args: ScheduledRetrainingArgs,
         schedules: list[ModelSchedule],
-        pipelines: list[str],
         notify_topic_arn: pulumi.Input[str] | None,
     ) -> list[iam.Statement]:
-        statements = start_statements(args.ctx, pipelines)
+        statements = start_statements(args.ctx, pulumi.get_stack())
         fresh = [args.models[s.model].training_data for s in schedules if s.only_when_new_data]
         if fresh:
             # Listing is what the freshness check needs; reading objects is not.
@@ -330,14 +327,15 @@ class ScheduledRetraining(pulumi.ComponentResource):
         )
 
 
-def finished_pattern(ctx: iam.AwsContext, pipelines: list[str]) -> dict[str, Any]:
-    """Scheduled executions (display name `sch-...`) of these pipelines reaching an end state."""
+def finished_pattern(ctx: iam.AwsContext, stack: str) -> dict[str, Any]:
+    """Scheduled executions (display name `sch-...`) of this stack's pipelines reaching an end
+    state (only ticks start `sch-` executions, so models that opted out never match)."""
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [PIPELINE_EXECUTION_EVENT],
         "detail": {
             "currentPipelineExecutionStatus": ["Succeeded", "Failed", "Stopped"],
-            "pipelineArn": sorted(ctx.arn("sagemaker", f"pipeline/{p}") for p in pipelines),
+            "pipelineArn": pipeline_arn_match(ctx, stack),
             "pipelineExecutionDisplayName": [{"prefix": f"{TRIGGER_CODES['schedule']}-"}],
         },
     }

@@ -13,7 +13,7 @@ package group) and describes itself to the Lambda runtime through `catalog_entry
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,41 +231,59 @@ def pipeline_role_statements(
     return statements
 
 
+def pipeline_arn_prefix(ctx: iam.AwsContext, stack: str | None = None) -> str:
+    """Every pipeline ARN of this stack starts with this: `...:pipeline/trainops-<stack>--`.
+
+    Shared documents (role policies, event patterns) use it instead of listing each pipeline,
+    so they stay the same size however many models the stack trains. It is lower case, as
+    SageMaker writes pipeline ARNs in events (model and stack names are lower case).
+    """
+    return ctx.arn("sagemaker", f"pipeline/{naming.model_prefix(stack)}")
+
+
+def pipeline_arn_match(ctx: iam.AwsContext, stack: str | None = None) -> list[dict[str, str]]:
+    """An EventBridge pattern value that matches exactly this stack's pipelines."""
+    return [{"prefix": pipeline_arn_prefix(ctx, stack)}]
+
+
 def start_statements(
-    ctx: iam.AwsContext, pipeline_names: Sequence[str], *, start: bool = True
+    ctx: iam.AwsContext, stack: str | None = None, *, start: bool = True
 ) -> list[iam.Statement]:
-    """What a trigger (Lambda) needs to start and follow executions of exactly these pipelines.
+    """What a trigger (Lambda) needs to start and follow executions of this stack's pipelines.
 
     With ``start=False`` only the read side (for watchers such as the stall detector).
     """
-    if not pipeline_names:
-        raise ValueError("a trigger needs at least one pipeline to start")
-    pipelines = [ctx.arn("sagemaker", f"pipeline/{name}") for name in sorted(pipeline_names)]
-    executions = [f"{arn}/execution/*" for arn in pipelines]
+    pipelines = pipeline_arn_prefix(ctx, stack) + "*"
     return [
         iam.allow(
             ["sagemaker:ListPipelineExecutions"]
             + (["sagemaker:StartPipelineExecution"] if start else []),
-            pipelines,
+            [pipelines],
             sid="StartAndListOwnPipelines" if start else "ListOwnPipelines",
         ),
         iam.allow(
             ["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineParametersForExecution"],
-            executions,
+            [execution_arns(ctx, stack)],
             sid="ReadOwnPipelineExecutions",
         ),
     ]
 
 
-def start_only_statements(
-    ctx: iam.AwsContext, pipeline_names: Sequence[str]
-) -> list[iam.Statement]:
-    """Starting executions of exactly these pipelines, and nothing else (the queue worker learns
+def start_only_statements(ctx: iam.AwsContext, stack: str | None = None) -> list[iam.Statement]:
+    """Starting executions of this stack's pipelines, and nothing else (the queue worker learns
     what runs from the slot ledger, not from SageMaker)."""
-    if not pipeline_names:
-        raise ValueError("a trigger needs at least one pipeline to start")
-    pipelines = [ctx.arn("sagemaker", f"pipeline/{name}") for name in sorted(pipeline_names)]
-    return [iam.allow(["sagemaker:StartPipelineExecution"], pipelines, sid="StartOwnPipelines")]
+    return [
+        iam.allow(
+            ["sagemaker:StartPipelineExecution"],
+            [pipeline_arn_prefix(ctx, stack) + "*"],
+            sid="StartOwnPipelines",
+        )
+    ]
+
+
+def execution_arns(ctx: iam.AwsContext, stack: str | None = None) -> str:
+    """Every execution of this stack's pipelines, as an IAM resource pattern."""
+    return pipeline_arn_prefix(ctx, stack) + "*/execution/*"
 
 
 def model_catalog(pipelines: Mapping[str, TrainingPipeline]) -> dict[str, dict[str, Any]]:

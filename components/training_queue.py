@@ -24,7 +24,12 @@ from components.dashboard import DashboardSources
 from components.event_rules import EventBusRef, rule_with_target
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT
-from components.training_pipeline import start_only_statements, start_statements
+from components.training_pipeline import (
+    execution_arns,
+    pipeline_arn_match,
+    start_only_statements,
+    start_statements,
+)
 from components.training_slots import TrainingSlotsRef, slots_table
 from trainops_runtime.request_queue import queue_name
 
@@ -35,7 +40,6 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 @dataclass
 class TrainingQueueArgs:
     config: TrainingQueueConfig
-    pipeline_names: Mapping[str, str]
     # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
     model_catalog: Mapping[str, Mapping[str, Any]]
     ctx: iam.AwsContext
@@ -55,14 +59,14 @@ class TrainingQueueArgs:
 SLOT_KEEPER_SCHEDULE = "rate(5 minutes)"
 
 
-def outcome_pattern(ctx: iam.AwsContext, pipelines: list[str]) -> dict:
-    """End states of every execution of this stack's pipelines."""
+def outcome_pattern(ctx: iam.AwsContext, stack: str) -> dict:
+    """End states of every execution of this stack's pipelines (by name prefix)."""
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [PIPELINE_EXECUTION_EVENT],
         "detail": {
             "currentPipelineExecutionStatus": ["Succeeded", "Failed", "Stopped"],
-            "pipelineArn": sorted(ctx.arn("sagemaker", f"pipeline/{p}") for p in pipelines),
+            "pipelineArn": pipeline_arn_match(ctx, stack),
         },
     }
 
@@ -83,9 +87,8 @@ class TrainingQueue(pulumi.ComponentResource):
         config, ctx = args.config, args.ctx
         stack = pulumi.get_stack()
         child = pulumi.ResourceOptions(parent=self)
-        if not args.pipeline_names:
+        if not args.model_catalog:
             raise ValueError("trainingQueue is enabled but no models are configured")
-        pipelines = sorted(args.pipeline_names.values())
         slug = naming.stack_slug()
 
         dead_letters = queues.encrypted_queue(
@@ -137,7 +140,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,
                 statements=[
-                    *start_only_statements(ctx, pipelines),
+                    *start_only_statements(ctx, stack),
                     iam.allow(
                         [
                             "sqs:ChangeMessageVisibility",
@@ -190,7 +193,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     "sagemaker:ListPipelineExecutionSteps",
                     "sagemaker:ListPipelineParametersForExecution",
                 ],
-                [ctx.arn("sagemaker", f"pipeline/{p}/execution/*") for p in pipelines],
+                [execution_arns(ctx, stack)],
                 sid="ReadOwnExecutions",
             ),
             iam.allow(["sqs:SendMessage"], [queue.arn], sid="Requeue"),
@@ -229,7 +232,7 @@ class TrainingQueue(pulumi.ComponentResource):
             key_arn=args.key_arn,
             ladder=args.alerts,
             description=f"trainops {stack}: pipeline executions ended",
-            event_pattern=outcome_pattern(ctx, pipelines),
+            event_pattern=outcome_pattern(ctx, stack),
             target_arn=outcome.function_arn,
             lambda_function_name=outcome.function_name,
         )
@@ -237,7 +240,7 @@ class TrainingQueue(pulumi.ComponentResource):
         first_tier = [*worker.alarms, *outcome.alarms, *outcome_rule.alarms]
         functions: list[pulumi.Input[str]] = [worker.function_name, outcome.function_name]
         if args.keep_slots:
-            keeper = self._slot_keeper(name, args, pipelines, training_slots)
+            keeper = self._slot_keeper(name, args, training_slots)
             first_tier += keeper.alarms
             functions.append(keeper.function_name)
         if args.alerts is not None:
@@ -293,7 +296,6 @@ class TrainingQueue(pulumi.ComponentResource):
         self,
         name: str,
         args: TrainingQueueArgs,
-        pipelines: list[str],
         training_slots: TrainingSlotsRef,
     ) -> _SlotKeeper:
         """The slot keeper on its own schedule (see `slot_keeper`): lists this stack's running
@@ -312,7 +314,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,
                 statements=[
-                    *start_statements(ctx, pipelines, start=False),
+                    *start_statements(ctx, pulumi.get_stack(), start=False),
                     *training_slots.statements(args.key_arn),
                 ],
                 environment={

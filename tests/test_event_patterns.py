@@ -22,13 +22,10 @@ from components.event_sourcing import forward_pattern, raw_events_pattern, recor
 from components.maintenance_window import run_command_pattern
 from components.monitoring import pipeline_failure_pattern, training_failure_pattern
 from components.scheduled_retraining import finished_pattern
+from components.training_queue import outcome_pattern
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="us-east-1")
-DEV_PIPELINES = [
-    CTX.arn("sagemaker", "pipeline/trainops-dev--churn"),
-    CTX.arn("sagemaker", "pipeline/trainops-dev--fraud"),
-]
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -98,18 +95,51 @@ def test_a_stop_for_another_reason_is_not_a_failure(moto_aws: None) -> None:
     ],
 )
 def test_pipeline_failure_rule(moto_aws: None, fixture: str, expected: bool) -> None:
-    assert matches(pipeline_failure_pattern(DEV_PIPELINES), sample(fixture)) is expected
+    assert matches(pipeline_failure_pattern(CTX, "dev"), sample(fixture)) is expected
 
 
-def test_pipeline_failure_rule_ignores_pipelines_of_other_stacks(moto_aws: None) -> None:
-    prod = [CTX.arn("sagemaker", "pipeline/trainops-prod--churn")]
-    assert not matches(
-        pipeline_failure_pattern(prod), sample("sagemaker_pipeline_execution_failed")
+def with_pipeline(event: dict[str, Any], pipeline: str) -> dict[str, Any]:
+    """The sample event as if it came from the pipeline called ``pipeline``."""
+    event = copy.deepcopy(event)
+    old = event["detail"]["pipelineArn"]
+    new = CTX.arn("sagemaker", f"pipeline/{pipeline}")
+    event["detail"]["pipelineArn"] = new
+    event["detail"]["pipelineExecutionArn"] = event["detail"]["pipelineExecutionArn"].replace(
+        old, new
     )
+    event["resources"] = [r.replace(old, new) for r in event.get("resources", [])]
+    return event
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    # another stack; a stack whose name starts with this one's; a name outside trainops
+    ["trainops-prod--churn", "trainops-dev-2--churn", "trainops-devx--churn", "churn"],
+)
+def test_pipeline_rules_ignore_pipelines_of_other_stacks(moto_aws: None, pipeline: str) -> None:
+    failed = sample("sagemaker_pipeline_execution_failed")
+    failed["detail"]["pipelineExecutionDisplayName"] = "sch-churn-a1-0123456789ab"
+    for pattern in (
+        pipeline_failure_pattern(CTX, "dev"),
+        forward_pattern(CTX, "dev"),
+        finished_pattern(CTX, "dev"),
+        outcome_pattern(CTX, "dev"),
+    ):
+        assert matches(pattern, failed)
+        assert not matches(pattern, with_pipeline(failed, pipeline))
+
+
+def test_pipeline_rules_match_any_number_of_models(moto_aws: None) -> None:
+    """The prefix matches a model the pattern never heard of: nothing lists the models."""
+    failed = with_pipeline(
+        sample("sagemaker_pipeline_execution_failed"), "trainops-dev--m499-" + "x" * 27
+    )
+    assert matches(pipeline_failure_pattern(CTX, "dev"), failed)
+    assert matches(forward_pattern(CTX, "dev"), failed)
 
 
 def test_finished_rule_matches_only_scheduled_executions(moto_aws: None) -> None:
-    pattern = finished_pattern(CTX, ["trainops-dev--churn"])
+    pattern = finished_pattern(CTX, "dev")
     for fixture, expected in (
         ("sagemaker_pipeline_execution_succeeded", True),
         ("sagemaker_pipeline_execution_failed", True),
@@ -131,7 +161,7 @@ def test_the_stack_uses_these_patterns(run_stack) -> None:  # type: ignore[no-un
         if r.inputs.get("eventPattern")
     }
     assert rules["monitoring-training-failed"] == training_failure_pattern("dev")
-    assert rules["monitoring-pipeline-failed"] == pipeline_failure_pattern(DEV_PIPELINES)
+    assert rules["monitoring-pipeline-failed"] == pipeline_failure_pattern(CTX, "dev")
 
 
 @pytest.mark.parametrize(
@@ -163,8 +193,7 @@ def test_run_command_results_rule(
     ],
 )
 def test_forwarding_rule(moto_aws: None, fixture: str, stack: str, expected: bool) -> None:
-    pipelines = [CTX.arn("sagemaker", f"pipeline/trainops-{stack}--churn")]
-    assert matches(forward_pattern(stack, pipelines), sample(fixture)) is expected
+    assert matches(forward_pattern(CTX, stack), sample(fixture)) is expected
 
 
 def test_recorder_rule_takes_everything_so_nothing_is_dropped_unseen(moto_aws: None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from cli import offline
 from components import iam, instance_types
 from components import pipeline_definition as pd
-from components.training_pipeline import start_statements
+from components.training_pipeline import start_only_statements, start_statements
 
 ACCOUNT = offline.ACCOUNT_ID
 CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
@@ -237,20 +239,27 @@ def test_pipeline_waits_for_its_permissions(run_stack: Callable[..., offline.Rec
     assert pipeline.inputs["parallelismConfiguration"] == {"maxParallelExecutionSteps": 1}
 
 
-def test_start_statements_are_scoped_to_the_given_pipelines() -> None:
-    start, read = start_statements(CTX, ["trainops-dev--fraud", "trainops-dev--churn"])
+def test_start_statements_cover_this_stacks_pipelines_by_prefix() -> None:
+    """One ARN pattern, whatever the number of models; a stack whose name extends this one's
+    (dev-2) is outside it, because the stack part of a model name ends with a double hyphen."""
+    start, read = start_statements(CTX, "dev")
     assert start["Action"] == [
         "sagemaker:ListPipelineExecutions",
         "sagemaker:StartPipelineExecution",
     ]
-    assert start["Resource"] == [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--churn",
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--fraud",
+    assert start["Resource"] == [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--*"]
+    assert read["Resource"] == [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--*/execution/*"
     ]
-    assert read["Resource"] == [arn + "/execution/*" for arn in start["Resource"]]
-    assert all("*" not in arn.split(":pipeline/")[1].split("/")[0] for arn in start["Resource"])
-    with pytest.raises(ValueError, match="at least one pipeline"):
-        start_statements(CTX, [])
+    pattern = start["Resource"][0]
+    assert fnmatch.fnmatchcase(pattern.replace("*", "churn"), pattern)
+    for other in ("trainops-dev-2--churn", "trainops-prod--churn", "trainops-development--x"):
+        assert not fnmatch.fnmatchcase(
+            f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/{other}", pattern
+        )
+    (only,) = start_only_statements(CTX, "dev")
+    assert only["Action"] == ["sagemaker:StartPipelineExecution"]
+    assert only["Resource"] == start["Resource"]
 
 
 def test_a_name_too_long_for_sagemaker_fails_at_preview(
