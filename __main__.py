@@ -52,8 +52,6 @@ foundation = Foundation(
     FoundationArgs(
         ctx=ctx,
         environment=settings.environment,
-        training_data_uris=settings.training_data_uris,
-        image_uris=settings.image_uris,
         noncurrent_version_days=settings.artifacts.noncurrent_version_days,
     ),
 )
@@ -68,8 +66,6 @@ pipelines = {
             ctx=ctx,
             key_arn=foundation.key_arn,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
-            sagemaker_role_arn=foundation.sagemaker_role_arn,
-            sagemaker_role_name=foundation.sagemaker_role_name,
         ),
     )
     for model_name, model in settings.models.items()
@@ -95,8 +91,7 @@ if settings.monitoring.enabled:
             pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
             model_catalog=model_catalog,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
-            sagemaker_role_arn=foundation.sagemaker_role_arn,
-            sagemaker_role_name=foundation.sagemaker_role_name,
+            execution_roles={model: p.execution_role for model, p in pipelines.items()},
             log_retention_days=settings.log_retention_days,
             powertools_layer_version=settings.powertools_layer_version,
             training_slots=training_slots,
@@ -218,7 +213,9 @@ pulumi.export("environment", settings.environment)
 pulumi.export("kmsKeyArn", foundation.key_arn)
 pulumi.export("kmsKeyAlias", foundation.key_alias)
 pulumi.export("artifactsBucket", foundation.artifacts_bucket_name)
-pulumi.export("sagemakerRoleArn", foundation.sagemaker_role_arn)
+pulumi.export(
+    "sagemakerExecutionRoles", {model: p.execution_role.arn for model, p in pipelines.items()}
+)
 pulumi.export("pipelines", {model: p.pipeline_name for model, p in pipelines.items()})
 if monitor is not None:
     pulumi.export("warningTopicArn", monitor.warning_topic_arn)

@@ -211,11 +211,11 @@ def idle_cost(recording: offline.Recording) -> dict[str, Any]:
 NODES = {
     "trainops:foundation:Foundation": (
         "foundation",
-        "Foundation<br/>KMS key · artifacts bucket · SageMaker role",
+        "Foundation<br/>KMS key · artifacts bucket",
     ),
     "trainops:pipelines:TrainingPipeline": (
         "pipelines",
-        "TrainingPipeline x {count}<br/>SageMaker pipelines",
+        "TrainingPipeline x {count}<br/>SageMaker pipelines · execution roles",
     ),
     "trainops:monitoring:TrainingMonitor": (
         "monitor",
@@ -245,7 +245,7 @@ EDGES = [
     ("queue", "pipelines", "start"),
     ("schedule", "queue", "claims the model's slot"),
     ("monitor", "queue", "frees lost slots"),
-    ("foundation", "pipelines", "role · key · bucket"),
+    ("foundation", "pipelines", "key · bucket"),
     ("pipelines", "queue", "status changes: done · re-queue"),
     ("pipelines", "monitor", "failures"),
     ("pipelines", "events", "state changes"),

@@ -909,14 +909,6 @@ class StackConfig(ConfigModel):
         )
         return min(20160, max(120, longest + 60))
 
-    @property
-    def training_data_uris(self) -> list[str]:
-        return [model.training_data for model in self.models.values()]
-
-    @property
-    def image_uris(self) -> list[str]:
-        return [model.image for model in self.models.values()]
-
 
 # ---------------------------------------------------------------------------------------------
 # Loading and error reporting.

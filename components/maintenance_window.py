@@ -25,8 +25,8 @@ import pulumi_aws as aws
 from components import alarms, iam, naming
 from components.config import MaintenanceWindowConfig, ModelConfig
 from components.dashboard import DashboardSources
+from components.data_access import covering_data_statements
 from components.event_rules import EventBusRef, RuleTarget, rule_with_target
-from components.foundation import training_data_statements
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from trainops_runtime.training_request import MODEL_NAME_BODY, MODEL_NAME_MAX
 
@@ -484,7 +484,9 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             # CloudWatch Logs for Run Command"); DescribeLogGroups supports only Resource "*".
             iam.allow(["logs:DescribeLogGroups"], "*", sid="FindCommandLogGroup"),
             iam.allow(["kms:Decrypt", "kms:GenerateDataKey"], [args.key_arn], sid="StackKey"),
-            *training_data_statements(args.ctx, [args.models[m].training_data for m in models]),
+            # Shared by every model in the window: one prefix per data bucket covers them all,
+            # so the policy (6,144 characters at most) does not grow with the models.
+            *covering_data_statements(args.ctx, [args.models[m].training_data for m in models]),
         ]
         if args.config.guard_with_critical_alarm and args.guard_alarm_arn is not None:
             statements.append(

@@ -18,8 +18,9 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker as sm
 
-from components import alarms, iam, instance_types, naming
-from components.config import ECR_IMAGE, S3_URI, BiasMonitoringConfig, ModelConfig
+from components import alarms, data_access, iam, instance_types, naming
+from components.config import S3_URI, BiasMonitoringConfig, ModelConfig
+from components.training_pipeline import ExecutionRole
 
 BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"
 # AWS's SageMaker Clarify processing image registries (from the SageMaker Python SDK's
@@ -40,8 +41,9 @@ class EndpointArgs:
     ctx: iam.AwsContext
     key_arn: pulumi.Input[str]
     artifacts_bucket_name: pulumi.Input[str]
-    sagemaker_role_arn: pulumi.Input[str]
-    sagemaker_role_name: pulumi.Input[str]
+    # The model's own execution role (TrainingPipeline): the endpoint's model and the bias
+    # jobs run as it, and their permissions are added to it.
+    execution_role: ExecutionRole
     ladder: alarms.AlertLadder
 
 
@@ -55,6 +57,15 @@ def clarify_image(config: BiasMonitoringConfig, region: str) -> str:
             "set biasMonitoring.clarifyImage"
         )
     return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-clarify-processing:1.0"
+
+
+def _artifacts(args: EndpointArgs, kind: str) -> pulumi.Output[str]:
+    """`arn:...:<bucket>/<kind>/<model>/*`: where this model's endpoint or bias jobs write."""
+    return pulumi.Output.concat(
+        f"arn:{args.ctx.partition}:s3:::",
+        args.artifacts_bucket_name,
+        f"/{kind}/{args.model_name}/*",
+    )
 
 
 def _s3_read_statements(ctx: iam.AwsContext, uris: list[str], sid: str) -> list[iam.Statement]:
@@ -91,31 +102,29 @@ def build_endpoint(
     if endpoint.deploy:
         image = endpoint.image or model.image
         statements = _s3_read_statements(args.ctx, [str(endpoint.model_data_url)], "ReadModelData")
-        image_match = ECR_IMAGE.match(image)
-        if image_match and image != model.image:
+        if endpoint.data_capture:
             statements.append(
                 iam.allow(
-                    [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    [
-                        f"arn:{args.ctx.partition}:ecr:{image_match['region']}:"
-                        f"{image_match['account']}:repository/{image_match['repository']}"
-                    ],
-                    sid="PullServingImage",
+                    ["s3:PutObject"], [_artifacts(args, "data-capture")], sid="WriteDataCapture"
                 )
             )
+        if image != model.image:
+            statements += [
+                statement
+                for statement in data_access.image_pull_statements(
+                    args.ctx, [image], sid="PullServingImage"
+                )
+                if statement["Sid"] != "EcrLogin"  # the training image's grant has it
+            ]
         permissions = aws.iam.RolePolicy(
             f"{name}-endpoint-permissions",
-            role=args.sagemaker_role_name,
+            role=args.execution_role.name,
             policy=iam.to_json(iam.document(*statements)),
             opts=child,
         )
         sagemaker_model = aws.sagemaker.Model(
             f"{name}-model",
-            execution_role_arn=args.sagemaker_role_arn,
+            execution_role_arn=args.execution_role.arn,
             enable_network_isolation=True,
             primary_container={"image": image, "model_data_url": endpoint.model_data_url},
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[permissions]),
@@ -191,12 +200,35 @@ def build_bias_monitoring(
     child = pulumi.ResourceOptions(parent=parent)
     permissions = aws.iam.RolePolicy(
         f"{name}-bias-permissions",
-        role=args.sagemaker_role_name,
+        role=args.execution_role.name,
         policy=iam.to_json(
             iam.document(
                 *_s3_read_statements(
                     args.ctx, [bias.ground_truth, bias.analysis_config], "ReadBiasInputs"
-                )
+                ),
+                iam.allow(
+                    ["s3:GetObject"], [_artifacts(args, "data-capture")], sid="ReadDataCapture"
+                ),
+                iam.allow(
+                    ["s3:PutObject"], [_artifacts(args, "bias-reports")], sid="WriteBiasReports"
+                ),
+                iam.allow(
+                    ["s3:ListBucket"],
+                    [
+                        pulumi.Output.concat(
+                            f"arn:{args.ctx.partition}:s3:::", args.artifacts_bucket_name
+                        )
+                    ],
+                    sid="ListCaptureAndReports",
+                    conditions={
+                        "StringLike": {
+                            "s3:prefix": [
+                                f"data-capture/{args.model_name}/*",
+                                f"bias-reports/{args.model_name}/*",
+                            ]
+                        }
+                    },
+                ),
             )
         ),
         opts=child,
@@ -212,7 +244,7 @@ def build_bias_monitoring(
     definition = aws_native.sagemaker.ModelBiasJobDefinition(
         f"{name}-bias-job",
         job_definition_name=job_definition_name,
-        role_arn=args.sagemaker_role_arn,
+        role_arn=args.execution_role.arn,
         model_bias_app_specification={
             "image_uri": clarify_image(bias, args.ctx.region),
             "config_uri": bias.analysis_config,

@@ -36,6 +36,7 @@ from components.model_endpoints import (
 )
 from components.training_pipeline import (
     STACK_TAG,
+    ExecutionRole,
     execution_arns,
     pipeline_arn_match,
     start_statements,
@@ -62,8 +63,8 @@ class TrainingMonitorArgs:
     # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
     model_catalog: Mapping[str, Mapping[str, Any]]
     artifacts_bucket_name: pulumi.Input[str]
-    sagemaker_role_arn: pulumi.Input[str]
-    sagemaker_role_name: pulumi.Input[str]
+    # Each model's SageMaker execution role (TrainingPipeline): endpoints and bias jobs run as it.
+    execution_roles: Mapping[str, ExecutionRole]
     log_retention_days: int
     powertools_layer_version: int
     # The training queue's slot ledger, when the stack has a queue: the stall check, which
@@ -476,8 +477,7 @@ class TrainingMonitor(pulumi.ComponentResource):
                 ctx=args.ctx,
                 key_arn=args.key_arn,
                 artifacts_bucket_name=args.artifacts_bucket_name,
-                sagemaker_role_arn=args.sagemaker_role_arn,
-                sagemaker_role_name=args.sagemaker_role_name,
+                execution_role=args.execution_roles[model_name],
                 ladder=self.ladder,
             )
             endpoint_name, endpoint_alarms = build_endpoint(

@@ -58,3 +58,9 @@ def model_name(model: str, *parts: str, max_length: int = 63, stack: str | None 
             f"Use a shorter stack name or model name (trainops:models.{model})."
         )
     return name
+
+
+def role_path(stack: str | None = None) -> str:
+    """``/trainops/<stack>/``: the IAM path of the stack's per-model roles (scopes grants such
+    as iam:PassRole to this stack without listing every role)."""
+    return f"/{PREFIX}/{stack_slug(stack)}/"

@@ -23,8 +23,8 @@ import pulumi_aws as aws
 from components import alarms, iam, naming, queues, topics
 from components.config import ModelConfig, ScheduledRetrainingConfig
 from components.dashboard import DashboardSources
+from components.data_access import covering_data_statements
 from components.event_rules import EventBusRef, rule_with_target
-from components.foundation import training_data_statements
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from components.monitoring import PIPELINE_EXECUTION_EVENT
 from components.training_pipeline import pipeline_arn_match, start_statements
@@ -134,9 +134,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 timeout_seconds=60,
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,
-                statements=self._function_statements(
-                    args, schedules, notify_topic_arn
-                ),
+                statements=self._function_statements(args, schedules, notify_topic_arn),
                 environment={
                     **({"TRAINOPS_NOTIFY_TOPIC_ARN": notify_topic_arn} if notify_topic_arn else {}),
                     **({"TRAINOPS_EVENT_BUS": args.event_bus.name} if args.event_bus else {}),
@@ -248,12 +246,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
         statements = start_statements(args.ctx, pulumi.get_stack())
         fresh = [args.models[s.model].training_data for s in schedules if s.only_when_new_data]
         if fresh:
-            # Listing is what the freshness check needs; reading objects is not.
-            statements += [
-                s
-                for s in training_data_statements(args.ctx, fresh)
-                if s["Action"] == ["s3:ListBucket"]
-            ]
+            # Listing is what the freshness check needs; reading objects is not. One prefix per
+            # bucket covers every model's data, so the policy does not grow with the models.
+            statements += covering_data_statements(args.ctx, fresh, read_objects=False)
         if notify_topic_arn is not None:
             statements.append(iam.allow(["sns:Publish"], [notify_topic_arn], sid="NotifyStart"))
             statements.append(

@@ -1,13 +1,17 @@
-"""TrainingPipeline: one SageMaker Pipeline per configured model.
+"""TrainingPipeline: one SageMaker Pipeline, and the execution role it runs as, per model.
 
 Every way trainops retrains a model (schedule, queue, maintenance window) ends in one act:
-start this pipeline. The pipeline runs as the foundation's SageMaker role, trains with the
-model's image on encrypted volumes with network isolation, writes artifacts under the model's
-prefix in the artifacts bucket, and optionally registers the result for manual approval.
+start this pipeline. The pipeline trains with the model's image on encrypted volumes with
+network isolation, writes artifacts under the model's prefixes in the artifacts bucket, and
+optionally registers the result for manual approval.
 
-The component also grants the execution role what *this* pipeline needs (create training jobs
-that carry this model's tag and the stack's encryption settings, register into this model's
-package group) and describes itself to the Lambda runtime through `catalog_entry`.
+Each model has its own SageMaker execution role (path `/trainops/<stack>/`): it reads only this
+model's training data, pulls only its image, writes only its artifacts, creates only training
+jobs that carry its tag and the stack's encryption settings, and registers only into its own
+package group. One role per model is least privilege, and it is what keeps every role's policy
+the same size however many models the stack trains (IAM allows 10,240 characters of inline
+policy per role). The component describes itself to the Lambda runtime through
+`catalog_entry`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, instance_types, naming
+from components import data_access, iam, instance_types, naming
 from components import pipeline_definition as pd
 from components.config import ModelConfig
 
@@ -28,6 +32,8 @@ PIPELINE_NAME_MAX = 256
 PACKAGE_GROUP_NAME_MAX = 63
 MODEL_TAG = "trainops:model"
 STACK_TAG = "trainops:stack"
+# Where each model's SageMaker jobs write in the artifacts bucket (`<kind>/<model>/...`).
+ARTIFACT_KINDS = ("models", "checkpoints")
 
 
 @dataclass
@@ -39,16 +45,23 @@ class TrainingPipelineArgs:
     ctx: iam.AwsContext
     key_arn: pulumi.Input[str]
     artifacts_bucket_name: pulumi.Input[str]
-    sagemaker_role_arn: pulumi.Input[str]
-    sagemaker_role_name: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ExecutionRole:
+    """A model's SageMaker execution role, for the parts that run as it (endpoint, bias jobs)."""
+
+    arn: pulumi.Input[str]
+    name: pulumi.Input[str]
 
 
 class TrainingPipeline(pulumi.ComponentResource):
-    """The SageMaker Pipeline (and optional Model Package Group) of one model."""
+    """The SageMaker Pipeline, execution role (and optional Model Package Group) of one model."""
 
     pipeline_name: str
     pipeline_arn: pulumi.Output[str]
     model_package_group_name: str | None
+    execution_role: ExecutionRole
     catalog_entry: dict[str, Any]
 
     def __init__(
@@ -73,26 +86,38 @@ class TrainingPipeline(pulumi.ComponentResource):
                 opts=child,
             )
 
+        role = aws.iam.Role(
+            f"{name}-execution",
+            description=f"SageMaker execution role of {args.model_name} (trainops {stack})",
+            path=naming.role_path(),
+            assume_role_policy=iam.to_json(
+                iam.service_trust_policy(args.ctx.service_principal("sagemaker"), args.ctx)
+            ),
+            max_session_duration=43200,  # long training jobs refresh credentials less often
+            opts=child,
+        )
         permissions = aws.iam.RolePolicy(
-            f"{name}-pipeline-permissions",
-            role=args.sagemaker_role_name,
+            f"{name}-execution-policy",
+            role=role.id,
             policy=iam.to_json(
                 iam.document(
-                    *pipeline_role_statements(
+                    *execution_role_statements(
                         args.ctx,
                         args.model_name,
-                        instance_type=model.instance_type,
+                        model,
                         key_arn=args.key_arn,
-                        role_arn=args.sagemaker_role_arn,
+                        artifacts_bucket_name=args.artifacts_bucket_name,
+                        role_arn=role.arn,
                         model_package_group=self.model_package_group_name,
                     )
                 )
             ),
             opts=child,
         )
+        self.execution_role = ExecutionRole(arn=role.arn, name=role.name)
 
         definition = pulumi.Output.all(
-            role_arn=args.sagemaker_role_arn,
+            role_arn=role.arn,
             key_arn=args.key_arn,
             bucket=args.artifacts_bucket_name,
         ).apply(
@@ -105,7 +130,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             pipeline_name=self.pipeline_name,
             pipeline_display_name=self.pipeline_name,
             pipeline_description=f"trainops training pipeline for {args.model_name} ({stack})",
-            role_arn=args.sagemaker_role_arn,
+            role_arn=role.arn,
             pipeline_definition=definition,
             parallelism_configuration={"max_parallel_execution_steps": 1},
             tags={MODEL_TAG: args.model_name},
@@ -128,6 +153,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                 "pipeline_name": self.pipeline_name,
                 "pipeline_arn": self.pipeline_arn,
                 "model_package_group_name": self.model_package_group_name,
+                "execution_role_arn": role.arn,
             }
         )
 
@@ -158,6 +184,80 @@ class TrainingPipeline(pulumi.ComponentResource):
             inference_instance_types=tuple(model.register_model.inference_instance_types),
             tags={MODEL_TAG: args.model_name, STACK_TAG: stack},
         )
+
+
+def execution_role_statements(
+    ctx: iam.AwsContext,
+    model_name: str,
+    model: ModelConfig,
+    *,
+    key_arn: pulumi.Input[str],
+    artifacts_bucket_name: pulumi.Input[str],
+    role_arn: pulumi.Input[str],
+    model_package_group: str | None,
+) -> list[iam.Statement]:
+    """Everything one model's execution role may do: its data, image, artifacts, logs, key."""
+    bucket_arn = pulumi.Output.concat(f"arn:{ctx.partition}:s3:::", artifacts_bucket_name)
+    own_prefixes = [f"{kind}/{model_name}/" for kind in ARTIFACT_KINDS]
+    return [
+        *data_access.training_data_statements(ctx, [model.training_data]),
+        iam.allow(
+            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            [pulumi.Output.concat(bucket_arn, f"/{prefix}*") for prefix in own_prefixes],
+            sid="WriteOwnArtifacts",
+        ),
+        iam.allow(
+            ["s3:ListBucket"],
+            [bucket_arn],
+            sid="ListOwnArtifacts",
+            conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in own_prefixes]}},
+        ),
+        iam.allow(["s3:GetBucketLocation"], [bucket_arn], sid="LocateArtifactsBucket"),
+        iam.allow(
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            [key_arn],
+            sid="UseStackKey",
+        ),
+        # Volume encryption goes through grants that only AWS services may use.
+        iam.allow(
+            ["kms:CreateGrant"],
+            [key_arn],
+            sid="GrantStackKeyToSageMaker",
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        iam.allow(
+            ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            [ctx.arn("logs", "log-group:/aws/sagemaker/*")],
+            sid="SageMakerLogGroups",
+        ),
+        iam.allow(
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [ctx.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*")],
+            sid="SageMakerLogStreams",
+        ),
+        # PutMetricData supports no resource ARN; scope it to SageMaker's namespaces instead:
+        # training and endpoints publish under "/aws/sagemaker/...", Clarify's bias
+        # monitoring under "aws/sagemaker/Endpoints/bias-metrics" (no leading slash).
+        iam.allow(
+            ["cloudwatch:PutMetricData"],
+            "*",
+            sid="SageMakerMetrics",
+            conditions={
+                "StringLike": {
+                    "cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/Endpoints/*"]
+                }
+            },
+        ),
+        *data_access.image_pull_statements(ctx, [model.image], sid="PullTrainingImage"),
+        *pipeline_role_statements(
+            ctx,
+            model_name,
+            instance_type=model.instance_type,
+            key_arn=key_arn,
+            role_arn=role_arn,
+            model_package_group=model_package_group,
+        ),
+    ]
 
 
 def pipeline_role_statements(

@@ -1,4 +1,4 @@
-"""Foundation: key policy, artifacts bucket settings and the SageMaker execution role."""
+"""Foundation: key policy and artifacts bucket settings."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from cli import offline
 from components import iam
-from components.foundation import ecr_repository_arns, training_data_statements
 
 ACCOUNT = offline.ACCOUNT_ID
 CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
@@ -45,8 +44,6 @@ def test_key_policy_grants_exactly_the_stack_services(dev: offline.Recording) ->
         "CloudWatchLogsInThisRegion",
         "CloudWatchAlarmsPublishToEncryptedTopics",
         "EventBridgeDeliversToEncryptedTopicsAndQueues",
-        "SageMakerExecutionRoleUsesKey",
-        "SageMakerExecutionRoleGrantsToAwsResources",
     }
     root = statements["AccountAdministersAndDelegatesToIam"]
     assert root["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
@@ -67,12 +64,9 @@ def test_key_policy_grants_exactly_the_stack_services(dev: offline.Recording) ->
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
     assert events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert "Condition" not in events  # EventBridge's KMS calls carry no source keys
-
-    role_arn = dev.one("aws:iam/role:Role", "foundation-sagemaker-execution").outputs["arn"]
-    assert statements["SageMakerExecutionRoleUsesKey"]["Principal"] == {"AWS": role_arn}
-    grants = statements["SageMakerExecutionRoleGrantsToAwsResources"]
-    assert grants["Action"] == ["kms:CreateGrant"]
-    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    # No role is named: the stack's roles (one per model) use the key through IAM, so the key
+    # policy is the same for 1 or 500 models.
+    assert ":role/" not in json.dumps(statements)
 
 
 def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
@@ -157,80 +151,3 @@ def test_prod_keeps_old_versions_longer(run_stack: Callable[..., offline.Recordi
         .inputs["rules"]
     )
     assert {"noncurrentDays": 180} in [r.get("noncurrentVersionExpiration") for r in rules]
-
-
-def test_sagemaker_role_trusts_sagemaker_in_this_account_only(dev: offline.Recording) -> None:
-    role = dev.one("aws:iam/role:Role", "foundation-sagemaker-execution")
-    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
-    assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-
-
-def test_sagemaker_role_permissions_are_scoped(dev: offline.Recording) -> None:
-    policy = statements_by_sid(
-        json.loads(
-            dev.one(
-                "aws:iam/rolePolicy:RolePolicy", "foundation-sagemaker-execution-policy"
-            ).inputs["policy"]
-        )
-    )
-    bucket_arn = dev.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
-    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
-
-    assert policy["ReadTrainingData0"]["Resource"] == [
-        "arn:aws:s3:::example-ml-data/churn/train/*",
-        "arn:aws:s3:::example-ml-data/fraud/train/*",
-    ]
-    assert policy["ListTrainingData1"]["Condition"] == {
-        "StringLike": {"s3:prefix": ["churn/train/*", "fraud/train/*"]}
-    }
-    assert policy["WriteArtifacts"]["Resource"] == [bucket_arn + "/*"]
-    assert policy["UseStackKey"]["Resource"] == [key_arn]
-    assert policy["PullTrainingImages"]["Resource"] == [
-        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/churn-train",
-        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/fraud-train",
-    ]
-    assert policy["SageMakerLogStreams"]["Resource"] == [
-        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/*:log-stream:*"
-    ]
-    # Clarify's bias metrics live in "aws/sagemaker/Endpoints/bias-metrics" (no leading slash).
-    assert policy["SageMakerMetrics"]["Condition"] == {
-        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/Endpoints/*"]}
-    }
-    # The only "*" resources are the two actions AWS offers on "*" alone.
-    star = sorted(a for s in policy.values() if s["Resource"] == "*" for a in s["Action"])
-    assert star == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
-
-
-def test_training_data_access_follows_the_configured_models(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
-    recording = run_stack("dev", {"trainops:models.churn.trainingData": "s3://other-bucket/churn/"})
-    policy = json.loads(
-        recording.one(
-            "aws:iam/rolePolicy:RolePolicy", "foundation-sagemaker-execution-policy"
-        ).inputs["policy"]
-    )
-    reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
-    assert reads == [
-        ["arn:aws:s3:::example-ml-data/fraud/train/*"],
-        ["arn:aws:s3:::other-bucket/churn/*"],
-    ]
-
-
-def test_training_data_statements_for_a_whole_bucket() -> None:
-    read, listing = training_data_statements(CTX, ["s3://whole-bucket/"])
-    assert read["Resource"] == ["arn:aws:s3:::whole-bucket/*"]
-    assert "Condition" not in listing
-
-
-def test_ecr_repositories_are_derived_from_image_uris() -> None:
-    arns = ecr_repository_arns(
-        CTX,
-        [
-            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/model-a:1",
-            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/model-a:2",
-        ],
-    )
-    assert arns == ["arn:aws:ecr:eu-west-1:111122223333:repository/team/model-a"]

@@ -392,6 +392,38 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     assert alarms["monitoring-churn-bias-dppl-gender-f-low"]["threshold"] == -0.1
 
 
+def test_endpoint_and_bias_jobs_run_as_the_models_own_role(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """The serving model and its bias jobs use the model's execution role; their grants are
+    added to that role only, scoped to the model's capture and report prefixes."""
+    recording = run_stack(
+        "dev",
+        {"trainops:models.churn.endpoint": ENDPOINT, "trainops:models.churn.biasMonitoring": BIAS},
+    )
+    churn = recording.one("aws:iam/role:Role", "pipeline-churn-execution")
+    bucket_arn = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
+    assert (
+        recording.one("aws:sagemaker/model:Model").inputs["executionRoleArn"]
+        == churn.outputs["arn"]
+    )
+    definition = recording.one("aws-native:sagemaker:ModelBiasJobDefinition").inputs
+    assert definition["roleArn"] == churn.outputs["arn"]
+    endpoint = recording.one(
+        "aws:iam/rolePolicy:RolePolicy", "monitoring-churn-endpoint-permissions"
+    )
+    bias = recording.one("aws:iam/rolePolicy:RolePolicy", "monitoring-churn-bias-permissions")
+    assert endpoint.inputs["role"] == bias.inputs["role"] == churn.outputs["name"]
+    endpoint_grants = {s["Sid"]: s for s in json.loads(endpoint.inputs["policy"])["Statement"]}
+    assert endpoint_grants["WriteDataCapture"]["Resource"] == [f"{bucket_arn}/data-capture/churn/*"]
+    bias_grants = {s["Sid"]: s for s in json.loads(bias.inputs["policy"])["Statement"]}
+    assert bias_grants["ReadDataCapture"]["Resource"] == [f"{bucket_arn}/data-capture/churn/*"]
+    assert bias_grants["WriteBiasReports"]["Resource"] == [f"{bucket_arn}/bias-reports/churn/*"]
+    assert bias_grants["ListCaptureAndReports"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["data-capture/churn/*", "bias-reports/churn/*"]}
+    }
+
+
 def test_bias_monitoring_without_a_captured_endpoint_is_rejected(
     parse_with: Callable[..., Any],
 ) -> None:

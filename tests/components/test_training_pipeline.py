@@ -1,9 +1,8 @@
-"""TrainingPipeline: one pipeline per model, its generated definition and its permissions."""
+"""TrainingPipeline: one pipeline and execution role per model, its definition and permissions."""
 
 from __future__ import annotations
 
 import fnmatch
-
 import json
 from collections.abc import Callable
 from typing import Any
@@ -44,11 +43,11 @@ def test_definition_uses_image_role_key_and_isolation(
 ) -> None:
     recording = run_stack(stack)
     models = json.loads(offline.stack_config(stack)["trainops:models"])
-    role_arn = recording.one("aws:iam/role:Role", "foundation-sagemaker-execution").outputs["arn"]
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
     bucket = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     for pipeline in recording.of_type("aws:sagemaker/pipeline:Pipeline"):
         model = pipeline.inputs["pipelineName"].removeprefix(f"trainops-{stack}--")
+        role_arn = recording.one("aws:iam/role:Role", f"pipeline-{model}-execution").outputs["arn"]
         assert pipeline.inputs["roleArn"] == role_arn
         document = json.loads(pipeline.inputs["pipelineDefinition"])
         assert document["Version"] == "2020-12-01"
@@ -143,9 +142,9 @@ def test_register_model_creates_a_group_and_a_pending_approval_step(
     container = register["InferenceSpecification"]["Containers"][0]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     policy = json.loads(
-        recording.one(
-            "aws:iam/rolePolicy:RolePolicy", "pipeline-churn-pipeline-permissions"
-        ).inputs["policy"]
+        recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy").inputs[
+            "policy"
+        ]
     )
     register_statement = next(
         s for s in policy["Statement"] if s["Sid"] == "RegisterIntoOwnPackageGroup"
@@ -162,11 +161,9 @@ def test_pipeline_permissions_demand_isolation_encryption_and_the_model_tag(
 ) -> None:
     recording = run_stack("dev")
     key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    role = recording.one("aws:iam/role:Role", "foundation-sagemaker-execution")
-    permissions = recording.one(
-        "aws:iam/rolePolicy:RolePolicy", "pipeline-churn-pipeline-permissions"
-    )
-    assert permissions.inputs["role"] == role.outputs["name"]
+    role = recording.one("aws:iam/role:Role", "pipeline-churn-execution")
+    permissions = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy")
+    assert permissions.inputs["role"] == role.id
     statements = {s["Sid"]: s for s in json.loads(permissions.inputs["policy"])["Statement"]}
     create = statements["CreateIsolatedEncryptedTrainingJobs"]
     assert create["Condition"] == {
@@ -197,9 +194,7 @@ def test_local_storage_instances_get_no_volume_key_but_a_fixed_instance_type(
         "InstanceCount": {"Get": "Parameters.InstanceCount"},
         "VolumeSizeInGB": 50,
     }
-    permissions = recording.one(
-        "aws:iam/rolePolicy:RolePolicy", "pipeline-fraud-pipeline-permissions"
-    )
+    permissions = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-fraud-execution-policy")
     statements = {s["Sid"]: s for s in json.loads(permissions.inputs["policy"])["Statement"]}
     condition = statements["CreateIsolatedEncryptedTrainingJobs"]["Condition"]
     assert condition["ArnEquals"] == {"sagemaker:OutputKmsKey": key_arn}
@@ -231,9 +226,7 @@ def test_pipeline_waits_for_its_permissions(run_stack: Callable[..., offline.Rec
     recording = run_stack("dev")
     pipeline = recording.one("aws:sagemaker/pipeline:Pipeline", "pipeline-churn-pipeline")
     component = recording.one("trainops:pipelines:TrainingPipeline", "pipeline-churn")
-    permissions = recording.one(
-        "aws:iam/rolePolicy:RolePolicy", "pipeline-churn-pipeline-permissions"
-    )
+    permissions = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy")
     assert pipeline.parent_urn == component.urn
     assert permissions.urn in pipeline.dependencies
     assert pipeline.inputs["parallelismConfiguration"] == {"maxParallelExecutionSteps": 1}
@@ -273,3 +266,65 @@ def test_a_name_too_long_for_sagemaker_fails_at_preview(
             "this-is-a-very-long-stack-name",
             config={**offline.stack_config("dev"), "trainops:models": json.dumps(models)},
         )
+
+
+def test_each_model_has_its_own_execution_role(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """One role per model: it reads only its data, pulls only its image, writes only its
+    artifacts; nothing in one model's role names another model."""
+    recording = run_stack("dev")
+    bucket_arn = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
+    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    churn = recording.one("aws:iam/role:Role", "pipeline-churn-execution")
+    fraud = recording.one("aws:iam/role:Role", "pipeline-fraud-execution")
+    assert churn.outputs["arn"] != fraud.outputs["arn"]
+    assert churn.inputs["path"] == "/trainops/dev/"
+    (trust,) = json.loads(churn.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+    text = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy").inputs[
+        "policy"
+    ]
+    assert "fraud" not in text
+    policy = {s["Sid"]: s for s in json.loads(text)["Statement"]}
+    assert policy["ReadTrainingData0"]["Resource"] == ["arn:aws:s3:::example-ml-data/churn/train/*"]
+    assert policy["ListTrainingData1"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["churn/train/*"]}
+    }
+    assert policy["WriteOwnArtifacts"]["Resource"] == [
+        f"{bucket_arn}/models/churn/*",
+        f"{bucket_arn}/checkpoints/churn/*",
+    ]
+    assert policy["ListOwnArtifacts"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["models/churn/*", "checkpoints/churn/*"]}
+    }
+    assert policy["UseStackKey"]["Resource"] == [key_arn]
+    assert policy["GrantStackKeyToSageMaker"]["Condition"] == {
+        "Bool": {"kms:GrantIsForAWSResource": "true"}
+    }
+    assert policy["PullTrainingImage"]["Resource"] == [
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/churn-train"
+    ]
+    assert policy["PassExecutionRoleToTrainingJobs"]["Resource"] == [churn.outputs["arn"]]
+    # Clarify's bias metrics live in "aws/sagemaker/Endpoints/bias-metrics" (no leading slash).
+    assert policy["SageMakerMetrics"]["Condition"] == {
+        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/Endpoints/*"]}
+    }
+    # The only "*" resources are the two actions AWS offers on "*" alone.
+    star = sorted(a for s in policy.values() if s["Resource"] == "*" for a in s["Action"])
+    assert star == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
+
+
+def test_training_data_access_follows_the_model(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack("dev", {"trainops:models.churn.trainingData": "s3://other-bucket/churn/"})
+    policy = json.loads(
+        recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy").inputs[
+            "policy"
+        ]
+    )
+    reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
+    assert reads == [["arn:aws:s3:::other-bucket/churn/*"]]
