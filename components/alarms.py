@@ -31,6 +31,19 @@ MAX_EVALUATION_SECONDS_HOURLY = 7 * 24 * 3600
 MAX_QUERY_EVALUATION_SECONDS = 3 * 3600
 
 
+# Pulumi names a resource without an explicit name `<logical name>-<7 random characters>`.
+AUTONAME_SUFFIX = 8
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An escalated alarm: its name, and how long that name can be (known before it exists,
+    so composite alarm rules can be sized at preview)."""
+
+    name: pulumi.Output[str]
+    max_name_length: int
+
+
 @dataclass(frozen=True)
 class AlertLadder:
     """Where alarms go: warning first, critical when the condition persists."""
@@ -44,8 +57,8 @@ class AlertLadder:
     # Per-function Throttles alarms (PythonFunction); cheap stacks may leave them out, since
     # persistent throttling also shows in queue age, iterator age and failure-queue depth.
     lambda_throttle_alarms: bool = True
-    # Every escalated alarm created on this ladder (its name), for the platform-critical alarm.
-    escalations: list[pulumi.Output[str]] = field(default_factory=list, compare=False)
+    # Every escalated alarm created on this ladder, for the platform-critical alarm.
+    escalations: list[Escalation] = field(default_factory=list, compare=False)
 
     def critical_actions(self) -> list[pulumi.Input[str]]:
         actions: list[pulumi.Input[str]] = [self.critical_topic_arn]
@@ -96,6 +109,7 @@ def _alarm_pair(
     condition: Condition,
     signal: Mapping[str, Any],
     max_window_seconds: int | None = None,
+    escalate: bool = True,
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     child = pulumi.ResourceOptions(parent=parent)
     common = {
@@ -114,7 +128,7 @@ def _alarm_pair(
         opts=child,
         **common,
     )
-    if not ladder.escalate:
+    if not (ladder.escalate and escalate):
         return warning, None
     periods = escalation_periods(
         condition, ladder.escalate_after_minutes, max_window_seconds=max_window_seconds
@@ -129,7 +143,9 @@ def _alarm_pair(
         opts=child,
         **common,
     )
-    ladder.escalations.append(escalated.name)
+    ladder.escalations.append(
+        Escalation(name=escalated.name, max_name_length=len(f"{name}-escalated") + AUTONAME_SUFFIX)
+    )
     return warning, escalated
 
 
@@ -145,8 +161,10 @@ def metric_alarm(
     statistic: str | None = "Sum",
     extended_statistic: str | None = None,
     condition: Condition | None = None,
+    escalate: bool = True,
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
-    """A single-metric alarm and its escalation twin."""
+    """A single-metric alarm and its escalation twin (unless ``escalate`` is False: signals
+    that are one-off events, where "still in ALARM after N minutes" means nothing)."""
     condition = condition or Condition()
     signal: dict[str, Any] = {
         "namespace": namespace,
@@ -165,6 +183,7 @@ def metric_alarm(
         description=description,
         condition=condition,
         signal=signal,
+        escalate=escalate,
     )
 
 
@@ -235,7 +254,11 @@ def alarm_arns(
     return [warning.arn for warning, _ in pairs]
 
 
-MAX_ALARMS_PER_RULE = 100  # CloudWatch limit on alarms referenced by one composite alarm rule
+# CloudWatch's PutCompositeAlarm: at most 100 alarms referenced by one rule, and a rule of at
+# most 10,240 characters (API reference, PutCompositeAlarm).
+MAX_ALARMS_PER_RULE = 100
+MAX_RULE_LENGTH = 10_240
+RULE_TERM_OVERHEAD = len('ALARM("")') + len(" OR ")
 
 
 def composite_rule(names: Sequence[str]) -> str:
@@ -244,7 +267,27 @@ def composite_rule(names: Sequence[str]) -> str:
         raise ValueError(
             f"a composite alarm needs 1-{MAX_ALARMS_PER_RULE} alarms, got {len(names)}"
         )
-    return " OR ".join(f'ALARM("{name}")' for name in sorted(names))
+    rule = " OR ".join(f'ALARM("{name}")' for name in sorted(names))
+    if len(rule) > MAX_RULE_LENGTH:
+        raise ValueError(
+            f"a composite alarm rule is at most {MAX_RULE_LENGTH} characters, got {len(rule)}"
+        )
+    return rule
+
+
+def rule_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Indexes of ``lengths`` (alarm name lengths) packed, in order, into groups whose rule fits
+    one composite alarm: at most 100 alarms and 10,240 characters each."""
+    groups: list[list[int]] = [[]]
+    size = 0
+    for index, length in enumerate(lengths):
+        term = length + RULE_TERM_OVERHEAD
+        if groups[-1] and (len(groups[-1]) == MAX_ALARMS_PER_RULE or size + term > MAX_RULE_LENGTH):
+            groups.append([])
+            size = 0
+        groups[-1].append(index)
+        size += term
+    return groups
 
 
 @dataclass
@@ -258,10 +301,13 @@ class PlatformCriticalAlarm(pulumi.ComponentResource):
 
     Built last (in `__main__.py`), from every escalation on the ladder; it marks the platform
     as "in a critical state", e.g. for maintenance-window hosts that refuse to start then.
-    More than 100 escalations are grouped into nested composite alarms (CloudWatch's limit).
+    When the escalations do not fit one rule (100 alarms, 10,240 characters), they are grouped
+    into named composite alarms `<alarm name>-<level>-<index>`, and those again, as often as
+    needed: a tree whose root is the platform-critical alarm.
     """
 
     alarm_name: str
+    group_names: list[str]
 
     def __init__(
         self, name: str, args: PlatformCriticalAlarmArgs, opts: pulumi.ResourceOptions | None = None
@@ -270,31 +316,38 @@ class PlatformCriticalAlarm(pulumi.ComponentResource):
         ladder = args.ladder
         if not ladder.escalations:
             raise ValueError("no escalated alarms exist to summarise")
-        members: list[pulumi.Output[str]] = list(ladder.escalations)
-        groups = [
-            members[start : start + MAX_ALARMS_PER_RULE]
-            for start in range(0, len(members), MAX_ALARMS_PER_RULE)
-        ]
-        if len(groups) > 1:
-            members = [
-                aws.cloudwatch.CompositeAlarm(
-                    f"{name}-group-{index}",
+        members: list[Escalation] = list(ladder.escalations)
+        self.group_names = []
+        level = 1
+        while len(groups := rule_groups([m.max_name_length for m in members])) > 1:
+            grouped: list[Escalation] = []
+            for index, group in enumerate(groups):
+                group_name = f"{args.alarm_name}-{level}-{index}"
+                if len(group_name) > 255:
+                    raise ValueError(f"composite alarm name {group_name!r} exceeds 255 characters")
+                composite = aws.cloudwatch.CompositeAlarm(
+                    f"{name}-group-{level}-{index}",
+                    alarm_name=group_name,
                     alarm_description="trainops: part of the platform-critical alarm",
-                    alarm_rule=pulumi.Output.all(*group).apply(composite_rule),
+                    alarm_rule=pulumi.Output.all(*(members[i].name for i in group)).apply(
+                        composite_rule
+                    ),
                     alarm_actions=[ladder.warning_topic_arn],
                     ok_actions=[ladder.warning_topic_arn],
                     opts=pulumi.ResourceOptions(parent=self),
-                ).alarm_name
-                for index, group in enumerate(groups)
-            ]
+                )
+                self.group_names.append(group_name)
+                grouped.append(Escalation(composite.alarm_name, len(group_name)))
+            members = grouped
+            level += 1
         aws.cloudwatch.CompositeAlarm(
             f"{name}-alarm",
             alarm_name=args.alarm_name,
             alarm_description="trainops: at least one escalated alarm is in ALARM",
-            alarm_rule=pulumi.Output.all(*members).apply(composite_rule),
+            alarm_rule=pulumi.Output.all(*(m.name for m in members)).apply(composite_rule),
             alarm_actions=[ladder.warning_topic_arn],
             ok_actions=[ladder.warning_topic_arn],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.alarm_name = args.alarm_name
-        self.register_outputs({"alarm_name": self.alarm_name})
+        self.register_outputs({"alarm_name": self.alarm_name, "group_names": self.group_names})

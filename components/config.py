@@ -454,6 +454,10 @@ class HostAlarmsConfig(ConfigModel):
     )
 
 
+# SSM Contacts `Stage.DurationInMinutes`: 0-30 (API reference, SSM Contacts Stage).
+SSM_CONTACTS_STAGE_MAX = 30
+
+
 class IncidentContact(ConfigModel):
     """A person Incident Manager engages, by e-mail."""
 
@@ -473,6 +477,20 @@ class IncidentManagerConfig(ConfigModel):
         default=False,
         description="Create the account's Incident Manager replication set (once per account).",
     )
+    stage_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=SSM_CONTACTS_STAGE_MAX,
+        description="Minutes each contact has to engage before the next one is engaged "
+        "(SSM Contacts allows at most 30; default: escalateAfterMinutes, capped at 30).",
+    )
+
+    def stage_minutes_for(self, escalate_after_minutes: int) -> int:
+        """The escalation plan's stage duration: configured, or the alarm escalation delay
+        within what SSM Contacts accepts."""
+        if self.stage_minutes is not None:
+            return self.stage_minutes
+        return min(escalate_after_minutes, SSM_CONTACTS_STAGE_MAX)
 
     @model_validator(mode="after")
     def _contacts_when_enabled(self) -> IncidentManagerConfig:

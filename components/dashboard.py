@@ -1,8 +1,15 @@
 """The operations dashboard: one CloudWatch dashboard for the whole training platform.
 
 Every component describes what belongs on it (`DashboardSources`: queues, dead-letter queues,
-functions, pipelines, alarms); `__main__.py` merges them and builds one `OperationsDashboard`
-after all components exist. The body is produced by a pure function so its JSON is tested.
+functions, alarms, the stack's pipeline name prefix); `__main__.py` merges them and builds one
+`OperationsDashboard` after all components exist. The body is produced by a pure function so
+its JSON is tested.
+
+Nothing on it is listed per model, so its size does not depend on the number of models
+(CloudWatch allows 500 metrics per graph and 100 alarms per alarm widget): trainings show as
+the stack's own metrics, and per-pipeline failures through a search expression on the stack's
+pipeline name prefix. Per-model alarms (execution failures, endpoints) live in the alarm
+console.
 """
 
 from __future__ import annotations
@@ -30,26 +37,27 @@ class DashboardSources:
     queues: list[pulumi.Input[str]] = field(default_factory=list)
     dead_letter_queues: list[pulumi.Input[str]] = field(default_factory=list)
     functions: list[pulumi.Input[str]] = field(default_factory=list)
-    pipelines: list[str] = field(default_factory=list)
     alarms: list[pulumi.Input[str]] = field(default_factory=list)
     stall_metrics_stack: str | None = None
+    # `trainops-<stack>--`: what every pipeline name of the stack starts with.
+    pipeline_name_prefix: str | None = None
 
     def merged(self, *others: DashboardSources) -> DashboardSources:
         result = DashboardSources(
             queues=list(self.queues),
             dead_letter_queues=list(self.dead_letter_queues),
             functions=list(self.functions),
-            pipelines=list(self.pipelines),
             alarms=list(self.alarms),
             stall_metrics_stack=self.stall_metrics_stack,
+            pipeline_name_prefix=self.pipeline_name_prefix,
         )
         for other in others:
             result.queues += other.queues
             result.dead_letter_queues += other.dead_letter_queues
             result.functions += other.functions
-            result.pipelines += other.pipelines
             result.alarms += other.alarms
             result.stall_metrics_stack = result.stall_metrics_stack or other.stall_metrics_stack
+            result.pipeline_name_prefix = result.pipeline_name_prefix or other.pipeline_name_prefix
         return result
 
 
@@ -80,8 +88,22 @@ def _metric_widget(
     }
 
 
+def pipeline_search(prefix: str, metric: str) -> str:
+    """A search for ``metric`` of every pipeline whose name starts with ``prefix``.
+
+    Search terms match whole tokens (a name splits at `-`), so `trainops-dev` finds
+    `trainops-dev--churn` but not `trainops-development--x`; a stack whose name extends this
+    one's with a hyphen (`dev-2`) would show too. Display only: alarms never use it.
+    """
+    term = prefix.rstrip("-")
+    return (
+        f'SEARCH(\'{{{PIPELINE_NAMESPACE},PipelineName}} MetricName="{metric}" '
+        f"PipelineName={term}', 'Sum', 300)"
+    )
+
+
 def dashboard_body(resolved: Mapping[str, Any], region: str, stack: str) -> dict[str, Any]:
-    """The dashboard JSON from resolved names (queues, dlqs, functions, pipelines, alarms)."""
+    """The dashboard JSON from resolved names (queues, dlqs, functions, alarms)."""
     widgets: list[dict[str, Any]] = [
         {
             "type": "text",
@@ -135,17 +157,35 @@ def dashboard_body(resolved: Mapping[str, Any], region: str, stack: str) -> dict
             )
         )
         row += 6
-    pipelines = sorted(resolved["pipelines"])
-    if pipelines:
+    prefix = resolved.get("pipeline_name_prefix")
+    if prefix:
+        dimensions = [
+            part
+            for key, value in observability.metric_dimensions(stack).items()
+            for part in (key, value)
+        ]
         widgets.append(
             _metric_widget(
-                "Pipeline executions started / failed",
+                "Trainings started / succeeded / failed / re-queued",
                 region,
                 [
-                    [PIPELINE_NAMESPACE, metric, "PipelineName", p]
-                    for p in pipelines
-                    for metric in ("ExecutionStarted", "ExecutionFailed")
+                    [STALL_METRICS_NAMESPACE, metric, *dimensions]
+                    for metric in (
+                        "TrainingsStarted",
+                        "TrainingsSucceeded",
+                        "TrainingsFailed",
+                        "TrainingsRequeued",
+                    )
                 ],
+                y=row,
+            )
+        )
+        row += 6
+        widgets.append(
+            _metric_widget(
+                "Failed executions per pipeline",
+                region,
+                [[{"expression": pipeline_search(prefix, "ExecutionFailed"), "id": "failed"}]],
                 y=row,
             )
         )
@@ -236,7 +276,7 @@ class OperationsDashboard(pulumi.ComponentResource):
                 dashboard_body(
                     {
                         **resolved,
-                        "pipelines": sources.pipelines,
+                        "pipeline_name_prefix": sources.pipeline_name_prefix,
                         "stall_metrics_stack": sources.stall_metrics_stack,
                     },
                     args.region,

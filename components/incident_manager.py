@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
-from components.config import IncidentManagerConfig
+from components.config import SSM_CONTACTS_STAGE_MAX, IncidentManagerConfig
 
 
 def build_incident_manager(
@@ -25,7 +25,15 @@ def build_incident_manager(
     critical_topic_arn: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> aws.ssmincidents.ResponsePlan:
-    """Creates contacts, the escalation plan and the response plan; returns the response plan."""
+    """Creates contacts, the escalation plan and the response plan; returns the response plan.
+
+    ``stage_minutes`` is how long each contact has before the next is engaged: 1-30 (SSM
+    Contacts rejects longer stages).
+    """
+    if not 1 <= stage_minutes <= SSM_CONTACTS_STAGE_MAX:
+        raise ValueError(
+            f"an escalation stage lasts 1-{SSM_CONTACTS_STAGE_MAX} minutes, got {stage_minutes}"
+        )
     child = pulumi.ResourceOptions(parent=parent)
     depends: list[pulumi.Resource] = []
     if config.create_replication_set:

@@ -151,8 +151,10 @@ def build_endpoint(
                 "kms_key_id": args.key_arn,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
             }
+        # Auto-named `<logical name>-<7 characters>`, which SageMaker caps at 63: with the
+        # component's name and a 32-character model this short logical name still fits.
         endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-endpoint-config", opts=child, **config_args
+            f"{name}-config", opts=child, **config_args
         )
         aws.sagemaker.Endpoint(
             f"{name}-endpoint",

@@ -184,7 +184,9 @@ class TrainingMonitor(pulumi.ComponentResource):
                 f"{name}-incidents",
                 config.incident_manager,
                 region=ctx.region,
-                stage_minutes=config.escalate_after_minutes,
+                stage_minutes=config.incident_manager.stage_minutes_for(
+                    config.escalate_after_minutes
+                ),
                 critical_topic_arn=critical.arn,
                 parent=self,
             ).arn
@@ -237,7 +239,12 @@ class TrainingMonitor(pulumi.ComponentResource):
             dead_letter_queues += detector.dead_letter_queues
             first_tier += self._stall_alarms(name, stack)
             for model, pipeline in sorted(args.pipeline_names.items()):
-                warning_alarm, _ = alarms.metric_alarm(
+                # One per model, so it stays off the shared dashboard (its pipelines show there
+                # through a search) and has no escalation twin: a failed execution is a one-off
+                # event that pages `critical` at once through the pipeline-failed rule, and an
+                # escalated twin per model would grow the platform-critical alarm with the
+                # number of models.
+                alarms.metric_alarm(
                     f"{name}-{model}-execution-failed",
                     parent=self,
                     ladder=self.ladder,
@@ -245,18 +252,19 @@ class TrainingMonitor(pulumi.ComponentResource):
                     namespace="AWS/Sagemaker/ModelBuildingPipeline",
                     metric_name="ExecutionFailed",
                     dimensions={"PipelineName": pipeline},
+                    escalate=False,
                 )
-                first_tier.append(warning_alarm)
 
         first_tier += self._host_alarms(name, config, args.models)
-        first_tier += self._endpoints(name, args)
+        # Endpoint and bias alarms are per model too: in the alarm console, not the dashboard.
+        self._endpoints(name, args)
 
         self.warning_topic_arn = warning.arn
         self.critical_topic_arn = critical.arn
         self.dashboard_sources = DashboardSources(
             dead_letter_queues=dead_letter_queues,
             functions=functions,
-            pipelines=sorted(args.pipeline_names.values()),
+            pipeline_name_prefix=naming.model_prefix() if args.pipeline_names else None,
             alarms=[alarm.arn for alarm in first_tier],
             stall_metrics_stack=stack if args.pipeline_names else None,
         )
@@ -423,19 +431,20 @@ class TrainingMonitor(pulumi.ComponentResource):
         # One contributor per host: a single full disk or idle GPU alarms even while the other
         # hosts are fine. SageMaker names pipeline jobs without the stack, so these cover every
         # training job of the account in this region.
-        source = f'FROM SCHEMA("{TRAINING_HOST_NAMESPACE}", Host)'
-        group = "GROUP BY Host"
+        # AWS requires GROUP BY and ORDER BY in a multi-time-series alarm; ORDER BY puts the
+        # hosts nearest the threshold first (fullest disk, idlest GPU).
+        source = f'FROM SCHEMA("{TRAINING_HOST_NAMESPACE}", Host) GROUP BY Host'
         specs = [
             (
                 "disk",
-                f"SELECT MAX(DiskUtilization) {source} {group}",
+                f"SELECT MAX(DiskUtilization) {source} ORDER BY MAX() DESC",
                 hosts.disk_percent,
                 "GreaterThanThreshold",
                 1,
             ),
             (
                 "memory",
-                f"SELECT MAX(MemoryUtilization) {source} {group}",
+                f"SELECT MAX(MemoryUtilization) {source} ORDER BY MAX() DESC",
                 hosts.memory_percent,
                 "GreaterThanThreshold",
                 1,
@@ -445,7 +454,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             specs.append(
                 (
                     "gpu-idle",
-                    f"SELECT MAX(GPUUtilization) {source} {group}",
+                    f"SELECT MAX(GPUUtilization) {source} ORDER BY MAX() ASC",
                     hosts.gpu_idle_percent,
                     "LessThanThreshold",
                     max(1, hosts.gpu_idle_minutes // 5),

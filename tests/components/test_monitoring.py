@@ -170,6 +170,10 @@ def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
             continue
         assert alarm["alarmActions"] == [arns["warning"]], name
         assert alarm["okActions"] == [arns["warning"]], name
+        if name.endswith("-execution-failed"):
+            # one per model, a one-off event: the pipeline-failed rule pages critical at once
+            assert f"{name}-escalated" not in alarms, name
+            continue
         escalated = alarms[f"{name}-escalated"]
         query = "metricQueries" in escalated
         period = escalated["metricQueries"][0]["period"] if query else escalated["period"]
@@ -247,12 +251,17 @@ def test_training_host_alarms_query_all_training_jobs(
     alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
     disk = alarms["monitoring-training-host-disk"]["metricQueries"][0]
     # GROUP BY Host: every host is its own contributor, so one idle GPU or full disk alarms
-    # while the other hosts are fine.
+    # while the other hosts are fine. AWS requires ORDER BY in such multi-time-series alarms:
+    # the fullest disks first, the idlest GPUs first.
     assert disk["expression"] == (
-        'SELECT MAX(DiskUtilization) FROM SCHEMA("/aws/sagemaker/TrainingJobs", Host) GROUP BY Host'
+        'SELECT MAX(DiskUtilization) FROM SCHEMA("/aws/sagemaker/TrainingJobs", Host) '
+        "GROUP BY Host ORDER BY MAX() DESC"
     )
+    memory = alarms["monitoring-training-host-memory"]["metricQueries"][0]["expression"]
+    assert memory.endswith("GROUP BY Host ORDER BY MAX() DESC")
     assert alarms["monitoring-training-host-gpu-idle"]["metricQueries"][0]["expression"] == (
-        'SELECT MAX(GPUUtilization) FROM SCHEMA("/aws/sagemaker/TrainingJobs", Host) GROUP BY Host'
+        'SELECT MAX(GPUUtilization) FROM SCHEMA("/aws/sagemaker/TrainingJobs", Host) '
+        "GROUP BY Host ORDER BY MAX() ASC"
     )
     assert alarms["monitoring-training-host-disk"]["threshold"] == 90
     gpu = alarms["monitoring-training-host-gpu-idle"]
@@ -473,34 +482,91 @@ def test_incident_manager_engages_on_escalated_alarms(
     assert recording.of_type("aws:ssmincidents/replicationSet:ReplicationSet") == []
 
 
-def test_dashboard_body_shows_queues_pipelines_functions_and_alarms(
+INCIDENTS = {
+    "enabled": True,
+    "contacts": [{"alias": "oncall", "name": "On-call", "email": "ml-oncall@example.com"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("escalate_after", "stage_minutes", "expected"),
+    [(60, None, 30), (1440, None, 30), (10, None, 10), (60, 5, 5)],
+)
+def test_escalation_stages_stay_within_what_ssm_contacts_accepts(
+    run_stack: Callable[..., offline.Recording],
+    escalate_after: int,
+    stage_minutes: int | None,
+    expected: int,
+) -> None:
+    """SSM Contacts takes 0-30 minutes per stage; escalateAfterMinutes goes up to 1440."""
+    incidents = {**INCIDENTS, **({"stageMinutes": stage_minutes} if stage_minutes else {})}
+    recording = run_stack(
+        "prod",
+        {
+            "trainops:monitoring.escalateAfterMinutes": escalate_after,
+            "trainops:monitoring.incidentManager": incidents,
+        },
+    )
+    (stage,) = recording.one(
+        "aws:ssmcontacts/plan:Plan", "monitoring-incidents-escalation-plan"
+    ).inputs["stages"]
+    assert stage["durationInMinutes"] == expected
+
+
+def test_a_stage_longer_than_ssm_contacts_allows_is_a_config_error(
+    parse_with: Callable[..., Any],
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_with(
+            "prod", {"trainops:monitoring.incidentManager": {**INCIDENTS, "stageMinutes": 45}}
+        )
+    assert raised.value.problems == [
+        "trainops:monitoring.incidentManager.stageMinutes: Input should be less than or equal "
+        "to 30 (got 45)"
+    ]
+
+
+def test_dashboard_body_shows_queues_trainings_functions_and_alarms(
     run_stack: Callable[..., offline.Recording],
 ) -> None:
-    dev = run_stack("prod")
-    body = json.loads(dev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    prod = run_stack("prod")
+    body = json.loads(prod.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = [w["properties"].get("title") for w in body["widgets"]]
     assert "Dead-letter queue depths" in titles
-    assert "Pipeline executions started / failed" in titles
+    assert "Trainings started / succeeded / failed / re-queued" in titles
+    assert "Failed executions per pipeline" in titles
     assert "Stalled and overrunning training" in titles
     assert "Lambda errors" in titles
     assert "Alarm states" in titles
     widgets = {w["properties"].get("title"): w for w in body["widgets"]}
-    pipelines = widgets["Pipeline executions started / failed"]["properties"]["metrics"]
-    assert [
-        "AWS/Sagemaker/ModelBuildingPipeline",
-        "ExecutionFailed",
-        "PipelineName",
-        "trainops-prod--churn",
-    ] in pipelines
+    trainings = widgets["Trainings started / succeeded / failed / re-queued"]["properties"]
+    assert ["trainops", "TrainingsFailed", "service", "trainops", "Stack", "prod"] in trainings[
+        "metrics"
+    ]
+    (search,) = widgets["Failed executions per pipeline"]["properties"]["metrics"]
+    assert search == [
+        {
+            "expression": "SEARCH('{AWS/Sagemaker/ModelBuildingPipeline,PipelineName} "
+            "MetricName=\"ExecutionFailed\" PipelineName=trainops-prod', 'Sum', 300)",
+            "id": "failed",
+        }
+    ]
     dlq_names = {m[3] for m in widgets["Dead-letter queue depths"]["properties"]["metrics"]}
     assert dlq_names == {
         q.outputs["name"]
-        for q in dev.of_type("aws:sqs/queue:Queue")
+        for q in prod.of_type("aws:sqs/queue:Queue")
         if q.name.endswith(("-dlq", "-failures"))
     }
+    # The platform's alarms; the per-model ones (execution failures, endpoints) are not listed,
+    # so the dashboard is the same size for 3 or 500 models.
     alarm_arns = set(widgets["Alarm states"]["properties"]["alarms"])
-    first_tier = {a.outputs["arn"] for a in dev.of_type(ALARM) if not a.name.endswith("-escalated")}
-    assert alarm_arns == first_tier
+    platform = {
+        a.outputs["arn"]
+        for a in prod.of_type(ALARM)
+        if not a.name.endswith(("-escalated", "-execution-failed"))
+    }
+    assert alarm_arns == platform
+    assert "churn" not in json.dumps(body)
 
 
 def test_escalation_counts_from_the_warning_and_respects_cloudwatch_windows() -> None:
