@@ -3,7 +3,10 @@
 For teams that train on their own EC2/GPU hosts instead of SageMaker. The window selects
 instances **by tag** (or a resource group), never by instance id; each model is one Run Command
 task that runs the `trainops-<stack>-retrain` Command document, whose typed, pattern-checked
-parameters replace raw shell strings. Output goes to the artifacts bucket (encrypted) and a
+parameters replace raw shell strings. Systems Manager allows 20 tasks per window, so models
+are spread over as many windows as they need (`trainops-<stack>-retraining`, `...-2`, ...),
+all on the same schedule and hosts; the document takes a lock on the host, so a host still
+retrains one model at a time. Output goes to the artifacts bucket (encrypted) and a
 CloudWatch log group; failures, time-outs and cancellations notify the warning topic through a
 service role that may do just that. Run Command status changes are forwarded to the training
 event bus when event sourcing is on.
@@ -28,6 +31,7 @@ from components.dashboard import DashboardSources
 from components.data_access import covering_data_statements
 from components.event_rules import EventBusRef, RuleTarget, rule_with_target
 from components.lambda_function import PythonFunction, PythonFunctionArgs
+from components.training_pipeline import STACK_TAG
 from trainops_runtime.training_request import MODEL_NAME_BODY, MODEL_NAME_MAX
 
 RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
@@ -37,6 +41,11 @@ S3_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*/=-]*)?$"
 ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
 ALARM_PATTERN = r"^[A-Za-z0-9 ._:/-]{0,255}$"
 OUTPUT_PREFIX = "maintenance-window"
+# Systems Manager quota "Tasks per maintenance window": 20 (AWS General Reference, Systems
+# Manager endpoints and quotas).
+MAX_TASKS_PER_WINDOW = 20
+# One retraining at a time per host, across windows (they share schedule and hosts).
+HOST_LOCK = "/var/lock/trainops-retrain.lock"
 
 
 def retrain_document(command: str) -> dict[str, Any]:
@@ -54,6 +63,10 @@ def retrain_document(command: str) -> dict[str, Any]:
         'if [ -z "$MODEL" ] || [ -z "$DATA_URI" ]; then',
         '  echo "trainops: modelName and dataUri are required" >&2; exit 2',
         "fi",
+        "# One retraining at a time on this host, whichever window sent it: a later command",
+        "# waits here (within its executionTimeout) for the one before it.",
+        f"exec 9>{HOST_LOCK}",
+        "flock 9",
         'if [ -n "$GUARD_ALARM" ]; then',
         "  STATE=$(aws cloudwatch describe-alarms --alarm-types CompositeAlarm "
         '--alarm-names "$GUARD_ALARM" --query "CompositeAlarms[0].StateValue" --output text)',
@@ -106,6 +119,20 @@ def retrain_document(command: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def window_groups(models: list[str]) -> list[list[str]]:
+    """The models of each window, in order: at most MAX_TASKS_PER_WINDOW per window."""
+    return [
+        models[start : start + MAX_TASKS_PER_WINDOW]
+        for start in range(0, len(models), MAX_TASKS_PER_WINDOW)
+    ]
+
+
+def window_name(index: int) -> str:
+    """`trainops-<stack>-retraining` for the first window, `...-<n>` for the n-th after it."""
+    parts = ("retraining",) if index == 0 else ("retraining", str(index + 1))
+    return naming.physical_name(*parts, max_length=128)
 
 
 def window_spec(config: MaintenanceWindowConfig, name: str) -> dict[str, Any]:
@@ -237,9 +264,10 @@ class MaintenanceWindowArgs:
 
 
 class MaintenanceWindowRetraining(pulumi.ComponentResource):
-    """The window, its tag-based target, the retrain document and one task per model."""
+    """The windows (20 models each), their tag-based targets, the retrain document and one task
+    per model."""
 
-    window_id: pulumi.Output[str]
+    window_ids: list[pulumi.Output[str]]
     document_name: str
     log_group_name: pulumi.Output[str]
     instance_policy_arn: pulumi.Output[str]
@@ -272,28 +300,6 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             kms_key_id=args.key_arn,
             opts=child,
         )
-        spec = window_spec(config, naming.physical_name("retraining", max_length=128))
-        window = aws.ssm.MaintenanceWindow(
-            f"{name}-window",
-            name=spec["Name"],
-            description=spec["Description"],
-            schedule=spec["Schedule"],
-            schedule_timezone=spec["ScheduleTimezone"],
-            duration=spec["Duration"],
-            cutoff=spec["Cutoff"],
-            allow_unassociated_targets=spec["AllowUnassociatedTargets"],
-            opts=child,
-        )
-        target_args = target_spec(config)
-        target = aws.ssm.MaintenanceWindowTarget(
-            f"{name}-target",
-            window_id=window.id,
-            name="training-hosts",
-            description="trainops: hosts that retrain models",
-            resource_type=target_args["ResourceType"],
-            targets=[{"key": t["Key"], "values": t["Values"]} for t in target_args["Targets"]],
-            opts=child,
-        )
         notify_topic = args.alerts.warning_topic_arn if args.alerts is not None else None
         role = self._service_role(name, args, document.arn, notify_topic)
 
@@ -309,37 +315,44 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             if config.guard_with_critical_alarm and args.guard_alarm_name
             else "",
         )
-        for priority, model in enumerate(models, start=1):
-            spec_output = resolved.apply(
-                lambda r, model=model, priority=priority: task_spec(
-                    config,
-                    model=model,
-                    data_uri=args.models[model].training_data,
-                    priority=priority,
-                    document=r["document"],
-                    bucket=r["bucket"],
-                    log_group=r["log_group"],
-                    notify_topic_arn=r["topic"] or None,
-                    service_role_arn=r["role"],
-                    guard_alarm=r["guard"],
+        self.window_ids = []
+        for index, group in enumerate(window_groups(models)):
+            # The first window keeps its original names; the others are numbered.
+            suffix = "" if index == 0 else f"-{index + 1}"
+            window_id = self._window(f"{name}{suffix}", config, window_name(index))
+            target = self._target(f"{name}{suffix}", config, window_id)
+            for priority, model in enumerate(group, start=1):
+                spec_output = resolved.apply(
+                    lambda r, model=model, priority=priority: task_spec(
+                        config,
+                        model=model,
+                        data_uri=args.models[model].training_data,
+                        priority=priority,
+                        document=r["document"],
+                        bucket=r["bucket"],
+                        log_group=r["log_group"],
+                        notify_topic_arn=r["topic"] or None,
+                        service_role_arn=r["role"],
+                        guard_alarm=r["guard"],
+                    )
                 )
-            )
-            aws.ssm.MaintenanceWindowTask(
-                f"{name}-task-{model}",
-                window_id=window.id,
-                name=f"retrain-{model}",
-                description=f"trainops: retrain {model}",
-                task_type="RUN_COMMAND",
-                task_arn=document.name,
-                service_role_arn=role.arn,
-                priority=priority,
-                max_concurrency=config.max_concurrency,
-                max_errors=config.max_errors,
-                cutoff_behavior="CONTINUE_TASK",
-                targets=[{"key": "WindowTargetIds", "values": [target.id]}],
-                task_invocation_parameters=spec_output.apply(_pulumi_invocation),
-                opts=child,
-            )
+                aws.ssm.MaintenanceWindowTask(
+                    f"{name}-task-{model}",
+                    window_id=window_id,
+                    name=f"retrain-{model}",
+                    description=f"trainops: retrain {model}",
+                    task_type="RUN_COMMAND",
+                    task_arn=document.name,
+                    service_role_arn=role.arn,
+                    priority=priority,
+                    max_concurrency=config.max_concurrency,
+                    max_errors=config.max_errors,
+                    cutoff_behavior="CONTINUE_TASK",
+                    targets=[{"key": "WindowTargetIds", "values": [target]}],
+                    task_invocation_parameters=spec_output.apply(_pulumi_invocation),
+                    opts=child,
+                )
+            self.window_ids.append(window_id)
 
         policy = self._instance_policy(name, args, models, log_group.arn)
         rules: list[RuleTarget] = []
@@ -353,7 +366,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             and args.guard_alarm_name is not None
             and args.guard_alarm_arn is not None
         ):
-            stopper = self._stop_on_critical_alarm(name, args, window.id)
+            stopper = self._stop_on_critical_alarm(name, args)
             rules.append(stopper.rule)
             functions.append(stopper.function_name)
             function_alarms += stopper.alarms
@@ -367,17 +380,51 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             ],
         )
 
-        self.window_id = window.id
         self.log_group_name = log_group.name
         self.instance_policy_arn = policy.arn
         self.register_outputs(
             {
-                "window_id": self.window_id,
+                "window_ids": self.window_ids,
                 "document_name": self.document_name,
                 "log_group_name": self.log_group_name,
                 "instance_policy_arn": self.instance_policy_arn,
             }
         )
+
+    def _window(
+        self, name: str, config: MaintenanceWindowConfig, window_name: str
+    ) -> pulumi.Output[str]:
+        """One window on the configured schedule, tagged with the stack (the stopper finds the
+        stack's windows by that tag and their names)."""
+        spec = window_spec(config, window_name)
+        window = aws.ssm.MaintenanceWindow(
+            f"{name}-window",
+            name=spec["Name"],
+            description=spec["Description"],
+            schedule=spec["Schedule"],
+            schedule_timezone=spec["ScheduleTimezone"],
+            duration=spec["Duration"],
+            cutoff=spec["Cutoff"],
+            allow_unassociated_targets=spec["AllowUnassociatedTargets"],
+            tags={STACK_TAG: pulumi.get_stack()},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return window.id
+
+    def _target(
+        self, name: str, config: MaintenanceWindowConfig, window_id: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        target_args = target_spec(config)
+        target = aws.ssm.MaintenanceWindowTarget(
+            f"{name}-target",
+            window_id=window_id,
+            name="training-hosts",
+            description="trainops: hosts that retrain models",
+            resource_type=target_args["ResourceType"],
+            targets=[{"key": t["Key"], "values": t["Values"]} for t in target_args["Targets"]],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return target.id
 
     def _service_role(
         self,
@@ -501,17 +548,15 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _stop_on_critical_alarm(
-        self, name: str, args: MaintenanceWindowArgs, window_id: pulumi.Output[str]
-    ) -> _Stopper:
+    def _stop_on_critical_alarm(self, name: str, args: MaintenanceWindowArgs) -> _Stopper:
         """When the platform-critical alarm fires, running retraining stops (see the handler).
 
         Stands in for the task's AlarmConfiguration, which the Pulumi providers do not expose.
+        The function finds the stack's windows by name (however many there are) and may act
+        only on windows tagged with this stack.
         """
         ctx = args.ctx
-        window_arn = pulumi.Output.concat(
-            f"arn:{ctx.partition}:ssm:{ctx.region}:{ctx.account_id}:maintenancewindow/", window_id
-        )
+        stack = pulumi.get_stack()
         function = PythonFunction(
             f"{name}-stopper",
             PythonFunctionArgs(
@@ -526,7 +571,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 invoked_asynchronously=True,
                 alerts=args.alerts,
                 environment={
-                    "TRAINOPS_MAINTENANCE_WINDOW_ID": window_id,
+                    "TRAINOPS_MAINTENANCE_WINDOW_NAME": window_name(0),
                     "TRAINOPS_GUARD_ALARM_NAME": args.guard_alarm_name or "",
                 },
                 statements=[
@@ -535,15 +580,17 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                             "ssm:CancelMaintenanceWindowExecution",
                             "ssm:DescribeMaintenanceWindowExecutions",
                         ],
-                        [window_arn],
-                        sid="StopOwnWindow",
+                        [ctx.arn("ssm", "maintenancewindow/*")],
+                        sid="StopOwnWindows",
+                        conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}},
                     ),
-                    # These three support only Resource "*" (no resource-level permissions).
+                    # These four support only Resource "*" (no resource-level permissions).
                     iam.allow(
                         [
                             "ssm:CancelCommand",
                             "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
                             "ssm:DescribeMaintenanceWindowExecutionTasks",
+                            "ssm:DescribeMaintenanceWindows",
                         ],
                         "*",
                         sid="StopRunningCommands",

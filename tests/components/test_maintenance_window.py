@@ -222,9 +222,9 @@ def test_a_critical_alarm_stops_running_retraining(
         "aws:lambda/function:Function", "maintenance-window-stopper-function"
     ).inputs
     assert function["handler"] == "trainops_runtime.stop_maintenance.handler"
-    window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
     variables = function["environment"]["variables"]
-    assert variables["TRAINOPS_MAINTENANCE_WINDOW_ID"] == window.id
+    # the function finds the stack's windows by name: one env value, however many windows
+    assert variables["TRAINOPS_MAINTENANCE_WINDOW_NAME"] == "trainops-prod-retraining"
     assert variables["TRAINOPS_GUARD_ALARM_NAME"] == "trainops-prod-platform-critical"
     target = recording.one(
         "aws:cloudwatch/eventTarget:EventTarget", "maintenance-window-stop-on-critical-target"
@@ -236,11 +236,76 @@ def test_a_critical_alarm_stops_running_retraining(
             "policy"
         ]
     )
-    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopOwnWindow")
-    assert stop["Resource"] == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:maintenancewindow/{window.id}"]
+    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopOwnWindows")
+    assert stop["Resource"] == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:maintenancewindow/*"]
+    assert stop["Condition"] == {"StringEquals": {"aws:ResourceTag/trainops:stack": "prod"}}
+    window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
+    assert window.inputs["tags"]["trainops:stack"] == "prod"
     assert iam.wildcard_allow_actions(policy) == []
     without = run_stack("prod", {"trainops:maintenanceWindow.guardWithCriticalAlarm": False})
     assert not [r for r in without.resources if "stop" in r.name]
+
+
+def test_more_models_than_a_window_holds_spread_over_windows(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """Systems Manager allows 20 tasks per window: 45 models need three windows, each with its
+    own target, the same schedule, and its tasks in order."""
+    base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
+    models = {
+        f"m{index:02d}": {**base, "trainingData": f"s3://lake/ml/m{index:02d}/"}
+        for index in range(45)
+    }
+    recording = run_stack("prod", {"trainops:models": models})
+    windows = {
+        w.outputs["name"]: w
+        for w in recording.of_type("aws:ssm/maintenanceWindow:MaintenanceWindow")
+    }
+    assert sorted(windows) == [
+        "trainops-prod-retraining",
+        "trainops-prod-retraining-2",
+        "trainops-prod-retraining-3",
+    ]
+    assert {w.inputs["schedule"] for w in windows.values()} == {"cron(0 4 ? * SUN *)"}
+    targets = recording.of_type("aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget")
+    assert sorted(t.inputs["windowId"] for t in targets) == sorted(w.id for w in windows.values())
+    tasks = recording.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
+    by_window: dict[str, list[tuple[int, str]]] = {}
+    for task in tasks:
+        by_window.setdefault(task.inputs["windowId"], []).append(
+            (task.inputs["priority"], task.inputs["name"])
+        )
+    first = sorted(by_window[windows["trainops-prod-retraining"].id])
+    assert first == [(index + 1, f"retrain-m{index:02d}") for index in range(20)]
+    assert [
+        len(by_window[w.id]) for w in sorted(windows.values(), key=lambda w: w.outputs["name"])
+    ] == [
+        20,
+        20,
+        5,
+    ]
+    # each task targets its own window's hosts
+    target_of = {t.inputs["windowId"]: t.id for t in targets}
+    for task in tasks:
+        assert task.inputs["targets"] == [
+            {"key": "WindowTargetIds", "values": [target_of[task.inputs["windowId"]]]}
+        ]
+    # the hosts read one covering prefix, however many models
+    policy = json.loads(
+        recording.one("aws:iam/policy:Policy", "maintenance-window-instance-policy").inputs[
+            "policy"
+        ]
+    )
+    reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
+    assert reads == [["arn:aws:s3:::lake/ml/*"]]
+
+
+def test_a_host_retrains_one_model_at_a_time() -> None:
+    """Windows share schedule and hosts: the document serialises on a lock on the host."""
+    script = retrain_document("/opt/trainops/bin/retrain")["mainSteps"][0]["inputs"]["runCommand"]
+    lock = script.index("exec 9>/var/lock/trainops-retrain.lock")
+    assert script[lock + 1] == "flock 9"
+    assert lock < next(i for i, line in enumerate(script) if line.startswith("exec /opt"))
 
 
 def test_guard_alarm_is_passed_to_the_hosts(run_stack: Callable[..., offline.Recording]) -> None:
