@@ -88,7 +88,6 @@ if settings.monitoring.enabled:
             ctx=ctx,
             key_arn=foundation.key_arn,
             models=settings.models,
-            pipeline_names={model: p.pipeline_name for model, p in pipelines.items()},
             model_catalog=model_catalog,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
             execution_roles={model: p.execution_role for model, p in pipelines.items()},

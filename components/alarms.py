@@ -109,7 +109,6 @@ def _alarm_pair(
     condition: Condition,
     signal: Mapping[str, Any],
     max_window_seconds: int | None = None,
-    escalate: bool = True,
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
     child = pulumi.ResourceOptions(parent=parent)
     common = {
@@ -128,7 +127,7 @@ def _alarm_pair(
         opts=child,
         **common,
     )
-    if not (ladder.escalate and escalate):
+    if not ladder.escalate:
         return warning, None
     periods = escalation_periods(
         condition, ladder.escalate_after_minutes, max_window_seconds=max_window_seconds
@@ -161,10 +160,8 @@ def metric_alarm(
     statistic: str | None = "Sum",
     extended_statistic: str | None = None,
     condition: Condition | None = None,
-    escalate: bool = True,
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
-    """A single-metric alarm and its escalation twin (unless ``escalate`` is False: signals
-    that are one-off events, where "still in ALARM after N minutes" means nothing)."""
+    """A single-metric alarm and its escalation twin."""
     condition = condition or Condition()
     signal: dict[str, Any] = {
         "namespace": namespace,
@@ -183,7 +180,6 @@ def metric_alarm(
         description=description,
         condition=condition,
         signal=signal,
-        escalate=escalate,
     )
 
 

@@ -8,8 +8,7 @@ its JSON is tested.
 Nothing on it is listed per model, so its size does not depend on the number of models
 (CloudWatch allows 500 metrics per graph and 100 alarms per alarm widget): trainings show as
 the stack's own metrics, and per-pipeline failures through a search expression on the stack's
-pipeline name prefix. Per-model alarms (execution failures, endpoints) live in the alarm
-console.
+pipeline name prefix. Per-model alarms (endpoints, bias) live in the alarm console.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """Small helpers that build least-privilege IAM policy documents as plain dicts.
 
-Documents are dicts (serialised with `pulumi.Output.json_dumps`) rather than provider invokes such
-as `aws.iam.get_policy_document`, so the program runs offline, fast, and under mocks.
+Documents are dicts (serialised by `to_json`) rather than provider invokes such as
+`aws.iam.get_policy_document`, so the program runs offline, fast, and under mocks.
 Wildcard actions (`*`, `service:*`) are refused in Allow statements: least privilege is checked
 where the statement is built, not only in review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,9 +96,43 @@ def document(*statements: Statement) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
+def _outputs_in(value: Any, found: list[pulumi.Output[Any]]) -> None:
+    if isinstance(value, pulumi.Output):
+        found.append(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _outputs_in(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _outputs_in(item, found)
+
+
+def _resolved(value: Any, values: Iterator[Any]) -> Any:
+    """``value`` with each Output replaced by the next of ``values`` (same traversal order)."""
+    if isinstance(value, pulumi.Output):
+        return next(values)
+    if isinstance(value, Mapping):
+        return {key: _resolved(item, values) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolved(item, values) for item in value]
+    return value
+
+
 def to_json(doc: Mapping[str, Any]) -> pulumi.Output[str]:
-    """Serialises a document that may hold Outputs (ARNs of resources not yet created)."""
-    return pulumi.Output.json_dumps(doc)
+    """Serialises a document that may hold Outputs (ARNs of resources not yet created).
+
+    One `Output.all` over the Outputs the document holds, rather than `Output.json_dumps`,
+    which lifts every key and value into an Output of its own: with a few thousand documents
+    (hundreds of models) that bookkeeping dominated the program's run time. Unknown and
+    secret values behave as with `Output.all`.
+    """
+    outputs: list[pulumi.Output[Any]] = []
+    _outputs_in(doc, outputs)
+    if not outputs:
+        return pulumi.Output.from_input(json.dumps(doc))
+    return pulumi.Output.all(*outputs).apply(
+        lambda values: json.dumps(_resolved(doc, iter(values)))
+    )
 
 
 def service_trust_policy(

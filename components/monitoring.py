@@ -59,7 +59,6 @@ class TrainingMonitorArgs:
     ctx: iam.AwsContext
     key_arn: pulumi.Input[str]
     models: Mapping[str, ModelConfig]
-    pipeline_names: Mapping[str, str]
     # model -> catalog entry (`training_pipeline.model_catalog`), shipped in the functions' code
     model_catalog: Mapping[str, Mapping[str, Any]]
     artifacts_bucket_name: pulumi.Input[str]
@@ -214,49 +213,45 @@ class TrainingMonitor(pulumi.ComponentResource):
                 input_transformer=TRAINING_FAILURE_MESSAGE,
             )
         ]
-        if args.pipeline_names:
-            rules.append(
-                rule_with_target(
-                    f"{name}-pipeline-failed",
-                    parent=self,
-                    key_arn=args.key_arn,
-                    ladder=self.ladder,
-                    description=f"trainops {stack}: pipeline execution failed",
-                    event_pattern=pipeline_failure_pattern(ctx, stack),
-                    target_arn=critical.arn,
-                    input_transformer=PIPELINE_FAILURE_MESSAGE,
-                )
+        if args.models:
+            pipeline_failed = rule_with_target(
+                f"{name}-pipeline-failed",
+                parent=self,
+                key_arn=args.key_arn,
+                ladder=self.ladder,
+                description=f"trainops {stack}: pipeline execution failed",
+                event_pattern=pipeline_failure_pattern(ctx, stack),
+                target_arn=critical.arn,
+                input_transformer=PIPELINE_FAILURE_MESSAGE,
             )
+            rules.append(pipeline_failed)
+            # Failed executions of every pipeline of the stack, counted by the rule that matches
+            # them: one alarm (and escalation twin: "executions keep failing") for any number of
+            # models, where one ExecutionFailed alarm per pipeline would grow with them.
+            executions_failed, _ = alarms.metric_alarm(
+                f"{name}-pipeline-executions-failed",
+                parent=self,
+                ladder=self.ladder,
+                description=f"trainops {stack}: pipeline executions failed",
+                namespace="AWS/Events",
+                metric_name="MatchedEvents",
+                dimensions={"RuleName": pipeline_failed.rule.name},
+            )
+            first_tier.append(executions_failed)
         for rule in rules:
             first_tier += rule.alarms
             dead_letter_queues.append(rule.dead_letter_queue.name)
 
         functions: list[pulumi.Input[str]] = []
-        if args.pipeline_names:
+        if args.models:
             detector = self._stall_detector(name, args)
             functions.append(detector.function_name)
             first_tier += detector.alarms
             dead_letter_queues += detector.dead_letter_queues
             first_tier += self._stall_alarms(name, stack)
-            for model, pipeline in sorted(args.pipeline_names.items()):
-                # One per model, so it stays off the shared dashboard (its pipelines show there
-                # through a search) and has no escalation twin: a failed execution is a one-off
-                # event that pages `critical` at once through the pipeline-failed rule, and an
-                # escalated twin per model would grow the platform-critical alarm with the
-                # number of models.
-                alarms.metric_alarm(
-                    f"{name}-{model}-execution-failed",
-                    parent=self,
-                    ladder=self.ladder,
-                    description=f"{pipeline}: pipeline executions failed",
-                    namespace="AWS/Sagemaker/ModelBuildingPipeline",
-                    metric_name="ExecutionFailed",
-                    dimensions={"PipelineName": pipeline},
-                    escalate=False,
-                )
 
         first_tier += self._host_alarms(name, config, args.models)
-        # Endpoint and bias alarms are per model too: in the alarm console, not the dashboard.
+        # Endpoint and bias alarms are per model: in the alarm console, not on the dashboard.
         self._endpoints(name, args)
 
         self.warning_topic_arn = warning.arn
@@ -264,9 +259,9 @@ class TrainingMonitor(pulumi.ComponentResource):
         self.dashboard_sources = DashboardSources(
             dead_letter_queues=dead_letter_queues,
             functions=functions,
-            pipeline_name_prefix=naming.model_prefix() if args.pipeline_names else None,
+            pipeline_name_prefix=naming.model_prefix() if args.models else None,
             alarms=[alarm.arn for alarm in first_tier],
-            stall_metrics_stack=stack if args.pipeline_names else None,
+            stall_metrics_stack=stack if args.models else None,
         )
         self.register_outputs(
             {

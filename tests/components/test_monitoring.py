@@ -170,10 +170,6 @@ def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
             continue
         assert alarm["alarmActions"] == [arns["warning"]], name
         assert alarm["okActions"] == [arns["warning"]], name
-        if name.endswith("-execution-failed"):
-            # one per model, a one-off event: the pipeline-failed rule pages critical at once
-            assert f"{name}-escalated" not in alarms, name
-            continue
         escalated = alarms[f"{name}-escalated"]
         query = "metricQueries" in escalated
         period = escalated["metricQueries"][0]["period"] if query else escalated["period"]
@@ -271,12 +267,16 @@ def test_training_host_alarms_query_all_training_jobs(
     assert "monitoring-training-host-gpu-idle" not in {a.name for a in cpu_only.of_type(ALARM)}
 
 
-def test_execution_failed_alarm_per_pipeline(dev: offline.Recording) -> None:
+def test_failed_executions_of_every_pipeline_alarm_once(dev: offline.Recording) -> None:
+    """One alarm for the stack's pipelines, whatever their number: the failure rule's matches."""
     alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
-    for model in ("churn", "fraud"):
-        alarm = alarms[f"monitoring-{model}-execution-failed"]
-        assert alarm["namespace"] == "AWS/Sagemaker/ModelBuildingPipeline"
-        assert alarm["dimensions"] == {"PipelineName": f"trainops-dev--{model}"}
+    alarm = alarms["monitoring-pipeline-executions-failed"]
+    rule = rules(dev)["monitoring-pipeline-failed"]
+    assert alarm["namespace"] == "AWS/Events"
+    assert alarm["metricName"] == "MatchedEvents"
+    assert alarm["dimensions"] == {"RuleName": rule.outputs["name"]}
+    assert alarm["statistic"] == "Sum"
+    assert not [name for name in alarms if "churn" in name or "fraud" in name]
 
 
 def test_disabled_monitoring_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
@@ -557,14 +557,10 @@ def test_dashboard_body_shows_queues_trainings_functions_and_alarms(
         for q in prod.of_type("aws:sqs/queue:Queue")
         if q.name.endswith(("-dlq", "-failures"))
     }
-    # The platform's alarms; the per-model ones (execution failures, endpoints) are not listed,
-    # so the dashboard is the same size for 3 or 500 models.
+    # The platform's alarms; per-model ones (endpoints, bias) would not be listed, so the
+    # dashboard is the same size for 3 or 500 models.
     alarm_arns = set(widgets["Alarm states"]["properties"]["alarms"])
-    platform = {
-        a.outputs["arn"]
-        for a in prod.of_type(ALARM)
-        if not a.name.endswith(("-escalated", "-execution-failed"))
-    }
+    platform = {a.outputs["arn"] for a in prod.of_type(ALARM) if not a.name.endswith("-escalated")}
     assert alarm_arns == platform
     assert "churn" not in json.dumps(body)
 
