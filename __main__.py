@@ -30,12 +30,16 @@ from components import (
     TrainingSlotsRef,
     config,
     naming,
+    quota_guard,
     tagging,
 )
 from components.training_pipeline import model_catalog as catalog_of
 
 settings = config.load()
 pulumi.runtime.register_resource_transform(tagging.trainops_tags)
+# Refuses, at preview, any resource beyond an AWS quota (policy sizes, environments, patterns,
+# names; components/quota_guard.py).
+pulumi.runtime.register_resource_transform(quota_guard.transform())
 
 # The only provider invokes the program makes: who and where we are.
 identity = aws.get_caller_identity()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from cli import offline, plan
+from policy import quotas
 
 PROJECT_DIR = offline.PROJECT_DIR
 HANDLERS = (
@@ -42,11 +44,22 @@ BASELINE_IMPORT = (
 
 # ---- 1. program evaluation ---------------------------------------------------------------------
 
+# Generated model names: 32 characters, the longest a model name may be (the worst case for
+# every name built from it), e.g. `m007-xxxxxxxxxxxxxxxxxxxxxxxxxxx`.
+GENERATED_MODEL = re.compile(r"m\d{3}-x{27}")
+
+
+def generated_model_name(index: int) -> str:
+    return f"m{index:03d}-" + "x" * 27
+
 
 def generated_models(count: int) -> dict[str, Any]:
-    """``count`` models shaped like prod's churn model."""
+    """``count`` models shaped like prod's churn model, each with its own data prefix."""
     base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
-    return {f"model-{index:03d}": dict(base) for index in range(count)}
+    return {
+        name: {**base, "trainingData": f"s3://example-ml-data/{name}/train/"}
+        for name in map(generated_model_name, range(count))
+    }
 
 
 def evaluate(stack: str, models: int | None = None) -> dict[str, Any]:
@@ -60,6 +73,43 @@ def evaluate(stack: str, models: int | None = None) -> dict[str, Any]:
         "resources": sum(1 for r in recording.resources if r.custom),
         "recording": recording,
     }
+
+
+def is_per_model(measurement: quotas.Measurement) -> bool:
+    """Whether a measurement belongs to one generated model (its resource or what it measures
+    names the model); everything else is shared by all models."""
+    return bool(
+        GENERATED_MODEL.search(measurement.resource) or GENERATED_MODEL.search(measurement.subject)
+    )
+
+
+def shared_documents(recording: offline.Recording) -> dict[tuple[str, str], quotas.Measurement]:
+    """The documents (policies, patterns, environments, templates, queries, dashboards) that
+    no single model owns, by (resource, quota)."""
+    return {
+        (m.resource, m.quota.id): m
+        for m in recording.quota_check().all_measurements()
+        if m.quota.kind != "name" and not is_per_model(m)
+    }
+
+
+def scale(counts: tuple[int, ...] = (1, 10, 100, 500)) -> list[dict[str, Any]]:
+    """prod with each number of generated models: resources, evaluation time, the largest
+    shared document against its quota, idle cost."""
+    rows = []
+    for count in counts:
+        row = evaluate("prod", count)
+        largest = max(shared_documents(row["recording"]).values(), key=lambda m: m.share)
+        rows.append(
+            {
+                "models": count,
+                "resources": row["resources"],
+                "seconds": row["seconds"],
+                "largest": largest,
+                "idle_cost": plan.idle_cost(row["recording"])["total"],
+            }
+        )
+    return rows
 
 
 # ---- 2. AWS calls per unit of work ---------------------------------------------------------------

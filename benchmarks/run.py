@@ -15,14 +15,29 @@ def main() -> None:
 
     print("| Program under mocks | Seconds | Resources |")
     print("| --- | ---: | ---: |")
-    rows = {"dev": measure.evaluate("dev"), "prod": measure.evaluate("prod")}
-    for count in (1, 10, 50):
-        rows[f"prod, {count} generated models"] = measure.evaluate("prod", count)
-    for label, row in rows.items():
-        print(f"| {label} | {row['seconds']:.2f} | {row['resources']} |")
-    one, ten, fifty = (rows[f"prod, {n} generated models"]["resources"] for n in (1, 10, 50))
+    for stack in ("dev", "prod"):
+        row = measure.evaluate(stack)
+        print(f"| {stack} | {row['seconds']:.2f} | {row['resources']} |")
+
     print(
-        f"\nGrowth per added model: {(ten - one) / 9:.1f} resources (1->10), {(fifty - ten) / 40:.1f} (10->50)\n"
+        "\n| Scale: prod with N generated models (32-character names) | Resources | "
+        "Evaluation (s) | Largest shared document, % of its quota | Idle cost (USD/month) |"
+    )
+    print("| ---: | ---: | ---: | --- | ---: |")
+    rows = measure.scale()
+    for row in rows:
+        largest = row["largest"]
+        print(
+            f"| {row['models']} | {row['resources']} | {row['seconds']:.1f} | "
+            f"{largest.share:.0%}: {largest.quota.what} ({largest.resource}) | "
+            f"{row['idle_cost']:.2f} |"
+        )
+    first, last = rows[0], rows[-1]
+    added = last["models"] - first["models"]
+    print(
+        f"\nPer added model: {(last['resources'] - first['resources']) / added:.2f} resources, "
+        f"{(last['seconds'] - first['seconds']) / added * 1000:.0f} ms of evaluation, "
+        f"${(last['idle_cost'] - first['idle_cost']) / added:.2f} a month idle\n"
     )
 
     print("| AWS calls (moto, botocore hooks) | Calls |")

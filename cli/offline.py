@@ -4,6 +4,10 @@ The same harness serves `trainops plan` and the test-suite: it reads `Pulumi.<st
 passes its config exactly as the Pulumi CLI would (objects JSON-encoded, scalars as strings),
 runs `__main__.py`, and records every resource (type, name, inputs, parent) and every provider
 invoke. No AWS credentials, no Pulumi CLI, no network.
+
+Mocks run no resource transforms, so the AWS quota check the program registers as one
+(`components/quota_guard.py`) is applied here to the recording, in registration order: a
+program whose resources AWS would refuse fails here as it fails `pulumi preview`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from policy import quotas
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "trainops"
@@ -126,6 +132,10 @@ class Recording:
                 found = current
             current = self.by_urn(current.parent_urn)
         return found
+
+    def quota_check(self) -> quotas.QuotaCheck:
+        """Every custom resource measured against AWS's quotas, in registration order."""
+        return quotas.check_all((r.type, r.name, r.inputs) for r in self.resources if r.custom)
 
     def policy_documents(self) -> Iterator[tuple[RecordedResource, dict[str, Any]]]:
         """Every IAM-style policy document: inline, trust, key, bucket, queue and topic policies."""
@@ -368,10 +378,13 @@ def run_program(
     config: Mapping[str, str] | None = None,
     preview: bool = False,
     program: Path | None = None,
+    check_quotas: bool = True,
 ) -> Recording:
     """Runs ``__main__.py`` under mocks with the stack's config and returns what it registered.
 
-    Errors the program raises (invalid config included) propagate unchanged.
+    Errors the program raises (invalid config included) propagate unchanged; resources beyond
+    an AWS quota raise `quotas.QuotaError` listing every problem (unless ``check_quotas`` is
+    False, for tests that look at such a recording).
     """
     values = dict(config) if config is not None else stack_config(stack, overrides)
     main = program or PROJECT_DIR / "__main__.py"
@@ -386,7 +399,17 @@ def run_program(
             if added_path:
                 sys.path.remove(str(main.parent))
 
-    return run_under_mocks(stack, values, run_main, preview=preview)
+    recording = run_under_mocks(stack, values, run_main, preview=preview)
+    if check_quotas:
+        refuse_beyond_quotas(recording)
+    return recording
+
+
+def refuse_beyond_quotas(recording: Recording) -> None:
+    """Raises `quotas.QuotaError` listing every resource AWS would refuse for a quota."""
+    problems = recording.quota_check().problems()
+    if problems:
+        raise quotas.QuotaError(problems)
 
 
 def run_under_mocks(

@@ -26,6 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:  # in the project: the module the program, the CLI and the tests use
+    from policy import quotas
+except ImportError:  # in the policy pack's own virtualenv, with this folder on sys.path
+    import quotas  # type: ignore[no-redef]
+
 SUPPORTED_PYTHON_RUNTIMES = frozenset({"python3.12", "python3.13", "python3.14"})
 # Actions AWS authorizes only on Resource "*" (no resource type in the Service Authorization
 # Reference; tests/test_policy.py checks each against parliament's copy of it).
@@ -661,6 +666,39 @@ def sagemaker_isolation_encryption(resource: Resource, _: Stack) -> list[str]:
     return []
 
 
+# ---- AWS quotas (policy/quotas.py) -------------------------------------------------------------
+
+
+def _same(key: str, value: Any) -> Callable[[Resource], bool]:
+    return lambda other: other.props.get(key) == value
+
+
+def _sharing(resource: Resource, stack: Stack) -> list[Resource]:
+    """The resources whose quota adds up with this one's: the inline policies of its role, the
+    tasks of its window, the stack's windows (empty when it shares none)."""
+    shared_by = {quotas.ROLE_POLICY: "role", quotas.WINDOW_TASK: "windowId"}
+    if resource.type == quotas.WINDOW:
+        return stack.of_type(quotas.WINDOW)
+    key = shared_by.get(resource.type)
+    if key is None:
+        return []
+    value = resource.props.get(key)
+    if not isinstance(value, str):
+        return []
+    return stack.find(resource.type, _same(key, value))
+
+
+def aws_quotas(resource: Resource, stack: Stack) -> list[str]:
+    """Each quota the resource exceeds on its own, and the quotas that add up across resources
+    (a role's inline policies, a window's tasks, the stack's windows), reported once: on the
+    last resource that contributes."""
+    found = quotas.measure(resource.type, resource.name, resource.props)
+    sharing = _sharing(resource, stack)
+    if sharing and sharing[-1].name == resource.name:
+        found += quotas.check_all((r.type, r.name, r.props) for r in sharing).aggregates()
+    return [measurement.problem() for measurement in found if measurement.exceeded]
+
+
 # ---- the rule set ------------------------------------------------------------------------------
 # Sources name the check the rule implements; "related:" marks a check that guards a neighbouring
 # property (the closest published check), not this exact one.
@@ -817,6 +855,13 @@ RULES: tuple[Rule, ...] = (
             ENDPOINT_CONFIGURATION,
         ),
         sagemaker_isolation_encryption,
+    ),
+    Rule(
+        "aws-quotas",
+        "AWS service quotas and API limits (each cited in policy/quotas.py)",
+        "Every resource fits AWS's quotas: policy sizes, environments, patterns, names",
+        ("*",),
+        aws_quotas,
     ),
 )
 

@@ -650,6 +650,66 @@ BAD: list[tuple[str, list[rules.Resource], str]] = [
         [endpoint_configuration("ml.g5.xlarge", "ml.m5.large", kmsKeyArn=None)],
         "endpoint storage is not encrypted",
     ),
+    (
+        "aws-quotas",
+        swap("lambda", 0, fn(environment={"variables": {"CATALOG": "x" * 4_100}})),
+        "all environment variables of a Lambda function is 4,114 bytes; AWS allows 4,096",
+    ),
+    (
+        "aws-quotas",
+        [fn("f" * 65), log_group("f" * 65)],
+        "a Lambda function name (name 'fffff",
+    ),
+    (
+        "aws-quotas",
+        [
+            role(),
+            *(
+                resource(
+                    "aws:iam/rolePolicy:RolePolicy",
+                    f"p{index}",
+                    role="r",
+                    policy=doc(
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject"],
+                            "Resource": [f"arn:aws:s3:::b/model-{i:03d}/*" for i in range(180)],
+                        }
+                    ),
+                )
+                for index in range(2)
+            ),
+        ],
+        "all inline policies of one IAM role together (role r: p0, p1) is 10,632 characters",
+    ),
+    (
+        "aws-quotas",
+        [
+            rules.Resource(
+                "aws:cloudwatch/eventRule:EventRule",
+                "rule",
+                {
+                    "name": "rule",
+                    "eventPattern": json.dumps(
+                        {"detail": {"pipelineArn": [arn("sagemaker", f"p/{i}") for i in range(60)]}}
+                    ),
+                },
+            )
+        ],
+        "an EventBridge event pattern (eventPattern) is 2,",
+    ),
+    (
+        "aws-quotas",
+        [
+            resource(
+                "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask",
+                f"task-{index}",
+                windowId="mw-0123456789abcdef0",
+            )
+            for index in range(21)
+        ],
+        "the tasks of one maintenance window (window mw-0123456789abcdef0) is 21 tasks",
+    ),
 ]
 BAD_IDS = [f"{case[0]}-{i}" for i, case in enumerate(BAD)]
 
@@ -745,8 +805,10 @@ def test_an_unknown_in_a_looked_up_resource_skips_only_its_dependents() -> None:
         ("trainops-lambda-logs", urn_of(fn("f2")))
     ]
     assert "keeps logs forever" in mandatory(diagnostics)[0].message
+    # f1's log check waits; so does the length of f3's log group name (the quota check)
     assert [(d.policy, d.urn) for d in diagnostics if d.advisory] == [
-        (pack.UNKNOWNS_POLICY, urn_of(fn("f1")))
+        (pack.UNKNOWNS_POLICY, urn_of(fn("f1"))),
+        (pack.UNKNOWNS_POLICY, urn_of(changed(log_group("f3"), name=UNKNOWN_STRING_VALUE))),
     ]
 
 
@@ -754,7 +816,8 @@ def test_a_lookup_that_depends_on_an_unknown_is_not_a_violation() -> None:
     """Without a known match, an unknown candidate may be the match: no verdict, no violation."""
     diagnostics = analyze_stack([fn("f1"), changed(log_group("f1"), name=UNKNOWN_STRING_VALUE)])
     assert mandatory(diagnostics) == []
-    assert [d.policy for d in diagnostics] == [pack.UNKNOWNS_POLICY]
+    # f1's log check, and the quota check of the log group's name
+    assert [d.policy for d in diagnostics] == [pack.UNKNOWNS_POLICY, pack.UNKNOWNS_POLICY]
 
 
 # ---- SageMaker local instance storage ----------------------------------------------------------
