@@ -320,6 +320,30 @@ def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
     }
 
 
+def test_a_32_character_model_gets_endpoint_names_sagemaker_accepts(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    """The endpoint config's generated name once exceeded SageMaker's 63 characters for a
+    32-character model; the build's quota check measures every SageMaker name."""
+    models = json.loads(offline.stack_config("dev")["trainops:models"])
+    long_name = "m" * 32
+    models[long_name] = {**models["churn"], "endpoint": ENDPOINT, "biasMonitoring": BIAS}
+    recording = run_stack("dev", {"trainops:models": models})  # raises on any quota problem
+    names = [
+        m
+        for m in recording.quota_check().all_measurements()
+        if m.quota.id == "sagemaker-name" and long_name in m.resource
+    ]
+    assert {m.type.rsplit(":", 1)[-1] for m in names} >= {
+        "Model",
+        "EndpointConfiguration",
+        "Endpoint",
+        "ModelBiasJobDefinition",
+        "MonitoringSchedule",
+    }
+    assert max(m.value for m in names) <= 63
+
+
 def test_existing_endpoints_are_watched_on_their_own_variant(
     run_stack: Callable[..., offline.Recording],
 ) -> None:
