@@ -194,7 +194,7 @@ if settings.maintenance_window.enabled:
         ),
     )
     dashboard_sources.append(window.dashboard_sources)
-    pulumi.export("maintenanceWindowIds", window.window_ids)
+    pulumi.export("maintenanceWindowId", window.window_id)
     pulumi.export("maintenanceWindowInstancePolicyArn", window.instance_policy_arn)
 
 if monitor is not None and monitor.ladder.escalations:

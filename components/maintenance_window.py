@@ -3,13 +3,13 @@
 For teams that train on their own EC2/GPU hosts instead of SageMaker. The window selects
 instances **by tag** (or a resource group), never by instance id; each model is one Run Command
 task that runs the `trainops-<stack>-retrain` Command document, whose typed, pattern-checked
-parameters replace raw shell strings. Systems Manager allows 20 tasks per window, so models
-are spread over as many windows as they need (`trainops-<stack>-retraining`, `...-2`, ...),
-all on the same schedule and hosts; the document takes a lock on the host, so a host still
-retrains one model at a time. Output goes to the artifacts bucket (encrypted) and a
-CloudWatch log group; failures, time-outs and cancellations notify the warning topic through a
-service role that may do just that. Run Command status changes are forwarded to the training
-event bus when event sourcing is on.
+parameters replace raw shell strings. Systems Manager allows 20 tasks per window: with more
+than 20 models, the window's 20 tasks each retrain a share of them, one after another, in the
+same command (`task_slots`). Tasks are slots (`<name>-task-<n>`), so adding or removing a model
+updates tasks in place and never has the window hold more than 20, even during a deployment.
+Output goes to the artifacts bucket (encrypted) and a CloudWatch log group; failures, time-outs
+and cancellations notify the warning topic through a service role that may do just that. Run
+Command status changes are forwarded to the training event bus when event sourcing is on.
 
 The window's API values are built by pure functions (`window_spec`, `target_spec`,
 `task_spec`) in the shape of the SSM API, so tests can hand exactly those values to SSM (moto).
@@ -31,65 +31,85 @@ from components.dashboard import DashboardSources
 from components.data_access import covering_data_statements
 from components.event_rules import EventBusRef, RuleTarget, rule_with_target
 from components.lambda_function import PythonFunction, PythonFunctionArgs
-from components.training_pipeline import STACK_TAG
-from trainops_runtime.training_request import MODEL_NAME_BODY, MODEL_NAME_MAX
+from trainops_runtime.training_request import MODEL_NAME_BODY
 
 RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
 NOTIFY_ON = ["Failed", "TimedOut", "Cancelled"]
 # No quotes or parentheses: the value lands inside a single-quoted shell assignment.
-S3_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*/=-]*)?$"
+S3_URI_BODY = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*/=-]*)?"
+MODEL_BODY = MODEL_NAME_BODY.removeprefix("^").removesuffix("$")
+# Space-separated lists: the models of one task and their data, in the same order.
+MODELS_PATTERN = rf"^{MODEL_BODY}( {MODEL_BODY})*$"
+S3_PATTERN = rf"^{S3_URI_BODY}( {S3_URI_BODY})*$"
+# The longest value a list parameter may take (SSM checks it before anything runs).
+LIST_MAX_CHARS = 4096
+# aws:runShellScript's timeoutSeconds: at most 48 hours.
+MAX_COMMAND_SECONDS = 48 * 3600
 ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
 ALARM_PATTERN = r"^[A-Za-z0-9 ._:/-]{0,255}$"
 OUTPUT_PREFIX = "maintenance-window"
 # Systems Manager quota "Tasks per maintenance window": 20 (AWS General Reference, Systems
 # Manager endpoints and quotas).
 MAX_TASKS_PER_WINDOW = 20
-# One retraining at a time per host, across windows (they share schedule and hosts).
-HOST_LOCK = "/var/lock/trainops-retrain.lock"
 
 
 def retrain_document(command: str) -> dict[str, Any]:
     """The Command document (schema 2.2): typed parameters, validated, no free shell text.
 
     SSM checks every parameter against its allowedPattern before anything runs, and parameters
-    without a default are required, so the command cannot start without a model and data URI.
+    without a default are required, so the command cannot start without models and data URIs.
+    It retrains its models one after another, each only while the guard alarm is not in ALARM;
+    one model's failure does not stop the next, and the command fails if any model failed
+    (the output names each model's result).
     """
     script = [
         "#!/bin/bash",
-        "set -euo pipefail",
-        "MODEL='{{ modelName }}'",
-        "DATA_URI='{{ dataUri }}'",
+        "set -uo pipefail",
+        "read -r -a MODELS <<< '{{ models }}'",
+        "read -r -a DATA_URIS <<< '{{ dataUris }}'",
         "GUARD_ALARM='{{ guardAlarm }}'",
-        'if [ -z "$MODEL" ] || [ -z "$DATA_URI" ]; then',
-        '  echo "trainops: modelName and dataUri are required" >&2; exit 2',
+        'if [ "${#MODELS[@]}" -eq 0 ] || [ "${#MODELS[@]}" -ne "${#DATA_URIS[@]}" ]; then',
+        '  echo "trainops: models and dataUris must list the same number of entries" >&2; exit 2',
         "fi",
-        "# One retraining at a time on this host, whichever window sent it: a later command",
-        "# waits here (within its executionTimeout) for the one before it.",
-        f"exec 9>{HOST_LOCK}",
-        "flock 9",
-        'if [ -n "$GUARD_ALARM" ]; then',
-        "  STATE=$(aws cloudwatch describe-alarms --alarm-types CompositeAlarm "
-        '--alarm-names "$GUARD_ALARM" --query "CompositeAlarms[0].StateValue" --output text)',
-        '  if [ "$STATE" = "ALARM" ]; then',
-        '    echo "trainops: $GUARD_ALARM is in ALARM; not retraining $MODEL" >&2; exit 3',
+        "FAILED=()",
+        'for INDEX in "${!MODELS[@]}"; do',
+        '  MODEL="${MODELS[$INDEX]}"',
+        '  DATA_URI="${DATA_URIS[$INDEX]}"',
+        '  if [ -n "$GUARD_ALARM" ]; then',
+        "    STATE=$(aws cloudwatch describe-alarms --alarm-types CompositeAlarm "
+        '--alarm-names "$GUARD_ALARM" --query "CompositeAlarms[0].StateValue" --output text) '
+        '|| { echo "trainops: cannot read $GUARD_ALARM; not retraining $MODEL" >&2; exit 4; }',
+        '    if [ "$STATE" = "ALARM" ]; then',
+        '      echo "trainops: $GUARD_ALARM is in ALARM; not retraining $MODEL" >&2; exit 3',
+        "    fi",
         "  fi",
+        '  echo "trainops: retraining $MODEL from $DATA_URI"',
+        f'  if {command} --model "$MODEL" --data "$DATA_URI" {{{{ extraArgs }}}}; then',
+        '    echo "trainops: $MODEL succeeded"',
+        "  else",
+        '    echo "trainops: $MODEL failed with exit status $?" >&2',
+        '    FAILED+=("$MODEL")',
+        "  fi",
+        "done",
+        'if [ "${#FAILED[@]}" -gt 0 ]; then',
+        '  echo "trainops: failed: ${FAILED[*]}" >&2; exit 1',
         "fi",
-        f'exec {command} --model "$MODEL" --data "$DATA_URI" {{{{ extraArgs }}}}',
     ]
     return {
         "schemaVersion": "2.2",
-        "description": "trainops: retrain one model on this host",
+        "description": "trainops: retrain models on this host, one after another",
         "parameters": {
-            "modelName": {
+            "models": {
                 "type": "String",
-                "description": "Model to retrain",
-                "allowedPattern": MODEL_NAME_BODY,
-                "maxChars": MODEL_NAME_MAX,
+                "description": "Models to retrain, separated by spaces",
+                "allowedPattern": MODELS_PATTERN,
+                "maxChars": LIST_MAX_CHARS,
             },
-            "dataUri": {
+            "dataUris": {
                 "type": "String",
-                "description": "S3 URI of the training data",
+                "description": "S3 URI of each model's training data, in the same order",
                 "allowedPattern": S3_PATTERN,
+                "maxChars": LIST_MAX_CHARS,
             },
             "extraArgs": {
                 "type": "String",
@@ -121,18 +141,23 @@ def retrain_document(command: str) -> dict[str, Any]:
     }
 
 
-def window_groups(models: list[str]) -> list[list[str]]:
-    """The models of each window, in order: at most MAX_TASKS_PER_WINDOW per window."""
-    return [
-        models[start : start + MAX_TASKS_PER_WINDOW]
-        for start in range(0, len(models), MAX_TASKS_PER_WINDOW)
-    ]
+def task_slots(models: list[str]) -> list[list[str]]:
+    """The models each of the window's tasks retrains, in order: one model per task up to 20
+    models, then the 20 tasks share them (contiguous shares differing by at most one)."""
+    slots = min(len(models), MAX_TASKS_PER_WINDOW)
+    size, extra = divmod(len(models), slots) if slots else (0, 0)
+    shares, start = [], 0
+    for index in range(slots):
+        end = start + size + (1 if index < extra else 0)
+        shares.append(models[start:end])
+        start = end
+    return shares
 
 
-def window_name(index: int) -> str:
-    """`trainops-<stack>-retraining` for the first window, `...-<n>` for the n-th after it."""
-    parts = ("retraining",) if index == 0 else ("retraining", str(index + 1))
-    return naming.physical_name(*parts, max_length=128)
+def task_label(models: list[str]) -> str:
+    """`retrain-<model>`, or `retrain-<first>-and-<n>-more` for a shared task."""
+    label = f"retrain-{models[0]}"
+    return label if len(models) == 1 else f"{label}-and-{len(models) - 1}-more"
 
 
 def window_spec(config: MaintenanceWindowConfig, name: str) -> dict[str, Any]:
@@ -166,9 +191,9 @@ def target_spec(config: MaintenanceWindowConfig) -> dict[str, Any]:
 def task_spec(
     config: MaintenanceWindowConfig,
     *,
-    model: str,
-    data_uri: str,
-    priority: int,
+    models: list[str],
+    data_uris: list[str],
+    slot: int,
     document: str,
     bucket: str,
     log_group: str,
@@ -176,23 +201,36 @@ def task_spec(
     service_role_arn: str,
     guard_alarm: str = "",
 ) -> dict[str, Any]:
-    """RegisterTaskWithMaintenanceWindow parameters (without the window and target ids)."""
+    """RegisterTaskWithMaintenanceWindow parameters (without the window and target ids) of the
+    task in position ``slot`` (its priority), which retrains ``models`` in order."""
+    names, uris = " ".join(models), " ".join(data_uris)
+    for parameter, value in (("models", names), ("dataUris", uris)):
+        if len(value) > LIST_MAX_CHARS:
+            raise ValueError(
+                f"maintenanceWindow: task {slot + 1}'s {parameter} parameter would be {len(value)} "
+                f"characters (the document allows {LIST_MAX_CHARS}): retrain fewer models in the "
+                "window (maintenanceWindow.models) or use shorter trainingData URIs"
+            )
+    label = task_label(models)
     run_command: dict[str, Any] = {
-        "Comment": f"trainops: retrain {model}",
+        "Comment": f"trainops: {label}",
         "DocumentVersion": "$DEFAULT",
         "TimeoutSeconds": 600,  # delivery: a host that does not pick it up in 10 minutes is skipped
         "OutputS3BucketName": bucket,
-        "OutputS3KeyPrefix": f"{OUTPUT_PREFIX}/{model}",
+        "OutputS3KeyPrefix": f"{OUTPUT_PREFIX}/{models[0] if len(models) == 1 else label}",
         "CloudWatchOutputConfig": {
             "CloudWatchLogGroupName": log_group,
             "CloudWatchOutputEnabled": True,
         },
         "Parameters": {
-            "modelName": [model],
-            "dataUri": [data_uri],
+            "models": [names],
+            "dataUris": [uris],
             "extraArgs": [config.extra_args],
             "guardAlarm": [guard_alarm],
-            "executionTimeout": [str(config.command_timeout_minutes * 60)],
+            # each model gets commandTimeoutMinutes, within Run Command's 48 hours
+            "executionTimeout": [
+                str(min(config.command_timeout_minutes * 60 * len(models), MAX_COMMAND_SECONDS))
+            ],
         },
         "ServiceRoleArn": service_role_arn,
     }
@@ -203,12 +241,12 @@ def task_spec(
             "NotificationType": "Command",
         }
     return {
-        "Name": f"retrain-{model}",
-        "Description": f"trainops: retrain {model}",
+        "Name": label[:128],
+        "Description": f"trainops: retrain {', '.join(models)}"[:128],
         "TaskType": "RUN_COMMAND",
         "TaskArn": document,
         "ServiceRoleArn": service_role_arn,
-        "Priority": priority,
+        "Priority": slot + 1,
         "MaxConcurrency": config.max_concurrency,
         "MaxErrors": config.max_errors,
         "CutoffBehavior": "CONTINUE_TASK",
@@ -264,10 +302,10 @@ class MaintenanceWindowArgs:
 
 
 class MaintenanceWindowRetraining(pulumi.ComponentResource):
-    """The windows (20 models each), their tag-based targets, the retrain document and one task
-    per model."""
+    """The window, its tag-based target, the retrain document and its tasks (one per model, or 20
+    sharing the models)."""
 
-    window_ids: list[pulumi.Output[str]]
+    window_id: pulumi.Output[str]
     document_name: str
     log_group_name: pulumi.Output[str]
     instance_policy_arn: pulumi.Output[str]
@@ -315,44 +353,42 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             if config.guard_with_critical_alarm and args.guard_alarm_name
             else "",
         )
-        self.window_ids = []
-        for index, group in enumerate(window_groups(models)):
-            # The first window keeps its original names; the others are numbered.
-            suffix = "" if index == 0 else f"-{index + 1}"
-            window_id = self._window(f"{name}{suffix}", config, window_name(index))
-            target = self._target(f"{name}{suffix}", config, window_id)
-            for priority, model in enumerate(group, start=1):
-                spec_output = resolved.apply(
-                    lambda r, model=model, priority=priority: task_spec(
-                        config,
-                        model=model,
-                        data_uri=args.models[model].training_data,
-                        priority=priority,
-                        document=r["document"],
-                        bucket=r["bucket"],
-                        log_group=r["log_group"],
-                        notify_topic_arn=r["topic"] or None,
-                        service_role_arn=r["role"],
-                        guard_alarm=r["guard"],
-                    )
+        window_id = self._window(name, config)
+        target = self._target(name, config, window_id)
+        for slot, share in enumerate(task_slots(models)):
+            spec_output = resolved.apply(
+                lambda r, share=share, slot=slot: task_spec(
+                    config,
+                    models=share,
+                    data_uris=[args.models[model].training_data for model in share],
+                    slot=slot,
+                    document=r["document"],
+                    bucket=r["bucket"],
+                    log_group=r["log_group"],
+                    notify_topic_arn=r["topic"] or None,
+                    service_role_arn=r["role"],
+                    guard_alarm=r["guard"],
                 )
-                aws.ssm.MaintenanceWindowTask(
-                    f"{name}-task-{model}",
-                    window_id=window_id,
-                    name=f"retrain-{model}",
-                    description=f"trainops: retrain {model}",
-                    task_type="RUN_COMMAND",
-                    task_arn=document.name,
-                    service_role_arn=role.arn,
-                    priority=priority,
-                    max_concurrency=config.max_concurrency,
-                    max_errors=config.max_errors,
-                    cutoff_behavior="CONTINUE_TASK",
-                    targets=[{"key": "WindowTargetIds", "values": [target]}],
-                    task_invocation_parameters=spec_output.apply(_pulumi_invocation),
-                    opts=child,
-                )
-            self.window_ids.append(window_id)
+            )
+            aws.ssm.MaintenanceWindowTask(
+                f"{name}-task-{slot + 1}",
+                window_id=window_id,
+                name=task_label(share)[:128],
+                description=f"trainops: retrain {', '.join(share)}"[:128],
+                task_type="RUN_COMMAND",
+                task_arn=document.name,
+                service_role_arn=role.arn,
+                priority=slot + 1,
+                max_concurrency=config.max_concurrency,
+                max_errors=config.max_errors,
+                cutoff_behavior="CONTINUE_TASK",
+                targets=[{"key": "WindowTargetIds", "values": [target]}],
+                task_invocation_parameters=spec_output.apply(_pulumi_invocation),
+                # Tasks were once named by their model: a stack that had one keeps it.
+                opts=pulumi.ResourceOptions(
+                    parent=self, aliases=[pulumi.Alias(name=f"{name}-task-{share[0]}")]
+                ),
+            )
 
         policy = self._instance_policy(name, args, models, log_group.arn)
         rules: list[RuleTarget] = []
@@ -366,7 +402,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             and args.guard_alarm_name is not None
             and args.guard_alarm_arn is not None
         ):
-            stopper = self._stop_on_critical_alarm(name, args)
+            stopper = self._stop_on_critical_alarm(name, args, window_id)
             rules.append(stopper.rule)
             functions.append(stopper.function_name)
             function_alarms += stopper.alarms
@@ -380,23 +416,21 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             ],
         )
 
+        self.window_id = window_id
         self.log_group_name = log_group.name
         self.instance_policy_arn = policy.arn
         self.register_outputs(
             {
-                "window_ids": self.window_ids,
+                "window_id": self.window_id,
                 "document_name": self.document_name,
                 "log_group_name": self.log_group_name,
                 "instance_policy_arn": self.instance_policy_arn,
             }
         )
 
-    def _window(
-        self, name: str, config: MaintenanceWindowConfig, window_name: str
-    ) -> pulumi.Output[str]:
-        """One window on the configured schedule, tagged with the stack (the stopper finds the
-        stack's windows by that tag and their names)."""
-        spec = window_spec(config, window_name)
+    def _window(self, name: str, config: MaintenanceWindowConfig) -> pulumi.Output[str]:
+        """The window on the configured schedule."""
+        spec = window_spec(config, naming.physical_name("retraining", max_length=128))
         window = aws.ssm.MaintenanceWindow(
             f"{name}-window",
             name=spec["Name"],
@@ -406,7 +440,6 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             duration=spec["Duration"],
             cutoff=spec["Cutoff"],
             allow_unassociated_targets=spec["AllowUnassociatedTargets"],
-            tags={STACK_TAG: pulumi.get_stack()},
             opts=pulumi.ResourceOptions(parent=self),
         )
         return window.id
@@ -548,15 +581,17 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _stop_on_critical_alarm(self, name: str, args: MaintenanceWindowArgs) -> _Stopper:
+    def _stop_on_critical_alarm(
+        self, name: str, args: MaintenanceWindowArgs, window_id: pulumi.Output[str]
+    ) -> _Stopper:
         """When the platform-critical alarm fires, running retraining stops (see the handler).
 
         Stands in for the task's AlarmConfiguration, which the Pulumi providers do not expose.
-        The function finds the stack's windows by name (however many there are) and may act
-        only on windows tagged with this stack.
         """
         ctx = args.ctx
-        stack = pulumi.get_stack()
+        window_arn = pulumi.Output.concat(
+            f"arn:{ctx.partition}:ssm:{ctx.region}:{ctx.account_id}:maintenancewindow/", window_id
+        )
         function = PythonFunction(
             f"{name}-stopper",
             PythonFunctionArgs(
@@ -571,7 +606,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 invoked_asynchronously=True,
                 alerts=args.alerts,
                 environment={
-                    "TRAINOPS_MAINTENANCE_WINDOW_NAME": window_name(0),
+                    "TRAINOPS_MAINTENANCE_WINDOW_ID": window_id,
                     "TRAINOPS_GUARD_ALARM_NAME": args.guard_alarm_name or "",
                 },
                 statements=[
@@ -580,17 +615,15 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                             "ssm:CancelMaintenanceWindowExecution",
                             "ssm:DescribeMaintenanceWindowExecutions",
                         ],
-                        [ctx.arn("ssm", "maintenancewindow/*")],
-                        sid="StopOwnWindows",
-                        conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}},
+                        [window_arn],
+                        sid="StopOwnWindow",
                     ),
-                    # These four support only Resource "*" (no resource-level permissions).
+                    # These three support only Resource "*" (no resource-level permissions).
                     iam.allow(
                         [
                             "ssm:CancelCommand",
                             "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
                             "ssm:DescribeMaintenanceWindowExecutionTasks",
-                            "ssm:DescribeMaintenanceWindows",
                         ],
                         "*",
                         sid="StopRunningCommands",

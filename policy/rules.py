@@ -43,7 +43,6 @@ STAR_ONLY_ACTIONS = frozenset(
         "ssm:CancelCommand",
         "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
         "ssm:DescribeMaintenanceWindowExecutionTasks",
-        "ssm:DescribeMaintenanceWindows",
         "ssm:GetCommandInvocation",
         "ssm:ListCommandInvocations",
         "ssm:ListCommands",

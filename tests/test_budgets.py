@@ -15,11 +15,11 @@ def calls() -> dict:
 
 
 def test_program_grows_linearly_with_models() -> None:
-    """Per model: execution role and its policy, pipeline, schedule, maintenance task; every 20
-    models one more maintenance window and target (20 tasks per window)."""
+    """Per model: execution role and its policy, pipeline, schedule, and (up to 20 models, the
+    maintenance window's task limit) a maintenance task."""
     one, ten, fifty = (measure.evaluate("prod", n)["resources"] for n in (1, 10, 50))
     assert (ten - one) / 9 == 5
-    assert (fifty - ten) / 40 == 5 + 2 * 2 / 40  # windows 2 and 3, each with its target
+    assert (fifty - ten) / 40 == 4 + 10 / 40  # tasks 11-20, then the 20 tasks are shared
 
 
 def test_worker_makes_one_start_per_request_and_one_capacity_query_per_batch(calls: dict) -> None:

@@ -9,8 +9,9 @@ queue). Which facts it accepts, and the streams each belongs to:
 * `aws.sagemaker` training job state changes: `model#<model>` (from the job's tags) +
   `job#<name>`;
 * `aws.ssm` Run Command status changes (maintenance windows): `maintenance#<document>`, and
-  `model#<model>` when the command's `modelName` parameter names one of this stack's models
-  (so a model's history shows its retraining on the team's own hosts too).
+  `model#<model>` for each of this stack's models the command's `models` parameter names (so a
+  model's history shows its retraining on the team's own hosts too; a command that retrains
+  several models, past 20 in a window, reports one status for all of them).
 
 Anything else, or a malformed event, raises: Lambda retries it and then puts it in the failure
 queue, where an alarm points at it. Nothing is dropped silently. Replayed events (they carry
@@ -118,21 +119,31 @@ def _sagemaker(
     )
 
 
+def command_models(parameters: Any, catalog: ModelCatalog) -> list[str]:
+    """This stack's models a retraining command names: its `models` parameter (space-separated;
+    `modelName` in commands from before tasks could share models)."""
+    if not isinstance(parameters, dict):
+        return []
+    values = parameters.get("models") or parameters.get("modelName") or []
+    names = [name for value in values if isinstance(value, str) for name in value.split()]
+    known = set(catalog.models)
+    return list(dict.fromkeys(name for name in names if name in known))
+
+
 def _ssm(
     event: dict[str, Any], detail: dict[str, Any], catalog: ModelCatalog
 ) -> event_store.StoredEvent:
     if event.get("detail-type") != RUN_COMMAND_STATUS or not detail.get("document-name"):
         raise MalformedEvent(f"unexpected Systems Manager event {event.get('detail-type')!r}")
-    names = (detail.get("parameters") or {}).get("modelName") or []
-    model = names[0] if len(names) == 1 and names[0] in catalog.models else None
+    models = command_models(detail.get("parameters"), catalog)
     return event_store.StoredEvent(
         event_id=str(event["id"]),
         type=RUN_COMMAND_STATUS,
         source=event["source"],
         time=str(event.get("time")),
-        model=model,
+        model=models[0] if len(models) == 1 else None,
         streams=(
-            *([f"model#{model}"] if model else []),
+            *(f"model#{model}" for model in models),
             f"maintenance#{detail['document-name']}",
         ),
         payload=detail,

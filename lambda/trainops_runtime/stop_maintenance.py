@@ -4,9 +4,7 @@ Systems Manager can stop a window task when a CloudWatch alarm fires (the task's
 `AlarmConfiguration`), but neither Pulumi provider exposes that setting. This function does the
 same job: an EventBridge rule on the platform-critical alarm's change to ALARM invokes it, and it
 
-* finds the stack's windows (`trainops-<stack>-retraining`, and `...-<n>` when the models
-  need more than one window: Systems Manager allows 20 tasks per window);
-* cancels every pending or running execution of those windows, so tasks that have not started
+* cancels every pending or running execution of the window, so tasks that have not started
   never start (`CancelMaintenanceWindowExecution`);
 * cancels the Run Command commands those executions have in flight, so retraining already
   running on the hosts stops (`CancelCommand`; the SSM agent ends the script).
@@ -31,7 +29,7 @@ from trainops_runtime import clients, observability
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-WINDOW_ENV = "TRAINOPS_MAINTENANCE_WINDOW_NAME"  # the first window; others add "-<n>"
+WINDOW_ENV = "TRAINOPS_MAINTENANCE_WINDOW_ID"
 ALARM_ENV = "TRAINOPS_GUARD_ALARM_NAME"
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ACTIVE = ("PENDING", "IN_PROGRESS")
@@ -74,21 +72,6 @@ def _paged(operation: str, key: str, **request: Any) -> list[dict[str, Any]]:
         if not page.get("NextToken"):
             return found
         request["NextToken"] = page["NextToken"]
-
-
-def is_window_of(name: str, first_window: str) -> bool:
-    """Whether ``name`` is one of the stack's windows: the first one, or ``<first>-<n>``."""
-    suffix = name.removeprefix(first_window)
-    return name == first_window or (suffix.startswith("-") and suffix[1:].isdigit())
-
-
-def stack_windows(first_window: str) -> list[str]:
-    """The ids of the stack's windows (an account holds at most 50 windows per region)."""
-    return sorted(
-        window["WindowId"]
-        for window in _paged("describe_maintenance_windows", "WindowIdentities")
-        if is_window_of(str(window.get("Name", "")), first_window)
-    )
 
 
 def stop_window(window_id: str, now: datetime) -> Stopped:
@@ -135,22 +118,14 @@ def stop_window(window_id: str, now: datetime) -> Stopped:
 
 def run(event: Any, now: datetime | None = None) -> dict[str, Any]:
     try:
-        first_window, alarm_name = os.environ[WINDOW_ENV], os.environ[ALARM_ENV]
+        window_id, alarm_name = os.environ[WINDOW_ENV], os.environ[ALARM_ENV]
     except KeyError as error:
         raise RuntimeError(f"stop_maintenance is misconfigured: {error!r} is not set") from None
     state = alarm_state(event, alarm_name)
     if state != "ALARM":
         logger.info("guard alarm left ALARM; nothing to stop", extra={"state": state})
         return {"state": state, "stoppedExecutions": [], "cancelledCommands": []}
-    moment = now or datetime.now(UTC)
-    windows = stack_windows(first_window)
-    if not windows:
-        raise RuntimeError(f"no maintenance window named {first_window} (or {first_window}-<n>)")
-    stopped = Stopped()
-    for window_id in windows:
-        found = stop_window(window_id, moment)
-        stopped.executions += found.executions
-        stopped.commands += found.commands
+    stopped = stop_window(window_id, now or datetime.now(UTC))
     observability.tag_stack(metrics)
     metrics.add_metric(
         name="MaintenanceRunsStopped", unit=MetricUnit.Count, value=len(stopped.commands)

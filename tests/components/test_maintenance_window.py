@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -56,22 +58,28 @@ def test_document_has_typed_validated_parameters(prod: offline.Recording) -> Non
     content = json.loads(document["content"])
     assert content["schemaVersion"] == "2.2"
     parameters = content["parameters"]
-    assert "default" not in parameters["modelName"]  # required
-    assert "default" not in parameters["dataUri"]
+    assert "default" not in parameters["models"]  # required
+    assert "default" not in parameters["dataUris"]
     for spec in parameters.values():
         assert spec["type"] == "String"
         assert spec["allowedPattern"].startswith("^")
     script = "\n".join(content["mainSteps"][0]["inputs"]["runCommand"])
     assert (
-        'exec /opt/trainops/bin/retrain --model "$MODEL" --data "$DATA_URI" {{ extraArgs }}'
+        'if /opt/trainops/bin/retrain --model "$MODEL" --data "$DATA_URI" {{ extraArgs }}; then'
         in script
     )
 
-    # values are substituted into single-quoted shell assignments: no quote may get through
-    data = re.compile(parameters["dataUri"]["allowedPattern"])
+    # values are substituted into single-quoted shell text: no quote may get through
+    data = re.compile(parameters["dataUris"]["allowedPattern"])
     assert data.match("s3://example-ml-data/churn/train/")
-    for hostile in ("s3://bucket/a'(id)'", "s3://bucket/a'; rm -rf /", 's3://bucket/"x"'):
+    assert data.match("s3://example-ml-data/churn/train/ s3://example-ml-data/fraud/")
+    models = re.compile(parameters["models"]["allowedPattern"])
+    assert models.match("churn")
+    assert models.match("churn fraud m007-x")
+    for hostile in ("s3://bucket/a'(id)'", "s3://bucket/a'; rm -rf /", 's3://bucket/"x"', ""):
         assert not data.match(hostile), hostile
+    for hostile in ("churn'", "churn;id", "churn  fraud", " churn", "churn$(id)", ""):
+        assert not models.match(hostile), hostile
 
 
 def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.Recording) -> None:
@@ -105,8 +113,9 @@ def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.
         "notificationType": "Command",
     }
     parameters = {p["name"]: p["values"] for p in run["parameters"]}
-    assert parameters["modelName"] == ["churn"]
-    assert parameters["dataUri"] == ["s3://example-ml-data/churn/train/"]
+    assert parameters["models"] == ["churn"]
+    assert parameters["dataUris"] == ["s3://example-ml-data/churn/train/"]
+    assert parameters["executionTimeout"] == ["7200"]
     assert log_group.inputs["retentionInDays"] == 365
     assert log_group.inputs["kmsKeyId"] == prod.one("aws:kms/key:Key").outputs["arn"]
 
@@ -222,9 +231,9 @@ def test_a_critical_alarm_stops_running_retraining(
         "aws:lambda/function:Function", "maintenance-window-stopper-function"
     ).inputs
     assert function["handler"] == "trainops_runtime.stop_maintenance.handler"
+    window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
     variables = function["environment"]["variables"]
-    # the function finds the stack's windows by name: one env value, however many windows
-    assert variables["TRAINOPS_MAINTENANCE_WINDOW_NAME"] == "trainops-prod-retraining"
+    assert variables["TRAINOPS_MAINTENANCE_WINDOW_ID"] == window.id
     assert variables["TRAINOPS_GUARD_ALARM_NAME"] == "trainops-prod-platform-critical"
     target = recording.one(
         "aws:cloudwatch/eventTarget:EventTarget", "maintenance-window-stop-on-critical-target"
@@ -236,60 +245,54 @@ def test_a_critical_alarm_stops_running_retraining(
             "policy"
         ]
     )
-    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopOwnWindows")
-    assert stop["Resource"] == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:maintenancewindow/*"]
-    assert stop["Condition"] == {"StringEquals": {"aws:ResourceTag/trainops:stack": "prod"}}
-    window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
-    assert window.inputs["tags"]["trainops:stack"] == "prod"
+    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopOwnWindow")
+    assert stop["Resource"] == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:maintenancewindow/{window.id}"]
     assert iam.wildcard_allow_actions(policy) == []
     without = run_stack("prod", {"trainops:maintenanceWindow.guardWithCriticalAlarm": False})
     assert not [r for r in without.resources if "stop" in r.name]
 
 
-def test_more_models_than_a_window_holds_spread_over_windows(
+def generated(count: int) -> dict[str, Any]:
+    base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
+    return {
+        f"m{index:02d}": {**base, "trainingData": f"s3://lake/ml/m{index:02d}/"}
+        for index in range(count)
+    }
+
+
+def task_inputs(recording: offline.Recording) -> dict[str, dict[str, Any]]:
+    return {
+        task.name: task.inputs
+        for task in recording.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
+    }
+
+
+def task_models(task: dict[str, Any]) -> list[str]:
+    run = task["taskInvocationParameters"]["runCommandParameters"]
+    return next(p["values"][0] for p in run["parameters"] if p["name"] == "models").split()
+
+
+def test_more_than_twenty_models_share_the_windows_twenty_tasks(
     run_stack: Callable[..., offline.Recording],
 ) -> None:
-    """Systems Manager allows 20 tasks per window: 45 models need three windows, each with its
-    own target, the same schedule, and its tasks in order."""
-    base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
-    models = {
-        f"m{index:02d}": {**base, "trainingData": f"s3://lake/ml/m{index:02d}/"}
-        for index in range(45)
-    }
-    recording = run_stack("prod", {"trainops:models": models})
-    windows = {
-        w.outputs["name"]: w
-        for w in recording.of_type("aws:ssm/maintenanceWindow:MaintenanceWindow")
-    }
-    assert sorted(windows) == [
-        "trainops-prod-retraining",
-        "trainops-prod-retraining-2",
-        "trainops-prod-retraining-3",
-    ]
-    assert {w.inputs["schedule"] for w in windows.values()} == {"cron(0 4 ? * SUN *)"}
-    targets = recording.of_type("aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget")
-    assert sorted(t.inputs["windowId"] for t in targets) == sorted(w.id for w in windows.values())
-    tasks = recording.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
-    by_window: dict[str, list[tuple[int, str]]] = {}
-    for task in tasks:
-        by_window.setdefault(task.inputs["windowId"], []).append(
-            (task.inputs["priority"], task.inputs["name"])
-        )
-    first = sorted(by_window[windows["trainops-prod-retraining"].id])
-    assert first == [(index + 1, f"retrain-m{index:02d}") for index in range(20)]
-    assert [
-        len(by_window[w.id]) for w in sorted(windows.values(), key=lambda w: w.outputs["name"])
-    ] == [
-        20,
-        20,
-        5,
-    ]
-    # each task targets its own window's hosts
-    target_of = {t.inputs["windowId"]: t.id for t in targets}
-    for task in tasks:
-        assert task.inputs["targets"] == [
-            {"key": "WindowTargetIds", "values": [target_of[task.inputs["windowId"]]]}
-        ]
+    """Systems Manager allows 20 tasks per window: 45 models share them, in order, and each
+    task's command retrains its share one after another."""
+    recording = run_stack("prod", {"trainops:models": generated(45)})
+    (window,) = recording.of_type("aws:ssm/maintenanceWindow:MaintenanceWindow")
+    tasks = task_inputs(recording)
+    assert sorted(tasks) == sorted(f"maintenance-window-task-{n}" for n in range(1, 21))
+    ordered = sorted(tasks.values(), key=lambda t: t["priority"])
+    assert [t["priority"] for t in ordered] == list(range(1, 21))
+    assert {t["windowId"] for t in ordered} == {window.id}
+    shares = [task_models(t) for t in ordered]
+    assert [len(share) for share in shares] == [3] * 5 + [2] * 15
+    assert [model for share in shares for model in share] == sorted(generated(45))
+    first = ordered[0]
+    assert first["name"] == "retrain-m00-and-2-more"
+    run = first["taskInvocationParameters"]["runCommandParameters"]
+    parameters = {p["name"]: p["values"] for p in run["parameters"]}
+    assert parameters["dataUris"] == ["s3://lake/ml/m00/ s3://lake/ml/m01/ s3://lake/ml/m02/"]
+    assert parameters["executionTimeout"] == [str(3 * 120 * 60)]  # each model its timeout
     # the hosts read one covering prefix, however many models
     policy = json.loads(
         recording.one("aws:iam/policy:Policy", "maintenance-window-instance-policy").inputs[
@@ -300,19 +303,95 @@ def test_more_models_than_a_window_holds_spread_over_windows(
     assert reads == [["arn:aws:s3:::lake/ml/*"]]
 
 
-def test_a_host_retrains_one_model_at_a_time() -> None:
-    """Windows share schedule and hosts: the document serialises on a lock on the host."""
-    script = retrain_document("/opt/trainops/bin/retrain")["mainSteps"][0]["inputs"]["runCommand"]
-    lock = script.index("exec 9>/var/lock/trainops-retrain.lock")
-    assert script[lock + 1] == "flock 9"
-    assert lock < next(i for i, line in enumerate(script) if line.startswith("exec /opt"))
+@pytest.mark.parametrize(("before", "after"), [(19, 20), (20, 21), (21, 20), (45, 44), (45, 60)])
+def test_adding_or_removing_a_model_never_has_a_window_hold_more_than_twenty(
+    run_stack: Callable[..., offline.Recording], before: int, after: int
+) -> None:
+    """Tasks are slots: a change of models updates tasks in place. Only the slots beyond the
+    smaller count are created or deleted, so no deployment step sees a 21st task."""
+    old = set(task_inputs(run_stack("prod", {"trainops:models": generated(before)})))
+    new = set(task_inputs(run_stack("prod", {"trainops:models": generated(after)})))
+    assert len(old | new) <= 20
+    assert old & new == {
+        f"maintenance-window-task-{n}" for n in range(1, min(before, after, 20) + 1)
+    }
+
+
+def test_tasks_keep_the_names_they_had_per_model(prod: offline.Recording) -> None:
+    """Up to 20 models a task holds one model, as when tasks were named after their model:
+    each slot carries that name as an alias, so an existing stack updates instead of
+    replacing (and briefly doubling) its tasks."""
+    tasks = {t.name: t for t in prod.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")}
+    assert {name: task_models(t.inputs) for name, t in tasks.items()} == {
+        "maintenance-window-task-1": ["churn"],
+        "maintenance-window-task-2": ["forecast"],
+        "maintenance-window-task-3": ["fraud"],
+    }
+
+
+def run_script(
+    tmp_path: Path, models: str, data_uris: str, *, failing: str = "", alarm: str = "OK"
+) -> subprocess.CompletedProcess[str]:
+    """The document's script as a host runs it (bash), with SSM's substitutions made, a fake
+    retraining command and a fake `aws` CLI."""
+    command = tmp_path / "retrain"
+    command.write_text(
+        f'#!/bin/bash\necho "retrain $*" >> "$(dirname "$0")/calls"\n[ "$2" != "{failing}" ]\n'
+    )
+    aws_cli = tmp_path / "aws"
+    aws_cli.write_text(f"#!/bin/bash\necho {alarm}\n")
+    for tool in (command, aws_cli):
+        tool.chmod(0o755)
+    script = "\n".join(retrain_document(str(command))["mainSteps"][0]["inputs"]["runCommand"])
+    for name, value in {
+        "models": models,
+        "dataUris": data_uris,
+        "guardAlarm": "trainops-test-platform-critical",
+        "extraArgs": "--epochs 5",
+    }.items():
+        script = script.replace("{{ " + name + " }}", value)
+    return subprocess.run(  # noqa: S603 - the project's own script, in a temporary folder
+        ["/bin/bash", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+    )
+
+
+def calls(tmp_path: Path) -> list[str]:
+    path = tmp_path / "calls"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_the_script_retrains_each_model_in_turn_and_reports_failures(tmp_path: Path) -> None:
+    done = run_script(tmp_path, "churn fraud", "s3://d/churn/ s3://d/fraud/", failing="churn")
+    assert calls(tmp_path) == [
+        "retrain --model churn --data s3://d/churn/ --epochs 5",
+        "retrain --model fraud --data s3://d/fraud/ --epochs 5",  # a failure stops nothing
+    ]
+    assert done.returncode == 1  # the command fails: the warning topic hears of it
+    assert "trainops: fraud succeeded" in done.stdout
+    assert "trainops: churn failed" in done.stderr
+    assert "trainops: failed: churn" in done.stderr
+
+
+def test_the_script_stops_while_the_platform_is_critical(tmp_path: Path) -> None:
+    done = run_script(tmp_path, "churn fraud", "s3://d/churn/ s3://d/fraud/", alarm="ALARM")
+    assert done.returncode == 3
+    assert calls(tmp_path) == []
+    assert "is in ALARM; not retraining churn" in done.stderr
+
+
+def test_the_script_refuses_lists_of_different_lengths(tmp_path: Path) -> None:
+    done = run_script(tmp_path, "churn fraud", "s3://d/churn/")
+    assert done.returncode == 2
+    assert calls(tmp_path) == []
 
 
 def test_guard_alarm_is_passed_to_the_hosts(run_stack: Callable[..., offline.Recording]) -> None:
     recording = run_stack("prod", {"trainops:maintenanceWindow.guardWithCriticalAlarm": True})
-    task = recording.one(
-        "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask", "maintenance-window-task-churn"
-    ).inputs
+    task = next(t for t in task_inputs(recording).values() if task_models(t) == ["churn"])
     parameters = {
         p["name"]: p["values"]
         for p in task["taskInvocationParameters"]["runCommandParameters"]["parameters"]
@@ -465,8 +544,8 @@ def test_ssm_accepts_the_document_window_target_and_task(moto_aws: None) -> None
     )["DocumentDescription"]
     assert document["SchemaVersion"] == "2.2"
     assert {p["Name"] for p in document["Parameters"]} == {
-        "modelName",
-        "dataUri",
+        "models",
+        "dataUris",
         "extraArgs",
         "guardAlarm",
         "executionTimeout",
@@ -479,9 +558,9 @@ def test_ssm_accepts_the_document_window_target_and_task(moto_aws: None) -> None
     )["WindowTargetId"]
     spec = task_spec(
         config,
-        model="churn",
-        data_uri="s3://example-ml-data/churn/train/",
-        priority=1,
+        models=["churn", "fraud"],
+        data_uris=["s3://example-ml-data/churn/train/", "s3://example-ml-data/fraud/"],
+        slot=0,
         document="trainops-test-retrain",
         bucket="artifacts-bucket",
         log_group="/trainops/test/maintenance-window",

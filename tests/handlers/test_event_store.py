@@ -265,15 +265,16 @@ def test_training_jobs_and_maintenance_runs_have_their_streams(store: None) -> N
 
 
 def test_a_maintenance_run_lands_in_its_models_history_and_state(store: None) -> None:
-    """The retraining document's modelName parameter ties the run to the model."""
-    for event_id, status in (("eb-1", "Failed"), ("eb-2", "Success")):
+    """The retraining document's models parameter ties the run to the model (and a command
+    from before tasks could share models, with `modelName`, too)."""
+    for event_id, status, parameters in (
+        ("eb-1", "Failed", {"models": ["churn"], "dataUris": ["s3://data-bucket/churn/"]}),
+        ("eb-2", "Success", {"modelName": ["churn"], "dataUri": ["s3://data-bucket/churn/"]}),
+    ):
         run = sagemaker("ssm_run_command_status_failed", event_id)
         run["detail"]["document-name"] = "trainops-dev-retrain"
         run["detail"]["status"] = status
-        run["detail"]["parameters"] = {
-            "modelName": ["churn"],
-            "dataUri": ["s3://data-bucket/churn/"],
-        }
+        run["detail"]["parameters"] = parameters
         recorder.run(run)
     history = stream("model#churn")
     assert [(e["type"], e["payload"]["status"]) for e in history] == [
@@ -283,6 +284,29 @@ def test_a_maintenance_run_lands_in_its_models_history_and_state(store: None) ->
     state = projection.fold("model#churn", history)
     assert state["counts"] == {"maintenanceFailed": 1, "maintenanceSucceeded": 1}
     assert state["lastMaintenanceRun"]["status"] == "Success"
+
+
+def test_a_shared_maintenance_task_lands_in_each_of_its_models_histories(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past 20 models a task retrains several, one after another: its status is theirs."""
+    fraud = {**CATALOG["churn"], "pipelineName": "trainops-dev--fraud"}
+    use_catalog(monkeypatch, {**CATALOG, "fraud": fraud})
+    run = sagemaker("ssm_run_command_status_failed", "eb-1")
+    run["detail"]["document-name"] = "trainops-dev-retrain"
+    run["detail"]["status"] = "Success"
+    run["detail"]["parameters"] = {
+        "models": ["churn fraud unknown-model churn"],
+        "dataUris": [
+            "s3://data-bucket/churn/ s3://data-bucket/fraud/ s3://x/ s3://data-bucket/churn/"
+        ],
+    }
+    recorder.run(run)
+    for model in ("churn", "fraud"):
+        (event,) = stream(f"model#{model}")
+        assert event["payload"]["status"] == "Success"
+    assert len(stream("maintenance#trainops-dev-retrain")) == 1
+    assert stream("model#unknown-model") == []
 
 
 def record_a_history() -> None:

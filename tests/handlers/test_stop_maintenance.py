@@ -16,8 +16,6 @@ from trainops_runtime import clients, stop_maintenance
 
 NOW = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
 WINDOW = "mw-0c50858d01a1b2c3d"
-SECOND_WINDOW = "mw-0c50858d01a1b2c3e"
-FIRST_WINDOW_NAME = "trainops-prod-retraining"
 ALARM = "trainops-prod-platform-critical"
 # Systems Manager ids are UUIDs (the Stubber checks the documented shapes).
 RUNNING = "a1b2c3d4-0000-4000-8000-000000000001"
@@ -37,33 +35,14 @@ def alarm_event(state: str = "ALARM") -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def environment(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRAINOPS_MAINTENANCE_WINDOW_NAME", FIRST_WINDOW_NAME)
+    monkeypatch.setenv("TRAINOPS_MAINTENANCE_WINDOW_ID", WINDOW)
     monkeypatch.setenv("TRAINOPS_GUARD_ALARM_NAME", ALARM)
     monkeypatch.setenv("TRAINOPS_STACK", "test")
-
-
-def windows(stubber: Stubber, *names_and_ids: tuple[str, str]) -> None:
-    """DescribeMaintenanceWindows answers with these windows (and others of the account)."""
-    stubber.add_response(
-        "describe_maintenance_windows",
-        {
-            "WindowIdentities": [
-                {"WindowId": window_id, "Name": name} for name, window_id in names_and_ids
-            ]
-        },
-        {},
-    )
 
 
 def test_running_retraining_is_cancelled_and_pending_never_starts() -> None:
     ssm = clients.client("ssm")
     with Stubber(ssm) as stubber:
-        windows(
-            stubber,
-            (FIRST_WINDOW_NAME, WINDOW),
-            ("trainops-prod-eu-retraining", "mw-0aaaaaaaaaaaaaaaa"),  # another stack's
-            ("patching", "mw-0bbbbbbbbbbbbbbbb"),
-        )
         stubber.add_response(
             "describe_maintenance_window_executions",
             {
@@ -146,68 +125,11 @@ def test_running_retraining_is_cancelled_and_pending_never_starts() -> None:
 
 def test_nothing_running_means_nothing_cancelled() -> None:
     with Stubber(clients.client("ssm")) as stubber:
-        windows(stubber, (FIRST_WINDOW_NAME, WINDOW))
         stubber.add_response("describe_maintenance_window_executions", {"WindowExecutions": []})
         result = stop_maintenance.run(alarm_event(), now=NOW)
         stubber.assert_no_pending_responses()
     assert result["stoppedExecutions"] == []
     assert result["cancelledCommands"] == []
-
-
-def test_every_window_of_the_stack_is_stopped() -> None:
-    """More than 20 models spread over several windows: a critical alarm stops all of them."""
-    with Stubber(clients.client("ssm")) as stubber:
-        windows(
-            stubber,
-            (f"{FIRST_WINDOW_NAME}-2", SECOND_WINDOW),
-            (FIRST_WINDOW_NAME, WINDOW),
-            (f"{FIRST_WINDOW_NAME}-x", "mw-0cccccccccccccccc"),  # not a numbered window
-        )
-        for window_id, execution in ((WINDOW, RUNNING), (SECOND_WINDOW, PENDING)):
-            stubber.add_response(
-                "describe_maintenance_window_executions",
-                {
-                    "WindowExecutions": [
-                        {"WindowId": window_id, "WindowExecutionId": execution, "Status": "PENDING"}
-                    ]
-                },
-                {
-                    "WindowId": window_id,
-                    "Filters": [{"Key": "ExecutedAfter", "Values": ["2026-10-23T05:00:00Z"]}],
-                },
-            )
-            stubber.add_response("describe_maintenance_window_execution_tasks", {})
-            stubber.add_response(
-                "cancel_maintenance_window_execution",
-                {"WindowExecutionId": execution},
-                {"WindowExecutionId": execution},
-            )
-        result = stop_maintenance.run(alarm_event(), now=NOW)
-        stubber.assert_no_pending_responses()
-    assert result["stoppedExecutions"] == [RUNNING, PENDING]
-
-
-def test_a_stack_without_its_window_is_a_wiring_error() -> None:
-    with Stubber(clients.client("ssm")) as stubber:
-        windows(stubber, ("patching", "mw-0bbbbbbbbbbbbbbbb"))
-        with pytest.raises(RuntimeError, match="no maintenance window named"):
-            stop_maintenance.run(alarm_event(), now=NOW)
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("trainops-prod-retraining", True),
-        ("trainops-prod-retraining-2", True),
-        ("trainops-prod-retraining-25", True),
-        ("trainops-prod-retraining-", False),
-        ("trainops-prod-retraining-x", False),
-        ("trainops-prod-retraining2", False),
-        ("trainops-prod-eu-retraining", False),
-    ],
-)
-def test_which_windows_belong_to_the_stack(name: str, *, expected: bool) -> None:
-    assert stop_maintenance.is_window_of(name, "trainops-prod-retraining") is expected
 
 
 def test_recovery_stops_nothing() -> None:
@@ -218,7 +140,6 @@ def test_recovery_stops_nothing() -> None:
 
 def test_a_cancel_that_fails_raises_for_lambda_to_retry() -> None:
     with Stubber(clients.client("ssm")) as stubber:
-        windows(stubber, (FIRST_WINDOW_NAME, WINDOW))
         stubber.add_response(
             "describe_maintenance_window_executions",
             {
