@@ -6,9 +6,9 @@ functions, alarms, the stack's pipeline name prefix); `__main__.py` merges them 
 its JSON is tested.
 
 Nothing on it is listed per model, so its size does not depend on the number of models
-(CloudWatch allows 500 metrics per graph and 100 alarms per alarm widget): trainings show as
-the stack's own metrics, and per-pipeline failures through a search expression on the stack's
-pipeline name prefix. Per-model alarms (endpoints, bias) live in the alarm console.
+(CloudWatch allows 500 metrics per graph and 100 alarms per alarm widget): executions show
+through search expressions on the stack's pipeline name prefix, summed and per pipeline.
+Per-model alarms (endpoints, bias) live in the alarm console.
 """
 
 from __future__ import annotations
@@ -158,22 +158,24 @@ def dashboard_body(resolved: Mapping[str, Any], region: str, stack: str) -> dict
         row += 6
     prefix = resolved.get("pipeline_name_prefix")
     if prefix:
-        dimensions = [
-            part
-            for key, value in observability.metric_dimensions(stack).items()
-            for part in (key, value)
-        ]
+        # Every execution of the stack's pipelines, however it was started (schedule, queue,
+        # console): SageMaker's own counts, summed over the stack's pipelines.
         widgets.append(
             _metric_widget(
-                "Trainings started / succeeded / failed / re-queued",
+                "Pipeline executions started / succeeded / failed",
                 region,
                 [
-                    [STALL_METRICS_NAMESPACE, metric, *dimensions]
-                    for metric in (
-                        "TrainingsStarted",
-                        "TrainingsSucceeded",
-                        "TrainingsFailed",
-                        "TrainingsRequeued",
+                    [
+                        {
+                            "expression": f"SUM({pipeline_search(prefix, metric)})",
+                            "id": metric.lower(),
+                            "label": label,
+                        }
+                    ]
+                    for metric, label in (
+                        ("ExecutionStarted", "started"),
+                        ("ExecutionSucceeded", "succeeded"),
+                        ("ExecutionFailed", "failed"),
                     )
                 ],
                 y=row,

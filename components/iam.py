@@ -9,7 +9,7 @@ where the statement is built, not only in review.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,25 +96,33 @@ def document(*statements: Statement) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
-def _outputs_in(value: Any, found: list[pulumi.Output[Any]]) -> None:
-    if isinstance(value, pulumi.Output):
-        found.append(value)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _outputs_in(item, found)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _outputs_in(item, found)
+@dataclass(frozen=True)
+class _Slot:
+    """Where the ``index``-th Output of a document goes once it resolves."""
+
+    index: int
 
 
-def _resolved(value: Any, values: Iterator[Any]) -> Any:
-    """``value`` with each Output replaced by the next of ``values`` (same traversal order)."""
+def _template(value: Any, outputs: list[pulumi.Output[Any]]) -> Any:
+    """A copy of ``value`` with each Output replaced by a `_Slot` (taken when `to_json` is
+    called, so a document changed afterwards does not change what is serialised)."""
     if isinstance(value, pulumi.Output):
-        return next(values)
+        outputs.append(value)
+        return _Slot(len(outputs) - 1)
     if isinstance(value, Mapping):
-        return {key: _resolved(item, values) for key, item in value.items()}
+        return {key: _template(item, outputs) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_resolved(item, values) for item in value]
+        return [_template(item, outputs) for item in value]
+    return value
+
+
+def _filled(value: Any, values: Sequence[Any]) -> Any:
+    if isinstance(value, _Slot):
+        return values[value.index]
+    if isinstance(value, dict):
+        return {key: _filled(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, values) for item in value]
     return value
 
 
@@ -127,12 +135,10 @@ def to_json(doc: Mapping[str, Any]) -> pulumi.Output[str]:
     secret values behave as with `Output.all`.
     """
     outputs: list[pulumi.Output[Any]] = []
-    _outputs_in(doc, outputs)
+    template = _template(doc, outputs)
     if not outputs:
-        return pulumi.Output.from_input(json.dumps(doc))
-    return pulumi.Output.all(*outputs).apply(
-        lambda values: json.dumps(_resolved(doc, iter(values)))
-    )
+        return pulumi.Output.from_input(json.dumps(template))
+    return pulumi.Output.all(*outputs).apply(lambda values: json.dumps(_filled(template, values)))
 
 
 def service_trust_policy(

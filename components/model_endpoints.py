@@ -154,7 +154,12 @@ def build_endpoint(
         # Auto-named `<logical name>-<7 characters>`, which SageMaker caps at 63: with the
         # component's name and a 32-character model this short logical name still fits.
         endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config", opts=child, **config_args
+            f"{name}-config",
+            # its earlier logical name: an existing config is kept, not replaced
+            opts=pulumi.ResourceOptions(
+                parent=parent, aliases=[pulumi.Alias(name=f"{name}-endpoint-config")]
+            ),
+            **config_args,
         )
         aws.sagemaker.Endpoint(
             f"{name}-endpoint",

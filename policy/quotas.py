@@ -133,6 +133,14 @@ QUOTAS: dict[str, Quota] = _quotas(
         IAM_QUOTAS,
     ),
     Quota("iam-role-name", "an IAM role name", 64, "characters", SHORTER_NAME, IAM_QUOTAS),
+    Quota(
+        "iam-roles",
+        "the IAM roles of an account",
+        1_000,
+        "roles",
+        "raise the quota in Service Quotas (up to 5,000), or split the models over accounts",
+        IAM_QUOTAS,
+    ),
     # ---- Lambda
     Quota(
         "lambda-environment",
@@ -368,11 +376,11 @@ DOCUMENTS: dict[str, tuple[str, str, str]] = {
         "characters",
     ),
 }
+ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SQS_QUEUE = "aws:sqs/queue:Queue"
 WINDOW = "aws:ssm/maintenanceWindow:MaintenanceWindow"
 WINDOW_TASK = "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask"
-STACK_WINDOWS = "this stack's windows"
 
 
 @dataclass(frozen=True)
@@ -579,90 +587,78 @@ def measure(resource_type: str, name: str, props: Mapping[str, Any]) -> list[Mea
     ]
 
 
+# Quotas that add up across resources: resource type -> (quota, the property that groups them,
+# or None for the stack's whole count).
+SHARED: dict[str, tuple[str, str | None]] = {
+    ROLE_POLICY: ("iam-role-inline-policies", "role"),
+    WINDOW_TASK: ("ssm-window-tasks", "windowId"),
+    ROLE: ("iam-roles", None),
+    WINDOW: ("ssm-windows", None),
+}
+STACK = "this stack's"
+
+
+def _share(resource_type: str, props: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The group a resource's share counts towards, and its share (None when not known)."""
+    _, key = SHARED[resource_type]
+    group = STACK if key is None else _text(props.get(key))
+    if group is None:
+        return None
+    if resource_type != ROLE_POLICY:
+        return group, 1
+    text = _text(props.get("policy"))
+    return None if text is None else (group, iam_size(text))
+
+
+def _subject(resource_type: str, group: str, members: Mapping[str, int]) -> str:
+    if resource_type == ROLE_POLICY:
+        return f"role {group}: {', '.join(sorted(members))}"
+    if resource_type == WINDOW_TASK:
+        return f"window {group}"
+    return f"{group} {'roles' if resource_type == ROLE else 'windows'}"
+
+
 @dataclass
 class QuotaCheck:
     """Measures resources in the order they are registered, including the quotas that add up
     across resources: the inline policies of one role, the tasks of one maintenance window,
-    the windows of the stack. `add` returns the problems this resource causes."""
+    the stack's roles and windows. `add` returns the problems this resource causes."""
 
     measurements: list[Measurement] = field(default_factory=list)
-    _role_policies: dict[str, dict[str, int]] = field(default_factory=dict)
-    _window_tasks: dict[str, list[str]] = field(default_factory=dict)
-    _windows: list[str] = field(default_factory=list)
+    # (resource type, group) -> member -> its share, in registration order
+    _groups: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def add(self, resource_type: str, name: str, props: Mapping[str, Any]) -> list[Measurement]:
         own = measure(resource_type, name, props)
         self.measurements += own
         problems = [m for m in own if m.exceeded]
-        shared = self._aggregate(resource_type, name, props)
-        if shared is not None and shared.exceeded:
-            problems.append(shared)
+        share = _share(resource_type, props) if resource_type in SHARED else None
+        if share is not None:
+            group, size = share
+            members = self._groups.setdefault((resource_type, group), {})
+            members[name] = size
+            total = self._total(resource_type, group, members)
+            if total.exceeded:
+                problems.append(total)
         return problems
 
-    def _aggregate(
-        self, resource_type: str, name: str, props: Mapping[str, Any]
-    ) -> Measurement | None:
-        if resource_type == ROLE_POLICY:
-            role, text = _text(props.get("role")), _text(props.get("policy"))
-            if role is None or text is None:
-                return None
-            self._role_policies.setdefault(role, {})[name] = iam_size(text)
-            return Measurement(
-                name,
-                resource_type,
-                QUOTAS["iam-role-inline-policies"],
-                sum(self._role_policies[role].values()),
-                f"role {role}: {', '.join(sorted(self._role_policies[role]))}",
-            )
-        if resource_type == WINDOW_TASK:
-            window = _text(props.get("windowId"))
-            if window is None:
-                return None
-            tasks = self._window_tasks.setdefault(window, [])
-            tasks.append(name)
-            return Measurement(
-                name, resource_type, QUOTAS["ssm-window-tasks"], len(tasks), f"window {window}"
-            )
-        if resource_type == WINDOW:
-            self._windows.append(name)
-            return Measurement(
-                name,
-                resource_type,
-                QUOTAS["ssm-windows"],
-                len(self._windows),
-                "this stack's windows",
-            )
-        return None
+    @staticmethod
+    def _total(resource_type: str, group: str, members: Mapping[str, int]) -> Measurement:
+        """A group's total, on its last registered member (the one that took it over)."""
+        return Measurement(
+            list(members)[-1],
+            resource_type,
+            QUOTAS[SHARED[resource_type][0]],
+            sum(members.values()),
+            _subject(resource_type, group, members),
+        )
 
     def aggregates(self) -> list[Measurement]:
         """The quotas that add up across resources, each at its current total."""
-        found = [
-            Measurement(
-                list(policies)[-1],  # the last registered: the one that took the role over
-                ROLE_POLICY,
-                QUOTAS["iam-role-inline-policies"],
-                sum(policies.values()),
-                f"role {role}: {', '.join(sorted(policies))}",
-            )
-            for role, policies in self._role_policies.items()
+        return [
+            self._total(resource_type, group, members)
+            for (resource_type, group), members in self._groups.items()
         ]
-        found += [
-            Measurement(
-                tasks[-1], WINDOW_TASK, QUOTAS["ssm-window-tasks"], len(tasks), f"window {window}"
-            )
-            for window, tasks in self._window_tasks.items()
-        ]
-        if self._windows:
-            found.append(
-                Measurement(
-                    self._windows[-1],
-                    WINDOW,
-                    QUOTAS["ssm-windows"],
-                    len(self._windows),
-                    STACK_WINDOWS,
-                )
-            )
-        return found
 
     def all_measurements(self) -> list[Measurement]:
         return [*self.measurements, *self.aggregates()]

@@ -674,10 +674,10 @@ def _same(key: str, value: Any) -> Callable[[Resource], bool]:
 
 def _sharing(resource: Resource, stack: Stack) -> list[Resource]:
     """The resources whose quota adds up with this one's: the inline policies of its role, the
-    tasks of its window, the stack's windows (empty when it shares none)."""
+    tasks of its window, the stack's windows and roles (empty when it shares none)."""
     shared_by = {quotas.ROLE_POLICY: "role", quotas.WINDOW_TASK: "windowId"}
-    if resource.type == quotas.WINDOW:
-        return stack.of_type(quotas.WINDOW)
+    if resource.type in (quotas.WINDOW, quotas.ROLE):
+        return stack.of_type(resource.type)
     key = shared_by.get(resource.type)
     if key is None:
         return []
@@ -689,8 +689,8 @@ def _sharing(resource: Resource, stack: Stack) -> list[Resource]:
 
 def aws_quotas(resource: Resource, stack: Stack) -> list[str]:
     """Each quota the resource exceeds on its own, and the quotas that add up across resources
-    (a role's inline policies, a window's tasks, the stack's windows), reported once: on the
-    last resource that contributes."""
+    (a role's inline policies, a window's tasks, the stack's windows and roles), reported once:
+    on the last resource that contributes."""
     found = quotas.measure(resource.type, resource.name, resource.props)
     sharing = _sharing(resource, stack)
     if sharing and sharing[-1].name == resource.name:

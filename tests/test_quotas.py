@@ -67,6 +67,14 @@ def tasks(count: int) -> Callable[[], None]:
     return program
 
 
+def roles(count: int) -> Callable[[], None]:
+    def program() -> None:
+        for index in range(count):
+            aws.iam.Role(f"role-{index}", assume_role_policy=policy(100))
+
+    return program
+
+
 def windows(count: int) -> Callable[[], None]:
     def program() -> None:
         for index in range(count):
@@ -236,6 +244,7 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
     ),
     "ssm-window-tasks": (tasks(21), "task-"),
     "ssm-windows": (windows(51), "w-"),
+    "iam-roles": (roles(1_001), "role-"),
 }
 
 

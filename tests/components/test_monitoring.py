@@ -557,16 +557,18 @@ def test_dashboard_body_shows_queues_trainings_functions_and_alarms(
     body = json.loads(prod.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = [w["properties"].get("title") for w in body["widgets"]]
     assert "Dead-letter queue depths" in titles
-    assert "Trainings started / succeeded / failed / re-queued" in titles
+    assert "Pipeline executions started / succeeded / failed" in titles
     assert "Failed executions per pipeline" in titles
     assert "Stalled and overrunning training" in titles
     assert "Lambda errors" in titles
     assert "Alarm states" in titles
     widgets = {w["properties"].get("title"): w for w in body["widgets"]}
-    trainings = widgets["Trainings started / succeeded / failed / re-queued"]["properties"]
-    assert ["trainops", "TrainingsFailed", "service", "trainops", "Stack", "prod"] in trainings[
-        "metrics"
-    ]
+    executions = widgets["Pipeline executions started / succeeded / failed"]["properties"]
+    assert [m[0]["label"] for m in executions["metrics"]] == ["started", "succeeded", "failed"]
+    assert executions["metrics"][2][0]["expression"] == (
+        "SUM(SEARCH('{AWS/Sagemaker/ModelBuildingPipeline,PipelineName} "
+        "MetricName=\"ExecutionFailed\" PipelineName=trainops-prod', 'Sum', 300))"
+    )
     (search,) = widgets["Failed executions per pipeline"]["properties"]["metrics"]
     assert search == [
         {
