@@ -95,11 +95,12 @@ def shared_documents(recording: offline.Recording) -> dict[tuple[str, str], quot
 
 def scale(counts: tuple[int, ...] = (1, 10, 100, 500)) -> list[dict[str, Any]]:
     """prod with each number of generated models: resources, evaluation time, the largest
-    shared document against its quota, idle cost."""
+    shared document (a size: policy, pattern, environment, ...) against its quota, idle cost."""
     rows = []
     for count in counts:
         row = evaluate("prod", count)
-        largest = max(shared_documents(row["recording"]).values(), key=lambda m: m.share)
+        documents = shared_documents(row["recording"]).values()
+        largest = max((m for m in documents if m.quota.kind == "document"), key=lambda m: m.share)
         rows.append(
             {
                 "models": count,
