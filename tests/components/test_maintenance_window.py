@@ -17,15 +17,14 @@ from cli import offline
 from components import iam
 from components.config import ConfigError, MaintenanceWindowConfig
 from components.event_rules import EventBusRef
-from components.maintenance_window import (
-    MaintenanceWindowArgs,
-    MaintenanceWindowRetraining,
+from components.maintenance_specs import (
     retrain_document,
     run_command_pattern,
     target_spec,
     task_spec,
     window_spec,
 )
+from components.maintenance_window import MaintenanceWindowArgs, MaintenanceWindowRetraining
 
 ACCOUNT = offline.ACCOUNT_ID
 
