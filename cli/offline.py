@@ -227,7 +227,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             arn = f"arn:aws:s3:::{physical}"
             resource_id = physical
         elif kind == "aws:iam/role:Role":
-            arn = f"arn:aws:iam::{account}:role/{physical}"
+            path = str(outputs.get("path") or "/")  # IAM puts a role's path into its ARN
+            arn = f"arn:aws:iam::{account}:role{path}{physical}"
             resource_id = physical
         elif kind == "aws:sqs/queue:Queue":
             if outputs.get("fifoQueue") and not physical.endswith(".fifo"):

@@ -61,6 +61,7 @@ def model_name(model: str, *parts: str, max_length: int = 63, stack: str | None 
 
 
 def role_path(stack: str | None = None) -> str:
-    """``/trainops/<stack>/``: the IAM path of the stack's per-model roles (scopes grants such
-    as iam:PassRole to this stack without listing every role)."""
+    """``/trainops/<stack>/``: the IAM path of the stack's per-model roles. IAM puts it into
+    each role's ARN, so a grant (a deployer's iam:PassRole, say) can name all of the stack's
+    model roles as ``role/trainops/<stack>/*`` instead of listing them."""
     return f"/{PREFIX}/{stack_slug(stack)}/"

@@ -280,6 +280,7 @@ def test_each_model_has_its_own_execution_role(
     fraud = recording.one("aws:iam/role:Role", "pipeline-fraud-execution")
     assert churn.outputs["arn"] != fraud.outputs["arn"]
     assert churn.inputs["path"] == "/trainops/dev/"
+    assert churn.outputs["arn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/trainops/dev/")
     (trust,) = json.loads(churn.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
