@@ -4,9 +4,11 @@ Invoked by an SQS event source mapping with `ReportBatchItemFailures`. Per batch
 training-slot ledger once (`slots.read`: one strongly consistent GetItem, made at the first valid
 request; a batch of rejects reads nothing), which says which models train now. Per message:
 
-* not JSON, not a valid request, or an unknown model/hyperparameter: **moved to the DLQ with the
-  reason** (message attribute `trainops-reject-reason`), recorded as `TrainingRejected`, and
-  acknowledged, so it is never retried;
+* not JSON (or JSON Python cannot read: nested too deep, integers too long), not a valid
+  request, or an unknown model/hyperparameter: **moved to the DLQ with the reason** (message
+  attribute `trainops-reject-reason`; a body too large to fit beside it is summarised),
+  recorded as `TrainingRejected` under the request id the body names (else the message id),
+  and acknowledged, so it is never retried;
 * its model's slot already held by this very request (a duplicate delivery, or a first delivery
   that died after claiming): the start is made again with the same token, which SageMaker
   answers with the same execution, and `TrainingRequested`/`TrainingStarted` are published
@@ -30,6 +32,7 @@ that group in the batch is reported failed too; other models carry on.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,7 +56,13 @@ from trainops_runtime.errors import (
 )
 from trainops_runtime.request_queue import dead_letter
 from trainops_runtime.training import start_training
-from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
+from trainops_runtime.training_request import (
+    InvalidRequest,
+    TrainingRequest,
+    decode,
+    parse,
+    schema,
+)
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
@@ -65,6 +74,8 @@ QUEUE_URL_ENV = "TRAINOPS_TRAINING_QUEUE_URL"
 BACKOFF_BASE_ENV = "TRAINOPS_BACKOFF_BASE_SECONDS"
 BACKOFF_MAX_ENV = "TRAINOPS_BACKOFF_MAX_SECONDS"
 MAX_VISIBILITY = 43200  # SQS limit (12 hours)
+# What the request schema accepts as a request id (a rejection is recorded under it).
+REQUEST_ID = re.compile(schema()["properties"]["requestId"]["pattern"])
 
 
 class Deferred(Exception):
@@ -204,8 +215,17 @@ class BatchState:
             **fields,
         )
 
-    def reject(self, record: SQSRecord, reason: str, model: str = "invalid") -> None:
-        """Never retried: the message goes to the DLQ with the reason and is acknowledged."""
+    def reject(
+        self,
+        record: SQSRecord,
+        reason: str,
+        model: str = "invalid",
+        request_id: str | None = None,
+        attempt: int = 1,
+    ) -> None:
+        """Never retried: the message goes to the DLQ with the reason and is acknowledged. The
+        rejection is recorded under the request's own id when the body names one."""
+        reason = reason[:1024]
         dead_letter(
             self.settings.dlq_url,
             body=record.body,
@@ -217,8 +237,8 @@ class BatchState:
             events.DomainEvent(
                 type=events.TRAINING_REJECTED,
                 model=model if model != "invalid" else "unknown",
-                request_id=f"sqs:{record.message_id}",
-                attempt=1,
+                request_id=request_id or f"sqs:{record.message_id}",
+                attempt=attempt,
                 trigger=TRIGGER,
                 reason=reason,
             )
@@ -245,9 +265,19 @@ class BatchState:
     def handle(self, record: SQSRecord) -> str:
         try:
             request = parse(record.body)
+        except InvalidRequest as error:
+            self.reject(record, str(error), model=_model_hint(record), **_request_hint(record))
+            return "rejected"
+        try:
             self.catalog.get(request.model)
-        except (InvalidRequest, UnknownModel) as error:
-            self.reject(record, str(error), model=_model_hint(record))
+        except UnknownModel as error:
+            self.reject(
+                record,
+                str(error),
+                model=_model_hint(record),
+                request_id=request.request_id,
+                attempt=request.attempt,
+            )
             return "rejected"
 
         self.ensure_capacity_known()
@@ -275,7 +305,13 @@ class BatchState:
             execution_arn = start_training(request, self.catalog, trigger=TRIGGER)
         except InvalidRequest as error:
             self._release(request)
-            self.reject(record, str(error), model=request.model)
+            self.reject(
+                record,
+                str(error),
+                model=request.model,
+                request_id=request.request_id,
+                attempt=request.attempt,
+            )
             return "rejected"
         except (ClientError, BotoCoreError) as error:
             # Keep the slot when the execution may exist after all (a 5xx, a read timeout: the
@@ -287,7 +323,13 @@ class BatchState:
                 self.outcomes[record.message_id] = "retry"
                 raise RetryableError(f"{error_code(error)}: {error}") from error
             reason = f"SageMaker refused the start: {error_code(error)}: {error}"
-            self.reject(record, reason, model=request.model)
+            self.reject(
+                record,
+                reason,
+                model=request.model,
+                request_id=request.request_id,
+                attempt=request.attempt,
+            )
             events.publish(
                 self._event(
                     events.TRAINING_FAILED, request, reason=reason, data={"retryable": False}
@@ -309,6 +351,24 @@ class BatchState:
 def _model_hint(record: SQSRecord) -> str:
     group = record.attributes.message_group_id
     return group if group else "invalid"
+
+
+def _request_hint(record: SQSRecord) -> dict[str, Any]:
+    """The request id (and attempt) a body that is not a valid request still names, if any:
+    its rejection is then recorded under the producer's id rather than the message's."""
+    try:
+        body = decode(record.body)
+    except InvalidRequest:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    request_id, attempt = body.get("requestId"), body.get("attempt")
+    hint: dict[str, Any] = {}
+    if isinstance(request_id, str) and REQUEST_ID.match(request_id):
+        hint["request_id"] = request_id
+        if isinstance(attempt, int) and not isinstance(attempt, bool) and 1 <= attempt <= 20:
+            hint["attempt"] = attempt
+    return hint
 
 
 def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[str, Any]) -> None:

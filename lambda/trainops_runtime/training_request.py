@@ -109,6 +109,8 @@ def check(body: Any) -> None:
     """Raises InvalidRequest with the schema's complaint (e.g. 'attempt must be ...')."""
     try:
         _validator()(body)
+    except RecursionError:
+        raise InvalidRequest("request is nested too deeply to validate") from None
     except fastjsonschema.JsonSchemaValueException as error:
         message = str(error.message)
         if message.startswith("data."):
@@ -122,13 +124,28 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+def decode(raw: str | bytes) -> Any:
+    """JSON text as Python values; InvalidRequest for anything `json.loads` cannot turn into
+    values: not JSON, not UTF-8, nested deeper than the interpreter recurses (RecursionError),
+    or an integer longer than Python converts (ValueError, 4,300 digits)."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(f"body is not JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequest("body is JSON nested too deeply to read") from None
+    except ValueError as error:  # UnicodeDecodeError, and integers beyond the digit limit
+        raise InvalidRequest(f"body is not readable JSON: {str(error)[:200]}") from None
+
+
 def parse(raw: str | bytes | Mapping[str, Any]) -> TrainingRequest:
-    """Validates a request from JSON text or a dict; raises InvalidRequest saying what is wrong."""
+    """Validates a request from JSON text or a dict; raises InvalidRequest saying what is wrong.
+
+    Any input, however malformed, ends in a TrainingRequest or an InvalidRequest: a message
+    that cannot become a request must be rejected once, never retried.
+    """
     if isinstance(raw, (str, bytes)):
-        try:
-            raw = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InvalidRequest(f"body is not JSON: {error}") from None
+        raw = decode(raw)
     if not isinstance(raw, Mapping):
         raise InvalidRequest(f"body must be a JSON object, got {type(raw).__name__}")
     check(dict(raw))

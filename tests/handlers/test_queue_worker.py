@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -19,7 +20,12 @@ from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import queue_worker, slots
-from trainops_runtime.request_queue import REJECT_REASON_ATTRIBUTE
+from trainops_runtime.request_queue import (
+    MAX_MESSAGE_BYTES,
+    REJECT_REASON_ATTRIBUTE,
+    TRUNCATED_ATTRIBUTE,
+    message_bytes,
+)
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -524,3 +530,89 @@ def test_a_duplicate_changes_no_count(queues: Queues, pipelines: PipelineSim) ->
     assert queues.poll() == {"batchItemFailures": []}
     assert slots.read(TABLE).version == version
     assert len(pipelines.executions("trainops-test-churn")) == 1
+
+
+# ---- poison bodies: every one is rejected once, with a reason, and never comes back ----------
+
+
+POISON = {
+    # valid JSON text that json.loads cannot turn into values
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+    "integer beyond the digit limit": '{"model": "churn", "requestId": "r1", "attempt": '
+    + "9" * 5_000
+    + "}",
+    "an object nested too deep inside a request": json.dumps({"model": "churn", "requestId": "r2"})[
+        :-1
+    ]
+    + ', "hyperparameters": '
+    + '{"a": ' * 900
+    + "1"
+    + "}" * 900
+    + "}",
+}
+
+
+REASONS = {
+    "nested too deep": "body is JSON nested too deeply to read",
+    "integer beyond the digit limit": "body is not readable JSON: Exceeds the limit (4300 digits)",
+    "an object nested too deep inside a request": "hyperparameters.a must be string",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(POISON))
+def test_a_poison_body_is_rejected_once_with_its_reason(
+    queues: Queues, event_sink: EventSink, kind: str
+) -> None:
+    body = POISON[kind]
+    send(queues.url, body, "churn", f"poison-{len(body)}")
+    response = queues.poll()
+    assert response == {"batchItemFailures": []}  # acknowledged: never redelivered
+    (dead,) = drain(queues.dlq_url)
+    reason = dead["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"]
+    assert reason.startswith(REASONS[kind]), reason
+    assert "TrainingRejected" in event_sink.types()
+    assert queues.counts() == {"visible": 0, "in_flight": 0}
+
+
+def test_a_body_at_the_size_limit_is_dead_lettered_as_a_summary(
+    queues: Queues, event_sink: EventSink
+) -> None:
+    """AWS counts message attributes toward the 256 KiB limit: the DLQ copy of a body at the
+    limit would not fit beside its reason, so a summary takes its place."""
+    body = "x" * MAX_MESSAGE_BYTES
+    send(queues.url, body, "churn", "huge-1")
+    assert queues.poll() == {"batchItemFailures": []}
+    (dead,) = drain(queues.dlq_url)
+    attributes = {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        for name, value in dead["MessageAttributes"].items()
+    }
+    assert attributes[TRUNCATED_ATTRIBUTE]["StringValue"] == "true"
+    assert message_bytes(dead["Body"], attributes) <= MAX_MESSAGE_BYTES
+    summary = json.loads(dead["Body"])
+    assert summary["bytes"] == MAX_MESSAGE_BYTES
+    assert summary["sha256"] == hashlib.sha256(body.encode()).hexdigest()
+    assert summary["head"] == body[:16_384]
+    assert "TrainingRejected" in event_sink.types()
+
+
+def test_a_small_rejected_body_is_kept_whole(queues: Queues) -> None:
+    send(queues.url, "{not json", "churn", "small-1")
+    queues.poll()
+    (dead,) = drain(queues.dlq_url)
+    assert dead["Body"] == "{not json"
+    assert TRUNCATED_ATTRIBUTE not in dead["MessageAttributes"]
+
+
+def test_a_rejected_request_is_recorded_under_its_own_request_id(
+    queues: Queues, event_sink: EventSink
+) -> None:
+    """A body that parses but is not a valid request (here: an attempt out of range) names its
+    request id; the rejection is recorded under it, not under the SQS message id."""
+    body = json.dumps({"model": "churn", "requestId": "req-77", "attempt": 99})
+    send(queues.url, body, "churn", "bad-attempt-1")
+    queues.poll()
+    send(queues.url, json.dumps({"model": "ghost", "requestId": "req-78"}), "ghost", "ghost-2")
+    queues.poll()
+    rejected = [e["detail"] for e in event_sink.drain() if e["detail-type"] == "TrainingRejected"]
+    assert [(r["requestId"], r["attempt"]) for r in rejected] == [("req-77", 1), ("req-78", 1)]

@@ -57,3 +57,33 @@ def test_display_name_fits_sagemaker_pattern() -> None:
         model="m" * 32, request_id=new_request_id(), attempt=20
     ).execution_display_name()
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}", name)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"a": "\xff"}', "body is not readable JSON"),  # not UTF-8
+        ("[" * 50_000 + "]" * 50_000, "body is JSON nested too deeply to read"),
+        ('{"attempt": ' + "1" * 4_301 + "}", "body is not readable JSON: Exceeds the limit"),
+        ("", "body is not JSON"),
+    ],
+)
+def test_text_json_loads_cannot_read_is_an_invalid_request(raw: str | bytes, reason: str) -> None:
+    """Whatever the body, parse ends in a request or an InvalidRequest (never another error
+    that would send the message round again)."""
+    with pytest.raises(InvalidRequest) as raised:
+        parse(raw)
+    assert str(raised.value).startswith(reason)
+
+
+def test_a_request_nested_too_deeply_to_validate_is_invalid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trainops_runtime import training_request
+
+    def too_deep(body: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(training_request, "_validator", lambda: too_deep)
+    with pytest.raises(InvalidRequest, match="nested too deeply to validate"):
+        parse({"model": "churn", "requestId": "r"})
