@@ -21,6 +21,7 @@ consumer of replays, so a replay never re-triggers side effects.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -30,11 +31,25 @@ from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events, event_store, observability
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.projection import PIPELINE_STATUS, RUN_COMMAND_STATUS, TRAINING_JOB_STATE
+from trainops_runtime.training_request import MODEL_NAME
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 REQUIRED_DOMAIN_FIELDS = ("eventId", "type", "model", "requestId", "attempt", "trigger")
+# Domain event fields and the type each must have (the publisher's contract, domain_events).
+DOMAIN_FIELD_TYPES: dict[str, type] = {
+    "eventId": str,
+    "type": str,
+    "model": str,
+    "requestId": str,
+    "attempt": int,
+    "trigger": str,
+    "executionArn": str,
+    "occurredAt": str,
+    "reason": str,
+}
+MODEL = re.compile(MODEL_NAME)
 
 
 class MalformedEvent(ValueError):
@@ -57,10 +72,38 @@ def _tag(tags: Any, key: str) -> str | None:
     return None
 
 
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _text(detail: dict[str, Any], name: str, what: str) -> str:
+    """A string field of an AWS event's detail, or MalformedEvent naming it."""
+    value = detail.get(name)
+    if not isinstance(value, str) or not value:
+        raise MalformedEvent(f"{what}: {name} must be a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _check_domain_types(detail: dict[str, Any]) -> None:
+    """Every known field has its type (a list where a string belongs would otherwise surface as
+    an AttributeError, or end up inside a stream name), and the model is a model name."""
+    for name, wanted in DOMAIN_FIELD_TYPES.items():
+        if name not in detail or (detail[name] is None and name not in REQUIRED_DOMAIN_FIELDS):
+            continue
+        value = detail[name]
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise MalformedEvent(
+                f"domain event field {name} must be {wanted.__name__}, got {_kind(value)}"
+            )
+    if not MODEL.match(detail["model"]):
+        raise MalformedEvent(f"domain event model {detail['model'][:80]!r} is not a model name")
+
+
 def _domain(event: dict[str, Any], detail: dict[str, Any]) -> event_store.StoredEvent:
     missing = [name for name in REQUIRED_DOMAIN_FIELDS if name not in detail]
     if missing:
         raise MalformedEvent(f"domain event without {', '.join(missing)}")
+    _check_domain_types(detail)
     if (
         detail["type"] != event.get("detail-type")
         or detail["type"] not in domain_events.EVENT_TYPES
@@ -88,21 +131,20 @@ def _sagemaker(
 ) -> event_store.StoredEvent:
     kind = event.get("detail-type")
     if kind == PIPELINE_STATUS:
-        try:
-            pipeline = detail["pipelineArn"].rsplit(":pipeline/", 1)[1].split("/", 1)[0]
-            run = _execution_id(detail["pipelineExecutionArn"])
-        except (KeyError, IndexError, AttributeError) as error:
+        what = "pipeline status change"
+        pipeline_arn = _text(detail, "pipelineArn", what)
+        run = _execution_id(_text(detail, "pipelineExecutionArn", what))
+        if ":pipeline/" not in pipeline_arn:
             raise MalformedEvent(
-                f"pipeline status change without pipeline/execution ARNs: {error}"
-            ) from None
+                f"{what}: pipelineArn {pipeline_arn[:200]!r} is not a pipeline ARN"
+            )
+        pipeline = pipeline_arn.rsplit(":pipeline/", 1)[1].split("/", 1)[0]
         model = catalog.by_pipeline(pipeline)
         if model is None:
             raise MalformedEvent(f"pipeline {pipeline} is not one of this stack's")
         streams = (f"model#{model}", f"run#{run}")
     elif kind == TRAINING_JOB_STATE:
-        name = detail.get("TrainingJobName")
-        if not name:
-            raise MalformedEvent("training job state change without TrainingJobName")
+        name = _text(detail, "TrainingJobName", "training job state change")
         model = _tag(detail.get("Tags"), "trainops:model")
         streams = (*([f"model#{model}"] if model else []), f"job#{name}")
     else:
@@ -133,8 +175,9 @@ def command_models(parameters: Any, catalog: ModelCatalog) -> list[str]:
 def _ssm(
     event: dict[str, Any], detail: dict[str, Any], catalog: ModelCatalog
 ) -> event_store.StoredEvent:
-    if event.get("detail-type") != RUN_COMMAND_STATUS or not detail.get("document-name"):
+    if event.get("detail-type") != RUN_COMMAND_STATUS:
         raise MalformedEvent(f"unexpected Systems Manager event {event.get('detail-type')!r}")
+    _text(detail, "document-name", "Run Command status change")
     models = command_models(detail.get("parameters"), catalog)
     return event_store.StoredEvent(
         event_id=str(event["id"]),

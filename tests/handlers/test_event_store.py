@@ -240,6 +240,81 @@ def test_a_malformed_event_is_rejected_loudly(
         recorder.handler(event, LambdaContext())
 
 
+def with_detail(event: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**event, "detail": {**event["detail"], **changes}}
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (
+            lambda: with_detail(envelope(domain("TrainingStarted")), executionArn=["arn"]),
+            "domain event field executionArn must be str, got list",
+        ),
+        (
+            lambda: with_detail(envelope(domain("TrainingStarted")), model={"name": "churn"}),
+            "domain event field model must be str, got dict",
+        ),
+        (
+            lambda: with_detail(envelope(domain("TrainingStarted")), model="Churn Model#1"),
+            "domain event model 'Churn Model#1' is not a model name",
+        ),
+        (
+            lambda: with_detail(envelope(domain("TrainingStarted")), attempt="2"),
+            "domain event field attempt must be int, got str",
+        ),
+        (
+            lambda: with_detail(envelope(domain("TrainingStarted")), attempt=True),
+            "domain event field attempt must be int, got bool",
+        ),
+        (
+            lambda: with_detail(envelope(domain("TrainingFailed")), reason=42),
+            "domain event field reason must be str, got int",
+        ),
+        (
+            lambda: with_detail(
+                sagemaker("sagemaker_pipeline_execution_failed", "eb-1"), pipelineArn=7
+            ),
+            "pipeline status change: pipelineArn must be a non-empty string, got int",
+        ),
+        (
+            lambda: with_detail(
+                sagemaker("sagemaker_pipeline_execution_failed", "eb-1"),
+                pipelineExecutionArn=None,
+            ),
+            "pipeline status change: pipelineExecutionArn must be a non-empty string, got null",
+        ),
+        (
+            lambda: with_detail(
+                sagemaker("sagemaker_training_job_failed", "eb-1"), TrainingJobName=["a"]
+            ),
+            "training job state change: TrainingJobName must be a non-empty string, got list",
+        ),
+        (
+            lambda: with_detail(
+                sagemaker("ssm_run_command_status_failed", "eb-1"), **{"document-name": {}}
+            ),
+            "Run Command status change: document-name must be a non-empty string, got dict",
+        ),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_refused_by_name(store: None, make: Any, reason: str) -> None:
+    """Events are input: a list where a string belongs is named as such, never an
+    AttributeError, and never a stream such as `model#{'name': ...}`."""
+    with pytest.raises(recorder.MalformedEvent) as raised:
+        recorder.run(make())
+    assert str(raised.value) == reason
+    assert event_store.streams(EVENTS) == []
+
+
+def test_a_run_command_event_with_odd_parameters_still_records(store: None) -> None:
+    run = sagemaker("ssm_run_command_status_failed", "eb-1")
+    run["detail"]["document-name"] = "trainops-dev-retrain"
+    run["detail"]["parameters"] = ["not", "a", "map"]
+    recorder.run(run)
+    assert len(stream("maintenance#trainops-dev-retrain")) == 1
+
+
 def test_an_unknown_pipeline_is_rejected(store: None) -> None:
     event = sagemaker("sagemaker_pipeline_execution_failed", "eb-1")
     event["detail"]["pipelineArn"] = (
