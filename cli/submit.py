@@ -1,8 +1,10 @@
 """`trainops submit`: validate a training request locally and put it on a stack's queue.
 
 Validation happens twice before anything is sent: the request itself (TrainingRequest), and
-against the stack's config (the model exists, overridden hyperparameters are configured). The
-queue is found by its fixed name, so no Pulumi CLI is needed, only AWS credentials.
+against the stack's config with the worker's own rule (`training.override_problem`: the model
+exists, overridden hyperparameters are configured, a `--data` location lies under the model's
+training data). A request the worker would dead-letter is refused here instead. The queue is
+found by its fixed name, so no Pulumi CLI is needed, only AWS credentials.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from components import config as config_module
 from components import naming
 from trainops_runtime import clients, training_request
 from trainops_runtime.request_queue import enqueue, queue_name
+from trainops_runtime.training import override_problem
 from trainops_runtime.training_request import (
     InvalidRequest,
     TrainingRequest,
@@ -67,12 +70,13 @@ def build_request(
         raise InvalidRequest(
             f"unknown model {model!r}; stack {stack} trains: {', '.join(sorted(settings.models))}"
         )
-    unknown = sorted(set(request.hyperparameters) - set(configured.hyperparameters))
-    if unknown:
-        raise InvalidRequest(
-            f"hyperparameters {', '.join(unknown)} are not configured for {model} "
-            f"(overridable: {', '.join(sorted(configured.hyperparameters)) or 'none'})"
-        )
+    problem = override_problem(
+        request,
+        training_data=configured.training_data,
+        hyperparameters=configured.hyperparameters,
+    )
+    if problem:
+        raise InvalidRequest(problem)
     return request, settings
 
 

@@ -44,7 +44,7 @@ def test_submit_validates_and_queues_a_fresh_request(
                 "--model",
                 "churn",
                 "--data",
-                "s3://example-ml-data/churn/2026-11/",
+                "s3://example-ml-data/churn/train/2026-11/",
                 "--param",
                 "epochs=5",
                 "--reason",
@@ -58,7 +58,7 @@ def test_submit_validates_and_queues_a_fresh_request(
     request = parse(message["Body"])
     assert request.request_id == printed["requestId"]
     assert request.hyperparameters == {"epochs": "5"}
-    assert request.data_uri == "s3://example-ml-data/churn/2026-11/"
+    assert request.data_uri == "s3://example-ml-data/churn/train/2026-11/"
     assert request.reason == "new labels"
     assert message["Attributes"]["MessageGroupId"] == "churn"
     assert message["Attributes"]["MessageDeduplicationId"] == request.idempotency_token()
@@ -77,6 +77,16 @@ def test_submit_validates_and_queues_a_fresh_request(
         ),
         (["--model", "churn", "--param", "epochs"], "must look like name=value"),
         (["--model", "churn", "--data", "data/local/"], "dataUri must match pattern ^s3://"),
+        # the worker would dead-letter it: the execution role reads only churn's data
+        (
+            ["--model", "churn", "--data", "s3://other-bucket/churn/"],
+            "dataUri s3://other-bucket/churn/ is outside churn's training data; use a location "
+            "under s3://example-ml-data/churn/train/",
+        ),
+        (
+            ["--model", "churn", "--data", "s3://example-ml-data/fraud/train/"],
+            "is outside churn's training data",
+        ),
     ],
 )
 def test_submit_rejects_bad_requests_before_sending(
@@ -84,3 +94,9 @@ def test_submit_rejects_bad_requests_before_sending(
 ) -> None:
     assert main(["submit", "--stack", "dev", "--dry-run", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_submit_accepts_data_under_the_models_prefix(capsys: pytest.CaptureFixture[str]) -> None:
+    data = "s3://example-ml-data/churn/train/2026-11/"
+    assert main(["submit", "--stack", "dev", "--dry-run", "--model", "churn", "--data", data]) == 0
+    assert json.loads(capsys.readouterr().out)["dataUri"] == data

@@ -33,22 +33,35 @@ class RunningExecution:
     display_name: str = ""
 
 
-def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[dict[str, str]]:
-    """The request as pipeline parameters (values are strings, as SageMaker expects)."""
-    unknown = sorted(set(request.hyperparameters) - set(entry.hyperparameters))
+def override_problem(
+    request: TrainingRequest, *, training_data: str, hyperparameters: Iterable[str]
+) -> str | None:
+    """Why the request's overrides cannot run for its model (None when they can): the rule the
+    worker applies before starting, and `trainops submit` before sending."""
+    unknown = sorted(set(request.hyperparameters) - set(hyperparameters))
     if unknown:
-        allowed = ", ".join(entry.hyperparameters) or "none"
-        raise InvalidRequest(
+        allowed = ", ".join(sorted(hyperparameters)) or "none"
+        return (
             f"hyperparameters {', '.join(unknown)} are not configured for {request.model} "
             f"(overridable: {allowed})"
         )
-    if request.data_uri and not request.data_uri.startswith(entry.training_data):
-        # The SageMaker execution role reads only the configured prefix: anything else would
-        # be accepted here and fail inside the training job.
-        raise InvalidRequest(
+    if request.data_uri and not request.data_uri.startswith(training_data):
+        # The model's execution role reads only the configured prefix: anything else would be
+        # accepted here and fail inside the training job.
+        return (
             f"dataUri {request.data_uri} is outside {request.model}'s training data; "
-            f"use a location under {entry.training_data}"
+            f"use a location under {training_data}"
         )
+    return None
+
+
+def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[dict[str, str]]:
+    """The request as pipeline parameters (values are strings, as SageMaker expects)."""
+    problem = override_problem(
+        request, training_data=entry.training_data, hyperparameters=entry.hyperparameters
+    )
+    if problem:
+        raise InvalidRequest(problem)
     parameters = {
         contract.REQUEST_ID: request.request_id,
         contract.ATTEMPT: str(request.attempt),
