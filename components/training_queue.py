@@ -198,6 +198,7 @@ class TrainingQueue(pulumi.ComponentResource):
             ),
             iam.allow(["sqs:SendMessage"], [queue.arn], sid="Requeue"),
             training_slots.statement(read=False),
+            training_slots.event_records_statement(PythonFunction.physical_name(f"{name}-outcome")),
             *common_statements,
         ]
         if args.alerts is not None:

@@ -41,6 +41,18 @@ class TrainingSlotsRef:
         actions = ["dynamodb:UpdateItem", *(["dynamodb:GetItem"] if read else [])]
         return iam.allow(actions, [self.arn], sid="TrainingSlots")
 
+    def event_records_statement(self, function_name: str) -> iam.Statement:
+        """A function's Powertools idempotency records in the ledger table: only items whose
+        key starts with its name (so it can read, write and delete those, not the ledger)."""
+        return iam.allow(
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [self.arn],
+            sid="RememberHandledEvents",
+            conditions={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{function_name}.*"]}
+            },
+        )
+
     def statements(self, key_arn: pulumi.Input[str]) -> list[iam.Statement]:
         """Read and update the ledger, with the stack key it is encrypted with (for functions
         whose policy grants that key for nothing else)."""
@@ -61,7 +73,8 @@ def slots_table(
 ) -> aws.dynamodb.Table:
     """One item, a few hundred bytes: on-demand costs nothing idle. PITR and deletion protection
     as for every table (switching the queue off later means turning deletion protection off
-    first; the ledger holds only what runs now)."""
+    first; the ledger holds only what runs now). The outcome handler's records of the events it
+    handled live here too, and expire by TTL (`expiration`, Powertools' attribute)."""
     return aws.dynamodb.Table(
         resource_name,
         name=ref.name,
@@ -71,5 +84,6 @@ def slots_table(
         server_side_encryption={"enabled": True, "kms_key_arn": key_arn},
         point_in_time_recovery={"enabled": True},
         deletion_protection_enabled=True,
+        ttl={"attribute_name": "expiration", "enabled": True},
         opts=pulumi.ResourceOptions(parent=parent),
     )

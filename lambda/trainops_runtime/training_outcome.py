@@ -13,8 +13,10 @@ start. Then:
   service faults) with attempts left is **re-queued** as the same request with attempt + 1
   (`TrainingRequeued`); otherwise `TrainingFailed` is published and `critical` is alerted.
 
-EventBridge may deliver twice; the re-queued message's deduplication id (request id + attempt)
-and the start token keep that from training twice.
+EventBridge delivers at least once. Each event is handled once (Powertools idempotency keyed on
+the event id, its records in the training-slot ledger table, kept a day): a repeated delivery of
+the final `Failed` pages no one a second time and re-queues nothing again. (Beyond that, the
+re-queued message's deduplication id and the start token keep a request from training twice.)
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import clients, observability, slots
@@ -42,6 +49,9 @@ MAX_ATTEMPTS_ENV = "TRAINOPS_MAX_ATTEMPTS"
 CRITICAL_TOPIC_ENV = "TRAINOPS_CRITICAL_TOPIC_ARN"
 SUCCESS_TOPIC_ENV = "TRAINOPS_SUCCESS_TOPIC_ARN"
 EVENT_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
+# How long a handled event is remembered: past EventBridge's retries (an hour here) and
+# Lambda's asynchronous ones (six hours at most).
+REMEMBER_EVENTS_SECONDS = 24 * 3600
 
 
 class UnexpectedEvent(ValueError):
@@ -223,7 +233,43 @@ def _free_slot(request: TrainingRequest, execution_arn: str, status: str) -> Non
     logger.info("training slot", extra={"model": request.model, "freed": freed})
 
 
+def _repeated(response: Any, idempotent_data: Any) -> Any:
+    """A repeated delivery: counted and logged, answered with the first result."""
+    observability.tag_stack(metrics)
+    metrics.add_metric(name="RepeatedEventsIgnored", unit=MetricUnit.Count, value=1)
+    logger.info("event already handled", extra={"result": response})
+    return response
+
+
+def handle_once(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """`run`, at most once per EventBridge event id: a repeated delivery returns the first
+    result without acting again. The records live in the slot ledger table (key prefix: this
+    function's name); without the table there is nothing to remember them in."""
+    table = slots.table_name()
+    if table is None:
+        return run(event)
+    config = IdempotencyConfig(
+        event_key_jmespath="id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=REMEMBER_EVENTS_SECONDS,
+        response_hook=_repeated,
+    )
+    if context is not None:
+        config.register_lambda_context(context)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=table, boto3_client=clients.client("dynamodb")
+    )
+
+    @idempotent_function(
+        data_keyword_argument="event", persistence_store=persistence, config=config
+    )
+    def once(event: dict[str, Any]) -> dict[str, Any]:
+        return run(event)
+
+    return once(event=event)  # type: ignore[no-any-return]
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run(event)
+    return handle_once(event, context)

@@ -101,6 +101,26 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
     assert outcome_statements["Requeue"]["Resource"] == [queue]
     assert outcome_statements["TrainingSlots"]["Action"] == ["dynamodb:UpdateItem"]
     assert outcome_statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
+    # its records of handled events (Powertools idempotency): only keys under its own name
+    outcome_function = dev.one("aws:lambda/function:Function", "training-queue-outcome-function")
+    assert outcome_statements["RememberHandledEvents"] == {
+        "Sid": "RememberHandledEvents",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        "Resource": [SLOTS_ARN],
+        "Condition": {
+            "ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": [f"{outcome_function.inputs['name']}.*"]
+            }
+        },
+    }
+    table = dev.one("aws:dynamodb/table:Table", "training-queue-slots")
+    assert table.inputs["ttl"] == {"attributeName": "expiration", "enabled": True}
     assert outcome_statements["ReadOwnExecutions"]["Resource"] == [
         f"{p}/execution/*" for p in pipelines
     ]

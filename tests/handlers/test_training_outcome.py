@@ -11,6 +11,7 @@ import pytest
 
 from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
+from tests.lambda_context import LambdaContext
 from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
@@ -144,6 +145,60 @@ def test_the_same_failure_delivered_twice_requeues_once(
     training_outcome.run(status_event(arn, "Failed"))
     training_outcome.run(status_event(arn, "Failed"))
     assert len(drain(setup["queue_url"])) == 1
+
+
+def test_a_final_failure_delivered_twice_pages_once(
+    setup: dict[str, str],
+    pipelines: PipelineSim,
+    event_sink: EventSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EventBridge delivers at least once: the handler acts once per event id."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "trainops-test-training-queue-outcome")
+    arn = start()
+    pipelines.finish(arn, "Failed", step_failure=ALGORITHM)
+    event = status_event(arn, "Failed")
+    first = training_outcome.handler(event, LambdaContext())
+    again = training_outcome.handler(event, LambdaContext())
+    assert first == again == {"outcome": "failed", "model": "churn", "retryable": False}
+    assert len(alerts(setup)) == 1
+    assert event_sink.types().count("TrainingFailed") == 1
+    # another event (a new id) about another execution still pages
+    other = start("req-2")
+    pipelines.finish(other, "Failed", step_failure=ALGORITHM)
+    training_outcome.handler({**status_event(other, "Failed"), "id": "other-id"}, LambdaContext())
+    assert len(alerts(setup)) == 1
+    # the records sit beside the ledger, under keys the function's IAM condition allows
+    records = [
+        item["id"]["S"]
+        for item in boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+        if item["id"]["S"] != "training-slots"
+    ]
+    assert len(records) == 2
+    assert all(r.startswith("trainops-test-training-queue-outcome.") for r in records)
+
+
+def test_a_handler_that_failed_acts_again_on_the_retry(
+    setup: dict[str, str], pipelines: PipelineSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a completed run is remembered: a delivery whose handling raised is handled anew."""
+    arn = start()
+    pipelines.finish(arn, "Failed", step_failure=ALGORITHM)
+    event = status_event(arn, "Failed")
+    real_notify = training_outcome.notify
+    calls = {"n": 0}
+
+    def flaky(*args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("SNS throttled")
+        real_notify(*args)
+
+    monkeypatch.setattr(training_outcome, "notify", flaky)
+    with pytest.raises(RuntimeError, match="SNS throttled"):
+        training_outcome.handler(event, LambdaContext())
+    training_outcome.handler(event, LambdaContext())
+    assert len(alerts(setup)) == 1
 
 
 def test_a_non_retryable_failure_fails_and_alerts(
