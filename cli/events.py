@@ -68,7 +68,8 @@ def replay(stack: str) -> dict[str, Any]:
     """Rebuilds the read model from the event store; returns a summary."""
     events_table, read_table, _ = tables(stack)
     streams = list(event_store.streams(events_table))
-    states = read_model.rebuild(events_table, read_table, streams)
+    rebuilt = read_model.rebuild(events_table, read_table, streams)
+    states = rebuilt.states
     return {
         "stack": stack,
         "streams": len(states),
@@ -76,4 +77,6 @@ def replay(stack: str) -> dict[str, Any]:
         "events": sum(
             state["lastVersion"] for name, state in states.items() if name.startswith("model#")
         ),
+        # streams the projector had already taken further while the replay ran: kept
+        "newerKept": sorted(rebuilt.newer_kept),
     }

@@ -83,7 +83,13 @@ def test_replay_rebuilds_the_read_model(
     assert read_model.load("trainops-dev-read-model", "model#churn") is None
     assert main(["replay", "--stack", "dev"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary == {"stack": "dev", "streams": 2, "models": ["churn"], "events": 3}
+    assert summary == {
+        "stack": "dev",
+        "streams": 2,
+        "models": ["churn"],
+        "events": 3,
+        "newerKept": [],
+    }
     state = read_model.load("trainops-dev-read-model", "model#churn")
     assert state["lastSuccess"]["requestId"] == "req-7"
     assert state["counts"] == {"requested": 1, "started": 1}

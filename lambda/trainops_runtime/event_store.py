@@ -144,13 +144,14 @@ def append(table: str, event: StoredEvent) -> dict[str, int] | None:
     raise ConcurrencyError(f"could not append {event.event_id} after {MAX_CONFLICT_RETRIES} tries")
 
 
-def read_stream(table: str, stream: str) -> Iterator[dict[str, Any]]:
-    """Every event of ``stream`` in version order, as plain dicts."""
+def read_stream(table: str, stream: str, after: int = 0) -> Iterator[dict[str, Any]]:
+    """The events of ``stream`` with a version above ``after``, in version order, as plain
+    dicts: a reader that knows where it stopped reads only what is new."""
     request: dict[str, Any] = {
         "TableName": table,
-        "KeyConditionExpression": "#s = :s AND version > :zero",
+        "KeyConditionExpression": "#s = :s AND version > :after",
         "ExpressionAttributeNames": {"#s": "stream"},
-        "ExpressionAttributeValues": {":s": {"S": stream}, ":zero": {"N": "0"}},
+        "ExpressionAttributeValues": {":s": {"S": stream}, ":after": {"N": str(after)}},
         "ScanIndexForward": True,
     }
     dynamodb = clients.client("dynamodb")

@@ -8,12 +8,21 @@ failure, the last maintenance-window run on the team's own hosts, and counts. Pe
 Counting rule (no double counts): `succeeded`, `failed` and `stopped` come from SageMaker's own
 pipeline status events; domain events (`TrainingSucceeded`, `TrainingFailed`, ...) add details
 such as the request and reason, and count what only trainops knows (requested, skipped, ...).
+
+Arrival order is not event order (a re-published start after a worker crash, a recorder retry,
+an archive replay: EventBridge keeps no order), so the fold does not trust it: an end state is
+final (a late start or `Executing` neither revives a run nor makes an ended execution the
+model's running one; the model remembers its last `RECENT_ENDS` ended executions for this,
+under `ordering`), the running execution is the latest started one that has not ended, and the
+last request, success, failure and maintenance run are the newest by event time. A run's status
+only moves forward (`Executing` -> `Stopping` -> an end state).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 PIPELINE_STATUS = "SageMaker Model Building Pipeline Execution Status Change"
@@ -31,6 +40,10 @@ DOMAIN_COUNTERS = {
 }
 STATUS_COUNTERS = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
 # Final Run Command statuses of a maintenance-window retraining on the model's own hosts.
+END_STATES = frozenset(STATUS_COUNTERS)
+# How many ended executions a model remembers (`ordering.ended`), so that a late start event
+# cannot revive one.
+RECENT_ENDS = 20
 RUN_COMMAND_COUNTERS = {
     "Success": "maintenanceSucceeded",
     "Failed": "maintenanceFailed",
@@ -50,6 +63,7 @@ def initial_model_state(model: str) -> dict[str, Any]:
         "lastFailure": None,
         "lastMaintenanceRun": None,
         "counts": {},
+        "ordering": {"ended": [], "runningSince": None},
     }
 
 
@@ -70,9 +84,116 @@ def _count(state: dict[str, Any], counter: str) -> None:
     state["counts"][counter] = state["counts"].get(counter, 0) + 1
 
 
+def moment(at: Any) -> datetime | None:
+    """An event time as an aware datetime (None when it is not one): EventBridge writes
+    `...Z`, domain events an ISO offset; strings of the two forms do not compare as text."""
+    if not isinstance(at, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _not_older(offered: Any, held: Any) -> bool:
+    """Whether an event at ``offered`` may replace what one at ``held`` wrote: yes unless it
+    happened earlier (or has no readable time while the held one has)."""
+    held_at, offered_at = moment(held), moment(offered)
+    return held_at is None or (offered_at is not None and offered_at >= held_at)
+
+
+def _newest(state: dict[str, Any], field: str, record: dict[str, Any]) -> None:
+    """Keeps ``record`` in ``field`` unless what is there happened later."""
+    current = state.get(field)
+    if current is None or _not_older(record.get("at"), current.get("at")):
+        state[field] = record
+
+
+def _ordering(state: dict[str, Any]) -> dict[str, Any]:
+    """The fold's own bookkeeping of execution order (read models written before it existed
+    have none)."""
+    return state.setdefault("ordering", {"ended": [], "runningSince": None})
+
+
+def _end(state: dict[str, Any], execution: Any) -> None:
+    ordering = _ordering(state)
+    ended = [e for e in ordering["ended"] if e != execution]
+    ordering["ended"] = [*ended, execution][-RECENT_ENDS:]
+    if state["runningExecution"] == execution:
+        state["runningExecution"] = None
+        ordering["runningSince"] = None
+
+
+def _start(state: dict[str, Any], execution: Any, at: Any) -> None:
+    """``execution`` becomes the running one unless it has ended or a later one started."""
+    ordering = _ordering(state)
+    if not execution or execution in ordering["ended"]:
+        return
+    if state["runningExecution"] == execution:
+        return
+    if state["runningExecution"] is None or _not_older(at, ordering["runningSince"]):
+        state["runningExecution"] = execution
+        ordering["runningSince"] = at
+
+
 def fold_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """The model state after ``event`` (a stored event as `event_store.plain` returns it)."""
     return _apply_model(copy.deepcopy(state), event)
+
+
+def _requested(state: dict[str, Any], payload: dict[str, Any], at: Any) -> None:
+    record = {
+        "requestId": payload.get("requestId"),
+        "attempt": payload.get("attempt"),
+        "trigger": payload.get("trigger"),
+        "at": at,
+    }
+    _newest(state, "lastRequest", record)
+
+
+def _succeeded(state: dict[str, Any], execution: Any, request_id: Any, at: Any) -> None:
+    """A success, told by SageMaker (no request id) or by trainops (with it): one record per
+    execution, the request id filled in by whichever brings it, at the earlier of the times."""
+    current = state["lastSuccess"] or {}
+    if execution and current.get("executionArn") == execution:
+        if request_id:
+            current["requestId"] = request_id
+        if not _not_older(at, current.get("at")):
+            current["at"] = at  # the success happened when it was first told (SageMaker's time)
+        return
+    _newest(state, "lastSuccess", {"at": at, "executionArn": execution, "requestId": request_id})
+
+
+def _failed(state: dict[str, Any], kind: str, payload: dict[str, Any], at: Any) -> None:
+    record = {
+        "at": at,
+        "executionArn": payload.get("executionArn"),
+        "requestId": payload.get("requestId"),
+        "reason": payload.get("reason"),
+        "final": kind == "TrainingFailed",
+    }
+    _newest(state, "lastFailure", record)
+
+
+def _pipeline_status(state: dict[str, Any], payload: dict[str, Any], at: Any) -> None:
+    status = payload.get("currentPipelineExecutionStatus")
+    execution = payload.get("pipelineExecutionArn")
+    if status == "Executing":
+        _start(state, execution, at)
+    elif status in STATUS_COUNTERS:
+        _count(state, STATUS_COUNTERS[status])
+        _end(state, execution)
+        if status == "Succeeded":
+            _succeeded(state, execution, None, at)
+
+
+def _maintenance(state: dict[str, Any], payload: dict[str, Any], at: Any) -> None:
+    status = payload.get("status")
+    if status in RUN_COMMAND_COUNTERS:
+        _count(state, RUN_COMMAND_COUNTERS[status])
+        record = {"at": at, "commandId": payload.get("command-id"), "status": status}
+        _newest(state, "lastMaintenanceRun", record)
 
 
 def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -83,52 +204,28 @@ def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
     if kind in DOMAIN_COUNTERS:
         _count(state, DOMAIN_COUNTERS[kind])
     if kind == "TrainingRequested":
-        state["lastRequest"] = {
-            "requestId": payload.get("requestId"),
-            "attempt": payload.get("attempt"),
-            "trigger": payload.get("trigger"),
-            "at": at,
-        }
+        _requested(state, payload, at)
     elif kind == "TrainingStarted":
-        state["runningExecution"] = payload.get("executionArn")
+        _start(state, payload.get("executionArn"), at)
     elif kind == "TrainingSucceeded":
-        state["lastSuccess"] = {
-            "at": at,
-            "executionArn": payload.get("executionArn"),
-            "requestId": payload.get("requestId"),
-        }
+        _succeeded(state, payload.get("executionArn"), payload.get("requestId"), at)
     elif kind in ("TrainingFailed", "TrainingRequeued"):
-        state["lastFailure"] = {
-            "at": at,
-            "executionArn": payload.get("executionArn"),
-            "requestId": payload.get("requestId"),
-            "reason": payload.get("reason"),
-            "final": kind == "TrainingFailed",
-        }
+        _failed(state, kind, payload, at)
     elif kind == PIPELINE_STATUS:
-        status = payload.get("currentPipelineExecutionStatus")
-        execution = payload.get("pipelineExecutionArn")
-        if status == "Executing":
-            state["runningExecution"] = execution
-        elif status in STATUS_COUNTERS:
-            _count(state, STATUS_COUNTERS[status])
-            if state["runningExecution"] == execution:
-                state["runningExecution"] = None
-            if (
-                status == "Succeeded"
-                and (state["lastSuccess"] or {}).get("executionArn") != execution
-            ):
-                state["lastSuccess"] = {"at": at, "executionArn": execution, "requestId": None}
-    elif kind == RUN_COMMAND_STATUS and payload.get("status") in RUN_COMMAND_COUNTERS:
-        _count(state, RUN_COMMAND_COUNTERS[payload["status"]])
-        state["lastMaintenanceRun"] = {
-            "at": at,
-            "commandId": payload.get("command-id"),
-            "status": payload["status"],
-        }
+        _pipeline_status(state, payload, at)
+    elif kind == RUN_COMMAND_STATUS:
+        _maintenance(state, payload, at)
     state["lastVersion"] = event["version"]
-    state["lastEventAt"] = at
+    if _not_older(at, state["lastEventAt"]):
+        state["lastEventAt"] = at  # the newest event time, not the last to arrive
     return state
+
+
+def _rank(status: str | None) -> int:
+    """How far along a run with ``status`` is; a status never moves back."""
+    if status in END_STATES:
+        return 3
+    return {None: 0, "Executing": 1, "Stopping": 2}.get(status, 1)
 
 
 def fold_run(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +245,8 @@ def _apply_run(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
         state["requestId"] = payload["requestId"]
         state["attempt"] = payload.get("attempt")
     status = payload.get("currentPipelineExecutionStatus")
-    if kind == PIPELINE_STATUS and status:
-        state["status"] = status
+    if kind == PIPELINE_STATUS and status and _rank(status) > _rank(state["status"]):
+        state["status"] = status  # forward only: an end state is final, whatever arrives after
     elif kind == "TrainingStarted" and state["status"] is None:
         state["status"] = "Executing"
     entry = {"version": event["version"], "type": kind, "at": event["time"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -69,30 +70,45 @@ def catch_up(events_table: str, read_table: str, stream: str) -> dict[str, Any]:
     """
     current = load(read_table, stream)
     base_version = current["lastVersion"] if current else None
-    newer = (
-        e
-        for e in event_store.read_stream(events_table, stream)
-        if e["version"] > (base_version or 0)
-    )
+    # Only the events after the stored state: one event's cost does not grow with the history.
+    newer = event_store.read_stream(events_table, stream, after=base_version or 0)
     state = projection.fold(stream, newer, current)
     if current is None or state["lastVersion"] != base_version:
         save(read_table, stream, state, base_version)
     return state
 
 
-def rebuild(events_table: str, read_table: str, streams: list[str]) -> dict[str, dict[str, Any]]:
-    """Replays ``streams`` from the store into fresh states and overwrites the read model."""
-    states = {}
+def rebuild(events_table: str, read_table: str, streams: list[str]) -> Rebuilt:
+    """Replays ``streams`` from the store into fresh states and writes them to the read model,
+    each only over a state no newer than its own: a projector that wrote a later version while
+    the replay ran keeps it (the replay never rolls the read model back)."""
+    rebuilt = Rebuilt()
     dynamodb = clients.client("dynamodb")
     for stream in streams:
         state = projection.fold(stream, event_store.read_stream(events_table, stream))
-        dynamodb.put_item(
-            TableName=read_table,
-            Item={
-                "id": {"S": stream},
-                "state": {"S": json.dumps(state, sort_keys=True)},
-                "lastVersion": {"N": str(state["lastVersion"])},
-            },
-        )
-        states[stream] = state
-    return states
+        try:
+            dynamodb.put_item(
+                TableName=read_table,
+                Item={
+                    "id": {"S": stream},
+                    "state": {"S": json.dumps(state, sort_keys=True)},
+                    "lastVersion": {"N": str(state["lastVersion"])},
+                },
+                ConditionExpression="attribute_not_exists(id) OR lastVersion <= :version",
+                ExpressionAttributeValues={":version": {"N": str(state["lastVersion"])}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            rebuilt.newer_kept.append(stream)
+            continue
+        rebuilt.states[stream] = state
+    return rebuilt
+
+
+@dataclass
+class Rebuilt:
+    """What a rebuild wrote, and the streams whose stored state was already newer."""
+
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    newer_kept: list[str] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """The trainops handlers wired together in-process on moto, the way the stacks wire them.
 
     producers --> FIFO queue --> queue_worker --> SageMaker (tests/sagemaker_sim.py)
-    SageMaker status change --> training_outcome (done / re-queue / alert)   [default-bus rule]
+    SageMaker status change --> training_outcome (done / re-queue / alert, once per event id)
                             --> recorder                                      [forward rule]
     every domain event on the training bus --> recorder --> event store --> projector --> read model
     Scheduler tick --> start_retraining
@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import boto3
 
 from tests.catalog_file import use_catalog
 from tests.event_store_helpers import create_tables, stream_records
+from tests.lambda_context import LambdaContext
 from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE as SLOTS
@@ -73,6 +75,8 @@ class Platform:
         duplicates: bool = False,
     ) -> None:
         self.sim, self.duplicates = sim, duplicates
+        # Every event the recorder was given, as an EventBridge archive keeps them.
+        self.archive: list[dict[str, Any]] = []
         sqs, sns, events = boto3.client("sqs"), boto3.client("sns"), boto3.client("events")
         self.queue_url = sqs.create_queue(
             QueueName="requests.fifo", Attributes={"FifoQueue": "true"}
@@ -141,6 +145,15 @@ class Platform:
             MessageDeduplicationId=str(uuid.uuid4()),
         )
 
+    def send_raw(self, body: str, group: str) -> None:
+        """Any body at all, as a careless or hostile producer sends it."""
+        boto3.client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageGroupId=group,
+            MessageDeduplicationId=str(uuid.uuid4()),
+        )
+
     @staticmethod
     def request(model: str, request_id: str, **extra: Any) -> TrainingRequest:
         return TrainingRequest(model=model, request_id=request_id, requested_by="e2e", **extra)
@@ -188,6 +201,8 @@ class Platform:
         event = json.loads(STATUS_TEMPLATE.read_text())
         pipeline_arn = execution.arn.split("/execution/")[0]
         event["id"] = str(uuid.uuid4())
+        # EventBridge's time: when SageMaker changed the status, to the second
+        event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event["resources"] = [pipeline_arn, execution.arn]
         event["detail"].update(
             {
@@ -201,22 +216,33 @@ class Platform:
         return event
 
     def finish(
-        self, execution: Any, status: str, step_failure: str | None = None
+        self,
+        execution: Any,
+        status: str,
+        step_failure: str | None = None,
+        *,
+        record_earlier_first: bool = True,
     ) -> dict[str, Any]:
         """SageMaker ends an execution; its status change reaches the outcome handler and the store.
 
-        Training takes minutes and domain events arrive in seconds: what was published before
-        the execution ended is recorded first.
+        Training usually takes minutes and domain events arrive in seconds: what was published
+        before the execution ended is recorded first, unless ``record_earlier_first`` is False
+        (a run that failed fast while its start event was delayed or re-published).
         """
-        self.pump()
+        if record_earlier_first:
+            self.pump()
         self.sim.finish(execution.arn, status, step_failure=step_failure)
         event = self.status_event(execution, status)
         deliveries = 2 if self.duplicates else 1
         outcome = {}
         for _ in range(deliveries):
-            recorder.run(copy.deepcopy(event))
-            outcome = training_outcome.run(copy.deepcopy(event))
+            self.record(event)
+            outcome = training_outcome.handle_once(copy.deepcopy(event), LambdaContext())
         return outcome
+
+    def status_change(self, execution: Any, status: str) -> None:
+        """A SageMaker status change that only the store sees (e.g. `Executing`)."""
+        self.record(self.status_event(execution, status))
 
     # ---- the event store -------------------------------------------------------------------
     def pump(self) -> list[dict[str, Any]]:
@@ -228,13 +254,22 @@ class Platform:
         for message in drain(self.bus_sink):
             event = json.loads(message["Body"])
             for _ in range(2 if self.duplicates else 1):
-                recorder.run(copy.deepcopy(event))
+                self.record(event)
             delivered.append(event)
         records = stream_records()
         projector.run({"Records": records})
         if self.duplicates:
             projector.run({"Records": records})
         return delivered
+
+    def record(self, event: dict[str, Any]) -> None:
+        """One delivery of ``event`` to the recorder (the rule's target), archived."""
+        self.archive.append(copy.deepcopy(event))
+        recorder.run(copy.deepcopy(event))
+
+    def project(self) -> None:
+        """The projector over every record of the events table's stream."""
+        projector.run({"Records": stream_records()})
 
     def stored(self, stream: str) -> list[dict[str, Any]]:
         """Every stored event of a stream, as the store returns it, in version order."""
@@ -258,9 +293,11 @@ class Platform:
         return out
 
     def state(self, stream: str) -> dict[str, Any]:
-        """The stream's read model without its timestamps (`at`, `lastEventAt`), which vary."""
+        """The stream's read model without its timestamps (`at`, `lastEventAt`), which vary,
+        and the fold's bookkeeping of ended executions (tests/handlers/test_projection.py)."""
         loaded = read_model.load(READ_MODEL, stream)
         assert loaded is not None, f"no read model for {stream}"
+        loaded.pop("ordering", None)
         return _without_times(loaded)
 
     def alerts(self) -> list[dict[str, Any]]:

@@ -406,7 +406,8 @@ def test_projector_and_replay_build_identical_read_models(store: None) -> None:
         name: read_model.load(READ_MODEL, name) for name in ("model#churn", "run#p4jn9xou8a8s")
     }
     rebuilt = read_model.rebuild(EVENTS, READ_MODEL, list(event_store.streams(EVENTS)))
-    assert projected == rebuilt
+    assert projected == rebuilt.states
+    assert rebuilt.newer_kept == []
     model = projected["model#churn"]
     assert model["counts"] == {"requested": 2, "started": 1, "failed": 1, "requeued": 1}
     assert model["runningExecution"] is None
@@ -443,3 +444,60 @@ def test_a_concurrent_projection_is_reported_for_retry(
     monkeypatch.setattr(read_model, "save", stale)
     failures = projector.run({"Records": records})["batchItemFailures"]
     assert len(failures) == 2  # one per stream, at its first record
+
+
+SECOND_EXECUTION = EXECUTION.replace("p4jn9xou8a8s", "q5ko0ypv9b9t")
+
+
+def test_a_replay_racing_the_projector_keeps_the_newer_state(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay reads the stream at version 6; before it writes, a new event is recorded and
+    projected (version 7). The replay's write is refused: the read model is never rolled back."""
+    record_a_history()
+    projector.run({"Records": stream_records()})
+    real_read = event_store.read_stream
+    raced: list[str] = []
+
+    def read_then_race(table: str, name: str, after: int = 0) -> Any:
+        events = list(real_read(table, name, after))
+        if name == "model#churn" and not raced:
+            raced.append(name)
+            started = domain("TrainingStarted", attempt=2, execution=SECOND_EXECUTION)
+            recorder.run(envelope(started, "eb-7"))
+            read_model.catch_up(EVENTS, READ_MODEL, "model#churn")
+        return iter(events)
+
+    monkeypatch.setattr(event_store, "read_stream", read_then_race)
+    rebuilt = read_model.rebuild(EVENTS, READ_MODEL, ["model#churn", "run#p4jn9xou8a8s"])
+    assert raced == ["model#churn"]
+    assert rebuilt.newer_kept == ["model#churn"]
+    assert set(rebuilt.states) == {"run#p4jn9xou8a8s"}
+    state = read_model.load(READ_MODEL, "model#churn")
+    assert state["lastVersion"] == 7
+    assert state["runningExecution"] == SECOND_EXECUTION
+    # With nothing racing it, a replay over the same version rewrites the state (repairs it).
+    monkeypatch.setattr(event_store, "read_stream", real_read)
+    again = read_model.rebuild(EVENTS, READ_MODEL, ["model#churn"])
+    assert again.newer_kept == []
+    assert again.states["model#churn"] == state
+
+
+def test_catching_up_reads_only_the_events_after_the_stored_version(store: None) -> None:
+    """The cost of projecting one event does not grow with the model's history."""
+    record_a_history()
+    projector.run({"Records": stream_records()})
+    read: list[int] = []
+
+    def count_items(parsed: dict[str, Any], **_: Any) -> None:
+        read.append(len(parsed.get("Items", [])))
+
+    recorder.run(envelope(domain("TrainingStarted", attempt=2), "eb-7"))
+    dynamodb = clients.client("dynamodb")
+    dynamodb.meta.events.register("after-call.dynamodb.Query", count_items)
+    try:
+        state = read_model.catch_up(EVENTS, READ_MODEL, "model#churn")
+    finally:
+        dynamodb.meta.events.unregister("after-call.dynamodb.Query", count_items)
+    assert state["lastVersion"] == 7
+    assert sum(read) == 1  # the new event, not the seven of the stream
