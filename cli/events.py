@@ -7,6 +7,7 @@ is what the projector computes. Tables are found by their fixed names; AWS crede
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from cli import offline
@@ -24,6 +25,23 @@ def tables(stack: str) -> tuple[str, str, config_module.StackConfig]:
     return events_table_name(slug), read_model_table_name(slug), settings
 
 
+def printable(value: Any) -> str:
+    """``value`` as one line of inert text: producers write these fields, so a newline must not
+    forge a history line, nor an ANSI escape or carriage return reach the operator's terminal.
+    Control, format and unassigned characters (Unicode category C) and line/paragraph
+    separators are shown escaped (``\\n``, ``\\x1b``, ``\\u2028``); a backslash is doubled so
+    that an escape written by the producer cannot pass for one of these."""
+    out = []
+    for char in str(value):
+        if char == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp"):
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _summary(event: dict[str, Any]) -> str:
     payload = event["payload"]
     parts = []
@@ -37,10 +55,10 @@ def _summary(event: dict[str, Any]) -> str:
         "reason",
     ):
         if payload.get(key) not in (None, ""):
-            parts.append(f"{key}={payload[key]}")
+            parts.append(f"{key}={printable(payload[key])}")
     execution = payload.get("executionArn") or payload.get("pipelineExecutionArn")
     if execution:
-        parts.append(f"execution={execution.rsplit('/', 1)[-1]}")
+        parts.append(f"execution={printable(str(execution).rsplit('/', 1)[-1])}")
     return " ".join(parts)
 
 
@@ -58,9 +76,8 @@ def history(stack: str, model: str, *, as_json: bool = False) -> str:
         return f"no events recorded for {model} in {stack}"
     lines = [f"{model} ({stack}): {len(events)} events"]
     for event in events:
-        lines.append(
-            f"{event['version']:>5}  {event['time']:<32} {event['type']:<58} {_summary(event)}"
-        )
+        time, kind = printable(event["time"]), printable(event["type"])
+        lines.append(f"{event['version']:>5}  {time:<32} {kind:<58} {_summary(event)}")
     return "\n".join(lines)
 
 

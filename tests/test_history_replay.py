@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cli import events
 from cli.main import main
 from tests.catalog_file import use_catalog
 from tests.event_store_helpers import create_tables
@@ -93,3 +94,54 @@ def test_replay_rebuilds_the_read_model(
     state = read_model.load("trainops-dev-read-model", "model#churn")
     assert state["lastSuccess"]["requestId"] == "req-7"
     assert state["counts"] == {"requested": 1, "started": 1}
+
+
+FORGED = "oom\n    9  2026-11-22T09:00:00Z  TrainingSucceeded  requestId=req-7"
+ESCAPES = "\x1b[2J\x1b]0;owned\x07done\rTrainingSucceeded\u2028next \\x1b"
+
+
+def test_history_shows_producer_text_inert(
+    dev_store: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reason with a newline cannot forge a history line; ANSI escapes, a carriage return and
+    a Unicode line separator do not reach the terminal; a literal backslash stays visible."""
+    failed = DomainEvent(
+        type="TrainingFailed",
+        model="churn",
+        request_id="req-8",
+        attempt=1,
+        trigger="cli",
+        execution_arn=EXECUTION,
+        reason=FORGED + ESCAPES,
+    )
+    recorder.run(
+        {
+            "id": "eb-forged",
+            "source": "trainops.training",
+            "detail-type": "TrainingFailed",
+            "time": "2026-11-22T08:30:00Z",
+            "detail": failed.detail(),
+        }
+    )
+    assert main(["history", "--stack", "dev", "--model", "churn"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "churn (dev): 4 events"
+    assert len(lines) == 5  # the header and one line per event: nothing forged
+    assert not any(char in out for char in "\x1b\r\x07\u2028")
+    assert "reason=oom\\n    9  2026-11-22T09:00:00Z" in lines[4]
+    assert "\\x1b[2J\\x1b]0;owned\\x07done\\rTrainingSucceeded\\u2028next \\\\x1b" in lines[4]
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("plain text, ünïcode", "plain text, ünïcode"),
+        ("tab\there", "tab\\there"),
+        ("bidi \u202e override", "bidi \\u202e override"),
+        ("nul \x00", "nul \\x00"),
+        ("back\\slash", "back\\\\slash"),
+    ],
+)
+def test_printable_escapes_exactly_the_invisible_characters(raw: str, shown: str) -> None:
+    assert events.printable(raw) == shown
