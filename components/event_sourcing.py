@@ -34,6 +34,10 @@ from components.training_pipeline import STACK_TAG, pipeline_arn_match
 from trainops_runtime import domain_events
 
 RECORDED_SOURCES = [domain_events.SOURCE, "aws.sagemaker", "aws.ssm"]
+# Concurrent recorders (checkov CKV_AWS_115): a flood on the bus waits (throttled events are
+# retried up to the maximum event age, then reach the failure queue) instead of taking the
+# account's shared concurrency; fewer writers also means fewer version conflicts per stream.
+RECORDER_CONCURRENCY = 4
 
 
 def events_table_name(stack_slug: str) -> str:
@@ -168,6 +172,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                 handler="trainops_runtime.recorder.handler",
                 model_catalog=args.model_catalog,
                 description="trainops: appends training events to the event store, once",
+                reserved_concurrency=RECORDER_CONCURRENCY,
                 ctx=ctx,
                 key_arn=args.key_arn,
                 memory_mb=256,

@@ -118,12 +118,16 @@ class PythonFunctionArgs:
     timeout_seconds: int
     log_retention_days: int
     powertools_layer_version: int
+    # Every function caps its own concurrency (checkov CKV_AWS_115): a flood of events must not
+    # take the account's shared Lambda concurrency or run up cost. Throttled asynchronous
+    # events are retried by Lambda (up to the maximum event age) and then reach the failure
+    # queue; throttled queue and stream batches stay in their source: a cap loses nothing.
+    reserved_concurrency: int
     statements: Sequence[iam.Statement] = field(default_factory=list)
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # The model catalog (model -> entry, see trainops_runtime.catalog), shipped as a file in
     # the code archive: environment variables are limited to 4 KB per function.
     model_catalog: Mapping[str, Any] | None = None
-    reserved_concurrency: int | None = None
     # Functions invoked asynchronously (EventBridge, Scheduler, S3, SNS) get retries, a maximum
     # event age and a dead-letter queue as their on-failure destination.
     invoked_asynchronously: bool = False
@@ -296,7 +300,7 @@ class PythonFunction(pulumi.ComponentResource):
             raise ValueError("memory_mb must be 128-10240")
         if not 1 <= args.timeout_seconds <= 900:
             raise ValueError("timeout_seconds must be 1-900")
-        if args.reserved_concurrency is not None and args.reserved_concurrency < 1:
+        if args.reserved_concurrency < 1:
             raise ValueError(
                 "reserved_concurrency must be at least 1 (0 would disable the function)"
             )

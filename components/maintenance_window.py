@@ -365,6 +365,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             PythonFunctionArgs(
                 handler="trainops_runtime.stop_maintenance.handler",
                 description="trainops: stop maintenance-window retraining on a critical alarm",
+                reserved_concurrency=1,  # one window to stop; a second alarm finds it stopping
                 ctx=ctx,
                 key_arn=args.key_arn,
                 memory_mb=256,

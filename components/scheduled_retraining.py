@@ -32,6 +32,10 @@ from components.training_slots import TrainingSlotsRef
 from trainops_runtime.training_request import TRIGGER_CODES
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+# Concurrent starts (checkov CKV_AWS_115): the ticks of many models in one minute wait for a
+# free instance (Lambda keeps throttled asynchronous events and retries them for up to the
+# maximum event age); a start takes about a second, so two drain 120 ticks a minute.
+START_CONCURRENCY = 2
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 handler="trainops_runtime.start_retraining.handler",
                 model_catalog=self.catalog_with_schedules(args.model_catalog, schedules),
                 description="trainops: starts scheduled retraining (idempotent, no overlaps)",
+                # Ticks of many models at one minute queue up behind this cap (Scheduler
+                # invokes asynchronously); each start takes about a second.
+                reserved_concurrency=START_CONCURRENCY,
                 ctx=ctx,
                 key_arn=args.key_arn,
                 memory_mb=256,

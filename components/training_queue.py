@@ -35,6 +35,9 @@ from trainops_runtime.request_queue import queue_name
 
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# Concurrent outcome handlers (checkov CKV_AWS_115): executions end about as often as they
+# start, at most maxConcurrentTrainings at a time; throttled status events are retried.
+OUTCOME_CONCURRENCY = 2
 
 
 @dataclass
@@ -214,6 +217,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 handler="trainops_runtime.training_outcome.handler",
                 model_catalog=args.model_catalog,
                 description="trainops: records finished trainings, re-queues retryable failures",
+                reserved_concurrency=OUTCOME_CONCURRENCY,
                 ctx=ctx,
                 key_arn=args.key_arn,
                 memory_mb=256,

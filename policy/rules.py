@@ -325,6 +325,19 @@ def lambda_sizing(resource: Resource, _: Stack) -> list[str]:
     return [f"Lambda {prop} is not set explicitly" for prop in missing]
 
 
+def lambda_concurrency(resource: Resource, _: Stack) -> list[str]:
+    """A function without reserved concurrency may take the account's whole shared pool when
+    events flood in (and run up cost); 0 would throttle every invocation. The provider
+    reports -1 when none is reserved."""
+    reserved = resource.props.get("reservedConcurrentExecutions")
+    if isinstance(reserved, bool) or not isinstance(reserved, int | float) or reserved < 1:
+        return [
+            f"reserved concurrency is {reserved!r}: reserve at least 1 so that a flood of "
+            "events cannot take the account's shared concurrency"
+        ]
+    return []
+
+
 def lambda_tracing(resource: Resource, _: Stack) -> list[str]:
     if resource.get("tracingConfig", "mode") != "Active":
         return ["X-Ray tracing is not active"]
@@ -751,6 +764,13 @@ RULES: tuple[Rule, ...] = (
         "Lambda memory and timeout are explicit",
         (FUNCTION,),
         lambda_sizing,
+    ),
+    Rule(
+        "lambda-concurrency",
+        "checkov CKV_AWS_115",
+        "Lambda functions reserve (and so cap) their concurrency",
+        (FUNCTION,),
+        lambda_concurrency,
     ),
     Rule(
         "lambda-tracing",

@@ -176,6 +176,7 @@ def fn(name: str = "f", **props: Any) -> rules.Resource:
         "timeout": 60,
         "tracingConfig": {"mode": "Active"},
         "loggingConfig": {"logGroup": f"/aws/lambda/{name}"},
+        "reservedConcurrentExecutions": 2,
     }
     return rules.Resource("aws:lambda/function:Function", name, {**base, **props})
 
@@ -460,6 +461,21 @@ BAD: list[tuple[str, list[rules.Resource], str]] = [
     ("lambda-runtime", swap("lambda", 0, fn(runtime="python3.8")), "not a supported"),
     ("lambda-sizing", swap("lambda", 0, fn(memorySize=None)), "memorySize is not set"),
     ("lambda-sizing", swap("lambda", 0, fn(timeout=None)), "timeout is not set"),
+    (
+        "lambda-concurrency",
+        swap("lambda", 0, fn(reservedConcurrentExecutions=None)),
+        "reserved concurrency is None",
+    ),
+    (
+        "lambda-concurrency",
+        swap("lambda", 0, fn(reservedConcurrentExecutions=-1)),
+        "reserved concurrency is -1",
+    ),
+    (
+        "lambda-concurrency",
+        swap("lambda", 0, fn(reservedConcurrentExecutions=0)),
+        "reserve at least 1",
+    ),
     (
         "lambda-tracing",
         swap("lambda", 0, fn(tracingConfig={"mode": "PassThrough"})),
@@ -879,6 +895,8 @@ VERIFIED_CHECKS = {
     "CKV_AWS_55": "Ensure S3 bucket has ignore public ACLs enabled",
     "CKV_AWS_56": "Ensure S3 bucket has 'restrict_public_buckets' enabled",
     "CKV_AWS_66": "Ensure that CloudWatch Log Group specifies retention days",
+    "CKV_AWS_115": "Ensure that AWS Lambda function is configured for function-level concurrent "
+    "execution limit",
     "CKV_AWS_98": "Ensure all data stored in the Sagemaker Endpoint is securely encrypted at rest",
     "CKV_AWS_116": "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)",
     "CKV_AWS_119": "Ensure DynamoDB Tables are encrypted using a KMS Customer Managed CMK",

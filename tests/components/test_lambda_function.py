@@ -55,6 +55,7 @@ def build(source_dir: Path, **overrides: Any) -> offline.Recording:
             timeout_seconds=30,
             log_retention_days=14,
             powertools_layer_version=27,
+            reserved_concurrency=1,
             source_dir=source_dir,
             statements=[
                 iam.allow(
