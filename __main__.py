@@ -57,6 +57,8 @@ foundation = Foundation(
         ctx=ctx,
         environment=settings.environment,
         noncurrent_version_days=settings.artifacts.noncurrent_version_days,
+        access_log_destination=settings.access_logs.destination,
+        access_log_retention_days=settings.access_logs.retention_days,
     ),
 )
 
@@ -117,6 +119,7 @@ if settings.event_sourcing.enabled:
             artifacts_bucket_arn=foundation.artifacts_bucket_arn,
             log_retention_days=settings.log_retention_days,
             powertools_layer_version=settings.powertools_layer_version,
+            access_logs=foundation.access_logs,
             alerts=alerts,
         ),
     )
@@ -216,6 +219,8 @@ pulumi.export("environment", settings.environment)
 pulumi.export("kmsKeyArn", foundation.key_arn)
 pulumi.export("kmsKeyAlias", foundation.key_alias)
 pulumi.export("artifactsBucket", foundation.artifacts_bucket_name)
+if foundation.access_log_bucket_name is not None:
+    pulumi.export("accessLogBucket", foundation.access_log_bucket_name)
 pulumi.export(
     "sagemakerExecutionRoles", {model: p.execution_role.arn for model, p in pipelines.items()}
 )

@@ -828,6 +828,20 @@ class ArtifactsConfig(ConfigModel):
     )
 
 
+class AccessLogsConfig(ConfigModel):
+    """An audit trail of every request to the stack's buckets (`trainops:accessLogs`)."""
+
+    destination: Literal["server", "cloudtrail"] = Field(
+        default="server",
+        description="`server`: S3 server access logs into the stack's access-log bucket "
+        "(SSE-S3). `cloudtrail`: no log bucket; a CloudTrail trail you run records S3 data "
+        "events for the buckets (README, Security conventions).",
+    )
+    retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Days server access logs are kept."
+    )
+
+
 class StackConfig(ConfigModel):
     """The whole `trainops:` namespace of one stack."""
 
@@ -847,6 +861,10 @@ class StackConfig(ConfigModel):
     )
     artifacts: ArtifactsConfig = Field(
         default_factory=ArtifactsConfig, description="Artifacts bucket settings."
+    )
+    access_logs: AccessLogsConfig = Field(
+        default_factory=AccessLogsConfig,
+        description="Access logging of the artifacts and raw-events buckets.",
     )
     monitoring: MonitoringConfig = Field(
         default_factory=MonitoringConfig,

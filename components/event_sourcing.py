@@ -93,6 +93,8 @@ class TrainingEventStoreArgs:
     artifacts_bucket_arn: pulumi.Input[str]
     log_retention_days: int
     powertools_layer_version: int
+    # where the raw-events bucket logs its requests (the Foundation's `access_logs`)
+    access_logs: buckets.AccessLogs
     alerts: alarms.AlertLadder | None = None
 
 
@@ -159,6 +161,7 @@ class TrainingEventStore(pulumi.ComponentResource):
             key_arn=args.key_arn,
             parent=self,
             noncurrent_version_days=config.raw_events_noncurrent_days,
+            access_logs=args.access_logs,
             object_lock=buckets.ObjectLock(days=config.immutable_retention_days)
             if config.immutable
             else None,

@@ -16,6 +16,7 @@ into this object's children.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -72,18 +73,25 @@ class FoundationArgs:
     ctx: iam.AwsContext
     environment: str
     noncurrent_version_days: int = 90
+    # "server": server access logs into the stack's access-log bucket; "cloudtrail": a trail
+    # the account runs records S3 data events (no log bucket is created)
+    access_log_destination: Literal["server", "cloudtrail"] = "server"
+    access_log_retention_days: int = 90
     key_deletion_window_days: int = 30
     multipart_upload_abort_days: int = 7
 
 
 class Foundation(pulumi.ComponentResource):
-    """KMS key and artifacts bucket shared by the whole stack."""
+    """KMS key, artifacts bucket and access-log bucket shared by the whole stack."""
 
     key_arn: pulumi.Output[str]
     key_id: pulumi.Output[str]
     key_alias: pulumi.Output[str]
     artifacts_bucket_name: pulumi.Output[str]
     artifacts_bucket_arn: pulumi.Output[str]
+    # where every bucket of the stack logs its requests (components pass it to secure_bucket)
+    access_logs: buckets.AccessLogs
+    access_log_bucket_name: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None
@@ -108,12 +116,25 @@ class Foundation(pulumi.ComponentResource):
             opts=child,
         )
 
+        log_bucket: aws.s3.Bucket | None = None
+        if args.access_log_destination == "server":
+            log_bucket = buckets.access_log_bucket(
+                f"{name}-access-logs",
+                ctx=ctx,
+                parent=self,
+                retention_days=args.access_log_retention_days,
+            )
+        elif args.access_log_destination != "cloudtrail":
+            raise ValueError("access_log_destination must be 'server' or 'cloudtrail'")
+        access_logs = buckets.AccessLogs(log_bucket.bucket if log_bucket is not None else None)
+
         bucket = buckets.secure_bucket(
             f"{name}-artifacts",
             key_arn=key.arn,
             parent=self,
             noncurrent_version_days=args.noncurrent_version_days,
             multipart_upload_abort_days=args.multipart_upload_abort_days,
+            access_logs=access_logs,
         )
 
         self.key_arn = key.arn
@@ -121,8 +142,11 @@ class Foundation(pulumi.ComponentResource):
         self.key_alias = alias.name
         self.artifacts_bucket_name = bucket.bucket
         self.artifacts_bucket_arn = bucket.arn
+        self.access_logs = access_logs
+        self.access_log_bucket_name = log_bucket.bucket if log_bucket is not None else None
         self.register_outputs(
             {
+                "access_log_bucket_name": self.access_log_bucket_name,
                 "key_arn": self.key_arn,
                 "key_id": self.key_id,
                 "key_alias": self.key_alias,

@@ -113,6 +113,8 @@ STACKS: dict[str, tuple[str, dict[str, Any]]] = {
             "trainops:scheduledRetraining.notifications": "none",
         },
     ),
+    # CloudTrail data events instead of the access-log bucket
+    "dev-cloudtrail-access-logs": ("dev", {"trainops:accessLogs.destination": "cloudtrail"}),
 }
 
 
@@ -250,8 +252,10 @@ def bucket(
     versioning: dict[str, Any] | None = None,
     encryption: dict[str, Any] | None = None,
     policy: dict[str, Any] | None = None,
+    logging: dict[str, Any] | None = None,
 ) -> list[rules.Resource]:
-    """A bucket with its four companions; each override replaces that companion's properties."""
+    """A bucket with its five companions; each override replaces that companion's properties
+    (the last, its server access logging into the log bucket `logs`)."""
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     return [
         resource("aws:s3/bucket:Bucket", "b", bucket="b", arn="arn:aws:s3:::b"),
@@ -290,7 +294,29 @@ def bucket(
             "b-policy",
             **{"bucket": "b", "policy": doc(TLS_ONLY), **(policy or {})},
         ),
+        resource(
+            "aws:s3/bucketLogging:BucketLogging",
+            "b-access-logs",
+            **{"bucket": "b", "targetBucket": "logs", "targetPrefix": "b/", **(logging or {})},
+        ),
     ]
+
+
+SSE_S3 = {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}
+
+
+def log_bucket() -> list[rules.Resource]:
+    """`b` and its access-log target `logs`: SSE-S3, and no logging of its own."""
+    logs = [
+        rules.Resource(
+            r.type,
+            "logs" + r.name[1:],
+            {**r.props, "bucket": "logs", "arn": "arn:aws:s3:::logs"},
+        )
+        for r in bucket(encryption=SSE_S3)
+        if r.type != "aws:s3/bucketLogging:BucketLogging"
+    ]
+    return [*bucket(), *logs]
 
 
 def role(**props: Any) -> rules.Resource:
@@ -398,6 +424,16 @@ GOOD: dict[str, list[rules.Resource]] = {
     "scheduler": [schedule(), queue("schedule-dlq")],
     "dynamodb": [table()],
     "s3": bucket(),
+    "s3-access-log-target": log_bucket(),
+    "s3-cloudtrail": [
+        rules.Resource(
+            r.type, r.name, {**r.props, "tags": {"trainops:access-logs": "cloudtrail-data-events"}}
+        )
+        if r.type == "aws:s3/bucket:Bucket"
+        else r
+        for r in bucket()
+        if r.type != "aws:s3/bucketLogging:BucketLogging"
+    ],
     "kms": [resource("aws:kms/key:Key", "k", enableKeyRotation=True)],
     "iam": [
         role(managedPolicyArns=[]),
@@ -546,6 +582,26 @@ BAD: list[tuple[str, list[rules.Resource], str]] = [
         "s3-bucket",
         s3(policy={"policy": doc({**TLS_ONLY, "Condition": {}})}),
         "does not deny requests without TLS",
+    ),
+    (
+        "s3-bucket",
+        [
+            changed(r, rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}])
+            if r.name == "logs-encryption"
+            else r
+            for r in log_bucket()
+        ],
+        "not SSE-KMS or SSE-S3 (an access-log target)",
+    ),
+    (
+        "s3-access-logs",
+        [r for r in s3() if r.type != "aws:s3/bucketLogging:BucketLogging"],
+        "no server access logging",
+    ),
+    (
+        "s3-access-logs",
+        s3(logging={"bucket": "another-bucket"}),
+        "no server access logging",
     ),
     (
         "kms-rotation",
@@ -884,6 +940,7 @@ def test_the_local_storage_list_matches_the_components(instance_type: str) -> No
 # cdk-nag's rule list); a new citation must be looked up and added here.
 VERIFIED_CHECKS = {
     "CKV_AWS_7": "Ensure rotation for customer created CMKs is enabled",
+    "CKV_AWS_18": "Ensure the S3 bucket has access logging enabled",
     "CKV_AWS_21": "Ensure all data stored in the S3 bucket have versioning enabled",
     "CKV_AWS_22": "Ensure SageMaker Notebook is encrypted at rest using KMS CMK",
     "CKV_AWS_26": "Ensure all data stored in the SNS topic is encrypted",

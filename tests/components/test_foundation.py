@@ -151,3 +151,92 @@ def test_prod_keeps_old_versions_longer(run_stack: Callable[..., offline.Recordi
         .inputs["rules"]
     )
     assert {"noncurrentDays": 180} in [r.get("noncurrentVersionExpiration") for r in rules]
+
+
+def test_access_logs_go_to_a_private_sse_s3_bucket_that_expires_them(
+    dev: offline.Recording,
+) -> None:
+    """S3 delivers server access logs only into an SSE-S3 bucket; it is otherwise as private
+    as the others, writable by S3's logging service for this account alone."""
+    logs = dev.one("aws:s3/bucket:Bucket", "foundation-access-logs")
+    (rule,) = dev.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "foundation-access-logs-encryption",
+    ).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    block = dev.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "foundation-access-logs-public-access",
+    ).inputs
+    assert all(block[flag] is True for flag in ("blockPublicAcls", "restrictPublicBuckets"))
+    ownership = dev.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "foundation-access-logs-ownership",
+    ).inputs
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    policy = statements_by_sid(
+        json.loads(
+            dev.one("aws:s3/bucketPolicy:BucketPolicy", "foundation-access-logs-policy").inputs[
+                "policy"
+            ]
+        )
+    )
+    assert set(policy) == {
+        "DenyInsecureTransport",
+        "DenyTlsOlderThan12",
+        "S3ServerAccessLogDelivery",
+    }
+    delivery = policy["S3ServerAccessLogDelivery"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == ["s3:PutObject"]
+    assert delivery["Resource"] == [logs.outputs["arn"] + "/*"]
+    assert delivery["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    (lifecycle,) = dev.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "foundation-access-logs-lifecycle",
+    ).inputs["rules"]
+    assert lifecycle["expiration"] == {"days": 90}
+    assert lifecycle["status"] == "Enabled"
+    assert not dev.of_type("aws:s3/bucketLogging:BucketLogging") or all(
+        r.inputs["bucket"] != logs.outputs["bucket"]
+        for r in dev.of_type("aws:s3/bucketLogging:BucketLogging")
+    )  # a log bucket does not log into itself
+
+
+def test_the_artifacts_and_raw_events_buckets_log_every_request(dev: offline.Recording) -> None:
+    logs = dev.one("aws:s3/bucket:Bucket", "foundation-access-logs").outputs["bucket"]
+    logged = {
+        r.inputs["bucket"]: r.inputs for r in dev.of_type("aws:s3/bucketLogging:BucketLogging")
+    }
+    for name in ("foundation-artifacts", "event-sourcing-raw-events"):
+        bucket = dev.one("aws:s3/bucket:Bucket", name).outputs["bucket"]
+        assert logged[bucket]["targetBucket"] == logs
+        assert logged[bucket]["targetPrefix"] == f"{name}/"
+        assert logged[bucket]["targetObjectKeyFormat"] == {
+            "partitionedPrefix": {"partitionDateSource": "EventTime"}
+        }
+    assert len(logged) == 2
+
+
+def test_cloudtrail_data_events_replace_the_log_bucket_when_chosen(
+    run_stack: Callable[..., offline.Recording],
+) -> None:
+    recording = run_stack(
+        "dev",
+        {"trainops:accessLogs.destination": "cloudtrail", "trainops:accessLogs.retentionDays": 30},
+    )
+    assert recording.of_type("aws:s3/bucketLogging:BucketLogging") == []
+    buckets = {r.name: r for r in recording.of_type("aws:s3/bucket:Bucket")}
+    assert "foundation-access-logs" not in buckets
+    for name in ("foundation-artifacts", "event-sourcing-raw-events"):
+        tags = buckets[name].inputs["tags"]
+        assert tags["trainops:access-logs"] == "cloudtrail-data-events"
+
+
+def test_the_log_retention_follows_the_config(run_stack: Callable[..., offline.Recording]) -> None:
+    recording = run_stack("dev", {"trainops:accessLogs.retentionDays": 30})
+    (lifecycle,) = recording.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "foundation-access-logs-lifecycle",
+    ).inputs["rules"]
+    assert lifecycle["expiration"] == {"days": 30}
