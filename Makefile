@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: install test plan lint typecheck workflows bench check clean deploy-env
+.PHONY: install test test-lambda-runtime plan lint typecheck workflows bench check clean deploy-env
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,22 @@ install: $(BIN)/.installed
 
 test: install          ## the offline test-suite (Pulumi mocks, moto)
 	$(BIN)/pytest
+
+# The functions run on Lambda's python3.13 (components/lambda_function.py RUNTIME); the code they
+# run is tested on that Python too, in its own venv installed from pyproject.toml.
+LAMBDA_PYTHON ?= python3.13
+LAMBDA_VENV ?= .venv-lambda
+LAMBDA_TESTS ?= tests/handlers tests/e2e tests/test_history_replay.py tests/test_submit.py
+
+$(LAMBDA_VENV)/bin/.installed: pyproject.toml requirements.txt
+	$(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test-lambda-runtime: $(LAMBDA_VENV)/bin/.installed  ## handler and end-to-end tests on python3.13
+	$(LAMBDA_VENV)/bin/python --version
+	$(LAMBDA_VENV)/bin/pytest -q $(LAMBDA_TESTS)
 
 plan: install          ## resources a stack would create, offline: make plan STACK=prod
 	$(BIN)/trainops plan --stack $(STACK)
@@ -51,4 +67,4 @@ deploy-env:            ## the program and the CLI under the production install, 
 check: lint typecheck workflows test
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) $(LAMBDA_VENV) .pytest_cache .ruff_cache

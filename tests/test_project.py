@@ -50,3 +50,18 @@ def test_dependencies_are_pinned_by_compatible_ranges() -> None:
 def test_no_lock_file_records_download_urls() -> None:
     for name in ("requirements.lock", "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"):
         assert not (ROOT / name).exists(), name
+
+
+def test_ci_runs_the_handler_tests_on_the_lambda_runtime_python() -> None:
+    """The functions run `RUNTIME`; CI runs their code's tests on that Python too, so bumping
+    the runtime without bumping the CI interpreter (or the reverse) fails here."""
+    from components.lambda_function import RUNTIME
+
+    makefile = (ROOT / "Makefile").read_text()
+    (python,) = re.findall(r"^LAMBDA_PYTHON \?= (\S+)$", makefile, flags=re.MULTILINE)
+    assert python == RUNTIME  # "python3.13" names both the runtime and the interpreter
+    (tests,) = re.findall(r"^LAMBDA_TESTS \?= (.+)$", makefile, flags=re.MULTILINE)
+    assert {"tests/handlers", "tests/e2e"} <= set(tests.split())
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test-lambda-runtime\b", ci, flags=re.MULTILINE)
+    assert "rm -rf .venv .venv-lambda" in ci  # a clean install every run
