@@ -19,11 +19,18 @@ test: install          ## the offline test-suite (Pulumi mocks, moto)
 
 # The functions run on Lambda's python3.13 (components/lambda_function.py RUNTIME); the code they
 # run is tested on that Python too, in its own venv installed from pyproject.toml.
-LAMBDA_PYTHON ?= python3.13
+LAMBDA_RUNTIME := python3.13
+LAMBDA_VERSION := $(subst python,,$(LAMBDA_RUNTIME))
+# That interpreter: on PATH, or pyenv's latest $(LAMBDA_VERSION) (pyenv's shim runs it only
+# when that version is selected).
+LAMBDA_PYTHON ?= $(shell $(LAMBDA_RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null \
+	|| PYENV_VERSION="$$(pyenv latest $(LAMBDA_VERSION) 2>/dev/null)" \
+	$(LAMBDA_RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null)
 LAMBDA_VENV ?= .venv-lambda
 LAMBDA_TESTS ?= tests/handlers tests/e2e tests/test_history_replay.py tests/test_submit.py
 
 $(LAMBDA_VENV)/bin/.installed: pyproject.toml requirements.txt
+	@test -n "$(LAMBDA_PYTHON)" || { echo "$(LAMBDA_RUNTIME) not found: install it (pyenv install $(LAMBDA_VERSION))"; exit 1; }
 	$(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet -e '.[dev]'

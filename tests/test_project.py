@@ -58,7 +58,7 @@ def test_ci_runs_the_handler_tests_on_the_lambda_runtime_python() -> None:
     from components.lambda_function import RUNTIME
 
     makefile = (ROOT / "Makefile").read_text()
-    (python,) = re.findall(r"^LAMBDA_PYTHON \?= (\S+)$", makefile, flags=re.MULTILINE)
+    (python,) = re.findall(r"^LAMBDA_RUNTIME := (\S+)$", makefile, flags=re.MULTILINE)
     assert python == RUNTIME  # "python3.13" names both the runtime and the interpreter
     (tests,) = re.findall(r"^LAMBDA_TESTS \?= (.+)$", makefile, flags=re.MULTILINE)
     assert {"tests/handlers", "tests/e2e"} <= set(tests.split())
