@@ -21,6 +21,7 @@ only moves forward (`Executing` -> `Stopping` -> an end state).
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -87,8 +88,12 @@ def _count(state: dict[str, Any], counter: str) -> None:
 def moment(at: Any) -> datetime | None:
     """An event time as an aware datetime (None when it is not one): EventBridge writes
     `...Z`, domain events an ISO offset; strings of the two forms do not compare as text."""
-    if not isinstance(at, str):
-        return None
+    return _parse_time(at) if isinstance(at, str) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_time(at: str) -> datetime | None:
+    """Cached: a fold compares each event's time with the few it keeps, again and again."""
     try:
         parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
     except ValueError:

@@ -31,6 +31,7 @@ that group in the batch is reported failed too; other models carry on.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -74,8 +75,6 @@ QUEUE_URL_ENV = "TRAINOPS_TRAINING_QUEUE_URL"
 BACKOFF_BASE_ENV = "TRAINOPS_BACKOFF_BASE_SECONDS"
 BACKOFF_MAX_ENV = "TRAINOPS_BACKOFF_MAX_SECONDS"
 MAX_VISIBILITY = 43200  # SQS limit (12 hours)
-# What the request schema accepts as a request id (a rejection is recorded under it).
-REQUEST_ID = re.compile(schema()["properties"]["requestId"]["pattern"])
 
 
 class Deferred(Exception):
@@ -353,6 +352,13 @@ def _model_hint(record: SQSRecord) -> str:
     return group if group else "invalid"
 
 
+@functools.cache
+def _request_id_pattern() -> re.Pattern[str]:
+    """What the request schema accepts as a request id (read when first needed: a cold start
+    should not pay for the schema file)."""
+    return re.compile(schema()["properties"]["requestId"]["pattern"])
+
+
 def _request_hint(record: SQSRecord) -> dict[str, Any]:
     """The request id (and attempt) a body that is not a valid request still names, if any:
     its rejection is then recorded under the producer's id rather than the message's."""
@@ -364,7 +370,7 @@ def _request_hint(record: SQSRecord) -> dict[str, Any]:
         return {}
     request_id, attempt = body.get("requestId"), body.get("attempt")
     hint: dict[str, Any] = {}
-    if isinstance(request_id, str) and REQUEST_ID.match(request_id):
+    if isinstance(request_id, str) and _request_id_pattern().match(request_id):
         hint["request_id"] = request_id
         if isinstance(attempt, int) and not isinstance(attempt, bool) and 1 <= attempt <= 20:
             hint["attempt"] = attempt
