@@ -81,11 +81,12 @@ def history(stack: str, model: str, *, as_json: bool = False) -> str:
     return "\n".join(lines)
 
 
-def replay(stack: str) -> dict[str, Any]:
-    """Rebuilds the read model from the event store; returns a summary."""
+def replay(stack: str, *, force: bool = False) -> dict[str, Any]:
+    """Rebuilds the read model from the event store; returns a summary. Without ``force`` a
+    state the projector took further meanwhile is kept (`newerKept`)."""
     events_table, read_table, _ = tables(stack)
     streams = list(event_store.streams(events_table))
-    rebuilt = read_model.rebuild(events_table, read_table, streams)
+    rebuilt = read_model.rebuild(events_table, read_table, streams, force=force)
     states = rebuilt.states
     return {
         "stack": stack,

@@ -4,7 +4,7 @@
     trainops plan --stack dev --diff prod
     trainops submit --stack dev --model churn [--data s3://...] [--param k=v] [--dry-run]
     trainops history --stack dev --model churn [--json]
-    trainops replay --stack dev
+    trainops replay --stack dev [--force]
     trainops config-reference [--update README.md]
     trainops schema
 
@@ -142,7 +142,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     _use_stack_region(args.stack)
-    print(json.dumps(events_module.replay(args.stack), indent=2))
+    print(json.dumps(events_module.replay(args.stack, force=args.force), indent=2))
     return 0
 
 
@@ -191,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="rebuild the read model from the event store")
     replay.add_argument("--stack", required=True)
+    replay.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite newer read-model states too (after restoring the event store from a "
+        "backup; stop the projector first)",
+    )
     replay.set_defaults(func=cmd_replay)
 
     schema = commands.add_parser("schema", help="print the training-request JSON Schema")

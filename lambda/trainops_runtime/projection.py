@@ -12,16 +12,19 @@ such as the request and reason, and count what only trainops knows (requested, s
 Arrival order is not event order (a re-published start after a worker crash, a recorder retry,
 an archive replay: EventBridge keeps no order), so the fold does not trust it: an end state is
 final (a late start or `Executing` neither revives a run nor makes an ended execution the
-model's running one; the model remembers its last `RECENT_ENDS` ended executions for this,
-under `ordering`), the running execution is the latest started one that has not ended, and the
-last request, success, failure and maintenance run are the newest by event time. A run's status
-only moves forward (`Executing` -> `Stopping` -> an end state).
+model's running one, for the last `RECENT_ENDS` ended executions the model remembers under
+`ordering`); the running execution is the latest started of those not ended (`ordering` keeps
+each with its start time); the last request, success, failure and maintenance run are the
+newest by event time, records of the same time ordered by their content, so that no choice
+depends on which arrived last. A run's status only moves forward (`Executing` -> `Stopping` ->
+an end state).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -64,7 +67,7 @@ def initial_model_state(model: str) -> dict[str, Any]:
         "lastFailure": None,
         "lastMaintenanceRun": None,
         "counts": {},
-        "ordering": {"ended": [], "runningSince": None},
+        "ordering": {"ended": [], "running": {}},
     }
 
 
@@ -101,45 +104,77 @@ def _parse_time(at: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _time_key(at: Any) -> tuple[datetime, str]:
+    """How event times order: by time (an unreadable one first), then by text, so that two
+    forms of one moment (`...20Z`, `...20.000000+00:00`) still order the same way always."""
+    return (moment(at) or EARLIEST, at if isinstance(at, str) else "")
+
+
+def _record_key(record: dict[str, Any]) -> tuple[datetime, str, str]:
+    """Records order by their time, and records of the same second by their content: which
+    one a fold keeps never depends on which arrived last."""
+    return (*_time_key(record.get("at")), json.dumps(record, sort_keys=True, default=str))
+
+
 def _not_older(offered: Any, held: Any) -> bool:
-    """Whether an event at ``offered`` may replace what one at ``held`` wrote: yes unless it
-    happened earlier (or has no readable time while the held one has)."""
-    held_at, offered_at = moment(held), moment(offered)
-    return held_at is None or (offered_at is not None and offered_at >= held_at)
+    """Whether an event at ``offered`` may replace what one at ``held`` wrote."""
+    return held is None or _time_key(offered) >= _time_key(held)
 
 
 def _newest(state: dict[str, Any], field: str, record: dict[str, Any]) -> None:
-    """Keeps ``record`` in ``field`` unless what is there happened later."""
+    """Keeps in ``field`` whichever of ``record`` and what is there is the later."""
     current = state.get(field)
-    if current is None or _not_older(record.get("at"), current.get("at")):
+    if current is None or _record_key(record) >= _record_key(current):
         state[field] = record
 
 
 def _ordering(state: dict[str, Any]) -> dict[str, Any]:
-    """The fold's own bookkeeping of execution order (read models written before it existed
-    have none)."""
-    return state.setdefault("ordering", {"ended": [], "runningSince": None})
+    """The fold's own bookkeeping of execution order: executions started and not ended (with
+    their start time), and the last ended ones. A read model written before it existed has
+    none: its running execution is taken over, with no known start time."""
+    ordering = state.get("ordering")
+    if ordering is None or "running" not in ordering:
+        running = state.get("runningExecution")
+        ordering = {
+            "ended": (ordering or {}).get("ended", []),
+            "running": {running: None} if running else {},
+        }
+        state["ordering"] = ordering
+    return ordering
+
+
+def _elect(state: dict[str, Any], ordering: dict[str, Any]) -> None:
+    """The model's running execution: the latest started of those not ended (ties by ARN).
+    Executions of one model overlap only when one was started outside trainops."""
+    running = ordering["running"]
+    if len(running) > RECENT_ENDS:  # bounded: drop the oldest starts
+        keep = sorted(running, key=lambda e: (_time_key(running[e]), e))[-RECENT_ENDS:]
+        ordering["running"] = running = {e: running[e] for e in keep}
+    state["runningExecution"] = (
+        max(running, key=lambda e: (_time_key(running[e]), e)) if running else None
+    )
 
 
 def _end(state: dict[str, Any], execution: Any) -> None:
     ordering = _ordering(state)
     ended = [e for e in ordering["ended"] if e != execution]
     ordering["ended"] = [*ended, execution][-RECENT_ENDS:]
-    if state["runningExecution"] == execution:
-        state["runningExecution"] = None
-        ordering["runningSince"] = None
+    ordering["running"].pop(execution, None)
+    _elect(state, ordering)
 
 
 def _start(state: dict[str, Any], execution: Any, at: Any) -> None:
-    """``execution`` becomes the running one unless it has ended or a later one started."""
+    """``execution`` runs (from its earliest start signal) unless it has already ended."""
     ordering = _ordering(state)
     if not execution or execution in ordering["ended"]:
         return
-    if state["runningExecution"] == execution:
-        return
-    if state["runningExecution"] is None or _not_older(at, ordering["runningSince"]):
-        state["runningExecution"] = execution
-        ordering["runningSince"] = at
+    running = ordering["running"]
+    if execution not in running or not _not_older(at, running[execution]):
+        running[execution] = at
+    _elect(state, ordering)
 
 
 def fold_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -228,9 +263,11 @@ def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
 
 def _rank(status: str | None) -> int:
     """How far along a run with ``status`` is; a status never moves back."""
-    if status in END_STATES:
-        return 3
-    return {None: 0, "Executing": 1, "Stopping": 2}.get(status, 1)
+    # End states rank above the rest, and among themselves too: SageMaker ends a run once, but
+    # should two ends ever be stored, the fold still keeps the same one in any arrival order.
+    return {None: 0, "Executing": 1, "Stopping": 2, "Stopped": 3, "Failed": 4, "Succeeded": 5}.get(
+        status, 1
+    )
 
 
 def fold_run(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,7 @@ from trainops_runtime.errors import (
 from trainops_runtime.request_queue import dead_letter
 from trainops_runtime.training import start_training
 from trainops_runtime.training_request import (
+    MODEL_NAME,
     InvalidRequest,
     TrainingRequest,
     decode,
@@ -75,6 +76,7 @@ QUEUE_URL_ENV = "TRAINOPS_TRAINING_QUEUE_URL"
 BACKOFF_BASE_ENV = "TRAINOPS_BACKOFF_BASE_SECONDS"
 BACKOFF_MAX_ENV = "TRAINOPS_BACKOFF_MAX_SECONDS"
 MAX_VISIBILITY = 43200  # SQS limit (12 hours)
+MODEL = re.compile(MODEL_NAME)
 
 
 class Deferred(Exception):
@@ -348,8 +350,11 @@ class BatchState:
 
 
 def _model_hint(record: SQSRecord) -> str:
+    """The model a rejected message is recorded under: its group, when that is a model name
+    (the recorder refuses anything else, and the rejection would be lost); else `invalid`,
+    which the rejection event files under `model#unknown`."""
     group = record.attributes.message_group_id
-    return group if group else "invalid"
+    return group if group and MODEL.match(group) else "invalid"
 
 
 @functools.cache

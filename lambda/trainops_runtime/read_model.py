@@ -78,25 +78,28 @@ def catch_up(events_table: str, read_table: str, stream: str) -> dict[str, Any]:
     return state
 
 
-def rebuild(events_table: str, read_table: str, streams: list[str]) -> Rebuilt:
+def rebuild(
+    events_table: str, read_table: str, streams: list[str], *, force: bool = False
+) -> Rebuilt:
     """Replays ``streams`` from the store into fresh states and writes them to the read model,
     each only over a state no newer than its own: a projector that wrote a later version while
-    the replay ran keeps it (the replay never rolls the read model back)."""
+    the replay ran keeps it (the replay never rolls the read model back). ``force`` writes
+    regardless: for a store restored from a backup, whose versions went back."""
     rebuilt = Rebuilt()
     dynamodb = clients.client("dynamodb")
     for stream in streams:
         state = projection.fold(stream, event_store.read_stream(events_table, stream))
+        item = {
+            "id": {"S": stream},
+            "state": {"S": json.dumps(state, sort_keys=True)},
+            "lastVersion": {"N": str(state["lastVersion"])},
+        }
+        condition: dict[str, Any] = {
+            "ConditionExpression": "attribute_not_exists(id) OR lastVersion <= :version",
+            "ExpressionAttributeValues": {":version": {"N": str(state["lastVersion"])}},
+        }
         try:
-            dynamodb.put_item(
-                TableName=read_table,
-                Item={
-                    "id": {"S": stream},
-                    "state": {"S": json.dumps(state, sort_keys=True)},
-                    "lastVersion": {"N": str(state["lastVersion"])},
-                },
-                ConditionExpression="attribute_not_exists(id) OR lastVersion <= :version",
-                ExpressionAttributeValues={":version": {"N": str(state["lastVersion"])}},
-            )
+            dynamodb.put_item(TableName=read_table, Item=item, **({} if force else condition))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise

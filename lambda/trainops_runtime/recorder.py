@@ -30,7 +30,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events, event_store, observability
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.projection import PIPELINE_STATUS, RUN_COMMAND_STATUS, TRAINING_JOB_STATE
+from trainops_runtime.projection import (
+    PIPELINE_STATUS,
+    RUN_COMMAND_STATUS,
+    TRAINING_JOB_STATE,
+    moment,
+)
 from trainops_runtime.training_request import MODEL_NAME
 
 logger = Logger(service=observability.SERVICE)
@@ -97,6 +102,10 @@ def _check_domain_types(detail: dict[str, Any]) -> None:
             )
     if not MODEL.match(detail["model"]):
         raise MalformedEvent(f"domain event model {detail['model'][:80]!r} is not a model name")
+    occurred = detail.get("occurredAt")
+    if occurred is not None and moment(occurred) is None:
+        # the read model orders by this time: an unreadable one would lose to every other
+        raise MalformedEvent(f"domain event occurredAt {occurred[:40]!r} is not an ISO 8601 time")
 
 
 def _domain(event: dict[str, Any], detail: dict[str, Any]) -> event_store.StoredEvent:
@@ -146,6 +155,10 @@ def _sagemaker(
     elif kind == TRAINING_JOB_STATE:
         name = _text(detail, "TrainingJobName", "training job state change")
         model = _tag(detail.get("Tags"), "trainops:model")
+        if model is not None and model not in catalog.models:
+            # a job tagged by hand, or for another stack: its own stream only, never a
+            # model stream named after whatever the tag says
+            model = None
         streams = (*([f"model#{model}"] if model else []), f"job#{name}")
     else:
         raise MalformedEvent(f"unexpected SageMaker event {kind!r}")

@@ -19,7 +19,8 @@ REJECT_REASON_ATTRIBUTE = "trainops-reject-reason"
 SOURCE_MESSAGE_ATTRIBUTE = "trainops-source-message-id"
 TRUNCATED_ATTRIBUTE = "trainops-body-summarised"
 # SQS counts a message's body and its attributes (names, data types and values) against the
-# queue's maximum message size: 256 KiB unless raised (SQS developer guide, message quotas).
+# queue's maximum message size, which TrainingQueue sets to this on both of its queues (new
+# queues default to 1 MiB; SQS developer guide, message quotas).
 MAX_MESSAGE_BYTES = 262_144
 # How much of a body too large for the dead-letter queue its summary keeps.
 SUMMARY_HEAD_CHARS = 16_384

@@ -22,6 +22,7 @@ re-queued message's deduplication id and the start token keep a request from tra
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -117,10 +118,13 @@ def _parameters(execution_arn: str) -> dict[str, str]:
 
 
 def _event(
-    kind: str, request: TrainingRequest, execution_arn: str, **fields: Any
+    kind: str, request: TrainingRequest, execution_arn: str, at: datetime, **fields: Any
 ) -> events.DomainEvent:
+    """A domain event about the ended execution, dated when SageMaker ended it (the read model
+    orders by event time; a delayed or retried outcome must not look newer than it is)."""
     return events.DomainEvent(
         type=kind,
+        occurred_at=at,
         model=request.model,
         request_id=request.request_id,
         attempt=request.attempt,
@@ -128,6 +132,15 @@ def _event(
         execution_arn=execution_arn,
         **fields,
     )
+
+
+def _event_time(event: dict[str, Any]) -> datetime:
+    """The status change's time (EventBridge's `time`), or now if it has none readable."""
+    try:
+        at = datetime.fromisoformat(str(event.get("time", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str, Any]:
@@ -151,9 +164,10 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         model, catalog.get(model), _parameters(execution_arn), execution_arn
     )
     _free_slot(request, execution_arn, status)
+    ended_at = _event_time(event)
 
     if status == "Succeeded":
-        events.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn))
+        events.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn, ended_at))
         metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
         notify(
             SUCCESS_TOPIC_ENV,
@@ -168,6 +182,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
                 events.TRAINING_FAILED,
                 request,
                 execution_arn,
+                ended_at,
                 reason="stopped",
                 data={"retryable": False, "stopped": True},
             )
@@ -190,6 +205,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
                 events.TRAINING_REQUEUED,
                 request,
                 execution_arn,
+                ended_at,
                 reason=reason,
                 data={"nextAttempt": retry.attempt},
             )
@@ -202,6 +218,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
             events.TRAINING_FAILED,
             request,
             execution_arn,
+            ended_at,
             reason=reason,
             data={"retryable": retryable, "attempts": request.attempt},
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ class Platform:
         duplicates: bool = False,
     ) -> None:
         self.sim, self.duplicates = sim, duplicates
+        self._sagemaker_clock = datetime.min.replace(tzinfo=UTC)
         # Every event the recorder was given, as an EventBridge archive keeps them.
         self.archive: list[dict[str, Any]] = []
         sqs, sns, events = boto3.client("sqs"), boto3.client("sns"), boto3.client("events")
@@ -201,8 +202,7 @@ class Platform:
         event = json.loads(STATUS_TEMPLATE.read_text())
         pipeline_arn = execution.arn.split("/execution/")[0]
         event["id"] = str(uuid.uuid4())
-        # EventBridge's time: when SageMaker changed the status, to the second
-        event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event["time"] = self._sagemaker_time()
         event["resources"] = [pipeline_arn, execution.arn]
         event["detail"].update(
             {
@@ -214,6 +214,15 @@ class Platform:
             }
         )
         return event
+
+    def _sagemaker_time(self) -> str:
+        """EventBridge's time of a SageMaker status change: when SageMaker changed it, to the
+        second. Status changes here come milliseconds apart; on SageMaker a pipeline step takes
+        seconds at the very least, so each one here is dated at least a second after the last
+        (two ends of one model in one second would order by content, not by time)."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        self._sagemaker_clock = max(now, self._sagemaker_clock + timedelta(seconds=1))
+        return self._sagemaker_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def finish(
         self,

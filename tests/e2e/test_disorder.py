@@ -172,3 +172,17 @@ def test_poison_bodies_are_dead_lettered_once_and_do_not_hold_up_the_model(
     assert "p-bad" in request_ids
     assert len(set(request_ids)) == len(POISON)
     assert noisy.poll() == NOTHING_TO_DELIVER
+
+
+def test_a_poison_body_in_a_group_that_is_no_model_name_is_still_recorded(noisy: Platform) -> None:
+    """The rejection cannot be filed under the group `Churn_Model` (the recorder refuses what
+    is not a model name, and the rejection would be lost): it goes to `model#unknown`."""
+    noisy.send_raw("{not json", "Churn_Model")
+    noisy.drain_queue()
+    (dead,) = noisy.dead_letters()
+    assert dead["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"].startswith(
+        "body is not JSON"
+    )
+    noisy.pump()
+    (rejected,) = noisy.stored("model#unknown")
+    assert rejected["type"] == "TrainingRejected"

@@ -501,3 +501,46 @@ def test_catching_up_reads_only_the_events_after_the_stored_version(store: None)
         dynamodb.meta.events.unregister("after-call.dynamodb.Query", count_items)
     assert state["lastVersion"] == 7
     assert sum(read) == 1  # the new event, not the seven of the stream
+
+
+def test_a_domain_event_with_an_unreadable_time_is_refused(store: None) -> None:
+    """The read model orders by `occurredAt`: an unreadable one would lose to every other."""
+    event = envelope(domain("TrainingRequested", execution=None), "eb-1")
+    event["detail"]["occurredAt"] = "yesterday"
+    with pytest.raises(recorder.MalformedEvent, match="occurredAt 'yesterday' is not an ISO"):
+        recorder.run(event)
+    assert event_store.streams(EVENTS) == []
+
+
+@pytest.mark.parametrize("tag", ["Churn Model", "fraud", "someone-elses-model"])
+def test_a_job_tagged_with_no_model_of_this_stack_keeps_to_its_own_stream(
+    store: None, tag: str
+) -> None:
+    job = sagemaker("sagemaker_training_job_failed", "eb-1")
+    job["detail"]["Tags"]["trainops:model"] = tag
+    recorder.run(job)
+    assert event_store.streams(EVENTS, ("model#", "job#")) == [
+        "job#pipelines-p4jn9xou8a8s-train-tmgxry49ug"
+    ]
+
+
+def test_a_forced_replay_rewrites_a_state_newer_than_the_store(store: None) -> None:
+    """After the store is restored from a backup its versions go back: a plain replay keeps
+    the (now wrong) newer read model, `force` replaces it."""
+    record_a_history()
+    projector.run({"Records": stream_records()})
+    dynamodb = clients.client("dynamodb")
+    stale = {**read_model.load(READ_MODEL, "model#churn"), "lastVersion": 99}
+    dynamodb.put_item(
+        TableName=READ_MODEL,
+        Item={
+            "id": {"S": "model#churn"},
+            "state": {"S": json.dumps(stale)},
+            "lastVersion": {"N": "99"},
+        },
+    )
+    assert read_model.rebuild(EVENTS, READ_MODEL, ["model#churn"]).newer_kept == ["model#churn"]
+    assert read_model.load(READ_MODEL, "model#churn")["lastVersion"] == 99
+    forced = read_model.rebuild(EVENTS, READ_MODEL, ["model#churn"], force=True)
+    assert forced.newer_kept == []
+    assert read_model.load(READ_MODEL, "model#churn")["lastVersion"] == 6

@@ -187,3 +187,47 @@ def test_a_read_model_written_before_the_ordering_bookkeeping_still_folds() -> N
     state = projection.fold("model#churn", [{**status(A, "Failed", 4), "version": 3}], old)
     assert state["runningExecution"] is None
     assert state["ordering"]["ended"] == [A]
+
+
+def test_overlapping_executions_leave_the_latest_started_running_in_any_order() -> None:
+    """A runs (started in the console and adopted), B starts later and ends: A still runs."""
+    events = [
+        at("TrainingStarted", 1, executionArn=A),
+        at("TrainingStarted", 5, executionArn=B),
+        status(B, "Executing", 6),
+        status(B, "Succeeded", 9),
+    ]
+    for order in itertools.permutations(events):
+        state = projection.fold("model#churn", arrived(list(order)))
+        assert state["runningExecution"] == A, [e["time"] for e in order]
+    for order in itertools.permutations([*events, status(A, "Failed", 12)]):
+        assert projection.fold("model#churn", arrived(list(order)))["runningExecution"] is None
+
+
+def test_a_delayed_outcome_does_not_make_an_older_success_the_last() -> None:
+    """trainops' TrainingSucceeded for A arrives after B succeeded; it carries SageMaker's
+    time of A's end (training_outcome dates it so), so B stays the last success."""
+    events = [
+        status(A, "Succeeded", 10),
+        status(B, "Succeeded", 20),
+        at("TrainingSucceeded", 10, executionArn=A, requestId="r", attempt=1),
+    ]
+    for order in itertools.permutations(events):
+        state = projection.fold("model#churn", arrived(list(order)))
+        assert state["lastSuccess"]["executionArn"] == B, [e["type"] for e in order]
+
+
+def test_records_of_the_same_second_are_chosen_the_same_way_in_any_order() -> None:
+    first = at(projection.RUN_COMMAND_STATUS, 10, status="Success", **{"command-id": "c1"})
+    second = at(projection.RUN_COMMAND_STATUS, 10, status="Failed", **{"command-id": "c2"})
+    chosen = {
+        projection.fold("model#churn", arrived(order))["lastMaintenanceRun"]["commandId"]
+        for order in ([first, second], [second, first])
+    }
+    assert len(chosen) == 1
+    stopped, failed = status(A, "Stopped", 7), status(A, "Failed", 7)
+    statuses = {
+        projection.fold("run#a", arrived(order))["status"]
+        for order in ([stopped, failed], [failed, stopped])
+    }
+    assert statuses == {"Failed"}

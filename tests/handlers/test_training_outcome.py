@@ -372,3 +372,21 @@ def test_a_requeued_attempt_finds_its_model_free(
     assert [
         pipelines.parameters(e.arn)["Attempt"] for e in pipelines.executions("trainops-test-churn")
     ] == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [("Succeeded", "TrainingSucceeded"), ("Stopped", "TrainingFailed")]
+)
+def test_outcome_events_are_dated_when_sagemaker_ended_the_run(
+    setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink, status: str, kind: str
+) -> None:
+    """The read model orders by event time: an outcome handled late (throttled, retried) must
+    not make its run look newer than one that ended after it."""
+    arn = start()
+    pipelines.finish(arn, status)
+    event = status_event(arn, status)
+    event["time"] = "2026-11-22T08:15:42Z"
+    training_outcome.run(event)
+    (published,) = [e for e in event_sink.drain() if e["detail-type"] == kind]
+    assert published["detail"]["occurredAt"] == "2026-11-22T08:15:42+00:00"
+    assert published["time"] in ("2026-11-22T08:15:42Z", "2026-11-22T08:15:42+00:00")
