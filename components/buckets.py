@@ -14,6 +14,7 @@ for the destination). It is otherwise as private, TLS-only, and expires its logs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -34,6 +35,9 @@ class AccessLogs:
     account (or organization) already runs (the bucket is tagged so that it is visible)."""
 
     target_bucket: pulumi.Input[str] | None
+    # what must exist before a bucket logs there (the log bucket's policy admitting S3's
+    # logging service: without it the first deliveries fail)
+    ready: Sequence[pulumi.Resource] = ()
 
     @property
     def by_cloudtrail(self) -> bool:
@@ -98,8 +102,8 @@ def _policy(
     document: dict,
     parent: pulumi.Resource,
     public_access: pulumi.Resource,
-) -> None:
-    aws.s3.BucketPolicy(
+) -> aws.s3.BucketPolicy:
+    return aws.s3.BucketPolicy(
         f"{name}-policy",
         bucket=bucket.id,
         policy=iam.to_json(document),
@@ -115,11 +119,11 @@ def access_log_bucket(
     parent: pulumi.Resource,
     retention_days: int,
     protect: bool = False,
-) -> aws.s3.Bucket:
-    """The stack's access-log bucket: SSE-S3 (the only encryption S3 log delivery writes
-    into), private, TLS-only, writable by S3's logging service for this account alone, and
-    expiring logs after ``retention_days``. Versioned, so a deleted log stays recoverable
-    for a day."""
+) -> tuple[aws.s3.Bucket, AccessLogs]:
+    """The stack's access-log bucket, and where other buckets send their logs. SSE-S3 (the
+    only encryption S3 log delivery writes into), private, TLS-only, writable by S3's logging
+    service for this account alone, and expiring logs after ``retention_days``. Versioned, so
+    a deleted log stays recoverable for a day."""
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(
         name, force_destroy=False, opts=pulumi.ResourceOptions(parent=parent, protect=protect)
@@ -148,8 +152,8 @@ def access_log_bucket(
         ],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
     )
-    _policy(name, bucket, access_log_bucket_policy(bucket.arn, ctx), parent, public_access)
-    return bucket
+    policy = _policy(name, bucket, access_log_bucket_policy(bucket.arn, ctx), parent, public_access)
+    return bucket, AccessLogs(bucket.bucket, ready=[policy])
 
 
 def access_log_bucket_policy(bucket_arn: pulumi.Input[str], ctx: iam.AwsContext) -> dict:
@@ -198,7 +202,7 @@ def secure_bucket(
             target_prefix=f"{name}/",
             # <prefix><account>/<region>/<bucket>/<yyyy>/<mm>/<dd>/: queryable by date (Athena)
             target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(access_logs.ready)),
         )
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption",

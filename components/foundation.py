@@ -117,8 +117,9 @@ class Foundation(pulumi.ComponentResource):
         )
 
         log_bucket: aws.s3.Bucket | None = None
+        access_logs = buckets.AccessLogs(target_bucket=None)  # CloudTrail data events
         if args.access_log_destination == "server":
-            log_bucket = buckets.access_log_bucket(
+            log_bucket, access_logs = buckets.access_log_bucket(
                 f"{name}-access-logs",
                 ctx=ctx,
                 parent=self,
@@ -126,7 +127,6 @@ class Foundation(pulumi.ComponentResource):
             )
         elif args.access_log_destination != "cloudtrail":
             raise ValueError("access_log_destination must be 'server' or 'cloudtrail'")
-        access_logs = buckets.AccessLogs(log_bucket.bucket if log_bucket is not None else None)
 
         bucket = buckets.secure_bucket(
             f"{name}-artifacts",

@@ -31,7 +31,7 @@ from components.training_pipeline import (
     start_statements,
 )
 from components.training_slots import TrainingSlotsRef, slots_table
-from trainops_runtime.request_queue import queue_name
+from trainops_runtime.request_queue import MAX_MESSAGE_BYTES, queue_name
 
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
@@ -101,6 +101,9 @@ class TrainingQueue(pulumi.ComponentResource):
             fifo=True,
             physical_name=f"trainops-{slug}-training-requests-dlq.fifo",
             retention_seconds=DLQ_RETENTION_SECONDS,
+            # explicit (new queues default to 1 MiB): the worker's summary of a body that would
+            # not fit beside its reject reason is sized for this limit
+            max_message_size=MAX_MESSAGE_BYTES,
         )
         queue = queues.encrypted_queue(
             f"{name}-requests",
@@ -115,6 +118,8 @@ class TrainingQueue(pulumi.ComponentResource):
             visibility_timeout_seconds=VISIBILITY_FACTOR * config.worker_timeout_seconds,
             redrive_to=dead_letters,
             max_receive_count=config.effective_max_receive_count,
+            # 256 KiB, not the 1 MiB default: a batch of 10 stays under Lambda's 6 MB payload
+            max_message_size=MAX_MESSAGE_BYTES,
         )
 
         # Which models train now: one item, claimed and released conditionally (slots.py).

@@ -216,6 +216,10 @@ def test_the_artifacts_and_raw_events_buckets_log_every_request(dev: offline.Rec
             "partitionedPrefix": {"partitionDateSource": "EventTime"}
         }
     assert len(logged) == 2
+    # S3 checks that it may deliver when logging is turned on: the policy admitting it first
+    policy = dev.one("aws:s3/bucketPolicy:BucketPolicy", "foundation-access-logs-policy")
+    for logging in dev.of_type("aws:s3/bucketLogging:BucketLogging"):
+        assert policy.urn in logging.dependencies
 
 
 def test_cloudtrail_data_events_replace_the_log_bucket_when_chosen(

@@ -30,6 +30,8 @@ def test_fifo_queue_with_fifo_dlq_and_redrive(dev: offline.Recording) -> None:
     assert dlq.inputs["name"].endswith(".fifo")
     for q in (queue, dlq):
         assert q.inputs["kmsMasterKeyId"] == key_arn
+        # the size the worker's dead-letter summary is computed for (new queues get 1 MiB)
+        assert q.inputs["maxMessageSize"] == 262_144
     redrive = json.loads(queue.inputs["redrivePolicy"])
     # default: as many receives as fit in 90 % of the 4-day retention at the 900 s backoff, so
     # a request that keeps waiting reaches the DLQ before SQS would expire it
