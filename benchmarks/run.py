@@ -49,7 +49,7 @@ def main() -> None:
     ratios = measure.import_ratios()
     baseline = ratios.pop("_baseline_seconds")
     print(
-        f"\n| Import (fresh interpreter, CPU, median of 7 paired rounds) | x (boto3 + Powertools = {baseline:.3f} s) |"
+        f"\n| Import (fresh interpreter, CPU, after boto3 + Powertools, median of 7 rounds) | x (boto3 + Powertools = {baseline:.3f} s) |"
     )
     print("| --- | ---: |")
     for name, ratio in ratios.items():
