@@ -113,10 +113,8 @@ def _time_key(at: Any) -> tuple[datetime, str]:
     return (moment(at) or EARLIEST, at if isinstance(at, str) else "")
 
 
-def _record_key(record: dict[str, Any]) -> tuple[datetime, str, str]:
-    """Records order by their time, and records of the same second by their content: which
-    one a fold keeps never depends on which arrived last."""
-    return (*_time_key(record.get("at")), json.dumps(record, sort_keys=True, default=str))
+def _content(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, default=str)
 
 
 def _not_older(offered: Any, held: Any) -> bool:
@@ -127,7 +125,13 @@ def _not_older(offered: Any, held: Any) -> bool:
 def _newest(state: dict[str, Any], field: str, record: dict[str, Any]) -> None:
     """Keeps in ``field`` whichever of ``record`` and what is there is the later."""
     current = state.get(field)
-    if current is None or _record_key(record) >= _record_key(current):
+    if current is None:
+        state[field] = record
+        return
+    offered, held = _time_key(record.get("at")), _time_key(current.get("at"))
+    # records of the same time order by their content (rare, so compared only then): which
+    # one a fold keeps never depends on which arrived last
+    if offered > held or (offered == held and _content(record) >= _content(current)):
         state[field] = record
 
 
