@@ -17,7 +17,7 @@ install: $(BIN)/.installed
 test: install          ## the offline test-suite (Pulumi mocks, moto)
 	$(BIN)/pytest
 
-# The functions run on Lambda's python3.13 (components/lambda_function.py RUNTIME); the code they
+# The functions run on Lambda's python3.13 (components/platform/lambda_function.py RUNTIME); the code they
 # run is tested on that Python too, in its own venv installed from pyproject.toml.
 LAMBDA_RUNTIME := python3.13
 LAMBDA_VERSION := $(subst python,,$(LAMBDA_RUNTIME))
@@ -55,7 +55,7 @@ workflows: install     ## GitHub workflows: schema-valid and clean under zizmor 
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(BIN)/zizmor --offline --min-severity medium .github
 
-bench: install          ## measurements and budgets, printed as the README's table
+bench: install          ## measurements and budgets, printed as docs/performance.md's tables
 	$(BIN)/python -m benchmarks.run
 
 # What `pulumi up` gets: Pulumi's pip toolchain installs requirements.txt (`-e .`, no dev

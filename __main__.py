@@ -29,16 +29,15 @@ from components import (
     TrainingQueueArgs,
     TrainingSlotsRef,
     config,
-    naming,
-    quota_guard,
-    tagging,
 )
-from components.training_pipeline import model_catalog as catalog_of
+from components.platform import naming, quota_guard, tagging
+from components.platform.context import PlatformContext
+from components.training_pipeline.component import model_catalog as catalog_of
 
 settings = config.load()
 pulumi.runtime.register_resource_transform(tagging.trainops_tags)
 # Refuses, at preview, any resource beyond an AWS quota (policy sizes, environments, patterns,
-# names; components/quota_guard.py).
+# names; components/platform/quota_guard.py).
 pulumi.runtime.register_resource_transform(quota_guard.transform())
 
 # The only provider invokes the program makes: who and where we are.
@@ -77,7 +76,14 @@ pipelines = {
     for model_name, model in settings.models.items()
 }
 
-model_catalog = catalog_of(pipelines)
+# What every feature builds on; monitoring adds the alert ladder, event sourcing the bus.
+platform = PlatformContext(
+    ctx=ctx,
+    key_arn=foundation.key_arn,
+    log_retention_days=settings.log_retention_days,
+    powertools_layer_version=settings.powertools_layer_version,
+    model_catalog=catalog_of(pipelines),
+)
 dashboard_sources: list[DashboardSources] = []
 # The training queue's slot ledger (which models train now): the queue creates it; schedule
 # ticks and the stall check use it too, so it is named before any of them is built.
@@ -91,39 +97,30 @@ if settings.monitoring.enabled:
         "monitoring",
         TrainingMonitorArgs(
             config=settings.monitoring,
-            ctx=ctx,
-            key_arn=foundation.key_arn,
+            platform=platform,
             models=settings.models,
-            model_catalog=model_catalog,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
             execution_roles={model: p.execution_role for model, p in pipelines.items()},
-            log_retention_days=settings.log_retention_days,
-            powertools_layer_version=settings.powertools_layer_version,
             training_slots=training_slots,
         ),
     )
     dashboard_sources.append(monitor.dashboard_sources)
 alerts = monitor.ladder if monitor else None
+platform = platform.with_alerts(alerts)
 
 # Event sourcing comes before the components that publish to its bus.
-event_bus = None
 if settings.event_sourcing.enabled:
     event_store = TrainingEventStore(
         "event-sourcing",
         TrainingEventStoreArgs(
             config=settings.event_sourcing,
+            platform=platform,
             environment=settings.environment,
-            model_catalog=model_catalog,
-            ctx=ctx,
-            key_arn=foundation.key_arn,
             artifacts_bucket_arn=foundation.artifacts_bucket_arn,
-            log_retention_days=settings.log_retention_days,
-            powertools_layer_version=settings.powertools_layer_version,
             access_logs=foundation.access_logs,
-            alerts=alerts,
         ),
     )
-    event_bus = event_store.bus
+    platform = platform.with_event_bus(event_store.bus)
     dashboard_sources.append(event_store.dashboard_sources)
     pulumi.export("trainingEventBus", event_store.bus.name)
     pulumi.export("eventStoreTable", event_store.events_table_name)
@@ -136,14 +133,8 @@ if settings.scheduled_retraining.enabled:
         "scheduled-retraining",
         ScheduledRetrainingArgs(
             config=settings.scheduled_retraining,
+            platform=platform,
             models=settings.models,
-            model_catalog=model_catalog,
-            ctx=ctx,
-            key_arn=foundation.key_arn,
-            log_retention_days=settings.log_retention_days,
-            powertools_layer_version=settings.powertools_layer_version,
-            alerts=alerts,
-            event_bus=event_bus,
             training_slots=training_slots,
         ),
     )
@@ -155,14 +146,8 @@ if settings.training_queue.enabled:
         "training-queue",
         TrainingQueueArgs(
             config=settings.training_queue,
+            platform=platform,
             oldest_request_alarm_minutes=settings.oldest_request_alarm_minutes,
-            model_catalog=model_catalog,
-            ctx=ctx,
-            key_arn=foundation.key_arn,
-            log_retention_days=settings.log_retention_days,
-            powertools_layer_version=settings.powertools_layer_version,
-            alerts=alerts,
-            event_bus=event_bus,
             # The stall check keeps the slot ledger; without monitoring the queue does.
             keep_slots=monitor is None,
         ),
@@ -181,19 +166,14 @@ if settings.maintenance_window.enabled:
         "maintenance-window",
         MaintenanceWindowArgs(
             config=settings.maintenance_window,
+            platform=platform,
             models=settings.models,
-            ctx=ctx,
-            key_arn=foundation.key_arn,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
             artifacts_bucket_arn=foundation.artifacts_bucket_arn,
-            log_retention_days=settings.log_retention_days,
-            powertools_layer_version=settings.powertools_layer_version,
-            alerts=alerts,
             guard_alarm_name=platform_critical_alarm if alerts else None,
             guard_alarm_arn=ctx.arn("cloudwatch", f"alarm:{platform_critical_alarm}")
             if alerts
             else None,
-            event_bus=event_bus,
         ),
     )
     dashboard_sources.append(window.dashboard_sources)

@@ -268,7 +268,7 @@ def import_ratios(runs: int = 7) -> dict[str, float]:
 
 def archive_bytes() -> int:
     """The Lambda code archive, zipped the way Pulumi uploads it."""
-    from components.lambda_function import packaged_files
+    from components.platform.lambda_function import packaged_files
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

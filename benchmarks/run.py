@@ -1,4 +1,4 @@
-"""`make bench`: measure trainops and print the table the README shows (with date and machine)."""
+"""`make bench`: measure trainops and print the tables docs/performance.md shows (with date and machine)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from cli import offline
 from components import config as config_module
-from components import naming
-from components.event_sourcing import events_table_name, read_model_table_name
+from components.event_sourcing.component import events_table_name, read_model_table_name
+from components.platform import naming
 from trainops_runtime import event_store, read_model
 
 

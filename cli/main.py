@@ -5,12 +5,15 @@
     trainops submit --stack dev --model churn [--data s3://...] [--param k=v] [--dry-run]
     trainops history --stack dev --model churn [--json]
     trainops replay --stack dev [--force]
-    trainops config-reference [--update README.md]
+    trainops config-reference [--update docs/configuration.md | --update README.md]
     trainops schema
 
 `plan` evaluates the program under Pulumi's mocks with the stack's config and prints every
 resource that would be created, grouped by component, with a count per feature. It needs no AWS
 credentials and no Pulumi CLI.
+
+`config-reference` prints the stack-config table; `--update` rewrites the generated sections of
+a file: the config table in docs/configuration.md, the architecture diagram in README.md.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ import pulumi
 from cli import events as events_module
 from cli import offline, plan
 from cli import submit as submit_module
-from cli.reference import config_reference, update_readme
+from cli.reference import (
+    CONFIG_REFERENCE_FILE,
+    DIAGRAM_FILE,
+    config_reference,
+    update_generated_sections,
+)
 from components import config as config_module
 from components.config import ConfigError
 
@@ -74,7 +82,9 @@ def _plan_json(recording: offline.Recording) -> str:
             "components": {
                 label: [
                     {"type": r.type, "name": r.name, "settings": plan.key_settings(r)}
-                    for r in resources
+                    # by name: the program registers in no fixed order, and a plan compared
+                    # across commits (a PR against main) must differ only where the stack does
+                    for r in sorted(resources, key=lambda r: (r.name, r.type))
                 ]
                 for label, resources in sorted(grouped.items())
             },
@@ -105,7 +115,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_config_reference(args: argparse.Namespace) -> int:
     if args.update:
-        changed = update_readme(args.update)
+        changed = update_generated_sections(args.update)
         print(f"{args.update}: {'updated' if changed else 'already up to date'}")
     else:
         print(config_reference())
@@ -206,7 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
         "config-reference", help="print the stack-config reference (Markdown)"
     )
     reference.add_argument(
-        "--update", type=Path, metavar="README", help="rewrite the table inside this README"
+        "--update",
+        type=Path,
+        metavar="FILE",
+        help="rewrite the generated sections inside FILE: the config table in "
+        f"{CONFIG_REFERENCE_FILE}, the architecture diagram in {DIAGRAM_FILE}",
     )
     reference.set_defaults(func=cmd_config_reference)
     return parser

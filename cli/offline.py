@@ -6,7 +6,7 @@ runs `__main__.py`, and records every resource (type, name, inputs, parent) and 
 invoke. No AWS credentials, no Pulumi CLI, no network.
 
 Mocks run no resource transforms, so the AWS quota check the program registers as one
-(`components/quota_guard.py`) is applied here to the recording, in registration order: a
+(`components/platform/quota_guard.py`) is applied here to the recording, in registration order: a
 program whose resources AWS would refuse fails here as it fails `pulumi preview`.
 """
 

@@ -1,6 +1,9 @@
-"""The stack-config reference, generated from the pydantic models so it can never drift.
+"""The generated documentation: the stack-config reference and the architecture diagram.
 
-The README embeds this table between markers; a test fails when they differ.
+`docs/configuration.md` embeds the config table (generated from the pydantic models) and
+`README.md` the diagram (`trainops plan --stack prod --format mermaid`), each between its markers;
+`trainops config-reference --update <file>` rewrites the sections a file holds, and a test fails
+when either differs from what the code generates.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from components.config import NAMESPACE, StackConfig
+from components.config import StackConfig
+from components.platform.config_types import NAMESPACE
 
 BEGIN = "<!-- config-reference:begin -->"
 END = "<!-- config-reference:end -->"
+CONFIG_REFERENCE_FILE = "docs/configuration.md"  # holds the config table, relative to the project
 
 
 def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
@@ -69,6 +74,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str]]:
 DIAGRAM_BEGIN = "<!-- diagram:begin -->"
 DIAGRAM_END = "<!-- diagram:end -->"
 DIAGRAM_STACK = "prod"  # the stack with every feature on
+DIAGRAM_FILE = "README.md"  # holds the diagram, relative to the project
 
 
 def section(text: str, begin: str, end: str) -> str:
@@ -85,18 +91,29 @@ def replace_section(text: str, begin: str, end: str, content: str) -> str:
 
 
 def diagram() -> str:
-    """The README's architecture diagram: `trainops plan --stack prod --format mermaid`."""
+    """The architecture diagram in `DIAGRAM_FILE`: `trainops plan --stack prod --format mermaid`."""
     from cli import offline, plan  # noqa: PLC0415 - runs the program; only when asked
 
     return f"```mermaid\n{plan.mermaid(offline.run_program(DIAGRAM_STACK))}\n```"
 
 
-def update_readme(path: Path, *, with_diagram: bool = True) -> bool:
-    """Rewrites the generated sections of the README; returns whether anything changed."""
+def update_generated_sections(path: Path) -> bool:
+    """Rewrites the generated sections `path` holds, found by their markers: the config table
+    (in `CONFIG_REFERENCE_FILE`) and the diagram (in `DIAGRAM_FILE`). Returns whether anything
+    changed; a file with neither section is an error."""
     text = path.read_text(encoding="utf-8")
-    updated = replace_section(text, BEGIN, END, config_reference())
-    if with_diagram:
-        updated = replace_section(updated, DIAGRAM_BEGIN, DIAGRAM_END, diagram())
+    generators = ((BEGIN, END, config_reference), (DIAGRAM_BEGIN, DIAGRAM_END, diagram))
+    present = [(begin, end, generate) for begin, end, generate in generators if begin in text]
+    if not present:
+        raise ValueError(
+            f"{path} has no generated section ({BEGIN} ... {END} or {DIAGRAM_BEGIN} ... "
+            f"{DIAGRAM_END}); the config table is in {CONFIG_REFERENCE_FILE}, the diagram in "
+            f"{DIAGRAM_FILE}"
+        )
+    updated = text
+    for begin, end, generate in present:
+        section(updated, begin, end)  # both markers, or a ValueError naming them
+        updated = replace_section(updated, begin, end, generate())
     if updated != text:
         path.write_text(updated, encoding="utf-8")
     return updated != text

@@ -15,7 +15,7 @@ from typing import Any
 
 from cli import offline
 from components import config as config_module
-from components import naming
+from components.platform import naming
 from trainops_runtime import clients, training_request
 from trainops_runtime.request_queue import enqueue, queue_name
 from trainops_runtime.training import override_problem

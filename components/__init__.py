@@ -1,18 +1,29 @@
 """trainops: reusable Pulumi components for operating model training on AWS."""
 
-from components.alarms import AlertLadder, PlatformCriticalAlarm, PlatformCriticalAlarmArgs
 from components.config import ConfigError, StackConfig, load, parse
-from components.dashboard import DashboardSources, OperationsDashboard, OperationsDashboardArgs
-from components.event_sourcing import TrainingEventStore, TrainingEventStoreArgs
-from components.foundation import Foundation, FoundationArgs
-from components.iam import AwsContext
-from components.lambda_function import PythonFunction, PythonFunctionArgs
-from components.maintenance_window import MaintenanceWindowArgs, MaintenanceWindowRetraining
-from components.monitoring import TrainingMonitor, TrainingMonitorArgs
-from components.scheduled_retraining import ScheduledRetraining, ScheduledRetrainingArgs
-from components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
-from components.training_queue import TrainingQueue, TrainingQueueArgs
-from components.training_slots import TrainingSlotsRef
+from components.event_sourcing.component import TrainingEventStore, TrainingEventStoreArgs
+from components.maintenance_window.component import (
+    MaintenanceWindowArgs,
+    MaintenanceWindowRetraining,
+)
+from components.monitoring.component import TrainingMonitor, TrainingMonitorArgs
+from components.platform.alarms import (
+    AlertLadder,
+    PlatformCriticalAlarm,
+    PlatformCriticalAlarmArgs,
+)
+from components.platform.dashboard import (
+    DashboardSources,
+    OperationsDashboard,
+    OperationsDashboardArgs,
+)
+from components.platform.foundation import Foundation, FoundationArgs
+from components.platform.iam import AwsContext
+from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
+from components.platform.training_slots import TrainingSlotsRef
+from components.scheduled_retraining.component import ScheduledRetraining, ScheduledRetrainingArgs
+from components.training_pipeline.component import TrainingPipeline, TrainingPipelineArgs
+from components.training_queue.component import TrainingQueue, TrainingQueueArgs
 
 __all__ = [
     "AlertLadder",

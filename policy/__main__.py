@@ -1,6 +1,6 @@
 """The trainops CrossGuard policy pack: `pulumi preview --policy-pack policy`.
 
-Every rule in `rules.py` is one mandatory stack validation policy that checks each resource on
+Every rule in `rules/` is one mandatory stack validation policy that checks each resource on
 its own (a value unknown during preview skips only the checks that need it; the advisory
 `trainops-preview-unknowns` policy lists them), honouring `suppressions.json` exactly as the
 offline tests do. See `pack.py`.

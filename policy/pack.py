@@ -1,11 +1,12 @@
 """The CrossGuard policies built from `rules.RULES` (kept apart from `__main__.py`, which serves
 the pack, so tests can run the policies through pulumi-policy's own analyzer).
 
-Each rule is one mandatory stack policy that checks every resource on its own: during preview a
-value that is not known yet (pulumi-policy raises `UnknownValueError` on reading it) skips only
-the checks that depend on it, and the advisory `trainops-preview-unknowns` policy lists those
-skipped checks. (Left to the engine, one unknown value anywhere would turn the whole rule into a
-single advisory note.) `pulumi up` runs the stack policies again once every value is known.
+Each rule is one stack policy, at the enforcement level it declares (all are mandatory today),
+that checks every resource on its own: during preview a value that is not known yet
+(pulumi-policy raises `UnknownValueError` on reading it) skips only the checks that depend on
+it, and the advisory `trainops-preview-unknowns` policy lists those skipped checks. (Left to the
+engine, one unknown value anywhere would turn the whole rule into a single advisory note.)
+`pulumi up` runs the stack policies again once every value is known.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def policy_for(rule: rules.Rule, suppressions: list[rules.Suppression]) -> Stack
         name=f"trainops-{rule.id}",
         description=f"{rule.description} [{rule.source}]",
         validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
+        enforcement_level=EnforcementLevel(rule.enforcement_level),
     )
 
 

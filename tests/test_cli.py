@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sysconfig
+from pathlib import Path
 
 import pytest
 
@@ -12,12 +14,15 @@ from cli import offline
 from cli.main import main
 from cli.reference import (
     BEGIN,
+    CONFIG_REFERENCE_FILE,
     DIAGRAM_BEGIN,
     DIAGRAM_END,
+    DIAGRAM_FILE,
     END,
     config_reference,
     diagram,
     section,
+    update_generated_sections,
 )
 
 
@@ -99,7 +104,10 @@ def test_override_values_are_read_as_yaml() -> None:
 
 
 def test_the_console_script_is_installed_and_runs() -> None:
-    executable = shutil.which("trainops") or str(offline.PROJECT_DIR / ".venv" / "bin" / "trainops")
+    # the console script of the environment running the tests, wherever that environment is
+    installed = Path(sysconfig.get_path("scripts")) / "trainops"
+    executable = str(installed) if installed.exists() else shutil.which("trainops")
+    assert executable, f"no trainops console script in {installed.parent} or on PATH"
     result = subprocess.run(  # noqa: S603 - our own console script
         [executable, "plan", "--stack", "dev", "--format", "json"],
         capture_output=True,
@@ -111,16 +119,18 @@ def test_the_console_script_is_installed_and_runs() -> None:
     assert json.loads(result.stdout)["stack"] == "dev"
 
 
-def test_readme_config_reference_is_generated_from_the_models() -> None:
-    readme = (offline.PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    embedded = section(readme, BEGIN, END)
-    assert embedded == config_reference(), "run `trainops config-reference --update README.md`"
+def test_documented_config_reference_is_generated_from_the_models() -> None:
+    document = (offline.PROJECT_DIR / CONFIG_REFERENCE_FILE).read_text(encoding="utf-8")
+    embedded = section(document, BEGIN, END)
+    assert embedded == config_reference(), (
+        f"run `trainops config-reference --update {CONFIG_REFERENCE_FILE}`"
+    )
 
 
 def test_readme_diagram_is_generated_from_the_prod_stack() -> None:
-    readme = (offline.PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    readme = (offline.PROJECT_DIR / DIAGRAM_FILE).read_text(encoding="utf-8")
     assert section(readme, DIAGRAM_BEGIN, DIAGRAM_END) == diagram(), (
-        "run `trainops config-reference --update README.md`"
+        f"run `trainops config-reference --update {DIAGRAM_FILE}`"
     )
 
 
@@ -236,3 +246,32 @@ def test_mermaid_draws_only_the_components_present(capsys: pytest.CaptureFixture
     assert "queue[" not in chart
     assert "schedule -->|start| pipelines" in chart
     assert "window[" not in chart  # dev has no maintenance window
+
+
+def test_update_rewrites_only_the_generated_sections_a_file_holds(tmp_path: Path) -> None:
+    stale = "| Key | Default | Description |\n| --- | --- | --- |"
+    document = tmp_path / "configuration.md"
+    document.write_text(f"# Configuration\n\nprose\n\n{BEGIN}\n{stale}\n{END}\n\nmore\n")
+    assert update_generated_sections(document) is True
+    text = document.read_text(encoding="utf-8")
+    assert text.startswith("# Configuration\n\nprose\n\n")
+    assert text.endswith("\n\nmore\n")
+    assert section(text, BEGIN, END) == config_reference()
+    assert DIAGRAM_BEGIN not in text  # a file without the diagram gets none
+    assert update_generated_sections(document) is False  # idempotent
+
+    neither = tmp_path / "notes.md"
+    neither.write_text("# Notes\n")
+    with pytest.raises(ValueError, match=CONFIG_REFERENCE_FILE):
+        update_generated_sections(neither)
+
+
+def test_a_json_plan_lists_each_component_s_resources_by_name(capsys) -> None:
+    """The program registers resources in no fixed order; a plan compared across commits (a
+    pull request against main) must differ only where the stack does."""
+    assert main(["plan", "--stack", "dev", "--format", "json"]) == 0
+    components = json.loads(capsys.readouterr().out)["components"]
+    assert len(components) > 5
+    for resources in components.values():
+        keys = [(r["name"], r["type"]) for r in resources]
+        assert keys == sorted(keys)

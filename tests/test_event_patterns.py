@@ -17,12 +17,16 @@ import boto3
 import pytest
 
 from cli import offline
-from components import iam
-from components.event_sourcing import forward_pattern, raw_events_pattern, recorder_pattern
-from components.maintenance_specs import run_command_pattern
-from components.monitoring import pipeline_failure_pattern, training_failure_pattern
-from components.scheduled_retraining import finished_pattern
-from components.training_queue import outcome_pattern
+from components.event_sourcing.component import (
+    forward_pattern,
+    raw_events_pattern,
+    recorder_pattern,
+)
+from components.maintenance_window.specs import run_command_pattern
+from components.monitoring.component import pipeline_failure_pattern, training_failure_pattern
+from components.platform import iam
+from components.scheduled_retraining.component import finished_pattern
+from components.training_queue.component import outcome_pattern
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="us-east-1")
@@ -224,7 +228,7 @@ def test_raw_log_rule_skips_replayed_events() -> None:
 
 
 def test_stop_rule_matches_the_platform_critical_alarm_going_into_alarm(moto_aws: None) -> None:
-    from components.maintenance_specs import guard_alarm_pattern
+    from components.maintenance_window.specs import guard_alarm_pattern
 
     event = sample("cloudwatch_composite_alarm_state_change_alarm")
     pattern = guard_alarm_pattern(event["resources"][0])

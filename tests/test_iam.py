@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import iam
+from components.platform import iam
 
 CTX = iam.AwsContext(account_id="123456789012", region="us-east-1")
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components import pipeline_definition as pd
+from components.training_pipeline import definition as pd
 from trainops_runtime import pipeline_contract
 
 BASE = pd.PipelineInputs(

@@ -55,7 +55,7 @@ def test_no_lock_file_records_download_urls() -> None:
 def test_ci_runs_the_handler_tests_on_the_lambda_runtime_python() -> None:
     """The functions run `RUNTIME`; CI runs their code's tests on that Python too, so bumping
     the runtime without bumping the CI interpreter (or the reverse) fails here."""
-    from components.lambda_function import RUNTIME
+    from components.platform.lambda_function import RUNTIME
 
     makefile = (ROOT / "Makefile").read_text()
     (python,) = re.findall(r"^LAMBDA_RUNTIME := (\S+)$", makefile, flags=re.MULTILINE)

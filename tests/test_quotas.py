@@ -1,10 +1,11 @@
 """The AWS quota check: a planted violation of each quota fails the build, with a message that
-names the resource, the quota, the value, the limit and the fix.
+names the resource, the quota, the value, the limit and the fix. The planted violations are
+grouped like `policy/quotas/`, one group per service module.
 
 Each case registers one offending resource (or the set whose total offends) the way the program
 would, runs it under the mocks, and applies the check the offline build applies after every run
 (`offline.refuse_beyond_quotas`); the same resources go through the resource transform the
-program registers for `pulumi preview` / `pulumi up` (`components/quota_guard.py`).
+program registers for `pulumi preview` / `pulumi up` (`components/platform/quota_guard.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +21,7 @@ import pytest
 from pulumi.output import Unknown
 
 from cli import offline
-from components import quota_guard
+from components.platform import quota_guard
 from policy import quotas
 
 ARN = "arn:aws:iam::123456789012:role/r"
@@ -83,9 +85,11 @@ def windows(count: int) -> Callable[[], None]:
     return program
 
 
-# quota id -> (a program registering what offends it, the logical name the problem is on; for a
-# total over several resources, the start of their names: the last one registered carries it)
-PLANTED: dict[str, tuple[Callable[[], None], str]] = {
+# Per quota service module (`policy/quotas/<service>.py`): quota id -> (a program registering
+# what offends it, the logical name the problem is on; for a total over several resources, the
+# start of their names: the last one registered carries it)
+Planted = dict[str, tuple[Callable[[], Any], str]]
+IAM: Planted = {
     "iam-role-inline-policies": (two_role_policies, "half-"),
     "iam-managed-policy": (lambda: aws.iam.Policy("managed", policy=policy(6_200)), "managed"),
     "iam-trust-policy": (
@@ -96,6 +100,9 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
         lambda: aws.iam.Role("r" * 57, assume_role_policy=policy(100)),
         "r" * 57,
     ),
+    "iam-roles": (roles(1_001), "role-"),
+}
+LAMBDA: Planted = {
     "lambda-environment": (
         lambda: aws.lambda_.Function(
             "function",
@@ -109,6 +116,8 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
         lambda: aws.lambda_.Function("long", name="f" * 65, role=ARN),
         "long",
     ),
+}
+EVENTS: Planted = {
     "eventbridge-pattern": (
         lambda: aws.cloudwatch.EventRule(
             "rule", name="rule", event_pattern=json.dumps({"source": ["s" * 2_100]})
@@ -132,6 +141,8 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
         lambda: aws.cloudwatch.EventRule("e" * 57, schedule_expression="rate(5 minutes)"),
         "e" * 57,
     ),
+}
+SCHEDULER: Planted = {
     "scheduler-target-input": (
         lambda: aws.scheduler.Schedule(
             "tick",
@@ -152,20 +163,30 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
         ),
         "named",
     ),
+}
+SQS: Planted = {
     "sqs-queue-policy": (
         lambda: aws.sqs.QueuePolicy("queue-policy", queue_url="u", policy=policy(8_300)),
         "queue-policy",
     ),
+    "sqs-queue-name": (lambda: aws.sqs.Queue("q" * 70, fifo_queue=True), "q" * 70),
+}
+SNS: Planted = {
     "sns-topic-policy": (
         lambda: aws.sns.TopicPolicy("topic-policy", arn="t", policy=policy(31_000)),
         "topic-policy",
     ),
+}
+S3: Planted = {
     "s3-bucket-policy": (
         lambda: aws.s3.BucketPolicy("bucket-policy", bucket="b", policy=policy(21_000)),
         "bucket-policy",
     ),
+}
+KMS: Planted = {
     "kms-key-policy": (lambda: aws.kms.Key("key", policy=policy(33_000)), "key"),
-    "sqs-queue-name": (lambda: aws.sqs.Queue("q" * 70, fifo_queue=True), "q" * 70),
+}
+SAGEMAKER: Planted = {
     "sagemaker-name": (
         lambda: aws.sagemaker.EndpointConfiguration(
             "monitoring-" + "m" * 32 + "-endpoint-config",
@@ -183,6 +204,8 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
         ),
         "pipeline",
     ),
+}
+CLOUDWATCH: Planted = {
     "cloudwatch-alarm-name": (
         lambda: aws.cloudwatch.MetricAlarm(
             "alarm",
@@ -191,10 +214,6 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
             evaluation_periods=1,
         ),
         "alarm",
-    ),
-    "log-group-name": (
-        lambda: aws.cloudwatch.LogGroup("logs", name="/" + "l" * 512),
-        "logs",
     ),
     "composite-alarm-rule": (
         lambda: aws.cloudwatch.CompositeAlarm(
@@ -242,9 +261,33 @@ PLANTED: dict[str, tuple[Callable[[], None], str]] = {
         ),
         "states",
     ),
+}
+LOGS: Planted = {
+    "log-group-name": (
+        lambda: aws.cloudwatch.LogGroup("logs", name="/" + "l" * 512),
+        "logs",
+    ),
+}
+SSM: Planted = {
     "ssm-window-tasks": (tasks(21), "task-"),
     "ssm-windows": (windows(51), "w-"),
-    "iam-roles": (roles(1_001), "role-"),
+}
+PLANTED_BY_SERVICE: dict[str, Planted] = {
+    "iam": IAM,
+    "lambda_": LAMBDA,
+    "events": EVENTS,
+    "scheduler": SCHEDULER,
+    "sqs": SQS,
+    "sns": SNS,
+    "s3": S3,
+    "kms": KMS,
+    "sagemaker": SAGEMAKER,
+    "cloudwatch": CLOUDWATCH,
+    "logs": LOGS,
+    "ssm": SSM,
+}
+PLANTED: Planted = {
+    quota_id: case for planted in PLANTED_BY_SERVICE.values() for quota_id, case in planted.items()
 }
 
 
@@ -257,6 +300,18 @@ def build(program: Callable[[], None]) -> offline.Recording:
 
 def test_every_quota_has_a_planted_violation() -> None:
     assert set(PLANTED) == set(quotas.QUOTAS)
+
+
+@pytest.mark.parametrize("service", PLANTED_BY_SERVICE)
+def test_each_service_module_has_a_planted_violation_of_each_of_its_quotas(service: str) -> None:
+    module = getattr(quotas, service)
+    assert module.SERVICE in quotas.SERVICES
+    assert [quota.id for quota in module.SERVICE.quotas] == list(PLANTED_BY_SERVICE[service])
+
+
+def test_the_service_modules_declare_every_quota_once() -> None:
+    declared = [quota.id for service in quotas.SERVICES for quota in service.quotas]
+    assert len(declared) == len(set(declared)) == len(quotas.QUOTAS)
 
 
 @pytest.mark.parametrize("quota_id", sorted(PLANTED))

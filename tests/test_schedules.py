@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.schedules import schedule_expression_problem
+from components.platform.schedules import schedule_expression_problem
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_invalid_expressions_say_why(expression: str, reason: str) -> None:
 
 # ---- Systems Manager maintenance windows (their own rules) -----------------------------------
 
-from components.schedules import ssm_window_schedule_problem  # noqa: E402
+from components.platform.schedules import ssm_window_schedule_problem  # noqa: E402
 
 
 @pytest.mark.parametrize(

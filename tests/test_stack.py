@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from cli import offline
-from components import iam
+from components.platform import iam
 
 ALLOWED_INVOKES = {
     "aws:index/getCallerIdentity:getCallerIdentity",
@@ -87,7 +87,9 @@ def test_no_aws_managed_policy_is_attached(
 def test_no_account_ids_other_than_the_documented_example() -> None:
     import re
 
-    for path in [*offline.PROJECT_DIR.glob("Pulumi.*.yaml"), offline.PROJECT_DIR / "README.md"]:
+    project = offline.PROJECT_DIR
+    documents = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    for path in [*project.glob("Pulumi.*.yaml"), *documents]:
         accounts = set(re.findall(r"(?<!\d)\d{12}(?!\d)", path.read_text(encoding="utf-8")))
         assert accounts <= {offline.ACCOUNT_ID}, (path.name, accounts)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components import tagging
+from components.platform import tagging
 
 
 def fake_component(type_token: str) -> pulumi.ComponentResource:

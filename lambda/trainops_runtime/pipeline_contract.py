@@ -1,8 +1,8 @@
 """The contract between a trainops pipeline definition and the code that starts it.
 
-`components/pipeline_definition.py` declares these parameters when it generates each model's
-pipeline; the runtime library sets them on every execution. Both import the names from here,
-so they cannot drift apart.
+`components/training_pipeline/definition.py` declares these parameters when it generates each
+model's pipeline; the runtime library sets them on every execution. Both import the names from
+here, so they cannot drift apart.
 """
 
 from __future__ import annotations

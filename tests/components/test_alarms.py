@@ -8,7 +8,7 @@ import pulumi
 import pytest
 
 from cli import offline
-from components import alarms
+from components.platform import alarms
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:warning"
 

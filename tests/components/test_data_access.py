@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cli import offline
-from components import iam
-from components.data_access import (
+from components.platform import iam
+from components.platform.data_access import (
     common_path_prefix,
     covering_data_statements,
     ecr_repository_arn,

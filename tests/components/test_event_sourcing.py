@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from cli import offline
-from components import iam
+from components.platform import iam
 
 ACCOUNT = offline.ACCOUNT_ID
 
@@ -74,7 +74,7 @@ def test_event_store_table_is_durable_and_encrypted(
 
 def test_tables_are_protected_in_prod() -> None:
     """Mocks do not report resource options, so the component is checked for what it asks."""
-    from components.event_sourcing import TrainingEventStore
+    from components.event_sourcing.component import TrainingEventStore
 
     asked: list[bool] = []
     original = TrainingEventStore._table

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cli import offline
-from components import iam
+from components.platform import iam
 
 ACCOUNT = offline.ACCOUNT_ID
 CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")

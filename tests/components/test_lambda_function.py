@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from cli import offline
-from components import alarms, iam
-from components.lambda_function import (
+from components.platform import alarms, iam
+from components.platform.context import PlatformContext
+from components.platform.lambda_function import (
     LAMBDA_DIR,
     PythonFunction,
     PythonFunctionArgs,
@@ -49,12 +50,11 @@ def build(source_dir: Path, **overrides: Any) -> offline.Recording:
         args = PythonFunctionArgs(
             handler="trainops_runtime.echo.handler",
             description="echo",
-            ctx=CTX,
-            key_arn=KEY_ARN,
+            platform=PlatformContext(
+                ctx=CTX, key_arn=KEY_ARN, log_retention_days=14, powertools_layer_version=27
+            ),
             memory_mb=256,
             timeout_seconds=30,
-            log_retention_days=14,
-            powertools_layer_version=27,
             reserved_concurrency=1,
             source_dir=source_dir,
             statements=[
@@ -65,7 +65,10 @@ def build(source_dir: Path, **overrides: Any) -> offline.Recording:
             environment={"QUEUE_URL": "https://example"},
         )
         for key, value in overrides.items():
-            setattr(args, key, value)
+            if key == "alerts":  # where alarms go is the platform's
+                args.platform = args.platform.with_alerts(value)
+            else:
+                setattr(args, key, value)
         PythonFunction("echo", args)
 
     return offline.run_under_mocks("test", CONFIG, program)

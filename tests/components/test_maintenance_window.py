@@ -14,17 +14,22 @@ import pulumi
 import pytest
 
 from cli import offline
-from components import iam
-from components.config import ConfigError, MaintenanceWindowConfig
-from components.event_rules import EventBusRef
-from components.maintenance_specs import (
+from components.config import ConfigError
+from components.maintenance_window.component import (
+    MaintenanceWindowArgs,
+    MaintenanceWindowRetraining,
+)
+from components.maintenance_window.config import MaintenanceWindowConfig
+from components.maintenance_window.specs import (
     retrain_document,
     run_command_pattern,
     target_spec,
     task_spec,
     window_spec,
 )
-from components.maintenance_window import MaintenanceWindowArgs, MaintenanceWindowRetraining
+from components.platform import iam
+from components.platform.context import PlatformContext
+from components.platform.event_rules import EventBusRef
 
 ACCOUNT = offline.ACCOUNT_ID
 
@@ -423,7 +428,7 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
     config = MaintenanceWindowConfig.model_validate(
         {"enabled": True, "targetTag": {"key": "Role", "values": ["trainer"]}}
     )
-    from components.config import ModelConfig
+    from components.platform.model_config import ModelConfig
 
     model = ModelConfig.model_validate(
         {
@@ -438,13 +443,16 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
             "mw",
             MaintenanceWindowArgs(
                 config=config,
+                platform=PlatformContext(
+                    ctx=ctx,
+                    key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
+                    log_retention_days=30,
+                    powertools_layer_version=27,
+                    event_bus=EventBusRef(name="training", arn=bus_arn),
+                ),
                 models={"m": model},
-                ctx=ctx,
-                key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
                 artifacts_bucket_name="artifacts",
                 artifacts_bucket_arn="arn:aws:s3:::artifacts",
-                log_retention_days=30,
-                event_bus=EventBusRef(name="training", arn=bus_arn),
             ),
         )
 

@@ -592,7 +592,7 @@ def test_dashboard_body_shows_queues_trainings_functions_and_alarms(
 
 
 def test_escalation_counts_from_the_warning_and_respects_cloudwatch_windows() -> None:
-    from components.alarms import Condition, escalation_periods
+    from components.platform.alarms import Condition, escalation_periods
 
     thirty_minutes = Condition(period_seconds=300, evaluation_periods=6)
     assert escalation_periods(thirty_minutes, 15) == 6 + 3

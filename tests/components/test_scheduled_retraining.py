@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from cli import offline
-from components import iam
+from components.platform import iam
 
 ACCOUNT = offline.ACCOUNT_ID
 SCHEDULE = "aws:scheduler/schedule:Schedule"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from cli import offline
-from components import iam, instance_types
-from components import pipeline_definition as pd
-from components.training_pipeline import start_only_statements, start_statements
+from components.platform import iam, instance_types
+from components.platform.sagemaker import start_only_statements, start_statements
+from components.training_pipeline import definition as pd
 
 ACCOUNT = offline.ACCOUNT_ID
 CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")

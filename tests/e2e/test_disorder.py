@@ -85,7 +85,7 @@ def run_a_retried_request(platform: Platform) -> tuple[Any, Any]:
 def test_an_archive_replayed_in_any_order_rebuilds_the_same_read_model(
     noisy: Platform, seed: int
 ) -> None:
-    """The README's recovery: the tables are lost and the bus archive is replayed into fresh
+    """The recovery docs/operations.md describes: the tables are lost and the bus archive is replayed into fresh
     ones. EventBridge keeps no order and the archive holds every duplicate delivery."""
     first, second = run_a_retried_request(noisy)
     streams = ["model#churn", f"run#{first.arn.rsplit('/', 1)[-1]}"]

@@ -1,0 +1,46 @@
+"""PlatformContext: what every feature builds on, made once in `__main__.py`.
+
+Every feature needs the same few things from the stack: where it runs (account, region,
+partition), the stack's KMS key, how long logs are kept, which Powertools layer its functions
+use, where alarms go (the alert ladder, when monitoring is on), where domain events go (the
+training bus, when event sourcing is on) and the model catalog its functions ship. They were
+threaded through every component's Args one by one; the context carries them together, so a
+feature's Args say only what is particular to that feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pulumi
+
+from components.platform import alarms, iam
+from components.platform.event_rules import EventBusRef
+
+
+@dataclass(frozen=True)
+class PlatformContext:
+    """The stack-wide inputs every feature shares."""
+
+    ctx: iam.AwsContext
+    key_arn: pulumi.Input[str]
+    log_retention_days: int
+    # AWS's published Powertools for AWS Lambda (Python) V3 layer version.
+    powertools_layer_version: int
+    # model -> catalog entry (`training_pipeline.model_catalog`): shipped in the code of the
+    # functions that act on models (`trainops_runtime.catalog`).
+    model_catalog: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Where alarms go; None when monitoring is off (then nothing alarms).
+    alerts: alarms.AlertLadder | None = None
+    # Where domain events go; None when event sourcing is off (then nothing publishes).
+    event_bus: EventBusRef | None = None
+
+    def with_alerts(self, alerts: alarms.AlertLadder | None) -> PlatformContext:
+        """The same context, alarming on ``alerts`` (monitoring builds the ladder)."""
+        return replace(self, alerts=alerts)
+
+    def with_event_bus(self, event_bus: EventBusRef | None) -> PlatformContext:
+        """The same context, publishing to ``event_bus`` (event sourcing builds the bus)."""
+        return replace(self, event_bus=event_bus)

@@ -1,0 +1,302 @@
+"""The operations dashboard: one CloudWatch dashboard for the whole training platform.
+
+Every component describes what belongs on it (`DashboardSources`: queues, dead-letter queues,
+functions, alarms, the stack's pipeline name prefix); `__main__.py` merges them and builds one
+`OperationsDashboard` after all components exist. The body is produced by a pure function so
+its JSON is tested.
+
+Nothing on it is listed per model, so its size does not depend on the number of models
+(CloudWatch allows 500 metrics per graph and 100 alarms per alarm widget): executions show
+through search expressions on the stack's pipeline name prefix, summed and per pipeline.
+Per-model alarms (endpoints, bias) live in the alarm console.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.platform import naming
+from trainops_runtime import observability
+
+STALL_METRICS_NAMESPACE = observability.METRICS_NAMESPACE
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+MAX_ALARMS_PER_WIDGET = 100
+
+
+@dataclass
+class DashboardSources:
+    """What one component contributes to the dashboard (names may be Outputs)."""
+
+    queues: list[pulumi.Input[str]] = field(default_factory=list)
+    dead_letter_queues: list[pulumi.Input[str]] = field(default_factory=list)
+    functions: list[pulumi.Input[str]] = field(default_factory=list)
+    alarms: list[pulumi.Input[str]] = field(default_factory=list)
+    stall_metrics_stack: str | None = None
+    # `trainops-<stack>--`: what every pipeline name of the stack starts with.
+    pipeline_name_prefix: str | None = None
+
+    def merged(self, *others: DashboardSources) -> DashboardSources:
+        result = DashboardSources(
+            queues=list(self.queues),
+            dead_letter_queues=list(self.dead_letter_queues),
+            functions=list(self.functions),
+            alarms=list(self.alarms),
+            stall_metrics_stack=self.stall_metrics_stack,
+            pipeline_name_prefix=self.pipeline_name_prefix,
+        )
+        for other in others:
+            result.queues += other.queues
+            result.dead_letter_queues += other.dead_letter_queues
+            result.functions += other.functions
+            result.alarms += other.alarms
+            result.stall_metrics_stack = result.stall_metrics_stack or other.stall_metrics_stack
+            result.pipeline_name_prefix = result.pipeline_name_prefix or other.pipeline_name_prefix
+        return result
+
+
+def _metric_widget(
+    title: str,
+    region: str,
+    metrics: list[list[Any]],
+    *,
+    stat: str = "Sum",
+    y: int,
+    x: int = 0,
+    width: int = 12,
+) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": width,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": region,
+            "view": "timeSeries",
+            "stat": stat,
+            "period": 300,
+            "metrics": metrics,
+        },
+    }
+
+
+def pipeline_search(prefix: str, metric: str) -> str:
+    """A search for ``metric`` of every pipeline whose name starts with ``prefix``.
+
+    Search terms match whole tokens (a name splits at `-`), so `trainops-dev` finds
+    `trainops-dev--churn` but not `trainops-development--x`; a stack whose name extends this
+    one's with a hyphen (`dev-2`) would show too. Display only: alarms never use it.
+    """
+    term = prefix.rstrip("-")
+    return (
+        f'SEARCH(\'{{{PIPELINE_NAMESPACE},PipelineName}} MetricName="{metric}" '
+        f"PipelineName={term}', 'Sum', 300)"
+    )
+
+
+def dashboard_body(resolved: Mapping[str, Any], region: str, stack: str) -> dict[str, Any]:
+    """The dashboard JSON from resolved names (queues, dlqs, functions, alarms)."""
+    widgets: list[dict[str, Any]] = [
+        {
+            "type": "text",
+            "x": 0,
+            "y": 0,
+            "width": 24,
+            "height": 2,
+            "properties": {
+                "markdown": (
+                    f"# trainops `{stack}`\nTraining requests, executions, failures and alarms."
+                )
+            },
+        }
+    ]
+    row = 2
+    queues = sorted(resolved["queues"])
+    if queues:
+        widgets.append(
+            _metric_widget(
+                "Training queue depth",
+                region,
+                [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q] for q in queues],
+                stat="Maximum",
+                y=row,
+            )
+        )
+        widgets.append(
+            _metric_widget(
+                "Age of oldest request (s)",
+                region,
+                [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q] for q in queues],
+                stat="Maximum",
+                y=row,
+                x=12,
+            )
+        )
+        row += 6
+    dead_letters = sorted(resolved["dead_letter_queues"])
+    if dead_letters:
+        widgets.append(
+            _metric_widget(
+                "Dead-letter queue depths",
+                region,
+                [
+                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q]
+                    for q in dead_letters
+                ],
+                stat="Maximum",
+                y=row,
+                width=24,
+            )
+        )
+        row += 6
+    prefix = resolved.get("pipeline_name_prefix")
+    if prefix:
+        # Every execution of the stack's pipelines, however it was started (schedule, queue,
+        # console): SageMaker's own counts, summed over the stack's pipelines.
+        widgets.append(
+            _metric_widget(
+                "Pipeline executions started / succeeded / failed",
+                region,
+                [
+                    [
+                        {
+                            "expression": f"SUM({pipeline_search(prefix, metric)})",
+                            "id": metric.lower(),
+                            "label": label,
+                        }
+                    ]
+                    for metric, label in (
+                        ("ExecutionStarted", "started"),
+                        ("ExecutionSucceeded", "succeeded"),
+                        ("ExecutionFailed", "failed"),
+                    )
+                ],
+                y=row,
+            )
+        )
+        row += 6
+        widgets.append(
+            _metric_widget(
+                "Failed executions per pipeline",
+                region,
+                [[{"expression": pipeline_search(prefix, "ExecutionFailed"), "id": "failed"}]],
+                y=row,
+            )
+        )
+    if resolved.get("stall_metrics_stack"):
+        dimensions = [
+            part
+            for key, value in observability.metric_dimensions(
+                resolved["stall_metrics_stack"]
+            ).items()
+            for part in (key, value)
+        ]
+        widgets.append(
+            _metric_widget(
+                "Stalled and overrunning training",
+                region,
+                [
+                    [STALL_METRICS_NAMESPACE, metric, *dimensions]
+                    for metric in (
+                        "StalledTrainingJobs",
+                        "OverrunningTrainingJobs",
+                        "OverrunningPipelineExecutions",
+                        "RunningTrainingJobs",
+                    )
+                ],
+                stat="Maximum",
+                y=row,
+                x=12,
+            )
+        )
+    row += 6
+    functions = sorted(resolved["functions"])
+    if functions:
+        widgets.append(
+            _metric_widget(
+                "Lambda errors",
+                region,
+                [["AWS/Lambda", "Errors", "FunctionName", f] for f in functions],
+                y=row,
+                width=24,
+            )
+        )
+        row += 6
+    alarm_arns = sorted(resolved["alarms"])
+    for start in range(0, len(alarm_arns), MAX_ALARMS_PER_WIDGET):
+        widgets.append(
+            {
+                "type": "alarm",
+                "x": 0,
+                "y": row,
+                "width": 24,
+                "height": 6,
+                "properties": {
+                    "title": "Alarm states",
+                    "alarms": alarm_arns[start : start + MAX_ALARMS_PER_WIDGET],
+                    "sortBy": "stateUpdatedTimestamp",
+                    "states": ["ALARM", "INSUFFICIENT_DATA", "OK"],
+                },
+            }
+        )
+        row += 6
+    return {"widgets": widgets}
+
+
+@dataclass
+class OperationsDashboardArgs:
+    sources: DashboardSources
+    region: str
+
+
+class OperationsDashboard(pulumi.ComponentResource):
+    """The stack's single CloudWatch dashboard."""
+
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OperationsDashboardArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trainops:monitoring:OperationsDashboard", name, None, opts)
+        stack = pulumi.get_stack()
+        sources = args.sources
+        body = pulumi.Output.all(
+            queues=pulumi.Output.all(*sources.queues),
+            dead_letter_queues=pulumi.Output.all(*sources.dead_letter_queues),
+            functions=pulumi.Output.all(*sources.functions),
+            alarms=pulumi.Output.all(*sources.alarms),
+        ).apply(
+            lambda resolved: json.dumps(
+                dashboard_body(
+                    {
+                        **resolved,
+                        "pipeline_name_prefix": sources.pipeline_name_prefix,
+                        "stall_metrics_stack": sources.stall_metrics_stack,
+                    },
+                    args.region,
+                    stack,
+                ),
+                sort_keys=True,
+            )
+        )
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=naming.physical_name(max_length=255),
+            dashboard_body=body,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs({"dashboard_name": self.dashboard_name})
+
+
+def dashboard_alarm_arns(
+    alarm_list: Sequence[aws.cloudwatch.MetricAlarm],
+) -> list[pulumi.Output[str]]:
+    return [alarm.arn for alarm in alarm_list]

@@ -1,0 +1,166 @@
+"""EventBridge rules with one target, built the way every asynchronous path in trainops is.
+
+Each target gets an explicit retry policy and a standard SQS dead-letter queue (encrypted with
+the stack key, writable only by this rule); the rule's `FailedInvocations` and the DLQ's depth
+alarm on the alert ladder. Lambda targets get the invoke permission scoped to the rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.platform import alarms, iam, queues
+
+
+@dataclass
+class EventBusRef:
+    """The training event bus handlers publish domain events to (when event sourcing is on)."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+
+@dataclass
+class RuleTarget:
+    """What `rule_with_target` built."""
+
+    rule: aws.cloudwatch.EventRule
+    target: aws.cloudwatch.EventTarget
+    dead_letter_queue: aws.sqs.Queue
+    alarms: list[aws.cloudwatch.MetricAlarm]
+
+
+def rule_with_target(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    key_arn: pulumi.Input[str],
+    ladder: alarms.AlertLadder | None,
+    description: str,
+    target_arn: pulumi.Input[str],
+    event_pattern: Mapping[str, Any] | None = None,
+    schedule_expression: str | None = None,
+    event_bus_name: pulumi.Input[str] | None = None,
+    input_transformer: aws.cloudwatch.EventTargetInputTransformerArgsDict | None = None,
+    role_arn: pulumi.Input[str] | None = None,
+    lambda_function_name: pulumi.Input[str] | None = None,
+    max_event_age_seconds: int = 3600,
+    max_retries: int = 10,
+) -> RuleTarget:
+    """A rule (pattern or schedule), its single target, the target's DLQ and their alarms."""
+    if (event_pattern is None) == (schedule_expression is None):
+        raise ValueError("a rule needs exactly one of event_pattern and schedule_expression")
+    child = pulumi.ResourceOptions(parent=parent)
+    rule = aws.cloudwatch.EventRule(
+        name,
+        description=description,
+        event_bus_name=event_bus_name,
+        event_pattern=json.dumps(event_pattern, sort_keys=True) if event_pattern else None,
+        schedule_expression=schedule_expression,
+        state="ENABLED",
+        opts=child,
+    )
+    dead_letters = queues.encrypted_queue(
+        f"{name}-dlq",
+        key_arn=key_arn,
+        parent=parent,
+        senders=[queues.ServiceSender("events.amazonaws.com", rule.arn)],
+    )
+    if lambda_function_name is not None:
+        aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=lambda_function_name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
+    target = aws.cloudwatch.EventTarget(
+        f"{name}-target",
+        rule=rule.name,
+        event_bus_name=event_bus_name,
+        arn=target_arn,
+        role_arn=role_arn,
+        input_transformer=input_transformer,
+        retry_policy={
+            "maximum_event_age_in_seconds": max_event_age_seconds,
+            "maximum_retry_attempts": max_retries,
+        },
+        dead_letter_config={"arn": dead_letters.arn},
+        opts=child,
+    )
+    created: list[aws.cloudwatch.MetricAlarm] = []
+    if ladder is not None:
+        dimensions: dict[str, pulumi.Input[str]] = {"RuleName": rule.name}
+        if event_bus_name is not None:
+            dimensions["EventBusName"] = event_bus_name
+        failed, _ = alarms.metric_alarm(
+            f"{name}-failed-invocations",
+            parent=parent,
+            ladder=ladder,
+            description=f"{description}: deliveries to the target failed",
+            namespace="AWS/Events",
+            metric_name="FailedInvocations",
+            dimensions=dimensions,
+        )
+        depth, _ = alarms.queue_depth_alarm(
+            f"{name}-dlq-depth",
+            parent=parent,
+            ladder=ladder,
+            queue_name=dead_letters.name,
+            description=f"{description}: events gave up and wait in the dead-letter queue",
+        )
+        created = [failed, depth]
+    return RuleTarget(rule=rule, target=target, dead_letter_queue=dead_letters, alarms=created)
+
+
+def forward_to_bus(
+    name: str,
+    *,
+    rule_name: str,
+    parent: pulumi.Resource,
+    ctx: iam.AwsContext,
+    key_arn: pulumi.Input[str],
+    ladder: alarms.AlertLadder | None,
+    bus_arn: pulumi.Input[str],
+    event_pattern: Mapping[str, Any],
+    description: str,
+    role_description: str,
+) -> RuleTarget:
+    """A rule on the default bus that forwards what ``event_pattern`` matches to the training
+    bus, and the role EventBridge assumes for it (`events:PutEvents` on that bus alone): AWS
+    services emit to the default bus only, and features that record their signals (SageMaker,
+    Run Command) each forward them this way."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-forward",
+        description=role_description,
+        assume_role_policy=iam.to_json(
+            iam.service_trust_policy(ctx.service_principal("events"), ctx)
+        ),
+        opts=child,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-forward-policy",
+        role=role.id,
+        policy=iam.to_json(
+            iam.document(iam.allow(["events:PutEvents"], [bus_arn], sid="ToTrainingBus"))
+        ),
+        opts=child,
+    )
+    return rule_with_target(
+        rule_name,
+        parent=parent,
+        key_arn=key_arn,
+        ladder=ladder,
+        description=description,
+        event_pattern=event_pattern,
+        target_arn=bus_arn,
+        role_arn=role.arn,
+    )

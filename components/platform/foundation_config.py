@@ -1,0 +1,36 @@
+"""`trainops:artifacts` and `trainops:accessLogs`: the stack's shared buckets (Foundation)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    Field,
+)
+
+from components.platform.config_types import ConfigModel
+
+
+class ArtifactsConfig(ConfigModel):
+    """The shared artifacts bucket (`trainops:artifacts`)."""
+
+    noncurrent_version_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a replaced or deleted artifact version is kept before it expires.",
+    )
+
+
+class AccessLogsConfig(ConfigModel):
+    """An audit trail of every request to the stack's buckets (`trainops:accessLogs`)."""
+
+    destination: Literal["server", "cloudtrail"] = Field(
+        default="server",
+        description="`server`: S3 server access logs into the stack's access-log bucket "
+        "(SSE-S3). `cloudtrail`: no log bucket; a CloudTrail trail you run records S3 data "
+        "events for the buckets (docs/security.md).",
+    )
+    retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Days server access logs are kept."
+    )

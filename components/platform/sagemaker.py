@@ -1,0 +1,85 @@
+"""What every feature knows of SageMaker in this stack: its tags, the event types it emits, the
+execution role type, and the ARN patterns and IAM statements that cover exactly this stack's
+pipelines.
+
+They live in the platform tier because several features use them (the queue, the schedule,
+monitoring and the event store all follow the same pipelines), and a feature never imports
+another: each reaches these names here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.platform import iam, naming
+
+MODEL_TAG = "trainops:model"
+STACK_TAG = "trainops:stack"
+# EventBridge detail-types of the SageMaker signals trainops follows.
+TRAINING_JOB_EVENT = "SageMaker Training Job State Change"
+PIPELINE_EXECUTION_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
+
+
+@dataclass(frozen=True)
+class ExecutionRole:
+    """A model's SageMaker execution role, for the parts that run as it (endpoint, bias jobs)."""
+
+    arn: pulumi.Input[str]
+    name: pulumi.Input[str]
+
+
+def pipeline_arn_prefix(ctx: iam.AwsContext, stack: str | None = None) -> str:
+    """Every pipeline ARN of this stack starts with this: `...:pipeline/trainops-<stack>--`.
+
+    Shared documents (role policies, event patterns) use it instead of listing each pipeline,
+    so they stay the same size however many models the stack trains. It is lower case, as
+    SageMaker writes pipeline ARNs in events (model and stack names are lower case).
+    """
+    return ctx.arn("sagemaker", f"pipeline/{naming.model_prefix(stack)}")
+
+
+def pipeline_arn_match(ctx: iam.AwsContext, stack: str | None = None) -> list[dict[str, str]]:
+    """An EventBridge pattern value that matches exactly this stack's pipelines."""
+    return [{"prefix": pipeline_arn_prefix(ctx, stack)}]
+
+
+def start_statements(
+    ctx: iam.AwsContext, stack: str | None = None, *, start: bool = True
+) -> list[iam.Statement]:
+    """What a trigger (Lambda) needs to start and follow executions of this stack's pipelines.
+
+    With ``start=False`` only the read side (for watchers such as the stall detector).
+    """
+    pipelines = pipeline_arn_prefix(ctx, stack) + "*"
+    return [
+        iam.allow(
+            ["sagemaker:ListPipelineExecutions"]
+            + (["sagemaker:StartPipelineExecution"] if start else []),
+            [pipelines],
+            sid="StartAndListOwnPipelines" if start else "ListOwnPipelines",
+        ),
+        iam.allow(
+            ["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineParametersForExecution"],
+            [execution_arns(ctx, stack)],
+            sid="ReadOwnPipelineExecutions",
+        ),
+    ]
+
+
+def start_only_statements(ctx: iam.AwsContext, stack: str | None = None) -> list[iam.Statement]:
+    """Starting executions of this stack's pipelines, and nothing else (the queue worker learns
+    what runs from the slot ledger, not from SageMaker)."""
+    return [
+        iam.allow(
+            ["sagemaker:StartPipelineExecution"],
+            [pipeline_arn_prefix(ctx, stack) + "*"],
+            sid="StartOwnPipelines",
+        )
+    ]
+
+
+def execution_arns(ctx: iam.AwsContext, stack: str | None = None) -> str:
+    """Every execution of this stack's pipelines, as an IAM resource pattern."""
+    return pipeline_arn_prefix(ctx, stack) + "*/execution/*"

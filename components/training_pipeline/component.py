@@ -1,0 +1,328 @@
+"""TrainingPipeline: one SageMaker Pipeline, and the execution role it runs as, per model.
+
+Every way trainops retrains a model (schedule, queue, maintenance window) ends in one act:
+start this pipeline. The pipeline trains with the model's image on encrypted volumes with
+network isolation, writes artifacts under the model's prefixes in the artifacts bucket, and
+optionally registers the result for manual approval.
+
+Each model has its own SageMaker execution role (path `/trainops/<stack>/`): it reads only this
+model's training data, pulls only its image, writes only its artifacts, creates only training
+jobs that carry its tag and the stack's encryption settings, and registers only into its own
+package group. One role per model is least privilege, and it is what keeps every role's policy
+the same size however many models the stack trains (IAM allows 10,240 characters of inline
+policy per role). The component describes itself to the Lambda runtime through
+`catalog_entry`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.platform import data_access, iam, instance_types, naming
+from components.platform.model_config import ModelConfig
+from components.platform.sagemaker import MODEL_TAG, STACK_TAG, ExecutionRole
+from components.training_pipeline import definition as pd
+
+PIPELINE_NAME_MAX = 256
+PACKAGE_GROUP_NAME_MAX = 63
+# Where each model's SageMaker jobs write in the artifacts bucket (`<kind>/<model>/...`).
+ARTIFACT_KINDS = ("models", "checkpoints")
+
+
+@dataclass
+class TrainingPipelineArgs:
+    """The model to train and the foundation outputs it trains with."""
+
+    model_name: str
+    model: ModelConfig
+    ctx: iam.AwsContext
+    key_arn: pulumi.Input[str]
+    artifacts_bucket_name: pulumi.Input[str]
+
+
+class TrainingPipeline(pulumi.ComponentResource):
+    """The SageMaker Pipeline, execution role (and optional Model Package Group) of one model."""
+
+    pipeline_name: str
+    pipeline_arn: pulumi.Output[str]
+    model_package_group_name: str | None
+    execution_role: ExecutionRole
+    catalog_entry: dict[str, Any]
+
+    def __init__(
+        self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trainops:pipelines:TrainingPipeline", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        model = args.model
+        stack = pulumi.get_stack()
+        self.pipeline_name = naming.model_name(args.model_name, max_length=PIPELINE_NAME_MAX)
+
+        group: aws.sagemaker.ModelPackageGroup | None = None
+        self.model_package_group_name = None
+        if model.register_model.enabled:
+            self.model_package_group_name = naming.model_name(
+                args.model_name, max_length=PACKAGE_GROUP_NAME_MAX
+            )
+            group = aws.sagemaker.ModelPackageGroup(
+                f"{name}-package-group",
+                model_package_group_name=self.model_package_group_name,
+                model_package_group_description=f"Trained versions of {args.model_name} ({stack})",
+                opts=child,
+            )
+
+        role = aws.iam.Role(
+            f"{name}-execution",
+            description=f"SageMaker execution role of {args.model_name} (trainops {stack})",
+            path=naming.role_path(),
+            assume_role_policy=iam.to_json(
+                iam.service_trust_policy(args.ctx.service_principal("sagemaker"), args.ctx)
+            ),
+            max_session_duration=43200,  # long training jobs refresh credentials less often
+            opts=child,
+        )
+        permissions = aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            role=role.id,
+            policy=iam.to_json(
+                iam.document(
+                    *execution_role_statements(
+                        args.ctx,
+                        args.model_name,
+                        model,
+                        key_arn=args.key_arn,
+                        artifacts_bucket_name=args.artifacts_bucket_name,
+                        role_arn=role.arn,
+                        model_package_group=self.model_package_group_name,
+                    )
+                )
+            ),
+            opts=child,
+        )
+        self.execution_role = ExecutionRole(arn=role.arn, name=role.name)
+
+        definition = pulumi.Output.all(
+            role_arn=role.arn,
+            key_arn=args.key_arn,
+            bucket=args.artifacts_bucket_name,
+        ).apply(
+            lambda resolved: json.dumps(
+                pd.definition(self.inputs(args, resolved, stack)), sort_keys=True
+            )
+        )
+        pipeline = aws.sagemaker.Pipeline(
+            f"{name}-pipeline",
+            pipeline_name=self.pipeline_name,
+            pipeline_display_name=self.pipeline_name,
+            pipeline_description=f"trainops training pipeline for {args.model_name} ({stack})",
+            role_arn=role.arn,
+            pipeline_definition=definition,
+            parallelism_configuration={"max_parallel_execution_steps": 1},
+            tags={MODEL_TAG: args.model_name},
+            # The role must hold this pipeline's permissions before the first execution.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[permissions, *([group] if group else [])]
+            ),
+        )
+
+        self.pipeline_arn = pipeline.arn
+        self.catalog_entry = {
+            "pipelineName": self.pipeline_name,
+            "trainingData": model.training_data,
+            "hyperparameters": sorted(model.hyperparameters),
+            "maxRuntimeMinutes": model.max_runtime_minutes,
+            "maxWaitMinutes": model.spot_max_wait_minutes if model.spot.enabled else None,
+        }
+        self.register_outputs(
+            {
+                "pipeline_name": self.pipeline_name,
+                "pipeline_arn": self.pipeline_arn,
+                "model_package_group_name": self.model_package_group_name,
+                "execution_role_arn": role.arn,
+            }
+        )
+
+    def inputs(
+        self, args: TrainingPipelineArgs, resolved: Mapping[str, str], stack: str
+    ) -> pd.PipelineInputs:
+        model = args.model
+        return pd.PipelineInputs(
+            model=args.model_name,
+            stack=stack,
+            image=model.image,
+            instance_type=model.instance_type,
+            instance_count=model.instance_count,
+            volume_size_gb=model.volume_size_gb,
+            max_runtime_seconds=model.max_runtime_minutes * 60,
+            training_data_uri=model.training_data,
+            hyperparameters=dict(model.hyperparameters),
+            role_arn=resolved["role_arn"],
+            key_arn=resolved["key_arn"],
+            artifacts_bucket=resolved["bucket"],
+            spot=model.spot.enabled,
+            spot_max_wait_seconds=model.spot_max_wait_minutes * 60,
+            register=model.register_model.enabled,
+            model_package_group=self.model_package_group_name or "",
+            inference_image=model.register_model.inference_image or "",
+            content_types=tuple(model.register_model.content_types),
+            response_types=tuple(model.register_model.response_types),
+            inference_instance_types=tuple(model.register_model.inference_instance_types),
+            tags={MODEL_TAG: args.model_name, STACK_TAG: stack},
+        )
+
+
+def execution_role_statements(
+    ctx: iam.AwsContext,
+    model_name: str,
+    model: ModelConfig,
+    *,
+    key_arn: pulumi.Input[str],
+    artifacts_bucket_name: pulumi.Input[str],
+    role_arn: pulumi.Input[str],
+    model_package_group: str | None,
+) -> list[iam.Statement]:
+    """Everything one model's execution role may do: its data, image, artifacts, logs, key."""
+    bucket_arn = pulumi.Output.concat(f"arn:{ctx.partition}:s3:::", artifacts_bucket_name)
+    own_prefixes = [f"{kind}/{model_name}/" for kind in ARTIFACT_KINDS]
+    return [
+        *data_access.training_data_statements(ctx, [model.training_data]),
+        iam.allow(
+            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            [pulumi.Output.concat(bucket_arn, f"/{prefix}*") for prefix in own_prefixes],
+            sid="WriteOwnArtifacts",
+        ),
+        iam.allow(
+            ["s3:ListBucket"],
+            [bucket_arn],
+            sid="ListOwnArtifacts",
+            conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in own_prefixes]}},
+        ),
+        iam.allow(["s3:GetBucketLocation"], [bucket_arn], sid="LocateArtifactsBucket"),
+        iam.allow(
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            [key_arn],
+            sid="UseStackKey",
+        ),
+        # Volume encryption goes through grants that only AWS services may use.
+        iam.allow(
+            ["kms:CreateGrant"],
+            [key_arn],
+            sid="GrantStackKeyToSageMaker",
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        iam.allow(
+            ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            [ctx.arn("logs", "log-group:/aws/sagemaker/*")],
+            sid="SageMakerLogGroups",
+        ),
+        iam.allow(
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [ctx.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*")],
+            sid="SageMakerLogStreams",
+        ),
+        # PutMetricData supports no resource ARN; scope it to SageMaker's namespaces instead:
+        # training and endpoints publish under "/aws/sagemaker/...", Clarify's bias
+        # monitoring under "aws/sagemaker/Endpoints/bias-metrics" (no leading slash).
+        iam.allow(
+            ["cloudwatch:PutMetricData"],
+            "*",
+            sid="SageMakerMetrics",
+            conditions={
+                "StringLike": {
+                    "cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/Endpoints/*"]
+                }
+            },
+        ),
+        *data_access.image_pull_statements(ctx, [model.image], sid="PullTrainingImage"),
+        *pipeline_role_statements(
+            ctx,
+            model_name,
+            instance_type=model.instance_type,
+            key_arn=key_arn,
+            role_arn=role_arn,
+            model_package_group=model_package_group,
+        ),
+    ]
+
+
+def pipeline_role_statements(
+    ctx: iam.AwsContext,
+    model_name: str,
+    *,
+    instance_type: str,
+    key_arn: pulumi.Input[str],
+    role_arn: pulumi.Input[str],
+    model_package_group: str | None,
+) -> list[iam.Statement]:
+    """What the pipeline (running as the execution role) may do for this model.
+
+    Pipelines name their training jobs `pipelines-<execution>-<step>-<suffix>`, so the job ARN
+    cannot be narrowed further; instead the request must carry this model's tag and the stack's
+    isolation and encryption settings, or SageMaker refuses to create the job. Instances with
+    local NVMe storage take no volume key (hardware-encrypted); for those the job must run on
+    the configured instance type instead.
+    """
+    training_jobs = ctx.arn("sagemaker", "training-job/pipelines-*")
+    conditions: dict[str, Any] = {
+        "StringEquals": {f"aws:RequestTag/{MODEL_TAG}": model_name},
+        "Bool": {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        },
+        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
+    }
+    if instance_types.has_local_storage(instance_type):
+        conditions["ArnEquals"] = {"sagemaker:OutputKmsKey": key_arn}
+        conditions["ForAllValues:StringEquals"] = {"sagemaker:InstanceTypes": [instance_type]}
+    statements = [
+        iam.allow(
+            ["sagemaker:CreateTrainingJob"],
+            [training_jobs],
+            sid="CreateIsolatedEncryptedTrainingJobs",
+            conditions=conditions,
+        ),
+        iam.allow(
+            ["sagemaker:AddTags"],
+            [training_jobs],
+            sid="TagTrainingJobsOnCreate",
+            conditions={"StringEquals": {"sagemaker:TaggingAction": "CreateTrainingJob"}},
+        ),
+        iam.allow(
+            ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+            [training_jobs],
+            sid="FollowTrainingJobs",
+            conditions={"StringEquals": {f"aws:ResourceTag/{MODEL_TAG}": model_name}},
+        ),
+        iam.allow(
+            ["iam:PassRole"],
+            [role_arn],
+            sid="PassExecutionRoleToTrainingJobs",
+            conditions={
+                "StringEquals": {"iam:PassedToService": ctx.service_principal("sagemaker")}
+            },
+        ),
+    ]
+    if model_package_group:
+        statements.append(
+            iam.allow(
+                ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"],
+                [
+                    ctx.arn("sagemaker", f"model-package-group/{model_package_group}"),
+                    ctx.arn("sagemaker", f"model-package/{model_package_group}/*"),
+                ],
+                sid="RegisterIntoOwnPackageGroup",
+            )
+        )
+    return statements
+
+
+def model_catalog(pipelines: Mapping[str, TrainingPipeline]) -> dict[str, dict[str, Any]]:
+    """The model catalog the functions read (`trainops_runtime.catalog`): model -> pipeline
+    name and the inputs a request may override."""
+    return {model: dict(p.catalog_entry) for model, p in sorted(pipelines.items())}

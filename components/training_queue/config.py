@@ -1,0 +1,90 @@
+"""`trainops:trainingQueue`: the FIFO request queue, its worker and back-pressure."""
+
+from __future__ import annotations
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from components.platform.config_types import ConfigModel
+
+
+class TrainingQueueConfig(ConfigModel):
+    """The SQS-fed training pipeline (`trainops:trainingQueue`)."""
+
+    enabled: bool = Field(default=False, description="Create the training queue component.")
+    max_concurrent_trainings: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Pipeline executions allowed to run at once across the platform.",
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per request before it fails for good."
+    )
+    batch_size: int = Field(default=5, ge=1, le=10, description="Messages per worker invocation.")
+    worker_concurrency: int = Field(
+        default=2, ge=2, le=50, description="Worker invocations at once (SQS maximum concurrency)."
+    )
+    worker_timeout_seconds: int = Field(
+        default=60, ge=10, le=900, description="Worker timeout; visibility timeout is 6x this."
+    )
+    max_receive_count: int | None = Field(
+        default=None,
+        ge=5,
+        le=1000,
+        description="Receives before the DLQ; waiting for capacity or for the model's running "
+        "training spends receives too (default: as many as fit in retentionDays at "
+        "backoffMaxSeconds, so a waiting request reaches the DLQ before SQS would expire it).",
+    )
+    backoff_base_seconds: int = Field(
+        default=30, ge=1, le=900, description="First delay before a deferred message returns."
+    )
+    backoff_max_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=36000,
+        description="Longest delay between two deliveries (SQS keeps a received message "
+        "invisible for at most 12 hours in all).",
+    )
+    retention_days: int = Field(
+        default=4, ge=1, le=13, description="How long requests wait (the DLQ keeps 14 days)."
+    )
+    oldest_message_alarm_minutes: int | None = Field(
+        default=None,
+        ge=5,
+        le=20160,
+        description="Age of the oldest waiting request that alarms (default: the longest run of "
+        "any model plus an hour, at least 120: a request may wait for its model's training).",
+    )
+    notify_success: bool = Field(
+        default=False, description="Also notify the warning topic when a training succeeds."
+    )
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> TrainingQueueConfig:
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("backoffMaxSeconds must be at least backoffBaseSeconds")
+        if self.max_receive_count is not None and (
+            self.max_receive_count * self.backoff_max_seconds > self.retention_seconds
+        ):
+            raise ValueError(
+                f"maxReceiveCount ({self.max_receive_count}) x backoffMaxSeconds "
+                f"({self.backoff_max_seconds}) is longer than retentionDays "
+                f"({self.retention_days}): a waiting request would expire in the queue before "
+                "reaching the DLQ; lower maxReceiveCount or raise retentionDays"
+            )
+        return self
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 24 * 3600
+
+    @property
+    def effective_max_receive_count(self) -> int:
+        """Configured, or as many receives as fit in 90 % of the retention at the longest
+        backoff: a request that keeps waiting is dead-lettered (and alarms) before it expires."""
+        if self.max_receive_count is not None:
+            return self.max_receive_count
+        return max(5, min(1000, int(0.9 * self.retention_seconds / self.backoff_max_seconds)))

@@ -1,0 +1,50 @@
+"""EventBridge Scheduler quotas: target input, schedule and group names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .base import SHORTER_NAME, Quota, Service, Sizes, as_text, byte_size, nested
+
+SCHEDULER_TARGET = "https://docs.aws.amazon.com/scheduler/latest/APIReference/API_Target.html"
+CREATE_SCHEDULE = (
+    "https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html"
+)
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+SCHEDULE_GROUP = "aws:scheduler/scheduleGroup:ScheduleGroup"
+
+TARGET_INPUT = Quota(
+    "scheduler-target-input",
+    "an EventBridge Scheduler target's input",
+    262_144,
+    "bytes",
+    "send less input; let the target look the rest up",
+    SCHEDULER_TARGET,
+)
+NAME = Quota(
+    "scheduler-name",
+    "an EventBridge Scheduler schedule or group name",
+    64,
+    "characters",
+    SHORTER_NAME,
+    CREATE_SCHEDULE,
+)
+
+
+def _schedule(props: Mapping[str, Any]) -> Sizes:
+    sizes: Sizes = []
+    target_input = as_text(nested(props, "target", "input"))
+    if target_input is not None:
+        sizes.append((TARGET_INPUT.id, byte_size(target_input), "target.input"))
+    group = as_text(props.get("groupName"))
+    if group is not None:
+        sizes.append((NAME.id, len(group), f"group name {group!r}"))
+    return sizes
+
+
+SERVICE = Service(
+    quotas=(TARGET_INPUT, NAME),
+    names={SCHEDULE: ("name", NAME.id), SCHEDULE_GROUP: ("name", NAME.id)},
+    measures={SCHEDULE: _schedule},
+)

@@ -1,0 +1,115 @@
+"""SageMaker: training steps, monitoring jobs, models, notebooks and endpoints are encrypted and
+network-isolated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .engine import Resource, Rule, Stack, as_list, decoded, dig, rule
+
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+MONITORING_JOB = "aws-native:sagemaker:ModelBiasJobDefinition"
+MODEL = "aws:sagemaker/model:Model"
+NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
+ENDPOINT_CONFIGURATION = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+
+# SageMaker encrypts local NVMe instance storage with a hardware module and rejects a volume KMS
+# key for such instances (SageMaker API reference, ResourceConfig.VolumeKmsKeyId), so "encrypted
+# volumes" means a KMS key or a local-storage instance type. Mirrors the project's
+# `instance_types.has_local_storage` (tests/policy/test_sagemaker.py keeps the two in step): the
+# pack cannot import the project.
+LOCAL_STORAGE_FAMILIES = frozenset(
+    {"dl1", "g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "p6-b200", "trn1", "trn1n", "trn2"}
+)
+_D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
+
+
+def has_local_storage(instance_type: Any) -> bool:
+    """Whether an ``ml.<family>.<size>`` instance has (hardware-encrypted) local NVMe storage."""
+    parts = instance_type.split(".") if isinstance(instance_type, str) else []
+    family = parts[1] if len(parts) == 3 else ""
+    return family in LOCAL_STORAGE_FAMILIES or bool(_D_FAMILY.match(family))
+
+
+def _pipeline_value(definition: Any, value: Any) -> Any:
+    """A literal pipeline value, or the default of the parameter ``{"Get": "Parameters.X"}``."""
+    reference = dig(value, "Get")
+    if not isinstance(reference, str) or not reference.startswith("Parameters."):
+        return None if isinstance(value, Mapping) else value
+    name = reference.removeprefix("Parameters.")
+    for parameter in as_list(dig(definition, "Parameters")):
+        if dig(parameter, "Name") == name:
+            return dig(parameter, "DefaultValue")
+    return None
+
+
+def _training_steps(definition: Any) -> list[Mapping[str, Any]]:
+    steps = as_list(dig(definition, "Steps"))
+    return [s for s in steps if isinstance(s, Mapping) and s.get("Type") == "Training"]
+
+
+def _pipeline_problems(resource: Resource) -> list[str]:
+    problems = []
+    definition = decoded(resource.props.get("pipelineDefinition"))
+    for step in _training_steps(definition):
+        arguments, name = step.get("Arguments"), step.get("Name")
+        if dig(arguments, "EnableNetworkIsolation") is not True:
+            problems.append(f"training step {name} is not network-isolated")
+        instance_type = _pipeline_value(
+            definition, dig(arguments, "ResourceConfig", "InstanceType")
+        )
+        if not dig(arguments, "ResourceConfig", "VolumeKmsKeyId") and not has_local_storage(
+            instance_type
+        ):
+            problems.append(f"training step {name} does not encrypt its volumes with a KMS key")
+        if not dig(arguments, "OutputDataConfig", "KmsKeyId"):
+            problems.append(f"training step {name} does not encrypt its output with a KMS key")
+    return problems
+
+
+def _monitoring_job_problems(resource: Resource) -> list[str]:
+    problems = []
+    if resource.get("networkConfig", "enableNetworkIsolation") is not True:
+        problems.append("monitoring job is not network-isolated")
+    cluster = resource.get("jobResources", "clusterConfig")
+    if not dig(cluster, "volumeKmsKeyId") and not has_local_storage(dig(cluster, "instanceType")):
+        problems.append("monitoring job volumes are not encrypted with a KMS key")
+    if not resource.get("modelBiasJobOutputConfig", "kmsKeyId"):
+        problems.append("monitoring job output is not encrypted with a KMS key")
+    return problems
+
+
+def _endpoint_configuration_problems(resource: Resource) -> list[str]:
+    if resource.props.get("kmsKeyArn"):
+        return []
+    variants = as_list(resource.props.get("productionVariants"))
+    if variants and all(has_local_storage(dig(v, "instanceType")) for v in variants):
+        return []
+    return ["endpoint storage is not encrypted with a KMS key"]
+
+
+@rule(
+    "sagemaker",
+    description="SageMaker training, monitoring, models and notebooks are encrypted and "
+    "network-isolated",
+    source="checkov CKV_AWS_22 / CKV_AWS_98 / CKV_AWS_370; "
+    "related: checkov CKV_AWS_367 / CKV_AWS_368 (data-quality monitoring jobs)",
+    types=(PIPELINE, MONITORING_JOB, MODEL, NOTEBOOK, ENDPOINT_CONFIGURATION),
+)
+def sagemaker_isolation_encryption(resource: Resource, _: Stack) -> list[str]:
+    if resource.type == PIPELINE:
+        return _pipeline_problems(resource)
+    if resource.type == MONITORING_JOB:
+        return _monitoring_job_problems(resource)
+    if resource.type == ENDPOINT_CONFIGURATION:
+        return _endpoint_configuration_problems(resource)
+    if resource.type == MODEL and resource.props.get("enableNetworkIsolation") is not True:
+        return ["model container is not network-isolated"]
+    if resource.type == NOTEBOOK and not resource.props.get("kmsKeyId"):
+        return ["notebook storage is not encrypted with a KMS key"]
+    return []
+
+
+RULES: tuple[Rule, ...] = (sagemaker_isolation_encryption,)

@@ -1,0 +1,127 @@
+"""SQS: encryption, dead-letter queues, FIFO dead-letter queues, visibility for Lambda consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .common import (
+    EVENT_SOURCE_MAPPING,
+    EVENT_TARGET,
+    FUNCTION,
+    INVOKE_CONFIG,
+    SCHEDULE,
+    Q,
+    customer_managed_key,
+    queue_by_arn,
+)
+from .engine import Resource, Rule, Stack, decoded, dig, rule
+
+
+@rule(
+    "sqs-kms",
+    description="SQS queues are encrypted with a customer-managed KMS key",
+    source="checkov CKV_AWS_27 (stricter: the key must be customer-managed)",
+    types=(Q,),
+)
+def sqs_kms(resource: Resource, _: Stack) -> list[str]:
+    key = resource.props.get("kmsMasterKeyId")
+    if not key:
+        return ["SQS queue is not encrypted with a KMS key (set kmsMasterKeyId to the stack key)"]
+    if not customer_managed_key(key):
+        return [f"SQS queue uses the AWS-managed key {key}, not the stack's customer-managed key"]
+    return []
+
+
+DEAD_LETTER_SOURCES = (Q, EVENT_TARGET, SCHEDULE, INVOKE_CONFIG, EVENT_SOURCE_MAPPING)
+
+
+def _dead_letter_target(source: Resource) -> Any:
+    """The ARN ``source`` sends its failures to (None if it sends them nowhere)."""
+    if source.type == Q:
+        return dig(decoded(source.props.get("redrivePolicy")), "deadLetterTargetArn")
+    if source.type == EVENT_TARGET:
+        return source.get("deadLetterConfig", "arn")
+    if source.type == SCHEDULE:
+        return source.get("target", "deadLetterConfig", "arn")
+    if source.type == INVOKE_CONFIG:
+        return source.get("destinationConfig", "onFailure", "destination")
+    if source.type == EVENT_SOURCE_MAPPING:
+        return source.get("destinationConfig", "onFailure", "destinationArn")
+    return None
+
+
+@rule(
+    "sqs-dead-letters",
+    description="Every queue has a DLQ (maxReceiveCount >= 5) or is one",
+    source="cdk-nag AwsSolutions-SQS3",
+    types=(Q,),
+)
+def sqs_dead_letters(resource: Resource, stack: Stack) -> list[str]:
+    redrive = resource.props.get("redrivePolicy")
+    if isinstance(redrive, str) and redrive:
+        parsed = decoded(redrive)
+        try:
+            count = int(parsed.get("maxReceiveCount", 0)) if isinstance(parsed, Mapping) else -1
+        except (TypeError, ValueError):
+            count = -1
+        if count < 0 or not dig(parsed, "deadLetterTargetArn"):
+            return ["SQS redrive policy is not valid JSON with a deadLetterTargetArn and a count"]
+        if count < 5:
+            return [
+                f"maxReceiveCount {count} sends messages to the DLQ on transient errors; use >= 5"
+            ]
+        return []
+    arn = resource.props.get("arn")
+    if (
+        isinstance(arn, str)
+        and arn
+        and stack.find(DEAD_LETTER_SOURCES, lambda source: _dead_letter_target(source) == arn)
+    ):
+        return []
+    return ["SQS queue has no dead-letter queue and is not one"]
+
+
+@rule(
+    "sqs-fifo-dlq",
+    description="A FIFO queue's DLQ is FIFO",
+    source="AWS SQS developer guide (FIFO DLQs)",
+    types=(Q,),
+)
+def sqs_fifo_dlq(resource: Resource, stack: Stack) -> list[str]:
+    redrive = resource.props.get("redrivePolicy")
+    if not resource.props.get("fifoQueue") or not isinstance(redrive, str):
+        return []
+    target = queue_by_arn(stack, dig(decoded(redrive), "deadLetterTargetArn"))
+    if target is not None and not target.props.get("fifoQueue"):
+        return ["a FIFO queue's dead-letter queue must be FIFO too"]
+    return []
+
+
+@rule(
+    "sqs-visibility",
+    description="Queue visibility >= 6 x consumer timeout",
+    source="AWS Lambda developer guide (SQS event sources)",
+    types=(EVENT_SOURCE_MAPPING,),
+)
+def sqs_visibility(resource: Resource, stack: Stack) -> list[str]:
+    """For an SQS event source mapping: queue visibility >= 6 x the consumer's timeout."""
+    queue = queue_by_arn(stack, resource.props.get("eventSourceArn"))
+    function_ref = resource.props.get("functionName")
+    if queue is None or not isinstance(function_ref, str) or not function_ref:
+        return []
+    problems = []
+    for function in stack.find(
+        FUNCTION,
+        lambda f: f.props.get("name") == function_ref or f.props.get("arn") == function_ref,
+    ):
+        timeout = int(function.props.get("timeout") or 3)
+        visibility = int(queue.props.get("visibilityTimeoutSeconds") or 30)
+        if visibility < 6 * timeout:
+            problems.append(
+                f"queue visibility {visibility}s is below 6 x the consumer timeout ({timeout}s)"
+            )
+    return problems
+
+
+RULES: tuple[Rule, ...] = (sqs_kms, sqs_dead_letters, sqs_fifo_dlq, sqs_visibility)

@@ -1,0 +1,163 @@
+"""IAM rules: no wildcard actions, Resource "*" only where AWS allows nothing else, no broad
+AWS-managed policies, service trust scoped to this account."""
+
+from __future__ import annotations
+
+import pytest
+import rules
+
+from tests.policy.support import (
+    ACCOUNT,
+    CASE,
+    assert_fails,
+    assert_fails_in_engine,
+    assert_passes,
+    case_rule_ids,
+    doc,
+    resource,
+    role,
+    role_policy,
+)
+
+GOOD: dict[str, list[rules.Resource]] = {
+    "iam": [
+        role(managedPolicyArns=[]),
+        role_policy(Action=["s3:GetObject"], Resource="arn:aws:s3:::b/*"),
+    ],
+}
+
+BAD = [
+    pytest.param(
+        "iam-wildcard-actions",
+        [role_policy(Action="s3:*", Resource="arn:aws:s3:::b")],
+        "wildcard actions ['s3:*']",
+        id="iam-wildcard-actions-service-wildcard-in-role-policy",
+    ),
+    pytest.param(
+        "iam-wildcard-actions",
+        [
+            role(
+                inlinePolicies=[
+                    {
+                        "name": "inline",
+                        "policy": doc(
+                            {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b"}
+                        ),
+                    }
+                ]
+            )
+        ],
+        "inlinePolicies[0]: Allow with wildcard actions ['*']",
+        id="iam-wildcard-actions-star-in-inline-policy",
+    ),
+    pytest.param(
+        "iam-star-resource",
+        [role_policy(Action=["s3:GetObject"], Resource="*")],
+        "support resource-level permissions",
+        id="iam-star-resource-for-an-action-with-resource-types",
+    ),
+    pytest.param(
+        "iam-managed-policies",
+        [
+            resource(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "a",
+                policyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+            )
+        ],
+        "AWS-managed broad policy",
+        id="iam-managed-policies-full-access-attachment",
+    ),
+    pytest.param(
+        "iam-managed-policies",
+        [role(managedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"])],
+        "AdministratorAccess",
+        id="iam-managed-policies-administrator-access-on-a-role",
+    ),
+    pytest.param(
+        "iam-trust-scoped",
+        [
+            role(
+                assumeRolePolicy=doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                )
+            )
+        ],
+        "no aws:SourceAccount",
+        id="iam-trust-scoped-service-trust-without-source-condition",
+    ),
+]
+
+
+def test_every_iam_rule_has_a_bad_case() -> None:
+    assert {r.id for r in rules.iam.RULES} == case_rule_ids(BAD)
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_the_good_stacks_pass_every_rule(name: str) -> None:
+    assert_passes(GOOD[name])
+
+
+@pytest.mark.parametrize(CASE, BAD)
+def test_each_check_fails_on_a_bad_resource(
+    rule_id: str, resources: list[rules.Resource], expected: str
+) -> None:
+    assert_fails(rule_id, resources, expected)
+
+
+@pytest.mark.parametrize(CASE, BAD)
+def test_each_check_fails_through_the_policy_engine(
+    rule_id: str, resources: list[rules.Resource], expected: str
+) -> None:
+    assert_fails_in_engine(rule_id, resources, expected)
+
+
+def test_star_only_actions_have_no_resource_type_in_the_iam_reference() -> None:
+    """`iam-star-resource` lets these through on Resource "*": each must be an action the
+    Service Authorization Reference (parliament's copy) lists without any resource type."""
+    from parliament import iam_definition
+
+    resource_types = {
+        f"{service['prefix']}:{privilege['privilege']}": {
+            r["resource_type"] for r in privilege["resource_types"]
+        }
+        for service in iam_definition
+        for privilege in service["privileges"]
+    }
+    for action in rules.STAR_ONLY_ACTIONS:
+        assert resource_types.get(action) == {""}, f"{action}: {resource_types.get(action)}"
+
+
+def test_deny_wildcards_and_key_policies_are_not_violations() -> None:
+    deny = resource(
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "p",
+        policy=doc(
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "sqs:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ),
+    )
+    key = resource(
+        "aws:kms/key:Key",
+        "k",
+        enableKeyRotation=True,
+        policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+            }
+        ),
+    )
+    xray = role_policy(Action=["xray:PutTraceSegments"], Resource="*")
+    assert rules.evaluate(rules.Stack([deny, key, xray]), suppressions=[]) == []

@@ -1,0 +1,165 @@
+"""SageMaker rules: training steps, monitoring jobs, models, notebooks and endpoints are encrypted
+and network-isolated; instances with local NVMe storage need no volume key."""
+
+from __future__ import annotations
+
+import pytest
+import rules
+
+from tests.policy.support import (
+    CASE,
+    KEY,
+    assert_fails,
+    assert_fails_in_engine,
+    assert_passes,
+    case_rule_ids,
+    endpoint_configuration,
+    monitoring_job,
+    pipeline,
+    resource,
+    swap,
+)
+
+GOOD: dict[str, list[rules.Resource]] = {
+    "pipeline": [pipeline()],
+    "monitoring": [monitoring_job()],
+    "sagemaker": [
+        resource("aws:sagemaker/model:Model", "m", enableNetworkIsolation=True),
+        resource("aws:sagemaker/notebookInstance:NotebookInstance", "n", kmsKeyId=KEY),
+        endpoint_configuration(),
+    ],
+}
+SAGEMAKER = GOOD["sagemaker"]
+
+BAD = [
+    pytest.param(
+        "sagemaker",
+        [pipeline(EnableNetworkIsolation=False)],
+        "is not network-isolated",
+        id="sagemaker-training-step-not-isolated",
+    ),
+    pytest.param(
+        "sagemaker",
+        [pipeline(ResourceConfig={"InstanceType": {"Get": "Parameters.InstanceType"}})],
+        "does not encrypt its volumes",
+        id="sagemaker-training-step-volumes-without-a-key",
+    ),
+    pytest.param(
+        "sagemaker",
+        [pipeline(OutputDataConfig={"S3OutputPath": "s3://b"})],
+        "does not encrypt its output",
+        id="sagemaker-training-step-output-without-a-key",
+    ),
+    pytest.param(
+        "sagemaker",
+        [monitoring_job(networkConfig={"enableNetworkIsolation": False})],
+        "monitoring job is not network-isolated",
+        id="sagemaker-monitoring-job-not-isolated",
+    ),
+    pytest.param(
+        "sagemaker",
+        [monitoring_job(cluster={"volumeKmsKeyId": None})],
+        "monitoring job volumes are not encrypted",
+        id="sagemaker-monitoring-job-volumes-without-a-key",
+    ),
+    pytest.param(
+        "sagemaker",
+        [monitoring_job(modelBiasJobOutputConfig={"monitoringOutputs": []})],
+        "monitoring job output is not encrypted",
+        id="sagemaker-monitoring-job-output-without-a-key",
+    ),
+    pytest.param(
+        "sagemaker",
+        swap(
+            SAGEMAKER,
+            0,
+            resource("aws:sagemaker/model:Model", "m", enableNetworkIsolation=False),
+        ),
+        "model container is not network-isolated",
+        id="sagemaker-model-not-isolated",
+    ),
+    pytest.param(
+        "sagemaker",
+        swap(SAGEMAKER, 1, resource("aws:sagemaker/notebookInstance:NotebookInstance", "n")),
+        "notebook storage is not encrypted",
+        id="sagemaker-notebook-without-a-key",
+    ),
+    pytest.param(
+        "sagemaker",
+        swap(SAGEMAKER, 2, endpoint_configuration(kmsKeyArn=None)),
+        "endpoint storage is not encrypted",
+        id="sagemaker-endpoint-without-a-key",
+    ),
+    pytest.param(
+        "sagemaker",
+        # one variant without local storage is enough to need the key
+        [endpoint_configuration("ml.g5.xlarge", "ml.m5.large", kmsKeyArn=None)],
+        "endpoint storage is not encrypted",
+        id="sagemaker-endpoint-one-variant-without-local-storage-and-no-key",
+    ),
+]
+
+
+def test_every_sagemaker_rule_has_a_bad_case() -> None:
+    assert {r.id for r in rules.sagemaker.RULES} == case_rule_ids(BAD)
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_the_good_stacks_pass_every_rule(name: str) -> None:
+    assert_passes(GOOD[name])
+
+
+@pytest.mark.parametrize(CASE, BAD)
+def test_each_check_fails_on_a_bad_resource(
+    rule_id: str, resources: list[rules.Resource], expected: str
+) -> None:
+    assert_fails(rule_id, resources, expected)
+
+
+@pytest.mark.parametrize(CASE, BAD)
+def test_each_check_fails_through_the_policy_engine(
+    rule_id: str, resources: list[rules.Resource], expected: str
+) -> None:
+    assert_fails_in_engine(rule_id, resources, expected)
+
+
+# ---- local instance storage --------------------------------------------------------------------
+
+
+def test_local_storage_instances_need_no_volume_key() -> None:
+    """SageMaker rejects a volume KMS key for instances with (hardware-encrypted) NVMe storage."""
+    local = [
+        pipeline(
+            "ml.g5.xlarge",
+            ResourceConfig={"InstanceType": {"Get": "Parameters.InstanceType"}},
+        ),
+        monitoring_job(cluster={"instanceType": "ml.m5d.large", "volumeKmsKeyId": None}),
+        endpoint_configuration("ml.g5.xlarge", "ml.p4d.24xlarge", kmsKeyArn=None),
+    ]
+    assert rules.evaluate(rules.Stack(local), suppressions=[]) == []
+
+
+@pytest.mark.parametrize(
+    "instance_type",
+    [
+        "ml.m5.xlarge",
+        "ml.m5d.xlarge",
+        "ml.c5.4xlarge",
+        "ml.c6id.2xlarge",
+        "ml.g4dn.xlarge",
+        "ml.g5.2xlarge",
+        "ml.g6e.xlarge",
+        "ml.p3.2xlarge",
+        "ml.p4d.24xlarge",
+        "ml.p4de.24xlarge",
+        "ml.p5.48xlarge",
+        "ml.trn1.32xlarge",
+        "ml.inf2.xlarge",
+        "ml.t3.medium",
+        "local",
+    ],
+)
+def test_the_local_storage_list_matches_the_components(instance_type: str) -> None:
+    from components.platform import instance_types
+
+    assert rules.has_local_storage(instance_type) == instance_types.has_local_storage(instance_type)

@@ -1,0 +1,123 @@
+"""The layout is the architecture: imports only go down, from a feature to the platform tier.
+
+`components/platform/` holds the building blocks and what every feature shares; each feature
+is a package beside it (`components/monitoring/`, `components/training_queue/`, ...), with its
+own part of the stack config; `components/config/` composes those parts into the stack's
+config. A feature that imported another would couple two things users toggle separately, the
+platform tier importing a feature would make every feature depend on that one, and a feature
+reading the whole stack config would depend on every other feature's. These tests read the imports
+of every module (statically, so a lazy import inside a function counts too).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from cli import offline
+
+COMPONENTS = offline.PROJECT_DIR / "components"
+PLATFORM = "platform"
+STACK_CONFIG = "config"  # above the features: it imports each feature's config
+
+
+def feature_packages() -> list[str]:
+    return sorted(
+        path.name
+        for path in COMPONENTS.iterdir()
+        if path.is_dir()
+        and (path / "__init__.py").exists()
+        and path.name not in (PLATFORM, STACK_CONFIG)
+    )
+
+
+def imported_modules(path: Path, package: str | None = None) -> set[str]:
+    """Every `components.*` module ``path`` (a module of ``package``) imports, however it is
+    written."""
+    if package is None:
+        package = ".".join(path.relative_to(offline.PROJECT_DIR).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolved against this module's package
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            found.add(module)
+            # `from components import monitoring` imports the package `components.monitoring`
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "components"}
+
+
+def tier_of(module: str) -> str | None:
+    """The package directly under `components` that ``module`` belongs to, if it is one."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    return parts[1] if (COMPONENTS / parts[1] / "__init__.py").exists() else None
+
+
+def modules_of(package: str) -> list[Path]:
+    return sorted((COMPONENTS / package).rglob("*.py"))
+
+
+def test_there_are_feature_packages_and_a_platform_tier() -> None:
+    assert (COMPONENTS / PLATFORM / "__init__.py").exists()
+    assert {
+        "event_sourcing",
+        "maintenance_window",
+        "monitoring",
+        "scheduled_retraining",
+        "training_pipeline",
+        "training_queue",
+    } <= set(feature_packages())
+    assert (COMPONENTS / STACK_CONFIG / "__init__.py").exists()
+    # nothing loose beside them: every module is in a tier
+    assert {path.stem for path in COMPONENTS.glob("*.py")} == {"__init__"}
+
+
+@pytest.mark.parametrize("feature", feature_packages())
+def test_a_feature_imports_no_other_feature(feature: str) -> None:
+    crossings = {
+        f"{path.relative_to(offline.PROJECT_DIR)} imports {module}"
+        for path in modules_of(feature)
+        for module in imported_modules(path)
+        if tier_of(module) not in (None, PLATFORM, feature)
+    }
+    assert crossings == set()
+
+
+def test_the_platform_tier_imports_no_feature() -> None:
+    upward = {
+        f"{path.relative_to(offline.PROJECT_DIR)} imports {module}"
+        for path in modules_of(PLATFORM)
+        for module in imported_modules(path)
+        if tier_of(module) not in (None, PLATFORM)
+    }
+    assert upward == set()
+
+
+def test_the_import_reader_sees_every_form_of_a_crossing(tmp_path: Path) -> None:
+    """The check above is only as good as its reader: each form of import is seen."""
+    module = tmp_path / "probe.py"  # read as if it were components/monitoring/probe.py
+    module.write_text(
+        "import components.training_queue.component\n"
+        "from components import event_sourcing\n"
+        "from ..scheduled_retraining import component\n"
+        "def later():\n"
+        "    from components.maintenance_window.specs import x\n",
+        encoding="utf-8",
+    )
+    imported = imported_modules(module, package="components.monitoring")
+    crossings = {tier_of(name) for name in imported} - {None, "monitoring"}
+    assert crossings == {
+        "training_queue",
+        "event_sourcing",
+        "scheduled_retraining",
+        "maintenance_window",
+    }
