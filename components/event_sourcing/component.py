@@ -34,13 +34,14 @@ from components.platform.event_rules import (
     rule_with_target,
 )
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
+from components.platform.roles import service_role
 from components.platform.sagemaker import (
     PIPELINE_EXECUTION_EVENT,
     STACK_TAG,
     TRAINING_JOB_EVENT,
     pipeline_arn_match,
 )
-from trainops_runtime import domain_events
+from trainops_runtime import domain_events, settings
 
 RECORDED_SOURCES = [domain_events.SOURCE, "aws.sagemaker", "aws.ssm"]
 # Concurrent recorders (checkov CKV_AWS_115): a flood on the bus waits (throttled events are
@@ -191,7 +192,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                     iam.use_key(args.platform.key_arn, sid="EncryptedTable"),
                 ],
                 environment={
-                    "TRAINOPS_EVENT_TABLE": events_table.name,
+                    settings.EVENT_TABLE.name: events_table.name,
                 },
                 invoked_asynchronously=True,
             ),
@@ -244,8 +245,8 @@ class TrainingEventStore(pulumi.ComponentResource):
                     iam.use_key(args.platform.key_arn, sid="EncryptedTables"),
                 ],
                 environment={
-                    "TRAINOPS_EVENT_TABLE": events_table.name,
-                    "TRAINOPS_READ_MODEL_TABLE": read_table.name,
+                    settings.EVENT_TABLE.name: events_table.name,
+                    settings.READ_MODEL_TABLE.name: read_table.name,
                 },
                 reserved_concurrency=2,
             ),
@@ -399,39 +400,31 @@ class TrainingEventStore(pulumi.ComponentResource):
             log_group_name=log_group.name,
             opts=child,
         )
-        role = aws.iam.Role(
+        delivery = service_role(
             f"{name}-raw-events-delivery",
+            service="firehose",
+            ctx=ctx,
+            parent=self,
             description="Firehose: write raw training events to their bucket",
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(ctx.service_principal("firehose"), ctx)
-            ),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-raw-events-delivery-policy",
-            role=role.id,
-            policy=iam.to_json(
-                iam.document(
-                    iam.allow(
-                        [
-                            "s3:AbortMultipartUpload",
-                            "s3:GetBucketLocation",
-                            "s3:ListBucket",
-                            "s3:ListBucketMultipartUploads",
-                            "s3:PutObject",
-                        ],
-                        [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                        sid="WriteRawEvents",
-                    ),
-                    iam.use_key(args.platform.key_arn, sid="StackKey"),
-                    iam.allow(
-                        ["logs:PutLogEvents"],
-                        [pulumi.Output.concat(log_group.arn, ":*")],
-                        sid="DeliveryErrors",
-                    ),
-                )
-            ),
-            opts=child,
+            statements=[
+                iam.allow(
+                    [
+                        "s3:AbortMultipartUpload",
+                        "s3:GetBucketLocation",
+                        "s3:ListBucket",
+                        "s3:ListBucketMultipartUploads",
+                        "s3:PutObject",
+                    ],
+                    [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    sid="WriteRawEvents",
+                ),
+                iam.use_key(args.platform.key_arn, sid="StackKey"),
+                iam.allow(
+                    ["logs:PutLogEvents"],
+                    [pulumi.Output.concat(log_group.arn, ":*")],
+                    sid="DeliveryErrors",
+                ),
+            ],
         )
         stream = aws.kinesis.FirehoseDeliveryStream(
             f"{name}-raw-events",
@@ -442,7 +435,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                 "key_arn": args.platform.key_arn,
             },
             extended_s3_configuration={
-                "role_arn": role.arn,
+                "role_arn": delivery.role.arn,
                 "bucket_arn": bucket.arn,
                 "kms_key_arn": args.platform.key_arn,
                 "prefix": (
@@ -465,29 +458,21 @@ class TrainingEventStore(pulumi.ComponentResource):
                     "log_stream_name": log_stream.name,
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery.policy]),
         )
-        events_role = aws.iam.Role(
+        put = service_role(
             f"{name}-raw-events-put",
+            service="events",
+            ctx=ctx,
+            parent=self,
             description="EventBridge: put training events into the raw-event delivery stream",
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(ctx.service_principal("events"), ctx)
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-raw-events-put-policy",
-            role=events_role.id,
-            policy=iam.to_json(
-                iam.document(
-                    iam.allow(
-                        ["firehose:PutRecord", "firehose:PutRecordBatch"],
-                        [stream.arn],
-                        sid="ToDeliveryStream",
-                    )
+            statements=[
+                iam.allow(
+                    ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                    [stream.arn],
+                    sid="ToDeliveryStream",
                 )
-            ),
-            opts=child,
+            ],
         )
         return rule_with_target(
             f"{name}-raw-events-rule",
@@ -498,5 +483,5 @@ class TrainingEventStore(pulumi.ComponentResource):
             event_bus_name=bus.name,
             event_pattern=raw_events_pattern(),
             target_arn=stream.arn,
-            role_arn=events_role.arn,
+            role_arn=put.role.arn,
         )

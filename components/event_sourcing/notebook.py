@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from components.event_sourcing.config import NotebookConfig
 from components.platform import iam, naming
+from components.platform.roles import service_role
 
 # Runs at every start: installs a cron job that stops the instance once every kernel has been
 # idle for the configured time (only the standard library and the AWS CLI on the image).
@@ -56,47 +57,40 @@ def build_notebook(
 ) -> aws.sagemaker.NotebookInstance:
     child = pulumi.ResourceOptions(parent=parent)
     notebook_name = naming.physical_name("notebook", max_length=63)
-    role = aws.iam.Role(
+    role = service_role(
         f"{name}-role",
+        service="sagemaker",
+        ctx=ctx,
+        parent=parent,
         description="trainops notebook: read artifacts and events, stop itself",
-        assume_role_policy=iam.to_json(
-            iam.service_trust_policy(ctx.service_principal("sagemaker"), ctx)
-        ),
-        opts=child,
-    )
-    aws.iam.RolePolicy(
-        f"{name}-policy",
-        role=role.id,
-        policy=iam.to_json(
-            iam.document(
-                iam.allow(
-                    ["s3:GetObject", "s3:ListBucket"],
-                    [artifacts_bucket_arn, pulumi.Output.concat(artifacts_bucket_arn, "/*")],
-                    sid="ReadArtifacts",
-                ),
-                iam.allow(
-                    ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
-                    table_arns,
-                    sid="ReadEvents",
-                ),
-                iam.allow(
-                    ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
-                    [ctx.arn("sagemaker", f"notebook-instance/{notebook_name}")],
-                    sid="StopItself",
-                ),
-                iam.use_key(key_arn, sid="StackKey"),
-                iam.allow(
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [
-                        ctx.arn("logs", "log-group:/aws/sagemaker/NotebookInstances"),
-                        ctx.arn("logs", "log-group:/aws/sagemaker/NotebookInstances:log-stream:*"),
-                    ],
-                    sid="NotebookLogs",
-                ),
-            )
-        ),
-        opts=child,
-    )
+        policy_name=f"{name}-policy",
+        statements=[
+            iam.allow(
+                ["s3:GetObject", "s3:ListBucket"],
+                [artifacts_bucket_arn, pulumi.Output.concat(artifacts_bucket_arn, "/*")],
+                sid="ReadArtifacts",
+            ),
+            iam.allow(
+                ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
+                table_arns,
+                sid="ReadEvents",
+            ),
+            iam.allow(
+                ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
+                [ctx.arn("sagemaker", f"notebook-instance/{notebook_name}")],
+                sid="StopItself",
+            ),
+            iam.use_key(key_arn, sid="StackKey"),
+            iam.allow(
+                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                [
+                    ctx.arn("logs", "log-group:/aws/sagemaker/NotebookInstances"),
+                    ctx.arn("logs", "log-group:/aws/sagemaker/NotebookInstances:log-stream:*"),
+                ],
+                sid="NotebookLogs",
+            ),
+        ],
+    ).role
     lifecycle = aws.sagemaker.NotebookInstanceLifecycleConfiguration(
         f"{name}-lifecycle",
         name=naming.physical_name("notebook-autostop", max_length=63),

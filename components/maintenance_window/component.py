@@ -48,6 +48,8 @@ from components.platform.event_rules import (
 )
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.model_config import ModelConfig
+from components.platform.roles import service_role
+from trainops_runtime import settings
 
 
 @dataclass
@@ -239,15 +241,6 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
     ) -> aws.iam.Role:
         """Runs the document on the selected hosts and publishes failures; nothing more."""
         ctx, config = args.platform.ctx, args.config
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-service",
-            description="trainops maintenance window: run the retrain document, notify failures",
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(ctx.service_principal("ssm"), ctx)
-            ),
-            opts=child,
-        )
         instances = ctx.arn("ec2", "instance/*")
         instance_condition = (
             {
@@ -258,53 +251,60 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             if config.target_tag is not None
             else None
         )
-        statements = [
-            iam.allow(["ssm:SendCommand"], [document_arn], sid="SendRetrainDocument"),
-            iam.allow(
-                ["ssm:SendCommand"],
-                [instances],
-                sid="OnTrainingHosts",
-                conditions=instance_condition,
-            ),
-            # Reading command results supports only Resource "*".
-            iam.allow(
-                ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"],
-                "*",
-                sid="FollowCommands",
-            ),
-            iam.allow(
-                ["iam:PassRole"],
-                [
-                    pulumi.Output.concat(
-                        f"arn:{ctx.partition}:iam::{ctx.account_id}:role/", role.name
-                    )
-                ],
-                sid="PassSelfForNotifications",
-                conditions={"StringEquals": {"iam:PassedToService": ctx.service_principal("ssm")}},
-            ),
-        ]
-        if config.resource_group is not None:
-            statements += [
+
+        def grants(role: aws.iam.Role) -> list[iam.Statement]:
+            statements = [
+                iam.allow(["ssm:SendCommand"], [document_arn], sid="SendRetrainDocument"),
                 iam.allow(
-                    ["resource-groups:ListGroupResources"],
-                    [ctx.arn("resource-groups", f"group/{config.resource_group}")],
-                    sid="ResolveGroup",
+                    ["ssm:SendCommand"],
+                    [instances],
+                    sid="OnTrainingHosts",
+                    conditions=instance_condition,
                 ),
-                # A tag-query group's members come from tag:GetResources: Resource "*" only.
-                iam.allow(["tag:GetResources"], "*", sid="ResolveGroupMembers"),
+                # Reading command results supports only Resource "*".
+                iam.allow(
+                    ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"],
+                    "*",
+                    sid="FollowCommands",
+                ),
+                iam.allow(
+                    ["iam:PassRole"],
+                    [
+                        pulumi.Output.concat(
+                            f"arn:{ctx.partition}:iam::{ctx.account_id}:role/", role.name
+                        )
+                    ],
+                    sid="PassSelfForNotifications",
+                    conditions={
+                        "StringEquals": {"iam:PassedToService": ctx.service_principal("ssm")}
+                    },
+                ),
             ]
-        if notify_topic is not None:
-            statements += [
-                iam.allow(["sns:Publish"], [notify_topic], sid="NotifyFailures"),
-                iam.use_key(args.platform.key_arn, sid="EncryptedTopic"),
-            ]
-        aws.iam.RolePolicy(
-            f"{name}-service-policy",
-            role=role.id,
-            policy=iam.to_json(iam.document(*statements)),
-            opts=child,
-        )
-        return role
+            if config.resource_group is not None:
+                statements += [
+                    iam.allow(
+                        ["resource-groups:ListGroupResources"],
+                        [ctx.arn("resource-groups", f"group/{config.resource_group}")],
+                        sid="ResolveGroup",
+                    ),
+                    # A tag-query group's members come from tag:GetResources: Resource "*" only.
+                    iam.allow(["tag:GetResources"], "*", sid="ResolveGroupMembers"),
+                ]
+            if notify_topic is not None:
+                statements += [
+                    iam.allow(["sns:Publish"], [notify_topic], sid="NotifyFailures"),
+                    iam.use_key(args.platform.key_arn, sid="EncryptedTopic"),
+                ]
+            return statements
+
+        return service_role(
+            f"{name}-service",
+            service="ssm",
+            ctx=ctx,
+            parent=self,
+            description="trainops maintenance window: run the retrain document, notify failures",
+            statements=grants,
+        ).role
 
     def _instance_policy(
         self,
@@ -374,8 +374,8 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 timeout_seconds=120,
                 invoked_asynchronously=True,
                 environment={
-                    "TRAINOPS_MAINTENANCE_WINDOW_ID": window_id,
-                    "TRAINOPS_GUARD_ALARM_NAME": args.guard_alarm_name or "",
+                    settings.MAINTENANCE_WINDOW_ID.name: window_id,
+                    settings.GUARD_ALARM_NAME.name: args.guard_alarm_name or "",
                 },
                 statements=[
                     iam.allow(

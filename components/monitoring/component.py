@@ -36,6 +36,7 @@ from components.platform.dashboard import DashboardSources
 from components.platform.event_rules import RuleTarget, rule_with_target
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.model_config import ModelConfig
+from components.platform.roles import service_role
 from components.platform.sagemaker import (
     PIPELINE_EXECUTION_EVENT,
     STACK_TAG,
@@ -46,7 +47,7 @@ from components.platform.sagemaker import (
     start_statements,
 )
 from components.platform.training_slots import TrainingSlotsRef
-from trainops_runtime import observability
+from trainops_runtime import observability, settings
 
 GPU_FAMILIES = ("ml.g", "ml.p")
 TRAINING_HOST_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -303,16 +304,13 @@ class TrainingMonitor(pulumi.ComponentResource):
             policy=iam.to_json(read_alarms),
             opts=child,
         )
-        role = aws.iam.Role(
+        role = service_role(
             f"{name}-chatbot",
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(ctx.service_principal("chatbot"), ctx)
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-chatbot-policy", role=role.id, policy=iam.to_json(read_alarms), opts=child
-        )
+            service="chatbot",
+            ctx=ctx,
+            parent=self,
+            statements=read_alarms["Statement"],
+        ).role
         aws.chatbot.SlackChannelConfiguration(
             f"{name}-slack",
             configuration_name=naming.physical_name("alerts", max_length=128),
@@ -363,8 +361,8 @@ class TrainingMonitor(pulumi.ComponentResource):
                 timeout_seconds=120,
                 statements=statements,
                 environment={
-                    "TRAINOPS_OVERRUN_FRACTION": str(config.overrun_fraction),
-                    "TRAINOPS_STALLED_AFTER_MINUTES": str(config.stalled_after_minutes),
+                    settings.OVERRUN_FRACTION.name: str(config.overrun_fraction),
+                    settings.STALLED_AFTER_MINUTES.name: str(config.stalled_after_minutes),
                     **(args.training_slots.environment if args.training_slots else {}),
                 },
                 reserved_concurrency=1,  # one sweep at a time

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import alarms, iam, queues
+from components.platform.roles import service_role
 
 
 @dataclass
@@ -137,22 +138,13 @@ def forward_to_bus(
     bus, and the role EventBridge assumes for it (`events:PutEvents` on that bus alone): AWS
     services emit to the default bus only, and features that record their signals (SageMaker,
     Run Command) each forward them this way."""
-    child = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(
+    forwarder = service_role(
         f"{name}-forward",
+        service="events",
+        ctx=ctx,
+        parent=parent,
         description=role_description,
-        assume_role_policy=iam.to_json(
-            iam.service_trust_policy(ctx.service_principal("events"), ctx)
-        ),
-        opts=child,
-    )
-    aws.iam.RolePolicy(
-        f"{name}-forward-policy",
-        role=role.id,
-        policy=iam.to_json(
-            iam.document(iam.allow(["events:PutEvents"], [bus_arn], sid="ToTrainingBus"))
-        ),
-        opts=child,
+        statements=[iam.allow(["events:PutEvents"], [bus_arn], sid="ToTrainingBus")],
     )
     return rule_with_target(
         rule_name,
@@ -162,5 +154,5 @@ def forward_to_bus(
         description=description,
         event_pattern=event_pattern,
         target_arn=bus_arn,
-        role_arn=role.arn,
+        role_arn=forwarder.role.arn,
     )

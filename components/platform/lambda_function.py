@@ -23,7 +23,8 @@ import pulumi_aws as aws
 
 from components.platform import alarms, iam, naming, queues
 from components.platform.context import PlatformContext
-from trainops_runtime import catalog
+from components.platform.roles import service_role
+from trainops_runtime import catalog, settings
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 PACKAGE = "trainops_runtime"
@@ -155,14 +156,6 @@ class PythonFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         function_name = self.physical_name(name)
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            description=f"Execution role of {function_name}",
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(ctx.service_principal("lambda"), ctx)
-            ),
-            opts=child,
-        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{function_name}",
@@ -188,17 +181,21 @@ class PythonFunction(pulumi.ComponentResource):
             statements.append(
                 iam.use_key(args.platform.key_arn, sid="EncryptFailureDestinationMessages")
             )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=iam.to_json(iam.document(*statements)),
-            opts=child,
+        execution = service_role(
+            f"{name}-role",
+            service="lambda",
+            ctx=ctx,
+            parent=self,
+            description=f"Execution role of {function_name}",
+            policy_name=f"{name}-policy",
+            statements=statements,
         )
+        role, policy = execution.role, execution.policy
 
         environment = {
             "POWERTOOLS_SERVICE_NAME": "trainops",
             "POWERTOOLS_METRICS_NAMESPACE": "trainops",
-            "TRAINOPS_STACK": pulumi.get_stack(),
+            settings.STACK.name: pulumi.get_stack(),
             **args.environment,
         }
         function = aws.lambda_.Function(
@@ -297,6 +294,11 @@ class PythonFunction(pulumi.ComponentResource):
             raise ValueError(
                 "reserved_concurrency must be at least 1 (0 would disable the function)"
             )
+        # the handler reads what its component sets, by the same names (trainops_runtime.settings)
+        module = args.handler.rsplit(".", 1)[0].removeprefix(f"{PACKAGE}.")
+        problems = settings.environment_problems(module, {settings.STACK.name, *args.environment})
+        if problems:
+            raise ValueError(f"{name}: " + "; ".join(problems))
 
     def _alarms(
         self,

@@ -27,6 +27,7 @@ from components.platform.data_access import covering_data_statements
 from components.platform.event_rules import rule_with_target
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.model_config import ModelConfig
+from components.platform.roles import service_role
 from components.platform.sagemaker import (
     PIPELINE_EXECUTION_EVENT,
     pipeline_arn_match,
@@ -34,6 +35,7 @@ from components.platform.sagemaker import (
 )
 from components.platform.training_slots import TrainingSlotsRef
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
+from trainops_runtime import settings
 from trainops_runtime.training_request import TRIGGER_CODES
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
@@ -138,9 +140,13 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 timeout_seconds=60,
                 statements=self._function_statements(args, schedules, notify_topic_arn),
                 environment={
-                    **({"TRAINOPS_NOTIFY_TOPIC_ARN": notify_topic_arn} if notify_topic_arn else {}),
                     **(
-                        {"TRAINOPS_EVENT_BUS": args.platform.event_bus.name}
+                        {settings.NOTIFY_TOPIC_ARN.name: notify_topic_arn}
+                        if notify_topic_arn
+                        else {}
+                    ),
+                    **(
+                        {settings.EVENT_BUS.name: args.platform.event_bus.name}
                         if args.platform.event_bus
                         else {}
                     ),
@@ -280,37 +286,22 @@ class ScheduledRetraining(pulumi.ComponentResource):
     ) -> aws.iam.Role:
         """May invoke exactly this function and write exactly its DLQ (both encrypted)."""
         ctx = args.platform.ctx
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
+        return service_role(
             f"{name}-scheduler",
+            service="scheduler",
+            ctx=ctx,
+            parent=self,
             description="EventBridge Scheduler: invoke start_retraining",
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(
-                    ctx.service_principal("scheduler"),
-                    ctx,
-                    # Scheduler assumes the role on behalf of the schedule *group* (its ARN is
-                    # the SourceArn AWS sends), not of each schedule.
-                    source_arn=ctx.arn("scheduler", f"schedule-group/{group_name}"),
-                )
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-scheduler-policy",
-            role=role.id,
-            policy=iam.to_json(
-                iam.document(
-                    iam.allow(
-                        ["lambda:InvokeFunction"], [function_arn], sid="InvokeStartRetraining"
-                    ),
-                    iam.allow(["sqs:SendMessage"], [dlq_arn], sid="DeadLetters"),
-                    # Schedules and the DLQ are encrypted with the stack key.
-                    iam.use_key(args.platform.key_arn, sid="StackKey"),
-                )
-            ),
-            opts=child,
-        )
-        return role
+            # Scheduler assumes the role on behalf of the schedule *group* (its ARN is the
+            # SourceArn AWS sends), not of each schedule.
+            source_arn=ctx.arn("scheduler", f"schedule-group/{group_name}"),
+            statements=[
+                iam.allow(["lambda:InvokeFunction"], [function_arn], sid="InvokeStartRetraining"),
+                iam.allow(["sqs:SendMessage"], [dlq_arn], sid="DeadLetters"),
+                # Schedules and the DLQ are encrypted with the stack key.
+                iam.use_key(args.platform.key_arn, sid="StackKey"),
+            ],
+        ).role
 
     def _dedicated_topic(
         self, name: str, config: ScheduledRetrainingConfig, args: ScheduledRetrainingArgs

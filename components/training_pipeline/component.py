@@ -26,6 +26,7 @@ import pulumi_aws as aws
 
 from components.platform import data_access, iam, instance_types, naming
 from components.platform.model_config import ModelConfig
+from components.platform.roles import service_role
 from components.platform.sagemaker import MODEL_TAG, STACK_TAG, ExecutionRole
 from components.training_pipeline import definition as pd
 
@@ -77,34 +78,25 @@ class TrainingPipeline(pulumi.ComponentResource):
                 opts=child,
             )
 
-        role = aws.iam.Role(
+        execution = service_role(
             f"{name}-execution",
+            service="sagemaker",
+            ctx=args.ctx,
+            parent=self,
             description=f"SageMaker execution role of {args.model_name} (trainops {stack})",
             path=naming.role_path(),
-            assume_role_policy=iam.to_json(
-                iam.service_trust_policy(args.ctx.service_principal("sagemaker"), args.ctx)
-            ),
             max_session_duration=43200,  # long training jobs refresh credentials less often
-            opts=child,
-        )
-        permissions = aws.iam.RolePolicy(
-            f"{name}-execution-policy",
-            role=role.id,
-            policy=iam.to_json(
-                iam.document(
-                    *execution_role_statements(
-                        args.ctx,
-                        args.model_name,
-                        model,
-                        key_arn=args.key_arn,
-                        artifacts_bucket_name=args.artifacts_bucket_name,
-                        role_arn=role.arn,
-                        model_package_group=self.model_package_group_name,
-                    )
-                )
+            statements=lambda role: execution_role_statements(
+                args.ctx,
+                args.model_name,
+                model,
+                key_arn=args.key_arn,
+                artifacts_bucket_name=args.artifacts_bucket_name,
+                role_arn=role.arn,
+                model_package_group=self.model_package_group_name,
             ),
-            opts=child,
         )
+        role, permissions = execution.role, execution.policy
         self.execution_role = ExecutionRole(arn=role.arn, name=role.name)
 
         definition = pulumi.Output.all(

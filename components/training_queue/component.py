@@ -30,6 +30,7 @@ from components.platform.sagemaker import (
 )
 from components.platform.training_slots import TrainingSlotsRef, slots_table
 from components.training_queue.config import TrainingQueueConfig
+from trainops_runtime import settings
 from trainops_runtime.request_queue import MAX_MESSAGE_BYTES, queue_name
 
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
@@ -128,7 +129,9 @@ class TrainingQueue(pulumi.ComponentResource):
                 )
             )
         bus_environment = (
-            {"TRAINOPS_EVENT_BUS": args.platform.event_bus.name} if args.platform.event_bus else {}
+            {settings.EVENT_BUS.name: args.platform.event_bus.name}
+            if args.platform.event_bus
+            else {}
         )
 
         worker = PythonFunction(
@@ -157,11 +160,11 @@ class TrainingQueue(pulumi.ComponentResource):
                     *common_statements,
                 ],
                 environment={
-                    "TRAINOPS_MAX_CONCURRENT_TRAININGS": str(config.max_concurrent_trainings),
-                    "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
-                    "TRAINOPS_DLQ_URL": dead_letters.url,
-                    "TRAINOPS_BACKOFF_BASE_SECONDS": str(config.backoff_base_seconds),
-                    "TRAINOPS_BACKOFF_MAX_SECONDS": str(config.backoff_max_seconds),
+                    settings.MAX_CONCURRENT_TRAININGS.name: str(config.max_concurrent_trainings),
+                    settings.TRAINING_QUEUE_URL.name: queue.url,
+                    settings.DLQ_URL.name: dead_letters.url,
+                    settings.BACKOFF_BASE_SECONDS.name: str(config.backoff_base_seconds),
+                    settings.BACKOFF_MAX_SECONDS.name: str(config.backoff_max_seconds),
                     **training_slots.environment,
                     **bus_environment,
                 },
@@ -181,8 +184,8 @@ class TrainingQueue(pulumi.ComponentResource):
         )
 
         outcome_environment: dict[str, pulumi.Input[str]] = {
-            "TRAINOPS_MAX_ATTEMPTS": str(config.max_attempts),
-            "TRAINOPS_TRAINING_QUEUE_URL": queue.url,
+            settings.MAX_ATTEMPTS.name: str(config.max_attempts),
+            settings.TRAINING_QUEUE_URL.name: queue.url,
             **training_slots.environment,
             **bus_environment,
         }
@@ -202,12 +205,12 @@ class TrainingQueue(pulumi.ComponentResource):
             *common_statements,
         ]
         if args.platform.alerts is not None:
-            outcome_environment["TRAINOPS_CRITICAL_TOPIC_ARN"] = (
+            outcome_environment[settings.CRITICAL_TOPIC_ARN.name] = (
                 args.platform.alerts.critical_topic_arn
             )
             notify_topics = [args.platform.alerts.critical_topic_arn]
             if config.notify_success:
-                outcome_environment["TRAINOPS_SUCCESS_TOPIC_ARN"] = (
+                outcome_environment[settings.SUCCESS_TOPIC_ARN.name] = (
                     args.platform.alerts.warning_topic_arn
                 )
                 notify_topics.append(args.platform.alerts.warning_topic_arn)

@@ -17,11 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from trainops_runtime import settings
+
 # Where the program puts the catalog inside the code archive (next to this module).
 FILE_NAME = "catalog.json"
 ARCHIVE_PATH = f"trainops_runtime/{FILE_NAME}"
 # Another location for the file (tests, local runs); unset in deployed functions.
-PATH_ENV = "TRAINOPS_CATALOG_FILE"
+PATH_ENV = settings.CATALOG_FILE.name
 
 
 class CatalogError(RuntimeError):

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trainops_runtime import clients
+from trainops_runtime import clients, settings
 
 SOURCE = "trainops.training"
 SCHEMA_VERSION = 1
-BUS_ENV_VAR = "TRAINOPS_EVENT_BUS"
+BUS_ENV_VAR = settings.EVENT_BUS.name
 
 TRAINING_REQUESTED = "TrainingRequested"
 TRAINING_STARTED = "TrainingStarted"

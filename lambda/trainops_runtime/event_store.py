@@ -27,9 +27,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import clients
+from trainops_runtime import clients, settings
 
-TABLE_ENV = "TRAINOPS_EVENT_TABLE"
+TABLE_ENV = settings.EVENT_TABLE.name
 MARKER_PREFIX = "event#"
 MAX_CONFLICT_RETRIES = 5
 CONFLICT_BACKOFF_SECONDS = 0.02

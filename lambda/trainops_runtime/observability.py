@@ -7,8 +7,9 @@ Powertools always adds a `service` dimension; trainops adds `Stack`.
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from trainops_runtime import settings
 
 SERVICE = "trainops"
 METRICS_NAMESPACE = "trainops"
@@ -22,7 +23,7 @@ def metric_dimensions(stack: str) -> dict[str, str]:
 
 def tag_stack(metrics: Any) -> None:
     """Makes `Stack` a default dimension of ``metrics`` (kept across flushes, set once)."""
-    stack = os.environ.get("TRAINOPS_STACK", "unknown")
+    stack = settings.STACK.read()
     if metrics.default_dimensions.get(STACK_DIMENSION) != stack:
         # Only ever differs in tests that run several stacks in one process.
         metrics.clear_default_dimensions()

@@ -32,7 +32,6 @@ that group in the batch is reported failed too; other models carry on.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, slots
+from trainops_runtime import clients, observability, settings, slots
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import (
@@ -70,11 +69,6 @@ logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "queue"
-MAX_CONCURRENT_ENV = "TRAINOPS_MAX_CONCURRENT_TRAININGS"
-DLQ_URL_ENV = "TRAINOPS_DLQ_URL"
-QUEUE_URL_ENV = "TRAINOPS_TRAINING_QUEUE_URL"
-BACKOFF_BASE_ENV = "TRAINOPS_BACKOFF_BASE_SECONDS"
-BACKOFF_MAX_ENV = "TRAINOPS_BACKOFF_MAX_SECONDS"
 MAX_VISIBILITY = 43200  # SQS limit (12 hours)
 MODEL = re.compile(MODEL_NAME)
 
@@ -96,12 +90,12 @@ class Settings:
     def from_environment(cls) -> Settings:
         try:
             return cls(
-                max_concurrent=int(os.environ[MAX_CONCURRENT_ENV]),
-                dlq_url=os.environ[DLQ_URL_ENV],
-                queue_url=os.environ[QUEUE_URL_ENV],
-                backoff_base=int(os.environ.get(BACKOFF_BASE_ENV, "30")),
-                backoff_max=int(os.environ.get(BACKOFF_MAX_ENV, "900")),
-                slots_table=os.environ[slots.TABLE_ENV],
+                max_concurrent=int(settings.MAX_CONCURRENT_TRAININGS.require()),
+                dlq_url=settings.DLQ_URL.require(),
+                queue_url=settings.TRAINING_QUEUE_URL.require(),
+                backoff_base=int(settings.BACKOFF_BASE_SECONDS.require()),
+                backoff_max=int(settings.BACKOFF_MAX_SECONDS.require()),
+                slots_table=settings.SLOTS_TABLE.require(),
             )
         except (KeyError, ValueError) as error:
             raise RuntimeError(f"queue_worker is misconfigured: {error!r}") from error

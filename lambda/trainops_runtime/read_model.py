@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import clients, event_store, projection
+from trainops_runtime import clients, event_store, projection, settings
 
-TABLE_ENV = "TRAINOPS_READ_MODEL_TABLE"
+TABLE_ENV = settings.READ_MODEL_TABLE.name
 
 
 class StaleWrite(RuntimeError):

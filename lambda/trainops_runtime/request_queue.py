@@ -11,10 +11,10 @@ import hashlib
 import json
 from typing import Any
 
-from trainops_runtime import clients
+from trainops_runtime import clients, settings
 from trainops_runtime.training_request import TrainingRequest
 
-QUEUE_URL_ENV = "TRAINOPS_TRAINING_QUEUE_URL"
+QUEUE_URL_ENV = settings.TRAINING_QUEUE_URL.name
 REJECT_REASON_ATTRIBUTE = "trainops-reject-reason"
 SOURCE_MESSAGE_ATTRIBUTE = "trainops-source-message-id"
 TRUNCATED_ATTRIBUTE = "trainops-body-summarised"

@@ -34,11 +34,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import clients
+from trainops_runtime import clients, settings
 from trainops_runtime.training import RunningExecution
 from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS
 
-TABLE_ENV = "TRAINOPS_SLOTS_TABLE"
+TABLE_ENV = settings.SLOTS_TABLE.name
 KEY = {"id": {"S": "training-slots"}}
 SLOT_PREFIX = "model:"
 # Pipeline steps around the training job (processing, evaluation, registration) and start-up.

@@ -25,7 +25,6 @@ logged with its name, model, elapsed time and last status, so the alert can be a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, slot_keeper, slots
+from trainops_runtime import clients, observability, settings, slot_keeper, slots
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.training import RunningExecution, running_executions
@@ -44,9 +43,8 @@ from trainops_runtime.training import RunningExecution, running_executions
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-OVERRUN_ENV = "TRAINOPS_OVERRUN_FRACTION"
-STALLED_ENV = "TRAINOPS_STALLED_AFTER_MINUTES"
-STACK_ENV = "TRAINOPS_STACK"
+OVERRUN_ENV = settings.OVERRUN_FRACTION.name
+STALLED_ENV = settings.STALLED_AFTER_MINUTES.name
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_NAMES = (
     "OverrunningTrainingJobs",
@@ -67,8 +65,8 @@ class Thresholds:
     @classmethod
     def from_environment(cls) -> Thresholds:
         try:
-            fraction = float(os.environ.get(OVERRUN_ENV, "0.8"))
-            stalled = int(os.environ.get(STALLED_ENV, "60"))
+            fraction = float(settings.OVERRUN_FRACTION.require())
+            stalled = int(settings.STALLED_AFTER_MINUTES.require())
         except ValueError as error:
             raise RuntimeError(f"invalid stall-detector setting: {error}") from error
         if not 0 < fraction <= 1 or stalled < 1:

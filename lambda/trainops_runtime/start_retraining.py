@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability, slots
+from trainops_runtime import observability, settings, slots
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.data_freshness import newest_change_after
 from trainops_runtime.errors import (
@@ -47,7 +47,7 @@ logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "schedule"
-NOTIFY_ENV = "TRAINOPS_NOTIFY_TOPIC_ARN"
+NOTIFY_ENV = settings.NOTIFY_TOPIC_ARN.name
 
 
 class InvalidTick(ValueError):

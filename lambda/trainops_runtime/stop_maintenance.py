@@ -24,13 +24,13 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from trainops_runtime import clients, observability
+from trainops_runtime import clients, observability, settings
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-WINDOW_ENV = "TRAINOPS_MAINTENANCE_WINDOW_ID"
-ALARM_ENV = "TRAINOPS_GUARD_ALARM_NAME"
+WINDOW_ENV = settings.MAINTENANCE_WINDOW_ID.name
+ALARM_ENV = settings.GUARD_ALARM_NAME.name
 ALARM_EVENT = "CloudWatch Alarm State Change"
 ACTIVE = ("PENDING", "IN_PROGRESS")
 # How far back to look for executions still running. A window is open for at most 24 hours, but

@@ -21,7 +21,6 @@ re-queued message's deduplication id and the start token keep a request from tra
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,21 +33,20 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, slots
+from trainops_runtime import clients, observability, settings, slots
 from trainops_runtime import domain_events as events
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import is_retryable_failure
 from trainops_runtime.notify import notify
-from trainops_runtime.request_queue import QUEUE_URL_ENV, enqueue
+from trainops_runtime.request_queue import enqueue
 from trainops_runtime.training_request import TrainingRequest
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-MAX_ATTEMPTS_ENV = "TRAINOPS_MAX_ATTEMPTS"
-CRITICAL_TOPIC_ENV = "TRAINOPS_CRITICAL_TOPIC_ARN"
-SUCCESS_TOPIC_ENV = "TRAINOPS_SUCCESS_TOPIC_ARN"
+CRITICAL_TOPIC_ENV = settings.CRITICAL_TOPIC_ARN.name
+SUCCESS_TOPIC_ENV = settings.SUCCESS_TOPIC_ARN.name
 EVENT_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
 # How long a handled event is remembered: past EventBridge's retries (an hour here) and
 # Lambda's asynchronous ones (six hours at most).
@@ -193,8 +191,8 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
 
     reason = failure_reason(execution_arn)
     retryable = is_retryable_failure(reason)
-    max_attempts = int(os.environ.get(MAX_ATTEMPTS_ENV, "3"))
-    queue_url = os.environ.get(QUEUE_URL_ENV)
+    max_attempts = int(settings.MAX_ATTEMPTS.require())
+    queue_url = settings.TRAINING_QUEUE_URL.read()
     if retryable and request.attempt < max_attempts and queue_url:
         retry = request.next_attempt(
             reason=f"retry after attempt {request.attempt} failed: {reason}"

@@ -1,0 +1,120 @@
+"""What the functions read from their environment, declared once for both sides.
+
+Each variable has one name and one default here: handlers read it through `Variable`, and the
+components set it by the same object (`settings.DLQ_URL.name`), so neither can drift from the
+other. `HANDLERS` says which variables each handler reads (its own and those of the modules it
+uses); `PythonFunction` refuses an environment that sets one its handler does not read or
+leaves out one it requires, and `tests/test_settings.py` checks the declaration against the
+code of each handler.
+
+Standard library only: the Pulumi program imports this module too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable a function reads."""
+
+    name: str
+    # What the handler uses when the variable is unset; None: nothing (optional features).
+    default: str | None = None
+    # The function cannot work without it: its component must set it.
+    required: bool = False
+
+    def read(self) -> str | None:
+        """The value, or the default when the variable is unset or empty."""
+        return os.environ.get(self.name) or self.default
+
+    def require(self) -> str:
+        """The value; a clear error naming the variable when it is missing."""
+        value = self.read()
+        if not value:
+            raise KeyError(f"{self.name} is not set")
+        return value
+
+
+# Every function (set by PythonFunction).
+STACK = Variable("TRAINOPS_STACK", default="unknown")
+# Test and local runs only: the model catalog's path (deployed code carries it beside itself).
+CATALOG_FILE = Variable("TRAINOPS_CATALOG_FILE")
+# Shared resources, set when their feature is on.
+EVENT_BUS = Variable("TRAINOPS_EVENT_BUS")
+SLOTS_TABLE = Variable("TRAINOPS_SLOTS_TABLE")
+EVENT_TABLE = Variable("TRAINOPS_EVENT_TABLE")
+READ_MODEL_TABLE = Variable("TRAINOPS_READ_MODEL_TABLE")
+TRAINING_QUEUE_URL = Variable("TRAINOPS_TRAINING_QUEUE_URL")
+# The queue worker.
+MAX_CONCURRENT_TRAININGS = Variable("TRAINOPS_MAX_CONCURRENT_TRAININGS", required=True)
+DLQ_URL = Variable("TRAINOPS_DLQ_URL", required=True)
+BACKOFF_BASE_SECONDS = Variable("TRAINOPS_BACKOFF_BASE_SECONDS", default="30")
+BACKOFF_MAX_SECONDS = Variable("TRAINOPS_BACKOFF_MAX_SECONDS", default="900")
+# The outcome handler.
+MAX_ATTEMPTS = Variable("TRAINOPS_MAX_ATTEMPTS", default="3")
+CRITICAL_TOPIC_ARN = Variable("TRAINOPS_CRITICAL_TOPIC_ARN")
+SUCCESS_TOPIC_ARN = Variable("TRAINOPS_SUCCESS_TOPIC_ARN")
+# The scheduled start.
+NOTIFY_TOPIC_ARN = Variable("TRAINOPS_NOTIFY_TOPIC_ARN")
+# The stall detector.
+OVERRUN_FRACTION = Variable("TRAINOPS_OVERRUN_FRACTION", default="0.8")
+STALLED_AFTER_MINUTES = Variable("TRAINOPS_STALLED_AFTER_MINUTES", default="60")
+# The maintenance stopper.
+MAINTENANCE_WINDOW_ID = Variable("TRAINOPS_MAINTENANCE_WINDOW_ID", required=True)
+GUARD_ALARM_NAME = Variable("TRAINOPS_GUARD_ALARM_NAME", required=True)
+
+_EVERY_FUNCTION = (STACK, CATALOG_FILE)
+
+# handler module -> the variables it reads (directly or through the modules it uses)
+HANDLERS: Mapping[str, tuple[Variable, ...]] = {
+    "queue_worker": (
+        *_EVERY_FUNCTION,
+        MAX_CONCURRENT_TRAININGS,
+        DLQ_URL,
+        TRAINING_QUEUE_URL,
+        BACKOFF_BASE_SECONDS,
+        BACKOFF_MAX_SECONDS,
+        SLOTS_TABLE,
+        EVENT_BUS,
+    ),
+    "training_outcome": (
+        *_EVERY_FUNCTION,
+        MAX_ATTEMPTS,
+        TRAINING_QUEUE_URL,
+        CRITICAL_TOPIC_ARN,
+        SUCCESS_TOPIC_ARN,
+        SLOTS_TABLE,
+        EVENT_BUS,
+    ),
+    "start_retraining": (*_EVERY_FUNCTION, NOTIFY_TOPIC_ARN, SLOTS_TABLE, EVENT_BUS),
+    "stall_detector": (*_EVERY_FUNCTION, OVERRUN_FRACTION, STALLED_AFTER_MINUTES, SLOTS_TABLE),
+    "slot_keeper": (*_EVERY_FUNCTION, SLOTS_TABLE),
+    "stop_maintenance": (*_EVERY_FUNCTION, MAINTENANCE_WINDOW_ID, GUARD_ALARM_NAME),
+    # (the recorder uses domain_events for its event types and never publishes: unset)
+    "recorder": (*_EVERY_FUNCTION, EVENT_TABLE, EVENT_BUS),
+    "projector": (*_EVERY_FUNCTION, EVENT_TABLE, READ_MODEL_TABLE),
+}
+
+PREFIX = "TRAINOPS_"
+
+
+def environment_problems(handler_module: str, names: set[str]) -> list[str]:
+    """What is wrong with giving a function of ``handler_module`` the variables ``names``
+    (only trainops' own, `TRAINOPS_*`, are checked): each problem as one sentence."""
+    declared = HANDLERS.get(handler_module, _EVERY_FUNCTION)  # e.g. a caller's own handler
+    known = {variable.name for variable in declared}
+    problems = [
+        f"{name} is not read by {handler_module} (declare it in settings.HANDLERS, or drop it)"
+        for name in sorted(names)
+        if name.startswith(PREFIX) and name not in known
+    ]
+    problems += [
+        f"{variable.name} is required by {handler_module} and not set"
+        for variable in declared
+        if variable.required and variable.name not in names
+    ]
+    return problems
