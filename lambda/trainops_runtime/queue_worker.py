@@ -54,6 +54,7 @@ from trainops_runtime.errors import (
     is_retryable,
     may_have_taken_effect,
 )
+from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.request_queue import dead_letter
 from trainops_runtime.training import start_training
 from trainops_runtime.training_request import (
@@ -120,7 +121,7 @@ class BatchState:
     version: int = 0
     # model -> slot, for every slot held (not expired) when read or claimed by this batch
     held: dict[str, slots.Slot] = field(default_factory=dict)
-    outcomes: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, RequestOutcome] = field(default_factory=dict)
     queried: bool = False
     capacity_error: str | None = None
     stale: str | None = None
@@ -242,7 +243,7 @@ class BatchState:
         logger.warning(
             "request rejected", extra={"message_id": record.message_id, "reason": reason}
         )
-        self.outcomes[record.message_id] = "rejected"
+        self.outcomes[record.message_id] = RequestOutcome.REJECTED
 
     def _defer(self, record: SQSRecord, request: TrainingRequest, reason: str) -> NoReturn:
         """Back-pressure: recorded, then raised so the message is reported failed and waits."""
@@ -254,15 +255,15 @@ class BatchState:
                 discriminator=record.message_id + record.attributes.approximate_receive_count,
             )
         )
-        self.outcomes[record.message_id] = "deferred"
+        self.outcomes[record.message_id] = RequestOutcome.DEFERRED
         raise Deferred(reason)
 
-    def handle(self, record: SQSRecord) -> str:
+    def handle(self, record: SQSRecord) -> RequestOutcome:
         try:
             request = parse(record.body)
         except InvalidRequest as error:
             self.reject(record, str(error), model=_model_hint(record), **_request_hint(record))
-            return "rejected"
+            return RequestOutcome.REJECTED
         try:
             self.catalog.get(request.model)
         except UnknownModel as error:
@@ -273,7 +274,7 @@ class BatchState:
                 request_id=request.request_id,
                 attempt=request.attempt,
             )
-            return "rejected"
+            return RequestOutcome.REJECTED
 
         self.ensure_capacity_known()
         slot = self.held.get(request.model)
@@ -291,7 +292,9 @@ class BatchState:
         self._claim(record, request)
         return self._start(record, request, duplicate=False)
 
-    def _start(self, record: SQSRecord, request: TrainingRequest, *, duplicate: bool) -> str:
+    def _start(
+        self, record: SQSRecord, request: TrainingRequest, *, duplicate: bool
+    ) -> RequestOutcome:
         """Starts the pipeline with the request's token (for a duplicate: the same execution)."""
         requested = self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
         if not duplicate:
@@ -307,7 +310,7 @@ class BatchState:
                 request_id=request.request_id,
                 attempt=request.attempt,
             )
-            return "rejected"
+            return RequestOutcome.REJECTED
         except (ClientError, BotoCoreError) as error:
             # Keep the slot when the execution may exist after all (a 5xx, a read timeout: the
             # redelivery's start with the same token tells), or when this is a duplicate whose
@@ -315,7 +318,7 @@ class BatchState:
             if not duplicate and not may_have_taken_effect(error):
                 self._release(request)
             if is_retryable(error):
-                self.outcomes[record.message_id] = "retry"
+                self.outcomes[record.message_id] = RequestOutcome.RETRY
                 raise RetryableError(f"{error_code(error)}: {error}") from error
             reason = f"SageMaker refused the start: {error_code(error)}: {error}"
             self.reject(
@@ -330,17 +333,17 @@ class BatchState:
                     events.TRAINING_FAILED, request, reason=reason, data={"retryable": False}
                 )
             )
-            return "rejected"
+            return RequestOutcome.REJECTED
         started = self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn)
         if duplicate:
             # An earlier delivery may have died between the start and the publish.
             events.publish(requested, started)
-            self.outcomes[record.message_id] = "duplicate"
-            return "duplicate"
+            self.outcomes[record.message_id] = RequestOutcome.DUPLICATE
+            return RequestOutcome.DUPLICATE
         events.publish(started)
         metrics.add_metric(name="TrainingsStarted", unit=MetricUnit.Count, value=1)
-        self.outcomes[record.message_id] = "started"
-        return execution_arn
+        self.outcomes[record.message_id] = RequestOutcome.STARTED
+        return RequestOutcome.STARTED
 
 
 def _model_hint(record: SQSRecord) -> str:
@@ -419,7 +422,7 @@ def run(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         event=event, record_handler=state.handle, processor=processor, context=context
     )
     _delay_failed(settings, event, dict(response))
-    deferred = sum(1 for outcome in state.outcomes.values() if outcome == "deferred")
+    deferred = sum(1 for outcome in state.outcomes.values() if outcome == RequestOutcome.DEFERRED)
     if deferred:
         metrics.add_metric(name="TrainingRequestsDeferred", unit=MetricUnit.Count, value=deferred)
     logger.info("batch done", extra={"outcomes": state.outcomes, "running": state.running})

@@ -40,6 +40,7 @@ from trainops_runtime.errors import (
     may_have_taken_effect,
 )
 from trainops_runtime.notify import notify
+from trainops_runtime.outcomes import StartOutcome
 from trainops_runtime.training import last_success_started, running_executions, start_training
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
 
@@ -103,7 +104,7 @@ def _skip(request: TrainingRequest, reason: str, discriminator: str) -> dict[str
         _event(events.TRAINING_SKIPPED, request, reason=reason, discriminator=discriminator)
     )
     metrics.add_metric(name="RetrainingSkipped", unit=MetricUnit.Count, value=1)
-    return {"status": "skipped", "model": request.model, "reason": reason}
+    return {"status": StartOutcome.SKIPPED, "model": request.model, "reason": reason}
 
 
 def run(event: Any) -> dict[str, Any]:
@@ -158,7 +159,11 @@ def _run_without_ledger(request: TrainingRequest, catalog: ModelCatalog) -> dict
         # An earlier delivery may have died after the start: announce it again. The events
         # keep their ids (the store records each once); the notice may arrive twice.
         _announce_start(request, own.execution_arn, again=True)
-        return {"status": "duplicate", "model": request.model, "executionArn": own.execution_arn}
+        return {
+            "status": StartOutcome.DUPLICATE,
+            "model": request.model,
+            "executionArn": own.execution_arn,
+        }
     if running:
         blocking = running[0]
         return _skip(
@@ -220,10 +225,14 @@ def _start(
         raise
     if duplicate:
         _announce_start(request, execution_arn, again=True)
-        return {"status": "duplicate", "model": request.model, "executionArn": execution_arn}
+        return {
+            "status": StartOutcome.DUPLICATE,
+            "model": request.model,
+            "executionArn": execution_arn,
+        }
     metrics.add_metric(name="RetrainingStarted", unit=MetricUnit.Count, value=1)
     _announce_start(request, execution_arn)
-    return {"status": "started", "model": request.model, "executionArn": execution_arn}
+    return {"status": StartOutcome.STARTED, "model": request.model, "executionArn": execution_arn}
 
 
 def _release(table: str, request: TrainingRequest) -> None:

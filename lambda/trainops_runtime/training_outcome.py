@@ -39,6 +39,7 @@ from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import is_retryable_failure
 from trainops_runtime.notify import notify
+from trainops_runtime.outcomes import RunOutcome
 from trainops_runtime.request_queue import enqueue
 from trainops_runtime.training_request import TrainingRequest
 
@@ -173,7 +174,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
             f"Training of {model} succeeded (request {request.request_id}, "
             f"attempt {request.attempt}).\nExecution: {execution_arn}",
         )
-        return {"outcome": "succeeded", "model": model}
+        return {"outcome": RunOutcome.SUCCEEDED, "model": model}
     if status == "Stopped":
         events.publish(
             _event(
@@ -185,7 +186,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
                 data={"retryable": False, "stopped": True},
             )
         )
-        return {"outcome": "stopped", "model": model}
+        return {"outcome": RunOutcome.STOPPED, "model": model}
     if status != "Failed":
         raise UnexpectedEvent(f"status {status!r} is not an end state")
 
@@ -209,7 +210,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
             )
         )
         metrics.add_metric(name="TrainingsRequeued", unit=MetricUnit.Count, value=1)
-        return {"outcome": "requeued", "model": model, "attempt": retry.attempt}
+        return {"outcome": RunOutcome.REQUEUED, "model": model, "attempt": retry.attempt}
 
     events.publish(
         _event(
@@ -229,7 +230,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         f"Training of {model} failed after attempt {request.attempt} of {max_attempts} ({why}).\n"
         f"Request: {request.request_id}\nReason: {reason}\nExecution: {execution_arn}",
     )
-    return {"outcome": "failed", "model": model, "retryable": retryable}
+    return {"outcome": RunOutcome.FAILED, "model": model, "retryable": retryable}
 
 
 def _free_slot(request: TrainingRequest, execution_arn: str, status: str) -> None:

@@ -1,0 +1,37 @@
+"""What a handler did, as types rather than bare strings.
+
+Each is a `StrEnum`: it logs, serialises (Powertools idempotency records, handler results) and
+compares as its plain value, so callers and stored results read the same as before, while the
+code can only name outcomes that exist.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RequestOutcome(StrEnum):
+    """What the queue worker did with one message."""
+
+    STARTED = "started"  # a pipeline execution started for it
+    DUPLICATE = "duplicate"  # a redelivery of a request whose execution already started
+    REJECTED = "rejected"  # invalid: moved to the DLQ with its reason, never retried
+    DEFERRED = "deferred"  # back-pressure: left in the queue for later
+    RETRY = "retry"  # a transient error: returned to the queue
+
+
+class StartOutcome(StrEnum):
+    """What a scheduled tick did."""
+
+    STARTED = "started"
+    DUPLICATE = "duplicate"  # the tick (or its training) was already started
+    SKIPPED = "skipped"  # not due: running, no new data, or not enabled
+
+
+class RunOutcome(StrEnum):
+    """What the outcome handler did with an ended execution."""
+
+    SUCCEEDED = "succeeded"
+    STOPPED = "stopped"
+    REQUEUED = "requeued"  # a retryable failure: the next attempt is queued
+    FAILED = "failed"  # final: alerted
