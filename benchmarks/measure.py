@@ -124,7 +124,7 @@ class CallCounter:
         self.calls: Counter[str] = Counter()
 
     def attach(self, *services: str) -> None:
-        from trainops_runtime import clients
+        from trainops_runtime.adapters import clients
 
         for service in services:
             clients.client(service).meta.events.register("before-call", self._count)
@@ -142,7 +142,7 @@ def mocked_aws() -> Iterator[pytest.MonkeyPatch]:
     """moto with fake credentials, the SageMaker additions and fresh handler clients."""
     from moto import mock_aws
 
-    from trainops_runtime import clients
+    from trainops_runtime.adapters import clients
 
     monkeypatch = pytest.MonkeyPatch()
     for name, value in {
@@ -166,8 +166,9 @@ def calls_per_unit_of_work() -> dict[str, Counter[str]]:
     duplicate event, one projector batch."""
     from tests.e2e.platform import Platform
     from tests.sagemaker_sim import install
-    from trainops_runtime import catalog, projector, recorder, start_retraining
+    from trainops_runtime import catalog
     from trainops_runtime.domain_events import DomainEvent
+    from trainops_runtime.handlers import projector, recorder, start_retraining
 
     results: dict[str, Counter[str]] = {}
     with mocked_aws() as monkeypatch:
@@ -254,7 +255,9 @@ def import_ratios(runs: int = 7) -> dict[str, float]:
     for _ in range(runs):
         for handler in HANDLERS:
             samples[handler].append(
-                import_seconds_once(f"import trainops_runtime.{handler}", after=BASELINE_IMPORT)
+                import_seconds_once(
+                    f"import trainops_runtime.handlers.{handler}", after=BASELINE_IMPORT
+                )
             )
     ratios = {"(boto3 + Powertools)": 1.0} | {
         handler: statistics.median((base + extra) / base for base, extra in pairs)
@@ -330,7 +333,7 @@ def replay_against_moto(events: int = 10_000) -> dict[str, float]:
     `trainops replay --stack dev` (the command's function: stream scan, fold, read-model writes)."""
     from cli import events as events_command
     from tests.event_store_helpers import create_tables
-    from trainops_runtime import clients, event_store
+    from trainops_runtime.adapters import clients, event_store
 
     with mocked_aws():
         events_table, read_table, _ = events_command.tables("dev")

@@ -14,7 +14,7 @@ from cli import offline
 from components import config as config_module
 from components.event_sourcing.component import events_table_name, read_model_table_name
 from components.platform import naming
-from trainops_runtime import event_store, read_model
+from trainops_runtime.adapters import event_store, read_model
 
 
 def tables(stack: str) -> tuple[str, str, config_module.StackConfig]:

@@ -16,9 +16,10 @@ from typing import Any
 from cli import offline
 from components import config as config_module
 from components.platform import naming
-from trainops_runtime import clients, training_request
-from trainops_runtime.request_queue import enqueue, queue_name
-from trainops_runtime.training import override_problem
+from trainops_runtime import training_request
+from trainops_runtime.adapters import clients
+from trainops_runtime.adapters.request_queue import enqueue, queue_name
+from trainops_runtime.adapters.training import override_problem
 from trainops_runtime.training_request import (
     InvalidRequest,
     TrainingRequest,

@@ -76,7 +76,7 @@ def moto_aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator
     from botocore.config import Config
     from moto import mock_aws
 
-    from trainops_runtime import clients
+    from trainops_runtime.adapters import clients
 
     # No client-side retries in tests: an injected throttle should surface at once, not after
     # botocore's exponential backoff (the retry mode itself is configuration, not logic).

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from trainops_runtime import domain_events
+from trainops_runtime.adapters import event_bus
 
 BUS = "trainops-test-training"
 
@@ -56,5 +57,5 @@ class EventSink:
 
 @pytest.fixture
 def event_sink(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> EventSink:
-    monkeypatch.setenv(domain_events.BUS_ENV_VAR, BUS)
+    monkeypatch.setenv(event_bus.BUS_ENV_VAR, BUS)
     return EventSink()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from trainops_runtime import slots
+from trainops_runtime.adapters import slots
 
 TABLE = "trainops-test-training-slots"
 

@@ -10,8 +10,9 @@ from cli import events
 from cli.main import main
 from tests.catalog_file import use_catalog
 from tests.event_store_helpers import create_tables
-from trainops_runtime import read_model, recorder
+from trainops_runtime.adapters import read_model
 from trainops_runtime.domain_events import DomainEvent
+from trainops_runtime.handlers import recorder
 
 EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev--churn/execution/abc123"
 

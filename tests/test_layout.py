@@ -121,3 +121,44 @@ def test_the_import_reader_sees_every_form_of_a_crossing(tmp_path: Path) -> None
         "scheduled_retraining",
         "maintenance_window",
     }
+
+
+RUNTIME = offline.PROJECT_DIR / "lambda" / "trainops_runtime"
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The `trainops_runtime` layers (`handlers`, `adapters`, or the top-level domain code)
+    a runtime module imports."""
+    layers: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("trainops_runtime"):
+            parts = (node.module or "").split(".")
+            names = [alias.name for alias in node.names]
+            if len(parts) > 1:
+                layers.add(parts[1] if parts[1] in ("handlers", "adapters") else "domain")
+            else:
+                layers.update(n if n in ("handlers", "adapters") else "domain" for n in names)
+    return layers
+
+
+@pytest.mark.parametrize(
+    ("layer", "allowed"),
+    [
+        ("domain", {"domain"}),  # pure: no AWS calls, no handlers
+        ("adapters", {"domain", "adapters"}),
+        ("handlers", {"domain", "adapters", "handlers"}),
+    ],
+)
+def test_the_lambda_package_imports_only_downward(layer: str, allowed: set[str]) -> None:
+    modules = (
+        sorted(RUNTIME.glob("*.py"))
+        if layer == "domain"
+        else sorted((RUNTIME / layer).glob("*.py"))
+    )
+    assert modules
+    upward = {
+        f"{path.relative_to(RUNTIME)} imports {imported}"
+        for path in modules
+        for imported in _runtime_imports(path) - allowed
+    }
+    assert upward == set()

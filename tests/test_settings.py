@@ -4,6 +4,7 @@ components, checked against the handlers' code and enforced on every function bu
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -16,21 +17,28 @@ from trainops_runtime import settings
 PACKAGE_DIR = LAMBDA_DIR / "trainops_runtime"
 
 
+def _path(module: str) -> Path:
+    """``module`` (dotted, relative to the package, e.g. `handlers.queue_worker`) on disk."""
+    return PACKAGE_DIR.joinpath(*module.split(".")).with_suffix(".py")
+
+
 def _module(name: str) -> ast.Module:
-    return ast.parse((PACKAGE_DIR / f"{name}.py").read_text(encoding="utf-8"))
+    return ast.parse(_path(name).read_text(encoding="utf-8"))
 
 
 def _imports(tree: ast.Module) -> set[str]:
     """The trainops_runtime modules a module imports, however it names them."""
     found: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "trainops_runtime":
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-            "trainops_runtime."
+        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+            "trainops_runtime"
         ):
-            found.add(node.module.split(".")[1])  # type: ignore[union-attr]
-    return {name for name in found if (PACKAGE_DIR / f"{name}.py").exists()}
+            continue
+        package = (node.module or "").removeprefix("trainops_runtime").lstrip(".")
+        found.add(package)  # `from trainops_runtime.adapters.slots import X`
+        # `from trainops_runtime[.adapters] import slots`
+        found.update(".".join(filter(None, [package, alias.name])) for alias in node.names)
+    return {name for name in found if name and _path(name).exists()}
 
 
 def _variables_read(tree: ast.Module) -> set[str]:
@@ -50,7 +58,7 @@ def _variables_read(tree: ast.Module) -> set[str]:
 
 def reads(handler: str) -> set[str]:
     """Every variable ``handler``'s code may read: its own and its imports', transitively."""
-    seen, todo, found = set(), [handler], set()
+    seen, todo, found = set(), [f"handlers.{handler}"], set()
     while todo:
         name = todo.pop()
         if name in seen or name == "settings":
@@ -71,10 +79,10 @@ def test_a_handler_declares_every_variable_its_code_reads(handler: str) -> None:
 def test_every_handler_module_is_declared() -> None:
     handlers = {
         path.stem
-        for path in PACKAGE_DIR.glob("*.py")
+        for path in PACKAGE_DIR.rglob("*.py")
         if any(
             isinstance(node, ast.FunctionDef) and node.name == "handler"
-            for node in _module(path.stem).body
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
         )
     }
     assert handlers == set(settings.HANDLERS)
@@ -104,7 +112,7 @@ def _build(handler: str, environment: dict[str, str]) -> None:
         PythonFunction(
             "f",
             PythonFunctionArgs(
-                handler=f"trainops_runtime.{handler}.handler",
+                handler=f"trainops_runtime.handlers.{handler}.handler",
                 description="f",
                 platform=PlatformContext(
                     ctx=CTX,

@@ -295,7 +295,7 @@ class PythonFunction(pulumi.ComponentResource):
                 "reserved_concurrency must be at least 1 (0 would disable the function)"
             )
         # the handler reads what its component sets, by the same names (trainops_runtime.settings)
-        module = args.handler.rsplit(".", 1)[0].removeprefix(f"{PACKAGE}.")
+        module = args.handler.rsplit(".", 1)[0].rsplit(".", 1)[-1]
         problems = settings.environment_problems(module, {settings.STACK.name, *args.environment})
         if problems:
             raise ValueError(f"{name}: " + "; ".join(problems))

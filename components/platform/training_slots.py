@@ -4,7 +4,7 @@ The TrainingQueue component owns the table (the queue's `maxConcurrentTrainings`
 enforces); schedule ticks and the stall detector use it too. Its name is fixed per stack, so
 components built before the queue (monitoring) can be granted access by reference, the way
 they name the platform-critical alarm before it exists. Runtime semantics live in
-`lambda/trainops_runtime/slots.py`.
+`lambda/trainops_runtime/adapters/slots.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import iam, naming
-from trainops_runtime.slots import TABLE_ENV
+from trainops_runtime.adapters.slots import TABLE_ENV
 
 
 @dataclass(frozen=True)

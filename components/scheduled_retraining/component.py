@@ -130,7 +130,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
             f"{name}-start",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.start_retraining.handler",
+                handler="trainops_runtime.handlers.start_retraining.handler",
                 model_catalog=self.catalog_with_schedules(args.platform.model_catalog, schedules),
                 description="trainops: starts scheduled retraining (idempotent, no overlaps)",
                 # Ticks of many models at one minute queue up behind this cap (Scheduler

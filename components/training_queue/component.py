@@ -31,7 +31,7 @@ from components.platform.sagemaker import (
 from components.platform.training_slots import TrainingSlotsRef, slots_table
 from components.training_queue.config import TrainingQueueConfig
 from trainops_runtime import settings
-from trainops_runtime.request_queue import MAX_MESSAGE_BYTES, queue_name
+from trainops_runtime.adapters.request_queue import MAX_MESSAGE_BYTES, queue_name
 
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
@@ -138,7 +138,7 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-worker",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.queue_worker.handler",
+                handler="trainops_runtime.handlers.queue_worker.handler",
                 model_catalog=args.platform.model_catalog,
                 description="trainops: starts training requests from the queue, with back-pressure",
                 memory_mb=256,
@@ -219,7 +219,7 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-outcome",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.training_outcome.handler",
+                handler="trainops_runtime.handlers.training_outcome.handler",
                 model_catalog=args.platform.model_catalog,
                 description="trainops: records finished trainings, re-queues retryable failures",
                 reserved_concurrency=OUTCOME_CONCURRENCY,
@@ -310,7 +310,7 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-slot-keeper",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.slot_keeper.handler",
+                handler="trainops_runtime.handlers.slot_keeper.handler",
                 model_catalog=args.platform.model_catalog,
                 description="trainops: keeps the training-slot ledger true to what runs",
                 memory_mb=256,

@@ -24,16 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trainops_runtime import clients, settings
-
 SOURCE = "trainops.training"
 SCHEMA_VERSION = 1
-BUS_ENV_VAR = settings.EVENT_BUS.name
 
 TRAINING_REQUESTED = "TrainingRequested"
 TRAINING_STARTED = "TrainingStarted"
@@ -56,10 +52,6 @@ EVENT_TYPES = frozenset(
     }
 )
 TRIGGERS = frozenset({"schedule", "queue", "maintenance-window", "cli", "pipeline"})
-
-
-class PublishError(RuntimeError):
-    """EventBridge did not accept an event; raised so the invocation is retried."""
 
 
 @dataclass(frozen=True)
@@ -125,30 +117,3 @@ class DomainEvent:
         if self.execution_arn:
             entry["Resources"] = [self.execution_arn]
         return entry
-
-
-def bus_name() -> str | None:
-    return os.environ.get(BUS_ENV_VAR) or None
-
-
-def publish(*events: DomainEvent) -> int:
-    """Puts the events on the training bus; returns how many were sent (0 when none is set).
-
-    No bus configured means event sourcing is disabled for this stack: nothing to record.
-    """
-    bus = bus_name()
-    if bus is None or not events:
-        return 0
-    sent = 0
-    for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries
-        batch = events[start : start + 10]
-        response = clients.client("events").put_events(Entries=[e.entry(bus) for e in batch])
-        if response.get("FailedEntryCount", 0):
-            failed = [
-                f"{event.type}: {result.get('ErrorCode')} {result.get('ErrorMessage')}"
-                for event, result in zip(batch, response["Entries"], strict=True)
-                if result.get("ErrorCode")
-            ]
-            raise PublishError(f"EventBridge rejected {len(failed)} event(s): {'; '.join(failed)}")
-        sent += len(batch)
-    return sent

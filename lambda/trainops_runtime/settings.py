@@ -94,8 +94,7 @@ HANDLERS: Mapping[str, tuple[Variable, ...]] = {
     "stall_detector": (*_EVERY_FUNCTION, OVERRUN_FRACTION, STALLED_AFTER_MINUTES, SLOTS_TABLE),
     "slot_keeper": (*_EVERY_FUNCTION, SLOTS_TABLE),
     "stop_maintenance": (*_EVERY_FUNCTION, MAINTENANCE_WINDOW_ID, GUARD_ALARM_NAME),
-    # (the recorder uses domain_events for its event types and never publishes: unset)
-    "recorder": (*_EVERY_FUNCTION, EVENT_TABLE, EVENT_BUS),
+    "recorder": (*_EVERY_FUNCTION, EVENT_TABLE),
     "projector": (*_EVERY_FUNCTION, EVENT_TABLE, READ_MODEL_TABLE),
 }
 

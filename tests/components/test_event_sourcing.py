@@ -96,7 +96,7 @@ def test_tables_are_protected_in_prod() -> None:
 
 def test_recorder_has_retries_dlq_and_only_append_rights(dev: offline.Recording) -> None:
     function = dev.one("aws:lambda/function:Function", "event-sourcing-recorder-function")
-    assert function.inputs["handler"] == "trainops_runtime.recorder.handler"
+    assert function.inputs["handler"] == "trainops_runtime.handlers.recorder.handler"
     rule = dev.one("aws:cloudwatch/eventRule:EventRule", "event-sourcing-record")
     assert (
         rule.inputs["eventBusName"] == dev.one("aws:cloudwatch/eventBus:EventBus").outputs["name"]

@@ -234,7 +234,7 @@ def test_a_critical_alarm_stops_running_retraining(
     function = recording.one(
         "aws:lambda/function:Function", "maintenance-window-stopper-function"
     ).inputs
-    assert function["handler"] == "trainops_runtime.stop_maintenance.handler"
+    assert function["handler"] == "trainops_runtime.handlers.stop_maintenance.handler"
     window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
     variables = function["environment"]["variables"]
     assert variables["TRAINOPS_MAINTENANCE_WINDOW_ID"] == window.id

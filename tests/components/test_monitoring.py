@@ -194,7 +194,7 @@ def test_dev_alarms_notify_warning_only(dev: offline.Recording) -> None:
 def test_stall_detector_runs_on_a_schedule_and_its_findings_alarm(dev: offline.Recording) -> None:
     resource = dev.one("aws:lambda/function:Function", "monitoring-stall-detector-function")
     function = resource.inputs
-    assert function["handler"] == "trainops_runtime.stall_detector.handler"
+    assert function["handler"] == "trainops_runtime.handlers.stall_detector.handler"
     catalog = json.loads(resource.archive_file("trainops_runtime/catalog.json") or "{}")
     assert catalog["churn"]["pipelineName"] == "trainops-dev--churn"
     variables = function["environment"]["variables"]

@@ -124,7 +124,7 @@ def test_the_function_may_start_only_this_stacks_pipelines(
     function = recording.one(
         "aws:lambda/function:Function", "scheduled-retraining-start-function"
     ).inputs
-    assert function["handler"] == "trainops_runtime.start_retraining.handler"
+    assert function["handler"] == "trainops_runtime.handlers.start_retraining.handler"
     invoke_config = recording.one(
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
         "scheduled-retraining-start-async",

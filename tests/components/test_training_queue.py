@@ -223,7 +223,7 @@ def test_without_monitoring_the_queue_keeps_its_ledger_itself(
         },
     )
     function = recording.one("aws:lambda/function:Function", "training-queue-slot-keeper-function")
-    assert function.inputs["handler"] == "trainops_runtime.slot_keeper.handler"
+    assert function.inputs["handler"] == "trainops_runtime.handlers.slot_keeper.handler"
     assert function.inputs["environment"]["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
     rule = recording.one("aws:cloudwatch/eventRule:EventRule", "training-queue-slot-keeper")
     assert rule.inputs["scheduleExpression"] == "rate(5 minutes)"

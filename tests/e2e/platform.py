@@ -28,16 +28,15 @@ from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE as SLOTS
 from tests.slot_ledger import create_table as create_slots_table
-from trainops_runtime import (
-    event_store,
+from trainops_runtime.adapters import event_store, read_model
+from trainops_runtime.adapters.request_queue import enqueue
+from trainops_runtime.handlers import (
     projector,
     queue_worker,
-    read_model,
     recorder,
     start_retraining,
     training_outcome,
 )
-from trainops_runtime.request_queue import enqueue
 from trainops_runtime.training_request import TrainingRequest
 
 STACK = "e2e"

@@ -13,8 +13,8 @@ import pytest
 from tests.e2e.platform import EVENTS, READ_MODEL, Platform
 from tests.event_store_helpers import create_tables
 from tests.sagemaker_sim import PipelineSim
-from trainops_runtime import event_store, read_model
-from trainops_runtime.request_queue import REJECT_REASON_ATTRIBUTE
+from trainops_runtime.adapters import event_store, read_model
+from trainops_runtime.adapters.request_queue import REJECT_REASON_ATTRIBUTE
 
 PIPELINE = "SageMaker Model Building Pipeline Execution Status Change"
 ALGORITHM = "AlgorithmError: ValueError: could not convert string to float"

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.platform import SLOTS, Platform
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import held
-from trainops_runtime import read_model, slots
+from trainops_runtime.adapters import read_model, slots
 
 PIPELINE = "SageMaker Model Building Pipeline Execution Status Change"
 CAPACITY = "ClientError: CapacityError: Unable to provision requested ML compute capacity."

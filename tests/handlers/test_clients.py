@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from trainops_runtime import clients
+from trainops_runtime.adapters import clients
 
 
 def test_clients_are_created_on_first_use_and_reused(moto_aws: None) -> None:

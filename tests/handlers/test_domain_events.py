@@ -9,8 +9,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from trainops_runtime import clients, domain_events
-from trainops_runtime.domain_events import DomainEvent, PublishError, publish
+from trainops_runtime import domain_events
+from trainops_runtime.adapters import clients, event_bus
+from trainops_runtime.adapters.event_bus import PublishError, publish
+from trainops_runtime.domain_events import DomainEvent
 
 STARTED = DomainEvent(
     type=domain_events.TRAINING_STARTED,
@@ -59,7 +61,7 @@ def test_unknown_types_and_triggers_are_refused() -> None:
 
 
 def test_without_a_bus_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(domain_events.BUS_ENV_VAR, raising=False)
+    monkeypatch.delenv(event_bus.BUS_ENV_VAR, raising=False)
     assert publish(STARTED) == 0
 
 
@@ -79,7 +81,7 @@ def test_events_reach_the_bus(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -
     events.put_targets(
         Rule="all", EventBusName="training", Targets=[{"Id": "sink", "Arn": queue_arn}]
     )
-    monkeypatch.setenv(domain_events.BUS_ENV_VAR, "training")
+    monkeypatch.setenv(event_bus.BUS_ENV_VAR, "training")
 
     many = [DomainEvent(**{**STARTED.__dict__, "request_id": f"req-{i}"}) for i in range(12)]
     assert publish(*many) == 12  # two PutEvents calls of at most 10
@@ -103,7 +105,7 @@ def test_events_reach_the_bus(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -
 def test_a_rejected_entry_raises_instead_of_vanishing(
     moto_aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(domain_events.BUS_ENV_VAR, "training")
+    monkeypatch.setenv(event_bus.BUS_ENV_VAR, "training")
     with Stubber(clients.client("events")) as stubber:
         stubber.add_response(
             "put_events",

@@ -15,8 +15,10 @@ from tests.catalog_file import use_catalog
 from tests.event_store_helpers import EVENTS, READ_MODEL, create_tables, stream_records
 from tests.lambda_context import LambdaContext
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, event_store, projection, projector, read_model, recorder
+from trainops_runtime import projection
+from trainops_runtime.adapters import clients, event_store, read_model
 from trainops_runtime.domain_events import DomainEvent
+from trainops_runtime.handlers import projector, recorder
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 CATALOG = {

@@ -19,13 +19,14 @@ from tests.queue_helpers import deliver, drain, receive_event, send
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import queue_worker, slots
-from trainops_runtime.request_queue import (
+from trainops_runtime.adapters import slots
+from trainops_runtime.adapters.request_queue import (
     MAX_MESSAGE_BYTES,
     REJECT_REASON_ATTRIBUTE,
     TRUNCATED_ATTRIBUTE,
     message_bytes,
 )
+from trainops_runtime.handlers import queue_worker
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {

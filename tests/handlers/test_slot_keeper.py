@@ -12,8 +12,9 @@ from tests.catalog_file import use_catalog
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import slot_keeper, slots
-from trainops_runtime.training import start_training
+from trainops_runtime.adapters import slots
+from trainops_runtime.adapters.training import start_training
+from trainops_runtime.handlers import slot_keeper
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.slot_ledger import TABLE
-from trainops_runtime import slots
-from trainops_runtime.training import RunningExecution
+from trainops_runtime.adapters import slots
+from trainops_runtime.adapters.training import RunningExecution
 from trainops_runtime.training_request import TrainingRequest
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -10,7 +10,8 @@ from botocore.stub import Stubber
 
 from tests.catalog_file import use_catalog
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, slots, stall_detector
+from trainops_runtime.adapters import clients, slots
+from trainops_runtime.handlers import stall_detector
 from trainops_runtime.training_request import TrainingRequest
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -347,8 +348,8 @@ def test_a_ledger_error_does_not_stop_the_stall_checks(
 ) -> None:
     from botocore.exceptions import ClientError
 
-    from trainops_runtime import slot_keeper
     from trainops_runtime.errors import RetryableError
+    from trainops_runtime.handlers import slot_keeper
 
     def throttled(*args: object, **kwargs: object) -> None:
         raise ClientError(

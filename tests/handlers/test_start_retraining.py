@@ -13,8 +13,10 @@ from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
-from trainops_runtime import clients, domain_events, slots, start_retraining
+from trainops_runtime import domain_events
+from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.errors import RetryableError
+from trainops_runtime.handlers import start_retraining
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -99,18 +101,18 @@ def test_a_start_whose_announcement_failed_is_announced_by_the_retry(
 ) -> None:
     """The execution started but TrainingStarted never reached the bus: Lambda's retry finds
     the execution running and publishes it, so the history is not left without the start."""
-    real_publish = domain_events.publish
+    real_publish = event_bus.publish
 
     def failing_for_started(*events: domain_events.DomainEvent) -> int:
         if any(e.type == domain_events.TRAINING_STARTED for e in events):
-            raise domain_events.PublishError("EventBridge rejected 1 event(s)")
+            raise event_bus.PublishError("EventBridge rejected 1 event(s)")
         return real_publish(*events)
 
-    monkeypatch.setattr(domain_events, "publish", failing_for_started)
-    with pytest.raises(domain_events.PublishError):
+    monkeypatch.setattr(event_bus, "publish", failing_for_started)
+    with pytest.raises(event_bus.PublishError):
         start_retraining.run(TICK)
     assert event_sink.types() == ["TrainingRequested"]
-    monkeypatch.setattr(domain_events, "publish", real_publish)
+    monkeypatch.setattr(event_bus, "publish", real_publish)
     retry = start_retraining.run(TICK)
     (execution,) = sim.executions("trainops-test-churn")
     assert retry == {"status": "duplicate", "model": "churn", "executionArn": execution.arn}

@@ -12,7 +12,8 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.lambda_context import LambdaContext
-from trainops_runtime import clients, stop_maintenance
+from trainops_runtime.adapters import clients
+from trainops_runtime.handlers import stop_maintenance
 
 NOW = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
 WINDOW = "mw-0c50858d01a1b2c3d"

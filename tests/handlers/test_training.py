@@ -21,9 +21,10 @@ from botocore.stub import Stubber
 from tests.catalog_file import use_catalog
 from tests.sagemaker_sim import PipelineSim
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, errors
+from trainops_runtime import errors
+from trainops_runtime.adapters import clients
+from trainops_runtime.adapters.training import running_executions, start_training
 from trainops_runtime.catalog import CatalogError, ModelCatalog, UnknownModel
-from trainops_runtime.training import running_executions, start_training
 from trainops_runtime.training_request import InvalidRequest, parse
 
 CATALOG = ModelCatalog.from_json(

@@ -16,9 +16,10 @@ from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import queue_worker, slots, training_outcome
+from trainops_runtime.adapters import slots
+from trainops_runtime.adapters.training import start_training
 from trainops_runtime.errors import is_retryable_failure
-from trainops_runtime.training import start_training
+from trainops_runtime.handlers import queue_worker, training_outcome
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -232,7 +233,7 @@ def test_retries_stop_at_max_attempts_then_alert(
     setup: dict[str, str], pipelines: PipelineSim, event_sink: EventSink
 ) -> None:
     """queue -> worker -> execution fails (capacity) -> outcome re-queues ... until attempt 3."""
-    from trainops_runtime.request_queue import enqueue
+    from trainops_runtime.adapters.request_queue import enqueue
 
     enqueue(
         setup["queue_url"],

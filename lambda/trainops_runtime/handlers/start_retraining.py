@@ -30,18 +30,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability, settings, slots
+from trainops_runtime import observability, settings
+from trainops_runtime.adapters import event_bus, slots
+from trainops_runtime.adapters.data_freshness import newest_change_after
+from trainops_runtime.adapters.notify import notify
+from trainops_runtime.adapters.training import (
+    last_success_started,
+    running_executions,
+    start_training,
+)
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.data_freshness import newest_change_after
 from trainops_runtime.errors import (
     RetryableError,
     error_code,
     is_retryable,
     may_have_taken_effect,
 )
-from trainops_runtime.notify import notify
 from trainops_runtime.outcomes import StartOutcome
-from trainops_runtime.training import last_success_started, running_executions, start_training
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
 
 logger = Logger(service=observability.SERVICE)
@@ -100,7 +105,7 @@ def _event(kind: str, request: TrainingRequest, **fields: Any) -> events.DomainE
 
 def _skip(request: TrainingRequest, reason: str, discriminator: str) -> dict[str, Any]:
     logger.info("retraining skipped", extra={"model": request.model, "reason": reason})
-    events.publish(
+    event_bus.publish(
         _event(events.TRAINING_SKIPPED, request, reason=reason, discriminator=discriminator)
     )
     metrics.add_metric(name="RetrainingSkipped", unit=MetricUnit.Count, value=1)
@@ -203,7 +208,7 @@ def _start(
     same execution). A first start that certainly failed frees the slot it claimed; otherwise
     the slot stays (the stall check frees it if nothing runs)."""
     if not duplicate:
-        events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
+        event_bus.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
     try:
         execution_arn = start_training(request, catalog, trigger=TRIGGER)
     except (ClientError, BotoCoreError) as error:
@@ -214,7 +219,7 @@ def _start(
         if is_retryable(error):
             logger.warning("retryable error; Lambda will retry", extra={"code": error_code(error)})
             raise RetryableError(f"{error_code(error)}: {error}") from error
-        events.publish(
+        event_bus.publish(
             _event(
                 events.TRAINING_FAILED,
                 request,
@@ -246,9 +251,11 @@ def _announce_start(request: TrainingRequest, execution_arn: str, *, again: bool
     """`TrainingStarted` on the bus (again: with `TrainingRequested`) and the notice."""
     started = _event(events.TRAINING_STARTED, request, execution_arn=execution_arn)
     if again:
-        events.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason), started)
+        event_bus.publish(
+            _event(events.TRAINING_REQUESTED, request, reason=request.reason), started
+        )
     else:
-        events.publish(started)
+        event_bus.publish(started)
     notify(
         NOTIFY_ENV,
         f"trainops: scheduled retraining of {request.model} started",

@@ -18,10 +18,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, slots
+from trainops_runtime import observability
 from trainops_runtime import pipeline_contract as contract
+from trainops_runtime.adapters import clients, slots
+from trainops_runtime.adapters.training import RunningExecution, running_executions
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.training import RunningExecution, running_executions
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)

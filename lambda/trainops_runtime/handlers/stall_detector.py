@@ -35,10 +35,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, settings, slot_keeper, slots
+from trainops_runtime import observability, settings
+from trainops_runtime.adapters import clients, slots
+from trainops_runtime.adapters.training import RunningExecution, running_executions
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
-from trainops_runtime.training import RunningExecution, running_executions
+from trainops_runtime.handlers import slot_keeper
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)

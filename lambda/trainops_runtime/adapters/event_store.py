@@ -27,7 +27,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import clients, settings
+from trainops_runtime import settings
+from trainops_runtime.adapters import clients
 
 TABLE_ENV = settings.EVENT_TABLE.name
 MARKER_PREFIX = "event#"

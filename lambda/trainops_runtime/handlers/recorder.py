@@ -28,7 +28,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import domain_events, event_store, observability
+from trainops_runtime import domain_events, observability
+from trainops_runtime.adapters import event_store
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.projection import (
     PIPELINE_STATUS,

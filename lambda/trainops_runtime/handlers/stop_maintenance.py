@@ -24,7 +24,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from trainops_runtime import clients, observability, settings
+from trainops_runtime import observability, settings
+from trainops_runtime.adapters import clients
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)

@@ -11,7 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from trainops_runtime import clients, settings
+from trainops_runtime import settings
+from trainops_runtime.adapters import clients
 from trainops_runtime.training_request import TrainingRequest
 
 QUEUE_URL_ENV = settings.TRAINING_QUEUE_URL.name

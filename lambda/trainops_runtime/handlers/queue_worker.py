@@ -45,8 +45,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, settings, slots
 from trainops_runtime import domain_events as events
+from trainops_runtime import observability, settings
+from trainops_runtime.adapters import clients, event_bus, slots
+from trainops_runtime.adapters.request_queue import dead_letter
+from trainops_runtime.adapters.training import start_training
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import (
     RetryableError,
@@ -55,8 +58,6 @@ from trainops_runtime.errors import (
     may_have_taken_effect,
 )
 from trainops_runtime.outcomes import RequestOutcome
-from trainops_runtime.request_queue import dead_letter
-from trainops_runtime.training import start_training
 from trainops_runtime.training_request import (
     MODEL_NAME,
     InvalidRequest,
@@ -229,7 +230,7 @@ class BatchState:
             message_id=record.message_id,
             reason=reason,
         )
-        events.publish(
+        event_bus.publish(
             events.DomainEvent(
                 type=events.TRAINING_REJECTED,
                 model=model if model != "invalid" else "unknown",
@@ -247,7 +248,7 @@ class BatchState:
 
     def _defer(self, record: SQSRecord, request: TrainingRequest, reason: str) -> NoReturn:
         """Back-pressure: recorded, then raised so the message is reported failed and waits."""
-        events.publish(
+        event_bus.publish(
             self._event(
                 events.TRAINING_DEFERRED,
                 request,
@@ -298,7 +299,7 @@ class BatchState:
         """Starts the pipeline with the request's token (for a duplicate: the same execution)."""
         requested = self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
         if not duplicate:
-            events.publish(requested)
+            event_bus.publish(requested)
         try:
             execution_arn = start_training(request, self.catalog, trigger=TRIGGER)
         except InvalidRequest as error:
@@ -328,7 +329,7 @@ class BatchState:
                 request_id=request.request_id,
                 attempt=request.attempt,
             )
-            events.publish(
+            event_bus.publish(
                 self._event(
                     events.TRAINING_FAILED, request, reason=reason, data={"retryable": False}
                 )
@@ -337,10 +338,10 @@ class BatchState:
         started = self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn)
         if duplicate:
             # An earlier delivery may have died between the start and the publish.
-            events.publish(requested, started)
+            event_bus.publish(requested, started)
             self.outcomes[record.message_id] = RequestOutcome.DUPLICATE
             return RequestOutcome.DUPLICATE
-        events.publish(started)
+        event_bus.publish(started)
         metrics.add_metric(name="TrainingsStarted", unit=MetricUnit.Count, value=1)
         self.outcomes[record.message_id] = RequestOutcome.STARTED
         return RequestOutcome.STARTED

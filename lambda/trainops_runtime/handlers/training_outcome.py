@@ -33,14 +33,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import clients, observability, settings, slots
 from trainops_runtime import domain_events as events
+from trainops_runtime import observability, settings
 from trainops_runtime import pipeline_contract as contract
+from trainops_runtime.adapters import clients, event_bus, slots
+from trainops_runtime.adapters.notify import notify
+from trainops_runtime.adapters.request_queue import enqueue
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import is_retryable_failure
-from trainops_runtime.notify import notify
 from trainops_runtime.outcomes import RunOutcome
-from trainops_runtime.request_queue import enqueue
 from trainops_runtime.training_request import TrainingRequest
 
 logger = Logger(service=observability.SERVICE)
@@ -166,7 +167,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     ended_at = _event_time(event)
 
     if status == "Succeeded":
-        events.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn, ended_at))
+        event_bus.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn, ended_at))
         metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
         notify(
             SUCCESS_TOPIC_ENV,
@@ -176,7 +177,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         )
         return {"outcome": RunOutcome.SUCCEEDED, "model": model}
     if status == "Stopped":
-        events.publish(
+        event_bus.publish(
             _event(
                 events.TRAINING_FAILED,
                 request,
@@ -199,7 +200,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
             reason=f"retry after attempt {request.attempt} failed: {reason}"
         )
         enqueue(queue_url, retry)
-        events.publish(
+        event_bus.publish(
             _event(
                 events.TRAINING_REQUEUED,
                 request,
@@ -212,7 +213,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         metrics.add_metric(name="TrainingsRequeued", unit=MetricUnit.Count, value=1)
         return {"outcome": RunOutcome.REQUEUED, "model": model, "attempt": retry.attempt}
 
-    events.publish(
+    event_bus.publish(
         _event(
             events.TRAINING_FAILED,
             request,

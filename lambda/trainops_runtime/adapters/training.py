@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from trainops_runtime import clients
 from trainops_runtime import pipeline_contract as contract
+from trainops_runtime.adapters import clients
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest
 

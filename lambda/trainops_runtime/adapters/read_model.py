@@ -14,7 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import clients, event_store, projection, settings
+from trainops_runtime import projection, settings
+from trainops_runtime.adapters import clients, event_store
 
 TABLE_ENV = settings.READ_MODEL_TABLE.name
 

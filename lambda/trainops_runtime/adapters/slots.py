@@ -34,8 +34,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import clients, settings
-from trainops_runtime.training import RunningExecution
+from trainops_runtime import settings
+from trainops_runtime.adapters import clients
+from trainops_runtime.adapters.training import RunningExecution
 from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS
 
 TABLE_ENV = settings.SLOTS_TABLE.name

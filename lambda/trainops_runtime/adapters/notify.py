@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from trainops_runtime import clients
+from trainops_runtime.adapters import clients
 
 MAX_SUBJECT = 100
 

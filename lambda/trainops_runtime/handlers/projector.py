@@ -14,7 +14,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from trainops_runtime import event_store, observability, projection, read_model
+from trainops_runtime import observability, projection
+from trainops_runtime.adapters import event_store, read_model
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)

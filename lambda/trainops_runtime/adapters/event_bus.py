@@ -1,0 +1,44 @@
+"""Publishing domain events to the training bus (EventBridge PutEvents).
+
+No bus configured means event sourcing is off for this stack: nothing is published, nothing
+fails. A rejected entry raises `PublishError` naming each event and AWS's reason.
+"""
+
+from __future__ import annotations
+
+from trainops_runtime import settings
+from trainops_runtime.adapters import clients
+from trainops_runtime.domain_events import DomainEvent
+
+BUS_ENV_VAR = settings.EVENT_BUS.name
+
+
+class PublishError(RuntimeError):
+    """EventBridge did not accept an event; raised so the invocation is retried."""
+
+
+def bus_name() -> str | None:
+    return settings.EVENT_BUS.read()
+
+
+def publish(*events: DomainEvent) -> int:
+    """Puts the events on the training bus; returns how many were sent (0 when none is set).
+
+    No bus configured means event sourcing is disabled for this stack: nothing to record.
+    """
+    bus = bus_name()
+    if bus is None or not events:
+        return 0
+    sent = 0
+    for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries
+        batch = events[start : start + 10]
+        response = clients.client("events").put_events(Entries=[e.entry(bus) for e in batch])
+        if response.get("FailedEntryCount", 0):
+            failed = [
+                f"{event.type}: {result.get('ErrorCode')} {result.get('ErrorMessage')}"
+                for event, result in zip(batch, response["Entries"], strict=True)
+                if result.get("ErrorCode")
+            ]
+            raise PublishError(f"EventBridge rejected {len(failed)} event(s): {'; '.join(failed)}")
+        sent += len(batch)
+    return sent
