@@ -162,3 +162,33 @@ def test_the_lambda_package_imports_only_downward(layer: str, allowed: set[str])
         for imported in _runtime_imports(path) - allowed
     }
     assert upward == set()
+
+
+def _client_calls(path: Path) -> list[str]:
+    """Where a module calls `clients.client(...)`, except to hand Powertools its client
+    (`boto3_client=`: handler wiring, not an AWS call of the handler's own)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    handed = {
+        id(keyword.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for keyword in node.keywords
+        if keyword.arg == "boto3_client"
+    }
+    return [
+        f"{path.relative_to(RUNTIME)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "client"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "clients"
+        and id(node) not in handed
+    ]
+
+
+def test_only_adapters_call_aws() -> None:
+    """Handlers wire Powertools around domain code and adapters; the domain code is pure."""
+    calls = [call for path in sorted(RUNTIME.rglob("*.py")) for call in _client_calls(path)]
+    assert calls  # the adapters do
+    assert [call for call in calls if not call.startswith("adapters/")] == []

@@ -19,7 +19,7 @@ from tests.queue_helpers import deliver, drain, receive_event, send
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime.adapters import slots
+from trainops_runtime.adapters import clients, slots
 from trainops_runtime.adapters.request_queue import (
     MAX_MESSAGE_BYTES,
     REJECT_REASON_ATTRIBUTE,
@@ -342,7 +342,7 @@ def test_a_failing_backoff_call_keeps_the_batch_outcome(
             "ChangeMessageVisibilityBatch",
         )
 
-    sqs = queue_worker.clients.client("sqs")
+    sqs = clients.client("sqs")
     monkeypatch.setattr(sqs, "change_message_visibility_batch", broken)
     result = queue_worker.run(event)
     assert result == {"batchItemFailures": [{"itemIdentifier": failed_message}]}

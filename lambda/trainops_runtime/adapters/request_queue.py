@@ -88,3 +88,11 @@ def dead_letter(
         MessageDeduplicationId=message_id,
         MessageAttributes=attributes,
     )
+
+
+def delay_messages(queue_url: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sets each entry's message visibility (its backoff); returns SQS's answer, whose
+    `Failed` lists the entries it could not change."""
+    return dict(
+        clients.client("sqs").change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+    )

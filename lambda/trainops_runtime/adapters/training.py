@@ -166,3 +166,63 @@ def last_success_started(model: str, catalog: ModelCatalog) -> datetime | None:
         if not token:
             return None
         request["NextToken"] = token
+
+
+def pipeline_execution_status(execution_arn: str) -> str:
+    """SageMaker's current status of one execution (a listing may be minutes old)."""
+    return str(
+        clients.client("sagemaker").describe_pipeline_execution(PipelineExecutionArn=execution_arn)[
+            "PipelineExecutionStatus"
+        ]
+    )
+
+
+def running_training_jobs(execution_arn: str) -> list[str]:
+    """Names of the training jobs this execution is currently running."""
+    sagemaker = clients.client("sagemaker")
+    names: list[str] = []
+    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn, "SortOrder": "Descending"}
+    while True:
+        page = sagemaker.list_pipeline_execution_steps(**request)
+        for step in page.get("PipelineExecutionSteps", []):
+            job_arn = step.get("Metadata", {}).get("TrainingJob", {}).get("Arn")
+            if job_arn and step.get("StepStatus") in ("Executing", "Starting"):
+                names.append(job_arn.rsplit("/", 1)[-1])
+        if not page.get("NextToken"):
+            return names
+        request["NextToken"] = page["NextToken"]
+
+
+def describe_training_job(name: str) -> dict[str, Any]:
+    return dict(clients.client("sagemaker").describe_training_job(TrainingJobName=name))
+
+
+def failure_reason(execution_arn: str) -> str:
+    """The execution's failure reason plus those of its failed steps (where the cause is)."""
+    sagemaker = clients.client("sagemaker")
+    reasons = []
+    execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+    if execution.get("FailureReason"):
+        reasons.append(str(execution["FailureReason"]))
+    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn}
+    while True:
+        page = sagemaker.list_pipeline_execution_steps(**request)
+        for step in page.get("PipelineExecutionSteps", []):
+            if step.get("StepStatus") == "Failed" and step.get("FailureReason"):
+                reasons.append(f"{step.get('StepName', 'step')}: {step['FailureReason']}")
+        if not page.get("NextToken"):
+            break
+        request["NextToken"] = page["NextToken"]
+    return "; ".join(reasons) or "no failure reason reported"
+
+
+def execution_parameters(execution_arn: str) -> dict[str, str]:
+    sagemaker = clients.client("sagemaker")
+    parameters: dict[str, str] = {}
+    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn}
+    while True:
+        page = sagemaker.list_pipeline_parameters_for_execution(**request)
+        parameters.update({p["Name"]: p["Value"] for p in page.get("PipelineParameters", [])})
+        if not page.get("NextToken"):
+            return parameters
+        request["NextToken"] = page["NextToken"]

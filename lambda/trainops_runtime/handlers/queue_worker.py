@@ -47,8 +47,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
 from trainops_runtime import observability, settings
-from trainops_runtime.adapters import clients, event_bus, slots
-from trainops_runtime.adapters.request_queue import dead_letter
+from trainops_runtime.adapters import event_bus, slots
+from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import (
@@ -397,9 +397,7 @@ def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[s
     if not entries:
         return
     try:
-        result = clients.client("sqs").change_message_visibility_batch(
-            QueueUrl=settings.queue_url, Entries=entries
-        )
+        result = delay_messages(settings.queue_url, entries)
     except (ClientError, BotoCoreError) as error:
         # The batch's outcome stands: the failed messages return after the queue's visibility
         # timeout instead of their backoff, and the others must still be deleted.

@@ -20,8 +20,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import observability
 from trainops_runtime import pipeline_contract as contract
-from trainops_runtime.adapters import clients, slots
-from trainops_runtime.adapters.training import RunningExecution, running_executions
+from trainops_runtime.adapters import slots
+from trainops_runtime.adapters.training import (
+    RunningExecution,
+    pipeline_execution_status,
+    running_executions,
+)
 from trainops_runtime.catalog import ModelCatalog
 
 logger = Logger(service=observability.SERVICE)
@@ -30,10 +34,7 @@ metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observabili
 
 def still_running(execution_arn: str) -> bool:
     """SageMaker's current word on one execution (the listing may be minutes old)."""
-    status = clients.client("sagemaker").describe_pipeline_execution(
-        PipelineExecutionArn=execution_arn
-    )["PipelineExecutionStatus"]
-    return status in contract.RUNNING_STATES
+    return pipeline_execution_status(execution_arn) in contract.RUNNING_STATES
 
 
 def keep(

@@ -36,8 +36,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import observability, settings
-from trainops_runtime.adapters import clients, slots
-from trainops_runtime.adapters.training import RunningExecution, running_executions
+from trainops_runtime.adapters import slots
+from trainops_runtime.adapters.training import (
+    RunningExecution,
+    describe_training_job,
+    running_executions,
+    running_training_jobs,
+)
+from trainops_runtime.adapters.training_logs import last_log_ingestion
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.handlers import slot_keeper
@@ -103,26 +109,10 @@ def _minutes(delta: timedelta) -> int:
     return int(delta.total_seconds() // 60)
 
 
-def _running_training_jobs(execution_arn: str) -> list[str]:
-    """Names of the training jobs this execution is currently running."""
-    sagemaker = clients.client("sagemaker")
-    names: list[str] = []
-    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn, "SortOrder": "Descending"}
-    while True:
-        page = sagemaker.list_pipeline_execution_steps(**request)
-        for step in page.get("PipelineExecutionSteps", []):
-            job_arn = step.get("Metadata", {}).get("TrainingJob", {}).get("Arn")
-            if job_arn and step.get("StepStatus") in ("Executing", "Starting"):
-                names.append(job_arn.rsplit("/", 1)[-1])
-        if not page.get("NextToken"):
-            return names
-        request["NextToken"] = page["NextToken"]
-
-
 def check_job(
     model: str, name: str, max_runtime: timedelta, thresholds: Thresholds, now: datetime
 ) -> list[Finding]:
-    job = clients.client("sagemaker").describe_training_job(TrainingJobName=name)
+    job = describe_training_job(name)
     if job.get("TrainingJobStatus") != "InProgress":
         return []
     started = job.get("TrainingStartTime") or job["CreationTime"]
@@ -144,7 +134,7 @@ def check_job(
     if now - last_change < thresholds.stalled_after:
         return findings
     if status == "Training":
-        last_log = _last_log_ingestion(name)
+        last_log = last_log_ingestion(TRAINING_LOG_GROUP, name)
         if last_log is not None and now - last_log < thresholds.stalled_after:
             return findings  # long training that still writes logs is progress
         quiet = now - max(last_change, last_log) if last_log else now - last_change
@@ -162,29 +152,6 @@ def check_job(
         )
     )
     return findings
-
-
-def _last_log_ingestion(job_name: str) -> datetime | None:
-    """When any of the job's log streams (`<job>/algo-<n>-<epoch>`) last received events.
-
-    `lastIngestionTime` rather than `lastEventTimestamp`, which CloudWatch Logs updates only
-    eventually (AWS documents delays of up to an hour).
-    """
-    logs = clients.client("logs")
-    request: dict[str, Any] = {
-        "logGroupName": TRAINING_LOG_GROUP,
-        "logStreamNamePrefix": f"{job_name}/",
-    }
-    stamps: list[int] = []
-    while True:  # one stream per host: more than a page for large distributed jobs
-        page = logs.describe_log_streams(**request)
-        stamps += [
-            s["lastIngestionTime"] for s in page.get("logStreams", []) if s.get("lastIngestionTime")
-        ]
-        if not page.get("nextToken"):
-            break
-        request["nextToken"] = page["nextToken"]
-    return datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
 
 
 def list_running(catalog: ModelCatalog, now: datetime) -> dict[str, list[RunningExecution]]:
@@ -218,7 +185,7 @@ def detect(
                             detail=f"{_minutes(elapsed)} of {_minutes(longest)} minutes used",
                         )
                     )
-            for job in _running_training_jobs(execution.execution_arn):
+            for job in running_training_jobs(execution.execution_arn):
                 report.running_jobs += 1
                 report.findings += check_job(
                     model, job, timedelta(minutes=entry.max_runtime_minutes), thresholds, now

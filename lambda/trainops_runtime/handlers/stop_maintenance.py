@@ -16,39 +16,23 @@ queue, where an alarm points at it.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import observability, settings
-from trainops_runtime.adapters import clients
+from trainops_runtime.adapters.maintenance_window import stop_window
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-WINDOW_ENV = settings.MAINTENANCE_WINDOW_ID.name
-ALARM_ENV = settings.GUARD_ALARM_NAME.name
 ALARM_EVENT = "CloudWatch Alarm State Change"
-ACTIVE = ("PENDING", "IN_PROGRESS")
-# How far back to look for executions still running. A window is open for at most 24 hours, but
-# its tasks run on past the window's end (CONTINUE_TASK) for as long as their commands may run
-# (up to 48 hours each, model after model): 30 days covers that with room to spare, and a window
-# has only one execution per schedule tick to page through.
-LOOKBACK = timedelta(days=30)
 
 
 class UnexpectedEvent(ValueError):
     """Not the guard alarm's state change: a wiring bug, so it is raised, not ignored."""
-
-
-@dataclass
-class Stopped:
-    executions: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
 
 
 def alarm_state(event: Any, alarm_name: str) -> str:
@@ -64,62 +48,10 @@ def alarm_state(event: Any, alarm_name: str) -> str:
     return state
 
 
-def _paged(operation: str, key: str, **request: Any) -> list[dict[str, Any]]:
-    ssm = clients.client("ssm")
-    found: list[dict[str, Any]] = []
-    while True:
-        page = getattr(ssm, operation)(**request)
-        found += page.get(key, [])
-        if not page.get("NextToken"):
-            return found
-        request["NextToken"] = page["NextToken"]
-
-
-def stop_window(window_id: str, now: datetime) -> Stopped:
-    """Cancels the window's active executions and the commands they are running."""
-    ssm = clients.client("ssm")
-    stopped = Stopped()
-    executions = _paged(
-        "describe_maintenance_window_executions",
-        "WindowExecutions",
-        WindowId=window_id,
-        Filters=[
-            {"Key": "ExecutedAfter", "Values": [(now - LOOKBACK).strftime("%Y-%m-%dT%H:%M:%SZ")]}
-        ],
-    )
-    for execution in executions:
-        if execution.get("Status") not in ACTIVE:
-            continue
-        execution_id = execution["WindowExecutionId"]
-        # What is in flight is read before the execution is cancelled (statuses are checked
-        # here rather than filtered server-side, so nothing depends on filter-key spelling).
-        commands = [
-            invocation["ExecutionId"]  # the Run Command command id
-            for task in _paged(
-                "describe_maintenance_window_execution_tasks",
-                "WindowExecutionTaskIdentities",
-                WindowExecutionId=execution_id,
-            )
-            if task.get("Status") in ACTIVE
-            for invocation in _paged(
-                "describe_maintenance_window_execution_task_invocations",
-                "WindowExecutionTaskInvocationIdentities",
-                WindowExecutionId=execution_id,
-                TaskId=task["TaskExecutionId"],
-            )
-            if invocation.get("Status") in ACTIVE and invocation.get("ExecutionId")
-        ]
-        ssm.cancel_maintenance_window_execution(WindowExecutionId=execution_id)
-        stopped.executions.append(execution_id)
-        for command_id in commands:
-            ssm.cancel_command(CommandId=command_id)
-            stopped.commands.append(command_id)
-    return stopped
-
-
 def run(event: Any, now: datetime | None = None) -> dict[str, Any]:
     try:
-        window_id, alarm_name = os.environ[WINDOW_ENV], os.environ[ALARM_ENV]
+        window_id = settings.MAINTENANCE_WINDOW_ID.require()
+        alarm_name = settings.GUARD_ALARM_NAME.require()
     except KeyError as error:
         raise RuntimeError(f"stop_maintenance is misconfigured: {error!r} is not set") from None
     state = alarm_state(event, alarm_name)

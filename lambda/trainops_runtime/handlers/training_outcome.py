@@ -39,6 +39,7 @@ from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.adapters.notify import notify
 from trainops_runtime.adapters.request_queue import enqueue
+from trainops_runtime.adapters.training import execution_parameters, failure_reason
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import is_retryable_failure
 from trainops_runtime.outcomes import RunOutcome
@@ -86,37 +87,6 @@ def request_from_parameters(
     )
 
 
-def failure_reason(execution_arn: str) -> str:
-    """The execution's failure reason plus those of its failed steps (where the cause is)."""
-    sagemaker = clients.client("sagemaker")
-    reasons = []
-    execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
-    if execution.get("FailureReason"):
-        reasons.append(str(execution["FailureReason"]))
-    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn}
-    while True:
-        page = sagemaker.list_pipeline_execution_steps(**request)
-        for step in page.get("PipelineExecutionSteps", []):
-            if step.get("StepStatus") == "Failed" and step.get("FailureReason"):
-                reasons.append(f"{step.get('StepName', 'step')}: {step['FailureReason']}")
-        if not page.get("NextToken"):
-            break
-        request["NextToken"] = page["NextToken"]
-    return "; ".join(reasons) or "no failure reason reported"
-
-
-def _parameters(execution_arn: str) -> dict[str, str]:
-    sagemaker = clients.client("sagemaker")
-    parameters: dict[str, str] = {}
-    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn}
-    while True:
-        page = sagemaker.list_pipeline_parameters_for_execution(**request)
-        parameters.update({p["Name"]: p["Value"] for p in page.get("PipelineParameters", [])})
-        if not page.get("NextToken"):
-            return parameters
-        request["NextToken"] = page["NextToken"]
-
-
 def _event(
     kind: str, request: TrainingRequest, execution_arn: str, at: datetime, **fields: Any
 ) -> events.DomainEvent:
@@ -161,7 +131,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         raise UnexpectedEvent(f"{pipeline_arn} is not a pipeline of this stack")
     observability.tag_stack(metrics)
     request = request_from_parameters(
-        model, catalog.get(model), _parameters(execution_arn), execution_arn
+        model, catalog.get(model), execution_parameters(execution_arn), execution_arn
     )
     _free_slot(request, execution_arn, status)
     ended_at = _event_time(event)
