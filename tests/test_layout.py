@@ -48,18 +48,34 @@ def imported_modules(path: Path, package: str | None = None) -> set[str]:
                 module = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 module = node.module or ""
-            found.add(module)
-            # `from components import monitoring` imports the package `components.monitoring`
-            found.update(f"{module}.{alias.name}" for alias in node.names)
+            if module != "components":
+                found.add(module)
+            # `from components import monitoring` imports the package `components.monitoring`;
+            # `from components import TrainingQueue` imports `components` itself, whose
+            # __init__ imports every feature
+            found.update(
+                f"{module}.{alias.name}"
+                if module != "components" or _is_package(alias.name)
+                else "components"
+                for alias in node.names
+            )
     return {name for name in found if name.split(".")[0] == "components"}
 
 
+def _is_package(name: str) -> bool:
+    return (COMPONENTS / name / "__init__.py").exists()
+
+
+ROOT = "components (every feature)"
+
+
 def tier_of(module: str) -> str | None:
-    """The package directly under `components` that ``module`` belongs to, if it is one."""
+    """The package directly under `components` that ``module`` belongs to; ROOT for the
+    `components` package itself (its __init__ imports every feature)."""
     parts = module.split(".")
     if len(parts) < 2:
-        return None
-    return parts[1] if (COMPONENTS / parts[1] / "__init__.py").exists() else None
+        return ROOT if parts == ["components"] else None
+    return parts[1] if _is_package(parts[1]) else ROOT
 
 
 def modules_of(package: str) -> list[Path]:
@@ -109,6 +125,7 @@ def test_the_import_reader_sees_every_form_of_a_crossing(tmp_path: Path) -> None
         "import components.training_queue.component\n"
         "from components import event_sourcing\n"
         "from ..scheduled_retraining import component\n"
+        "from components import TrainingEventStore\n"
         "def later():\n"
         "    from components.maintenance_window.specs import x\n",
         encoding="utf-8",
@@ -120,6 +137,7 @@ def test_the_import_reader_sees_every_form_of_a_crossing(tmp_path: Path) -> None
         "event_sourcing",
         "scheduled_retraining",
         "maintenance_window",
+        ROOT,
     }
 
 

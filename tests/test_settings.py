@@ -42,7 +42,14 @@ def _imports(tree: ast.Module) -> set[str]:
 
 
 def _variables_read(tree: ast.Module) -> set[str]:
-    """Names of the `settings.X` variables a module refers to."""
+    """Names of the `settings.X` variables a module refers to (under any alias of `settings`)."""
+    aliases = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "trainops_runtime"
+        for alias in node.names
+        if alias.name == "settings"
+    }
     declared = {
         name for name, value in vars(settings).items() if isinstance(value, settings.Variable)
     }
@@ -51,7 +58,7 @@ def _variables_read(tree: ast.Module) -> set[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
-        and node.value.id == "settings"
+        and node.value.id in aliases
         and node.attr in declared
     }
 
@@ -72,7 +79,7 @@ def reads(handler: str) -> set[str]:
 
 @pytest.mark.parametrize("handler", sorted(settings.HANDLERS))
 def test_a_handler_declares_every_variable_its_code_reads(handler: str) -> None:
-    declared = {variable.name for variable in settings.HANDLERS[handler]}
+    declared = {variable.name for variable in settings.HANDLERS[handler].all}
     assert reads(handler) - declared == set()
 
 
@@ -92,6 +99,8 @@ def test_the_reader_follows_imports() -> None:
     """The check above is only as good as its reader: the queue worker reads the slot table
     through `slots` and the bus through `domain_events`, neither in its own code."""
     assert {"TRAINOPS_SLOTS_TABLE", "TRAINOPS_EVENT_BUS"} <= reads("queue_worker")
+    # and sees the worker's own reads, made under an alias of the module
+    assert "TRAINOPS_DLQ_URL" in reads("queue_worker")
 
 
 def test_a_default_is_used_when_unset_and_a_required_variable_is_named(monkeypatch) -> None:
@@ -100,8 +109,19 @@ def test_a_default_is_used_when_unset_and_a_required_variable_is_named(monkeypat
     monkeypatch.setenv(settings.BACKOFF_BASE_SECONDS.name, "7")
     assert settings.BACKOFF_BASE_SECONDS.require() == "7"
     monkeypatch.delenv(settings.DLQ_URL.name, raising=False)
-    with pytest.raises(KeyError, match="TRAINOPS_DLQ_URL is not set"):
+    with pytest.raises(KeyError, match="TRAINOPS_DLQ_URL"):
         settings.DLQ_URL.require()
+
+
+def test_an_empty_value_is_a_value_as_os_environ_has_it(monkeypatch) -> None:
+    """Only an unset variable takes the default: an empty one is what the handler gets, so a
+    misconfigured number still fails loudly instead of quietly becoming the default."""
+    monkeypatch.setenv(settings.MAX_ATTEMPTS.name, "")
+    assert settings.MAX_ATTEMPTS.read() == ""
+    with pytest.raises(ValueError, match="invalid literal"):
+        int(settings.MAX_ATTEMPTS.require())
+    monkeypatch.setenv(settings.DLQ_URL.name, "")
+    assert settings.DLQ_URL.require() == ""
 
 
 CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="us-east-1")

@@ -11,7 +11,7 @@ Output goes to the artifacts bucket (encrypted) and a CloudWatch log group; fail
 and cancellations notify the warning topic through a service role that may do just that. Run
 Command status changes are forwarded to the training event bus when event sourcing is on.
 
-The window's API values are built by the pure functions of `maintenance_specs`, in the shape
+The window's API values are built by the pure functions of `specs`, in the shape
 of the SSM API, so tests can hand exactly those values to SSM (moto).
 """
 

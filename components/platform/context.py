@@ -29,8 +29,8 @@ class PlatformContext:
     log_retention_days: int
     # AWS's published Powertools for AWS Lambda (Python) V3 layer version.
     powertools_layer_version: int
-    # model -> catalog entry (`training_pipeline.model_catalog`): shipped in the code of the
-    # functions that act on models (`trainops_runtime.catalog`).
+    # model -> catalog entry (`training_pipeline.component.model_catalog`): shipped in the
+    # code of the functions that act on models (`trainops_runtime.catalog`).
     model_catalog: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Where alarms go; None when monitoring is off (then nothing alarms).
     alerts: alarms.AlertLadder | None = None

@@ -11,7 +11,6 @@ SageMaker ValidationException.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -111,7 +110,7 @@ class ModelCatalog:
 
 def catalog_path() -> Path:
     """The catalog file: beside this module in the deployed code, or ``$TRAINOPS_CATALOG_FILE``."""
-    configured = os.environ.get(PATH_ENV)
+    configured = settings.CATALOG_FILE.read()
     return Path(configured) if configured else Path(__file__).with_name(FILE_NAME)
 
 

@@ -13,7 +13,7 @@ from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
-from trainops_runtime import domain_events
+from trainops_runtime import domain_events, settings
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.errors import RetryableError
 from trainops_runtime.handlers import start_retraining
@@ -201,7 +201,7 @@ def test_start_is_notified(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) ->
         "Attributes"
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    monkeypatch.setenv(start_retraining.NOTIFY_ENV, topic)
+    monkeypatch.setenv(settings.NOTIFY_TOPIC_ARN.name, topic)
     start_retraining.run(TICK)
     (message,) = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
     body = json.loads(message["Body"])

@@ -18,7 +18,7 @@ class PublishError(RuntimeError):
 
 
 def bus_name() -> str | None:
-    return settings.EVENT_BUS.read()
+    return settings.EVENT_BUS.read() or None
 
 
 def publish(*events: DomainEvent) -> int:

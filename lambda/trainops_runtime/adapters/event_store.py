@@ -17,7 +17,6 @@ An append is one TransactWriteItems call that writes, all or nothing:
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -57,7 +56,7 @@ class StoredEvent:
 
 
 def table_name() -> str:
-    name = os.environ.get(TABLE_ENV)
+    name = settings.EVENT_TABLE.read()
     if not name:
         raise RuntimeError(f"{TABLE_ENV} is not set")
     return name

@@ -6,16 +6,15 @@ stack chose no notifications, which is not an error.
 
 from __future__ import annotations
 
-import os
-
 from trainops_runtime.adapters import clients
+from trainops_runtime.settings import Variable
 
 MAX_SUBJECT = 100
 
 
-def notify(topic_env: str, subject: str, message: str) -> str | None:
-    """Publishes to the topic named by ``topic_env``; returns the message id (None if unset)."""
-    topic_arn = os.environ.get(topic_env)
+def notify(topic: Variable, subject: str, message: str) -> str | None:
+    """Publishes to the topic ``topic`` names; returns the message id (None if unset)."""
+    topic_arn = topic.read()
     if not topic_arn:
         return None
     response = clients.client("sns").publish(

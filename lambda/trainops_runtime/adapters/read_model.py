@@ -8,7 +8,6 @@ a newer state with an older one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +24,7 @@ class StaleWrite(RuntimeError):
 
 
 def table_name() -> str:
-    name = os.environ.get(TABLE_ENV)
+    name = settings.READ_MODEL_TABLE.read()
     if not name:
         raise RuntimeError(f"{TABLE_ENV} is not set")
     return name

@@ -26,7 +26,6 @@ keeps long runs' slots valid, and gives running executions without a slot one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -126,7 +125,7 @@ class Ledger:
 
 def table_name() -> str | None:
     """The slots table, or None when this stack has no training queue (ticks then ask SageMaker)."""
-    return os.environ.get(TABLE_ENV) or None
+    return settings.SLOTS_TABLE.read() or None
 
 
 def _ledger(item: Mapping[str, Any]) -> Ledger:

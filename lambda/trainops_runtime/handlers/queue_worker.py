@@ -46,7 +46,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability, settings
+from trainops_runtime import observability
+from trainops_runtime import settings as variables
 from trainops_runtime.adapters import event_bus, slots
 from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
@@ -92,12 +93,12 @@ class Settings:
     def from_environment(cls) -> Settings:
         try:
             return cls(
-                max_concurrent=int(settings.MAX_CONCURRENT_TRAININGS.require()),
-                dlq_url=settings.DLQ_URL.require(),
-                queue_url=settings.TRAINING_QUEUE_URL.require(),
-                backoff_base=int(settings.BACKOFF_BASE_SECONDS.require()),
-                backoff_max=int(settings.BACKOFF_MAX_SECONDS.require()),
-                slots_table=settings.SLOTS_TABLE.require(),
+                max_concurrent=int(variables.MAX_CONCURRENT_TRAININGS.require()),
+                dlq_url=variables.DLQ_URL.require(),
+                queue_url=variables.TRAINING_QUEUE_URL.require(),
+                backoff_base=int(variables.BACKOFF_BASE_SECONDS.require()),
+                backoff_max=int(variables.BACKOFF_MAX_SECONDS.require()),
+                slots_table=variables.SLOTS_TABLE.require(),
             )
         except (KeyError, ValueError) as error:
             raise RuntimeError(f"queue_worker is misconfigured: {error!r}") from error

@@ -53,7 +53,6 @@ logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "schedule"
-NOTIFY_ENV = settings.NOTIFY_TOPIC_ARN.name
 
 
 class InvalidTick(ValueError):
@@ -257,7 +256,7 @@ def _announce_start(request: TrainingRequest, execution_arn: str, *, again: bool
     else:
         event_bus.publish(started)
     notify(
-        NOTIFY_ENV,
+        settings.NOTIFY_TOPIC_ARN,
         f"trainops: scheduled retraining of {request.model} started",
         f"Scheduled retraining of {request.model} ({request.reason}) started.\n"
         f"Execution: {execution_arn}",

@@ -48,8 +48,6 @@ from trainops_runtime.training_request import TrainingRequest
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-CRITICAL_TOPIC_ENV = settings.CRITICAL_TOPIC_ARN.name
-SUCCESS_TOPIC_ENV = settings.SUCCESS_TOPIC_ARN.name
 EVENT_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
 # How long a handled event is remembered: past EventBridge's retries (an hour here) and
 # Lambda's asynchronous ones (six hours at most).
@@ -140,7 +138,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         event_bus.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn, ended_at))
         metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
         notify(
-            SUCCESS_TOPIC_ENV,
+            settings.SUCCESS_TOPIC_ARN,
             f"trainops: {model} trained",
             f"Training of {model} succeeded (request {request.request_id}, "
             f"attempt {request.attempt}).\nExecution: {execution_arn}",
@@ -196,7 +194,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     metrics.add_metric(name="TrainingsFailed", unit=MetricUnit.Count, value=1)
     why = "attempts exhausted" if retryable else "not retryable"
     notify(
-        CRITICAL_TOPIC_ENV,
+        settings.CRITICAL_TOPIC_ARN,
         f"trainops: training of {model} failed ({why})",
         f"Training of {model} failed after attempt {request.attempt} of {max_attempts} ({why}).\n"
         f"Request: {request.request_id}\nReason: {reason}\nExecution: {execution_arn}",
