@@ -8,6 +8,7 @@ from pydantic import (
 )
 
 from components.platform.config_types import ConfigModel
+from trainops_runtime import settings
 
 
 class TrainingQueueConfig(ConfigModel):
@@ -21,7 +22,10 @@ class TrainingQueueConfig(ConfigModel):
         description="Pipeline executions allowed to run at once across the platform.",
     )
     max_attempts: int = Field(
-        default=3, ge=1, le=10, description="Attempts per request before it fails for good."
+        default=settings.default_of(settings.MAX_ATTEMPTS, int),
+        ge=1,
+        le=10,
+        description="Attempts per request before it fails for good.",
     )
     batch_size: int = Field(default=5, ge=1, le=10, description="Messages per worker invocation.")
     worker_concurrency: int = Field(
@@ -39,10 +43,13 @@ class TrainingQueueConfig(ConfigModel):
         "backoffMaxSeconds, so a waiting request reaches the DLQ before SQS would expire it).",
     )
     backoff_base_seconds: int = Field(
-        default=30, ge=1, le=900, description="First delay before a deferred message returns."
+        default=settings.default_of(settings.BACKOFF_BASE_SECONDS, int),
+        ge=1,
+        le=900,
+        description="First delay before a deferred message returns.",
     )
     backoff_max_seconds: int = Field(
-        default=900,
+        default=settings.default_of(settings.BACKOFF_MAX_SECONDS, int),
         ge=1,
         le=36000,
         description="Longest delay between two deliveries (SQS keeps a received message "

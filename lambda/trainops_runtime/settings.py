@@ -14,8 +14,11 @@ Standard library only: the Pulumi program imports this module too.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,15 @@ HANDLERS: Mapping[str, Reads] = {
     "recorder": Reads(required=(EVENT_TABLE,)),
     "projector": Reads(required=(EVENT_TABLE, READ_MODEL_TABLE)),
 }
+
+
+def default_of(variable: Variable, kind: Callable[[str], _T]) -> _T:
+    """``variable``'s default as ``kind``: the stack config's default for the setting it
+    carries is this same value, so the two cannot drift."""
+    if variable.default is None:
+        raise ValueError(f"{variable.name} has no default")
+    return kind(variable.default)
+
 
 PREFIX = "TRAINOPS_"
 
