@@ -49,6 +49,7 @@ from trainops_runtime import domain_events as events
 from trainops_runtime import observability
 from trainops_runtime import settings as variables
 from trainops_runtime.adapters import event_bus, slots
+from trainops_runtime.adapters.batch_ledger import BatchLedger, Stale
 from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
@@ -111,40 +112,20 @@ class Settings:
 
 @dataclass
 class BatchState:
-    """What one invocation knows: the ledger it read, and the slots it claimed since.
-
-    The ledger is read once, when the first valid request needs it: a batch of rejects reads
-    nothing. If that read fails, or a claim shows the ledger moved under this batch, every later
-    message of the batch waits without another call (they all come back after their backoff).
-    """
+    """What one invocation knows: its view of the slot ledger (`BatchLedger`: read once, then
+    its own claims) and what it did with each message."""
 
     settings: Settings
     catalog: ModelCatalog
-    version: int = 0
-    # model -> slot, for every slot held (not expired) when read or claimed by this batch
-    held: dict[str, slots.Slot] = field(default_factory=dict)
+    ledger: BatchLedger = field(init=False)
     outcomes: dict[str, RequestOutcome] = field(default_factory=dict)
-    queried: bool = False
-    capacity_error: str | None = None
-    stale: str | None = None
+
+    def __post_init__(self) -> None:
+        self.ledger = BatchLedger(self.settings.slots_table)
 
     @property
     def running(self) -> int:
-        return len(self.held)
-
-    def ensure_capacity_known(self) -> None:
-        if self.capacity_error is not None:
-            raise RetryableError(f"capacity unknown: {self.capacity_error}")
-        if self.queried:
-            return
-        try:
-            ledger = slots.read(self.settings.slots_table)
-        except (ClientError, BotoCoreError) as error:
-            self.capacity_error = f"{error_code(error)}: {error}"
-            raise RetryableError(f"capacity unknown: {self.capacity_error}") from error
-        self.version = ledger.version
-        self.held = ledger.held(slots.utc_now())
-        self.queried = True
+        return self.ledger.running
 
     def _slot(self, request: TrainingRequest, now: datetime) -> slots.Slot:
         return slots.new_slot(
@@ -157,46 +138,23 @@ class BatchState:
         )
 
     def _renew(self, record: SQSRecord, request: TrainingRequest) -> None:
-        """A duplicate delivery: the slot is already this request's. Renewing its claim time
-        keeps the stall check from freeing it while the execution starts; it counts no change,
-        so no one's count goes stale. If the slot is no longer its own, the count is stale."""
         try:
-            renewed = slots.renew(self.settings.slots_table, self._slot(request, slots.utc_now()))
-        except (ClientError, BotoCoreError) as error:
-            self.capacity_error = f"{error_code(error)}: {error}"
-            raise RetryableError(f"could not renew the slot: {self.capacity_error}") from error
-        if not renewed:
-            self.stale = "the ledger changed since it was read; waiting to recount"
-            self._defer(record, request, self.stale)
+            self.ledger.renew(self._slot(request, slots.utc_now()))
+        except Stale as stale:
+            self._defer(record, request, str(stale))
 
-    def _claim(self, record: SQSRecord, request: TrainingRequest) -> slots.Slot:
-        """The model's slot for this request, conditional on the ledger this batch read."""
-        if self.stale is not None:
-            self._defer(record, request, self.stale)
+    def _claim(self, record: SQSRecord, request: TrainingRequest) -> None:
         now = slots.utc_now()
-        slot = self._slot(request, now)
         try:
-            slots.claim(self.settings.slots_table, slot, now=now, expected_version=self.version)
-        except slots.SlotTaken as taken:
-            # Claimed since the read (so the count is stale too).
-            self.stale = "another start claimed a training slot meanwhile; waiting to recount"
-            self._defer(record, request, str(taken))
-        except slots.LedgerChanged:
-            self.stale = "another start claimed a training slot meanwhile; waiting to recount"
-            self._defer(record, request, self.stale)
-        except (ClientError, BotoCoreError) as error:
-            self.capacity_error = f"{error_code(error)}: {error}"
-            raise RetryableError(f"could not claim a slot: {self.capacity_error}") from error
-        self.version += 1  # every claim counts one; any other makes this batch's next claim fail
-        self.held[request.model] = slot
-        return slot
+            self.ledger.claim(self._slot(request, now), now)
+        except Stale as stale:
+            self._defer(record, request, str(stale))
 
     def _release(self, request: TrainingRequest) -> None:
         """Frees the slot of a request that did not start. Best effort: if this fails, the
         slot expires, or the stall detector frees it."""
-        self.held.pop(request.model, None)
         try:
-            slots.release(self.settings.slots_table, request.model, request.idempotency_token())
+            self.ledger.release(request.model, request.idempotency_token())
         except (ClientError, BotoCoreError) as error:
             logger.warning(
                 "could not free the slot of a request that did not start",
@@ -278,8 +236,8 @@ class BatchState:
             )
             return RequestOutcome.REJECTED
 
-        self.ensure_capacity_known()
-        slot = self.held.get(request.model)
+        self.ledger.count()
+        slot = self.ledger.held.get(request.model)
         if slot is not None and slot.holder == request.idempotency_token():
             self._renew(record, request)
             return self._start(record, request, duplicate=True)
