@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pack
+import pytest
 import rules
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
@@ -364,4 +365,31 @@ def endpoint_configuration(*instance_types: str, **props: Any) -> rules.Resource
             "productionVariants": variants or [{"instanceType": "ml.m5.large"}],
             **props,
         },
+    )
+
+
+def service_tests(good: dict[str, list[rules.Resource]], bad: list[Any]) -> tuple[Any, ...]:
+    """Every service module's three tests over its own tables: its good stacks pass every
+    rule, and each bad case fails with its message, directly and through the policy engine."""
+
+    @pytest.mark.parametrize("name", list(good))
+    def test_the_good_stacks_pass_every_rule(name: str) -> None:
+        assert_passes(good[name])
+
+    @pytest.mark.parametrize(CASE, bad)
+    def test_each_check_fails_on_a_bad_resource(
+        rule_id: str, resources: list[rules.Resource], expected: str
+    ) -> None:
+        assert_fails(rule_id, resources, expected)
+
+    @pytest.mark.parametrize(CASE, bad)
+    def test_each_check_fails_through_the_policy_engine(
+        rule_id: str, resources: list[rules.Resource], expected: str
+    ) -> None:
+        assert_fails_in_engine(rule_id, resources, expected)
+
+    return (
+        test_the_good_stacks_pass_every_rule,
+        test_each_check_fails_on_a_bad_resource,
+        test_each_check_fails_through_the_policy_engine,
     )

@@ -7,16 +7,13 @@ import pytest
 import rules
 
 from tests.policy.support import (
-    CASE,
     TLS_ONLY,
-    assert_fails,
-    assert_fails_in_engine,
-    assert_passes,
     bucket,
     case_rule_ids,
     changed,
     doc,
     log_bucket,
+    service_tests,
 )
 
 GOOD: dict[str, list[rules.Resource]] = {
@@ -98,20 +95,8 @@ def test_every_s3_rule_has_a_bad_case() -> None:
     assert {r.id for r in rules.s3.RULES} == case_rule_ids(BAD)
 
 
-@pytest.mark.parametrize("name", GOOD)
-def test_the_good_stacks_pass_every_rule(name: str) -> None:
-    assert_passes(GOOD[name])
-
-
-@pytest.mark.parametrize(CASE, BAD)
-def test_each_check_fails_on_a_bad_resource(
-    rule_id: str, resources: list[rules.Resource], expected: str
-) -> None:
-    assert_fails(rule_id, resources, expected)
-
-
-@pytest.mark.parametrize(CASE, BAD)
-def test_each_check_fails_through_the_policy_engine(
-    rule_id: str, resources: list[rules.Resource], expected: str
-) -> None:
-    assert_fails_in_engine(rule_id, resources, expected)
+(
+    test_the_good_stacks_pass_every_rule,
+    test_each_check_fails_on_a_bad_resource,
+    test_each_check_fails_through_the_policy_engine,
+) = service_tests(GOOD, BAD)

@@ -7,16 +7,13 @@ import pytest
 import rules
 
 from tests.policy.support import (
-    CASE,
     KEY,
-    assert_fails,
-    assert_fails_in_engine,
-    assert_passes,
     case_rule_ids,
     endpoint_configuration,
     monitoring_job,
     pipeline,
     resource,
+    service_tests,
     swap,
 )
 
@@ -104,23 +101,11 @@ def test_every_sagemaker_rule_has_a_bad_case() -> None:
     assert {r.id for r in rules.sagemaker.RULES} == case_rule_ids(BAD)
 
 
-@pytest.mark.parametrize("name", GOOD)
-def test_the_good_stacks_pass_every_rule(name: str) -> None:
-    assert_passes(GOOD[name])
-
-
-@pytest.mark.parametrize(CASE, BAD)
-def test_each_check_fails_on_a_bad_resource(
-    rule_id: str, resources: list[rules.Resource], expected: str
-) -> None:
-    assert_fails(rule_id, resources, expected)
-
-
-@pytest.mark.parametrize(CASE, BAD)
-def test_each_check_fails_through_the_policy_engine(
-    rule_id: str, resources: list[rules.Resource], expected: str
-) -> None:
-    assert_fails_in_engine(rule_id, resources, expected)
+(
+    test_the_good_stacks_pass_every_rule,
+    test_each_check_fails_on_a_bad_resource,
+    test_each_check_fails_through_the_policy_engine,
+) = service_tests(GOOD, BAD)
 
 
 # ---- local instance storage --------------------------------------------------------------------

@@ -9,16 +9,14 @@ import pytest
 import rules
 
 from tests.policy.support import (
-    CASE,
     arn,
-    assert_fails,
-    assert_fails_in_engine,
     case_rule_ids,
     doc,
     fn,
     log_group,
     resource,
     role,
+    service_tests,
 )
 
 BAD = [
@@ -94,15 +92,7 @@ def test_the_quota_rule_has_bad_cases() -> None:
     assert {r.id for r in rules.service_quotas.RULES} == case_rule_ids(BAD)
 
 
-@pytest.mark.parametrize(CASE, BAD)
-def test_each_check_fails_on_a_bad_resource(
-    rule_id: str, resources: list[rules.Resource], expected: str
-) -> None:
-    assert_fails(rule_id, resources, expected)
-
-
-@pytest.mark.parametrize(CASE, BAD)
-def test_each_check_fails_through_the_policy_engine(
-    rule_id: str, resources: list[rules.Resource], expected: str
-) -> None:
-    assert_fails_in_engine(rule_id, resources, expected)
+(
+    test_each_check_fails_on_a_bad_resource,
+    test_each_check_fails_through_the_policy_engine,
+) = service_tests({}, BAD)[1:]
