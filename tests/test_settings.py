@@ -4,6 +4,7 @@ components, checked against the handlers' code and enforced on every function bu
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,22 @@ def reads(handler: str) -> set[str]:
 
 @pytest.mark.parametrize("handler", sorted(settings.HANDLERS))
 def test_a_handler_declares_every_variable_its_code_reads(handler: str) -> None:
-    declared = {variable.name for variable in settings.HANDLERS[handler].all}
+    declared = {variable.name for variable in settings.HANDLERS[handler].reads().all}
     assert reads(handler) - declared == set()
+
+
+@pytest.mark.parametrize("handler", sorted(settings.HANDLERS))
+def test_a_handler_reads_its_own_settings_class(handler: str) -> None:
+    """The handler's code names its class (`XSettings.from_environment()`), so the class is
+    what it reads, not a copy of it."""
+    cls = settings.HANDLERS[handler]
+    names = {
+        node.id if isinstance(node, ast.Name) else node.attr
+        for node in ast.walk(_module(f"handlers.{handler}"))
+        if isinstance(node, ast.Name | ast.Attribute)
+    }
+    assert cls.__name__ in names
+    assert {other.__name__ for other in settings.HANDLERS.values()} & names == {cls.__name__}
 
 
 def test_every_handler_module_is_declared() -> None:
@@ -96,38 +111,93 @@ def test_every_handler_module_is_declared() -> None:
 
 
 def test_the_reader_follows_imports() -> None:
-    """The check above is only as good as its reader: the queue worker reads the slot table
-    through `slots` and the bus through `domain_events`, neither in its own code."""
-    assert {"TRAINOPS_SLOTS_TABLE", "TRAINOPS_EVENT_BUS"} <= reads("queue_worker")
-    # and sees the worker's own reads, made under an alias of the module
-    assert "TRAINOPS_DLQ_URL" in reads("queue_worker")
+    """The check above is only as good as its reader: the queue worker reads the bus through
+    `adapters.event_bus`, not in its own code."""
+    assert "TRAINOPS_EVENT_BUS" in reads("queue_worker")
+    assert "TRAINOPS_EVENT_BUS" not in reads("slot_keeper")
 
 
-def test_a_default_is_used_when_unset_and_a_required_variable_is_named(monkeypatch) -> None:
-    monkeypatch.delenv(settings.BACKOFF_BASE_SECONDS.name, raising=False)
-    assert settings.BACKOFF_BASE_SECONDS.require() == "30"
-    monkeypatch.setenv(settings.BACKOFF_BASE_SECONDS.name, "7")
-    assert settings.BACKOFF_BASE_SECONDS.require() == "7"
-    monkeypatch.delenv(settings.DLQ_URL.name, raising=False)
-    with pytest.raises(KeyError, match="TRAINOPS_DLQ_URL"):
-        settings.DLQ_URL.require()
+def test_settings_go_out_as_the_environment_and_come_back(monkeypatch) -> None:
+    """What a component builds is what its handler reads: numbers as text and back, unset
+    optional fields left out, and the defaults of the fields not given."""
+    sent = settings.QueueWorkerSettings(
+        max_concurrent_trainings=4, dlq_url="dlq", training_queue_url="queue", slots_table="t"
+    )
+    environment = sent.environment()
+    assert environment == {
+        "TRAINOPS_MAX_CONCURRENT_TRAININGS": "4",
+        "TRAINOPS_DLQ_URL": "dlq",
+        "TRAINOPS_TRAINING_QUEUE_URL": "queue",
+        "TRAINOPS_SLOTS_TABLE": "t",
+        "TRAINOPS_BACKOFF_BASE_SECONDS": "30",
+        "TRAINOPS_BACKOFF_MAX_SECONDS": "900",
+    }
+    for name in list(os.environ):
+        if name.startswith(settings.PREFIX):
+            monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert settings.QueueWorkerSettings[str].from_environment() == sent
+    monkeypatch.delenv("TRAINOPS_BACKOFF_BASE_SECONDS")
+    assert settings.QueueWorkerSettings[str].from_environment().backoff_base_seconds == 30
+    monkeypatch.setenv("TRAINOPS_OVERRUN_FRACTION", "0.5")
+    assert settings.StallDetectorSettings[str].from_environment().overrun_fraction == 0.5
+
+
+def test_a_required_variable_unset_is_named(monkeypatch) -> None:
+    monkeypatch.setenv("TRAINOPS_MAINTENANCE_WINDOW_ID", "mw-1")
+    monkeypatch.delenv("TRAINOPS_GUARD_ALARM_NAME", raising=False)
+    with pytest.raises(
+        settings.SettingsError,
+        match="stop_maintenance is misconfigured: TRAINOPS_GUARD_ALARM_NAME is not set",
+    ):
+        settings.StopMaintenanceSettings[str].from_environment()
 
 
 def test_an_empty_value_is_a_value_as_os_environ_has_it(monkeypatch) -> None:
     """Only an unset variable takes the default: an empty one is what the handler gets, so a
     misconfigured number still fails loudly instead of quietly becoming the default."""
-    monkeypatch.setenv(settings.MAX_ATTEMPTS.name, "")
-    assert settings.MAX_ATTEMPTS.read() == ""
-    with pytest.raises(ValueError, match="invalid literal"):
-        int(settings.MAX_ATTEMPTS.require())
-    monkeypatch.setenv(settings.DLQ_URL.name, "")
-    assert settings.DLQ_URL.require() == ""
+    monkeypatch.setenv("TRAINOPS_MAX_ATTEMPTS", "")
+    with pytest.raises(settings.SettingsError, match="TRAINOPS_MAX_ATTEMPTS='' is not an int"):
+        settings.TrainingOutcomeSettings[str].from_environment()
+    monkeypatch.setenv("TRAINOPS_SLOTS_TABLE", "")
+    monkeypatch.setenv("TRAINOPS_MAX_ATTEMPTS", "2")
+    assert settings.TrainingOutcomeSettings[str].from_environment().slots_table == ""
+
+
+def test_required_and_optional_follow_the_defaults() -> None:
+    reads_ = settings.TrainingOutcomeSettings.reads()
+    assert reads_.required == ()
+    assert settings.SlotKeeperSettings.reads().required == (settings.SLOTS_TABLE,)
+    assert settings.QueueWorkerSettings.default("backoff_max_seconds") == 900
+    with pytest.raises(KeyError, match="dlq_url has no default"):
+        settings.QueueWorkerSettings.default("dlq_url")
+
+
+def test_the_stack_config_defaults_are_the_handlers() -> None:
+    """One default: the config models take theirs from the settings classes."""
+    from components.monitoring.config import MonitoringConfig
+    from components.training_queue.config import TrainingQueueConfig
+
+    queue = TrainingQueueConfig(enabled=True)
+    assert queue.backoff_base_seconds == settings.QueueWorkerSettings.default(
+        "backoff_base_seconds"
+    )
+    assert queue.max_attempts == settings.TrainingOutcomeSettings.default("max_attempts")
+    monitoring = MonitoringConfig()
+    assert monitoring.overrun_fraction == settings.StallDetectorSettings.default("overrun_fraction")
 
 
 CTX = iam.AwsContext(account_id=offline.ACCOUNT_ID, region="us-east-1")
 
 
-def _build(handler: str, environment: dict[str, str]) -> None:
+def _build(
+    handler: str,
+    environment: dict[str, str] | None = None,
+    handler_settings: settings.HandlerSettings | None = None,
+) -> None:
+    environment = environment or {}
+
     def program() -> None:
         PythonFunction(
             "f",
@@ -143,6 +213,7 @@ def _build(handler: str, environment: dict[str, str]) -> None:
                 memory_mb=128,
                 timeout_seconds=10,
                 reserved_concurrency=1,
+                settings=handler_settings,
                 environment=environment,
             ),
         )
@@ -160,6 +231,11 @@ def test_a_function_is_refused_without_a_variable_its_handler_requires() -> None
         Exception, match="TRAINOPS_GUARD_ALARM_NAME is required by stop_maintenance"
     ):
         _build("stop_maintenance", {"TRAINOPS_MAINTENANCE_WINDOW_ID": "mw-1"})
+
+
+def test_a_function_is_refused_another_handlers_settings() -> None:
+    with pytest.raises(Exception, match="are recorder's settings, not projector's"):
+        _build("projector", handler_settings=settings.RecorderSettings(event_table="events"))
 
 
 def test_every_function_of_both_stacks_gets_what_its_handler_reads() -> None:

@@ -41,7 +41,8 @@ from components.platform.sagemaker import (
     TRAINING_JOB_EVENT,
     pipeline_arn_match,
 )
-from trainops_runtime import domain_events, settings
+from trainops_runtime import domain_events
+from trainops_runtime.settings import ProjectorSettings, RecorderSettings
 
 RECORDED_SOURCES = [domain_events.SOURCE, "aws.sagemaker", "aws.ssm"]
 # Concurrent recorders (checkov CKV_AWS_115): a flood on the bus waits (throttled events are
@@ -191,9 +192,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                     ),
                     iam.use_key(args.platform.key_arn, sid="EncryptedTable"),
                 ],
-                environment={
-                    settings.EVENT_TABLE.name: events_table.name,
-                },
+                settings=RecorderSettings(event_table=events_table.name),
                 invoked_asynchronously=True,
             ),
             opts=child,
@@ -244,10 +243,9 @@ class TrainingEventStore(pulumi.ComponentResource):
                     ),
                     iam.use_key(args.platform.key_arn, sid="EncryptedTables"),
                 ],
-                environment={
-                    settings.EVENT_TABLE.name: events_table.name,
-                    settings.READ_MODEL_TABLE.name: read_table.name,
-                },
+                settings=ProjectorSettings(
+                    event_table=events_table.name, read_model_table=read_table.name
+                ),
                 reserved_concurrency=2,
             ),
             opts=child,

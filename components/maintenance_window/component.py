@@ -49,7 +49,7 @@ from components.platform.event_rules import (
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.model_config import ModelConfig
 from components.platform.roles import service_role
-from trainops_runtime import settings
+from trainops_runtime.settings import StopMaintenanceSettings
 
 
 @dataclass
@@ -373,10 +373,9 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 memory_mb=256,
                 timeout_seconds=120,
                 invoked_asynchronously=True,
-                environment={
-                    settings.MAINTENANCE_WINDOW_ID.name: window_id,
-                    settings.GUARD_ALARM_NAME.name: args.guard_alarm_name or "",
-                },
+                settings=StopMaintenanceSettings(
+                    maintenance_window_id=window_id, guard_alarm_name=args.guard_alarm_name or ""
+                ),
                 statements=[
                     iam.allow(
                         [

@@ -47,7 +47,8 @@ from components.platform.sagemaker import (
     start_statements,
 )
 from components.platform.training_slots import TrainingSlotsRef
-from trainops_runtime import observability, settings
+from trainops_runtime import observability
+from trainops_runtime.settings import StallDetectorSettings
 
 GPU_FAMILIES = ("ml.g", "ml.p")
 TRAINING_HOST_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -360,11 +361,11 @@ class TrainingMonitor(pulumi.ComponentResource):
                 memory_mb=256,
                 timeout_seconds=120,
                 statements=statements,
-                environment={
-                    settings.OVERRUN_FRACTION.name: str(config.overrun_fraction),
-                    settings.STALLED_AFTER_MINUTES.name: str(config.stalled_after_minutes),
-                    **(args.training_slots.environment if args.training_slots else {}),
-                },
+                settings=StallDetectorSettings(
+                    overrun_fraction=config.overrun_fraction,
+                    stalled_after_minutes=config.stalled_after_minutes,
+                    slots_table=args.training_slots.name if args.training_slots else None,
+                ),
                 reserved_concurrency=1,  # one sweep at a time
                 invoked_asynchronously=True,
             ),

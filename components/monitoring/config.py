@@ -15,7 +15,7 @@ from components.platform.config_types import (
     HttpsUrl,
     RuleScheduleExpression,
 )
-from trainops_runtime import settings
+from trainops_runtime.settings import StallDetectorSettings
 
 
 class SlackConfig(ConfigModel):
@@ -120,13 +120,13 @@ class MonitoringConfig(ConfigModel):
         default="rate(5 minutes)", description="How often running jobs are checked for stalls."
     )
     overrun_fraction: float = Field(
-        default=settings.default_of(settings.OVERRUN_FRACTION, float),
+        default=StallDetectorSettings.default("overrun_fraction"),
         gt=0,
         le=1,
         description="Share of maxRuntimeMinutes after which a running job counts as overrunning.",
     )
     stalled_after_minutes: int = Field(
-        default=settings.default_of(settings.STALLED_AFTER_MINUTES, int),
+        default=StallDetectorSettings.default("stalled_after_minutes"),
         ge=5,
         le=1440,
         description="Minutes without progress before a job counts as stalled: no secondary-status "

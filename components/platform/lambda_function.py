@@ -24,7 +24,13 @@ import pulumi_aws as aws
 from components.platform import alarms, iam, naming, queues
 from components.platform.context import PlatformContext
 from components.platform.roles import service_role
-from trainops_runtime import catalog, settings
+from trainops_runtime import catalog
+from trainops_runtime.settings import (
+    HANDLERS,
+    STACK,
+    HandlerSettings,
+    environment_problems,
+)
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 PACKAGE = "trainops_runtime"
@@ -123,6 +129,10 @@ class PythonFunctionArgs:
     # queue; throttled queue and stream batches stay in their source: a cap loses nothing.
     reserved_concurrency: int
     statements: Sequence[iam.Statement] = field(default_factory=list)
+    # What the handler reads (its class in trainops_runtime.settings): the environment is built
+    # from it, so names, types and defaults are the handler's own.
+    settings: HandlerSettings | None = None
+    # A caller's own handler's variables (trainops' own, `TRAINOPS_*`, come only from settings).
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # The model catalog (model -> entry, see trainops_runtime.catalog), shipped as a file in
     # the code archive: environment variables are limited to 4 KB per function.
@@ -195,8 +205,9 @@ class PythonFunction(pulumi.ComponentResource):
         environment = {
             "POWERTOOLS_SERVICE_NAME": "trainops",
             "POWERTOOLS_METRICS_NAMESPACE": "trainops",
-            settings.STACK.name: pulumi.get_stack(),
+            STACK.name: pulumi.get_stack(),
             **args.environment,
+            **(args.settings.environment() if args.settings else {}),
         }
         function = aws.lambda_.Function(
             f"{name}-function",
@@ -294,9 +305,16 @@ class PythonFunction(pulumi.ComponentResource):
             raise ValueError(
                 "reserved_concurrency must be at least 1 (0 would disable the function)"
             )
-        # the handler reads what its component sets, by the same names (trainops_runtime.settings)
+        # the handler reads what its component sets: its own settings class, complete
         module = args.handler.rsplit(".", 1)[0].rsplit(".", 1)[-1]
-        problems = settings.environment_problems(module, {settings.STACK.name, *args.environment})
+        if args.settings is not None and args.settings.module != module:
+            wanted = HANDLERS[module].__name__ if module in HANDLERS else "none"
+            raise ValueError(
+                f"{name}: {type(args.settings).__name__} are {args.settings.module}'s settings, "
+                f"not {module}'s (use {wanted})"
+            )
+        given = {*args.environment, *(args.settings.environment() if args.settings else {})}
+        problems = environment_problems(module, {STACK.name, *given})
         if problems:
             raise ValueError(f"{name}: " + "; ".join(problems))
 

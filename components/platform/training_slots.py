@@ -15,7 +15,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import iam, naming
-from trainops_runtime.adapters.slots import TABLE_ENV
 
 
 @dataclass(frozen=True)
@@ -29,10 +28,6 @@ class TrainingSlotsRef:
     def for_stack(cls, ctx: iam.AwsContext) -> TrainingSlotsRef:
         name = naming.physical_name("training-slots", max_length=255)
         return cls(name=name, arn=ctx.arn("dynamodb", f"table/{name}"))
-
-    @property
-    def environment(self) -> dict[str, str]:
-        return {TABLE_ENV: self.name}
 
     def statement(self, *, read: bool) -> iam.Statement:
         """UpdateItem (claim, release); GetItem too for callers that count (``read``). The

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from components.platform.sagemaker import (
 )
 from components.platform.training_slots import TrainingSlotsRef
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
-from trainops_runtime import settings
+from trainops_runtime.settings import StartRetrainingSettings
 from trainops_runtime.training_request import TRIGGER_CODES
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
@@ -92,7 +92,6 @@ class ScheduledRetrainingArgs:
     # The training queue's slot ledger, when the stack has a queue: ticks claim the model's
     # slot there, so a tick and a queued request never overlap a model.
     training_slots: TrainingSlotsRef | None = None
-    extra_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class ScheduledRetraining(pulumi.ComponentResource):
@@ -139,20 +138,11 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 memory_mb=256,
                 timeout_seconds=60,
                 statements=self._function_statements(args, schedules, notify_topic_arn),
-                environment={
-                    **(
-                        {settings.NOTIFY_TOPIC_ARN.name: notify_topic_arn}
-                        if notify_topic_arn
-                        else {}
-                    ),
-                    **(
-                        {settings.EVENT_BUS.name: args.platform.event_bus.name}
-                        if args.platform.event_bus
-                        else {}
-                    ),
-                    **(args.training_slots.environment if args.training_slots else {}),
-                    **args.extra_environment,
-                },
+                settings=StartRetrainingSettings(
+                    notify_topic_arn=notify_topic_arn,
+                    slots_table=args.training_slots.name if args.training_slots else None,
+                    event_bus=args.platform.event_bus.name if args.platform.event_bus else None,
+                ),
                 invoked_asynchronously=True,
             ),
             opts=child,

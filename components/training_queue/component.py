@@ -30,8 +30,12 @@ from components.platform.sagemaker import (
 )
 from components.platform.training_slots import TrainingSlotsRef, slots_table
 from components.training_queue.config import TrainingQueueConfig
-from trainops_runtime import settings
 from trainops_runtime.adapters.request_queue import MAX_MESSAGE_BYTES, queue_name
+from trainops_runtime.settings import (
+    QueueWorkerSettings,
+    SlotKeeperSettings,
+    TrainingOutcomeSettings,
+)
 
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least six times the function timeout
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
@@ -128,11 +132,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     ["events:PutEvents"], [args.platform.event_bus.arn], sid="PublishDomainEvents"
                 )
             )
-        bus_environment = (
-            {settings.EVENT_BUS.name: args.platform.event_bus.name}
-            if args.platform.event_bus
-            else {}
-        )
+        bus_name = args.platform.event_bus.name if args.platform.event_bus else None
 
         worker = PythonFunction(
             f"{name}-worker",
@@ -159,15 +159,15 @@ class TrainingQueue(pulumi.ComponentResource):
                     training_slots.statement(read=True),
                     *common_statements,
                 ],
-                environment={
-                    settings.MAX_CONCURRENT_TRAININGS.name: str(config.max_concurrent_trainings),
-                    settings.TRAINING_QUEUE_URL.name: queue.url,
-                    settings.DLQ_URL.name: dead_letters.url,
-                    settings.BACKOFF_BASE_SECONDS.name: str(config.backoff_base_seconds),
-                    settings.BACKOFF_MAX_SECONDS.name: str(config.backoff_max_seconds),
-                    **training_slots.environment,
-                    **bus_environment,
-                },
+                settings=QueueWorkerSettings(
+                    max_concurrent_trainings=config.max_concurrent_trainings,
+                    training_queue_url=queue.url,
+                    dlq_url=dead_letters.url,
+                    backoff_base_seconds=config.backoff_base_seconds,
+                    backoff_max_seconds=config.backoff_max_seconds,
+                    slots_table=training_slots.name,
+                    event_bus=bus_name,
+                ),
                 reserved_concurrency=config.worker_concurrency,
             ),
             opts=child,
@@ -183,12 +183,6 @@ class TrainingQueue(pulumi.ComponentResource):
             opts=child,
         )
 
-        outcome_environment: dict[str, pulumi.Input[str]] = {
-            settings.MAX_ATTEMPTS.name: str(config.max_attempts),
-            settings.TRAINING_QUEUE_URL.name: queue.url,
-            **training_slots.environment,
-            **bus_environment,
-        }
         outcome_statements = [
             iam.allow(
                 [
@@ -204,16 +198,21 @@ class TrainingQueue(pulumi.ComponentResource):
             training_slots.event_records_statement(PythonFunction.physical_name(f"{name}-outcome")),
             *common_statements,
         ]
-        if args.platform.alerts is not None:
-            outcome_environment[settings.CRITICAL_TOPIC_ARN.name] = (
-                args.platform.alerts.critical_topic_arn
-            )
-            notify_topics = [args.platform.alerts.critical_topic_arn]
+        alerts = args.platform.alerts
+        outcome_settings = TrainingOutcomeSettings(
+            max_attempts=config.max_attempts,
+            training_queue_url=queue.url,
+            critical_topic_arn=alerts.critical_topic_arn if alerts else None,
+            success_topic_arn=alerts.warning_topic_arn
+            if alerts and config.notify_success
+            else None,
+            slots_table=training_slots.name,
+            event_bus=bus_name,
+        )
+        if alerts is not None:
+            notify_topics = [alerts.critical_topic_arn]
             if config.notify_success:
-                outcome_environment[settings.SUCCESS_TOPIC_ARN.name] = (
-                    args.platform.alerts.warning_topic_arn
-                )
-                notify_topics.append(args.platform.alerts.warning_topic_arn)
+                notify_topics.append(alerts.warning_topic_arn)
             outcome_statements.append(iam.allow(["sns:Publish"], notify_topics, sid="Alert"))
         outcome = PythonFunction(
             f"{name}-outcome",
@@ -226,7 +225,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 memory_mb=256,
                 timeout_seconds=60,
                 statements=outcome_statements,
-                environment=outcome_environment,
+                settings=outcome_settings,
                 invoked_asynchronously=True,
             ),
             opts=child,
@@ -319,9 +318,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     *start_statements(ctx, pulumi.get_stack(), start=False),
                     *training_slots.statements(args.platform.key_arn),
                 ],
-                environment={
-                    **training_slots.environment,
-                },
+                settings=SlotKeeperSettings(slots_table=training_slots.name),
                 reserved_concurrency=1,  # one sweep at a time
                 invoked_asynchronously=True,
             ),

@@ -8,7 +8,7 @@ from pydantic import (
 )
 
 from components.platform.config_types import ConfigModel
-from trainops_runtime import settings
+from trainops_runtime.settings import QueueWorkerSettings, TrainingOutcomeSettings
 
 
 class TrainingQueueConfig(ConfigModel):
@@ -22,7 +22,7 @@ class TrainingQueueConfig(ConfigModel):
         description="Pipeline executions allowed to run at once across the platform.",
     )
     max_attempts: int = Field(
-        default=settings.default_of(settings.MAX_ATTEMPTS, int),
+        default=TrainingOutcomeSettings.default("max_attempts"),
         ge=1,
         le=10,
         description="Attempts per request before it fails for good.",
@@ -43,13 +43,13 @@ class TrainingQueueConfig(ConfigModel):
         "backoffMaxSeconds, so a waiting request reaches the DLQ before SQS would expire it).",
     )
     backoff_base_seconds: int = Field(
-        default=settings.default_of(settings.BACKOFF_BASE_SECONDS, int),
+        default=QueueWorkerSettings.default("backoff_base_seconds"),
         ge=1,
         le=900,
         description="First delay before a deferred message returns.",
     )
     backoff_max_seconds: int = Field(
-        default=settings.default_of(settings.BACKOFF_MAX_SECONDS, int),
+        default=QueueWorkerSettings.default("backoff_max_seconds"),
         ge=1,
         le=36000,
         description="Longest delay between two deliveries (SQS keeps a received message "

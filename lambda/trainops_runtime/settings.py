@@ -1,24 +1,31 @@
 """What the functions read from their environment, declared once for both sides.
 
-Each variable has one name and one default here: handlers read it through `Variable`, and the
-components set it by the same object (`settings.DLQ_URL.name`), so neither can drift from the
-other. `HANDLERS` says which variables each handler reads (its own and those of the modules it
-uses) and which of them it cannot run without; `PythonFunction` refuses an environment that
-sets one its handler does not read or leaves out one it requires, and `tests/test_settings.py`
-checks the declaration against the code of each handler. An empty value is a value (only an
-unset variable takes the default), as `os.environ` has it.
+Each variable has one name here (`Variable`), and each handler one settings class
+(`QueueWorkerSettings`, ...) that says which variables it reads, which it cannot run without, and
+the defaults of the others. The component builds the function's environment with that class
+(`QueueWorkerSettings(dlq_url=queue.url, ...).environment()`), the handler reads it back with
+the same class (`QueueWorkerSettings.from_environment()`), and the stack config takes its
+defaults from it (`QueueWorkerSettings.default("backoff_base_seconds")`), so a name, a type or a
+default cannot drift between the three. `PythonFunction` refuses settings of another handler's
+class, and `tests/test_settings.py` checks each class against the code of its handler (the
+adapters a handler uses read their shared variable, e.g. the slots table, by its `Variable`).
+An empty value is a value (only an unset variable takes the default), as `os.environ` has it.
 
 Standard library only: the Pulumi program imports this module too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, dataclass_transform
 
-_T = TypeVar("_T")
+# A resource name or ARN: `str` in the function; in the Pulumi program, whatever the component
+# passes (an `Output[str]` of a resource created in the same run).
+Text = TypeVar("Text")
 
 
 @dataclass(frozen=True)
@@ -45,31 +52,39 @@ class Variable:
 STACK = Variable("TRAINOPS_STACK", default="unknown")
 # Test and local runs only: the model catalog's path (deployed code carries it beside itself).
 CATALOG_FILE = Variable("TRAINOPS_CATALOG_FILE")
-# Shared resources, set when their feature is on.
+# Shared resources, set when their feature is on (read by the adapters that use them).
 EVENT_BUS = Variable("TRAINOPS_EVENT_BUS")
 SLOTS_TABLE = Variable("TRAINOPS_SLOTS_TABLE")
 EVENT_TABLE = Variable("TRAINOPS_EVENT_TABLE")
 READ_MODEL_TABLE = Variable("TRAINOPS_READ_MODEL_TABLE")
 TRAINING_QUEUE_URL = Variable("TRAINOPS_TRAINING_QUEUE_URL")
-# The queue worker.
-MAX_CONCURRENT_TRAININGS = Variable("TRAINOPS_MAX_CONCURRENT_TRAININGS")
-DLQ_URL = Variable("TRAINOPS_DLQ_URL")
-BACKOFF_BASE_SECONDS = Variable("TRAINOPS_BACKOFF_BASE_SECONDS", default="30")
-BACKOFF_MAX_SECONDS = Variable("TRAINOPS_BACKOFF_MAX_SECONDS", default="900")
-# The outcome handler.
-MAX_ATTEMPTS = Variable("TRAINOPS_MAX_ATTEMPTS", default="3")
 CRITICAL_TOPIC_ARN = Variable("TRAINOPS_CRITICAL_TOPIC_ARN")
 SUCCESS_TOPIC_ARN = Variable("TRAINOPS_SUCCESS_TOPIC_ARN")
-# The scheduled start.
 NOTIFY_TOPIC_ARN = Variable("TRAINOPS_NOTIFY_TOPIC_ARN")
-# The stall detector.
-OVERRUN_FRACTION = Variable("TRAINOPS_OVERRUN_FRACTION", default="0.8")
-STALLED_AFTER_MINUTES = Variable("TRAINOPS_STALLED_AFTER_MINUTES", default="60")
-# The maintenance stopper.
+# One handler's own (its settings class holds the default).
+MAX_CONCURRENT_TRAININGS = Variable("TRAINOPS_MAX_CONCURRENT_TRAININGS")
+DLQ_URL = Variable("TRAINOPS_DLQ_URL")
+BACKOFF_BASE_SECONDS = Variable("TRAINOPS_BACKOFF_BASE_SECONDS")
+BACKOFF_MAX_SECONDS = Variable("TRAINOPS_BACKOFF_MAX_SECONDS")
+MAX_ATTEMPTS = Variable("TRAINOPS_MAX_ATTEMPTS")
+OVERRUN_FRACTION = Variable("TRAINOPS_OVERRUN_FRACTION")
+STALLED_AFTER_MINUTES = Variable("TRAINOPS_STALLED_AFTER_MINUTES")
 MAINTENANCE_WINDOW_ID = Variable("TRAINOPS_MAINTENANCE_WINDOW_ID")
 GUARD_ALARM_NAME = Variable("TRAINOPS_GUARD_ALARM_NAME")
 
 _EVERY_FUNCTION = (STACK, CATALOG_FILE)
+_VARIABLE = "trainops.variable"
+
+
+class SettingsError(RuntimeError):
+    """A function's environment is not what its settings class declares (a deployment bug:
+    the invocation fails loudly, and its Errors alarm fires)."""
+
+
+def setting(variable: Variable, *, default: Any = dataclasses.MISSING) -> Any:
+    """A settings field carried by ``variable``; without ``default`` the handler cannot run
+    without it (`None` as the default: an optional feature, off when unset)."""
+    return dataclasses.field(default=default, metadata={_VARIABLE: variable})
 
 
 @dataclass(frozen=True)
@@ -84,38 +99,124 @@ class Reads:
         return (*_EVERY_FUNCTION, *self.required, *self.optional)
 
 
-# handler module -> what it reads (directly or through the modules it uses)
-HANDLERS: Mapping[str, Reads] = {
-    "queue_worker": Reads(
-        required=(MAX_CONCURRENT_TRAININGS, DLQ_URL, TRAINING_QUEUE_URL, SLOTS_TABLE),
-        optional=(BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS, EVENT_BUS),
-    ),
-    "training_outcome": Reads(
-        optional=(
-            MAX_ATTEMPTS,
-            TRAINING_QUEUE_URL,
-            CRITICAL_TOPIC_ARN,
-            SUCCESS_TOPIC_ARN,
-            SLOTS_TABLE,
-            EVENT_BUS,
-        ),
-    ),
-    "start_retraining": Reads(optional=(NOTIFY_TOPIC_ARN, SLOTS_TABLE, EVENT_BUS)),
-    "stall_detector": Reads(optional=(OVERRUN_FRACTION, STALLED_AFTER_MINUTES, SLOTS_TABLE)),
-    "slot_keeper": Reads(required=(SLOTS_TABLE,)),
-    "stop_maintenance": Reads(required=(MAINTENANCE_WINDOW_ID, GUARD_ALARM_NAME)),
-    "recorder": Reads(required=(EVENT_TABLE,)),
-    "projector": Reads(required=(EVENT_TABLE, READ_MODEL_TABLE)),
+@dataclass_transform(frozen_default=True, field_specifiers=(setting,))
+class HandlerSettings:
+    """What one handler reads. A subclass names its handler module (``module=``) and declares
+    each variable with `setting`; it is made a frozen dataclass."""
+
+    module: ClassVar[str]
+
+    def __init_subclass__(cls, *, module: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.module = module
+        dataclass(frozen=True)(cls)
+
+    @classmethod
+    def _fields(cls) -> list[tuple[dataclasses.Field[Any], Variable]]:
+        return [(f, f.metadata[_VARIABLE]) for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+
+    @classmethod
+    def reads(cls) -> Reads:
+        required = tuple(v for f, v in cls._fields() if f.default is dataclasses.MISSING)
+        optional = tuple(v for f, v in cls._fields() if f.default is not dataclasses.MISSING)
+        return Reads(required=required, optional=optional)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """Field ``name``'s default (what the stack config defaults the setting to)."""
+        for f, _ in cls._fields():
+            if f.name == name and f.default is not dataclasses.MISSING:
+                return f.default
+        raise KeyError(f"{cls.__name__}.{name} has no default")
+
+    def environment(self) -> dict[str, Any]:
+        """The function's variables: numbers as text, unset (None) fields left out."""
+        return {
+            variable.name: str(value) if isinstance(value, int | float) else value
+            for f, variable in self._fields()
+            if (value := getattr(self, f.name)) is not None
+        }
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        """The settings this function was given; `SettingsError` names a variable that is
+        required and unset, or not of its field's type."""
+        kinds = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f, variable in cls._fields():
+            raw = os.environ.get(variable.name)
+            if raw is None:
+                if f.default is dataclasses.MISSING:
+                    raise SettingsError(
+                        f"{cls.module} is misconfigured: {variable.name} is not set"
+                    )
+                continue
+            kind = kinds[f.name]
+            try:
+                values[f.name] = kind(raw) if kind in (int, float) else raw
+            except ValueError:
+                raise SettingsError(
+                    f"{cls.module} is misconfigured: {variable.name}={raw!r} is not "
+                    f"a{'n' if kind is int else ''} {kind.__name__}"
+                ) from None
+        return cls(**values)
+
+
+class QueueWorkerSettings(HandlerSettings, Generic[Text], module="queue_worker"):
+    max_concurrent_trainings: int = setting(MAX_CONCURRENT_TRAININGS)
+    dlq_url: Text = setting(DLQ_URL)
+    training_queue_url: Text = setting(TRAINING_QUEUE_URL)
+    slots_table: Text = setting(SLOTS_TABLE)
+    backoff_base_seconds: int = setting(BACKOFF_BASE_SECONDS, default=30)
+    backoff_max_seconds: int = setting(BACKOFF_MAX_SECONDS, default=900)
+    event_bus: Text | None = setting(EVENT_BUS, default=None)
+
+
+class TrainingOutcomeSettings(HandlerSettings, Generic[Text], module="training_outcome"):
+    max_attempts: int = setting(MAX_ATTEMPTS, default=3)
+    # None: no queue to retry through (a failure is final)
+    training_queue_url: Text | None = setting(TRAINING_QUEUE_URL, default=None)
+    critical_topic_arn: Text | None = setting(CRITICAL_TOPIC_ARN, default=None)
+    success_topic_arn: Text | None = setting(SUCCESS_TOPIC_ARN, default=None)
+    slots_table: Text | None = setting(SLOTS_TABLE, default=None)
+    event_bus: Text | None = setting(EVENT_BUS, default=None)
+
+
+class StartRetrainingSettings(HandlerSettings, Generic[Text], module="start_retraining"):
+    notify_topic_arn: Text | None = setting(NOTIFY_TOPIC_ARN, default=None)
+    # None: no training queue; a tick asks SageMaker what runs instead
+    slots_table: Text | None = setting(SLOTS_TABLE, default=None)
+    event_bus: Text | None = setting(EVENT_BUS, default=None)
+
+
+class StallDetectorSettings(HandlerSettings, Generic[Text], module="stall_detector"):
+    overrun_fraction: float = setting(OVERRUN_FRACTION, default=0.8)
+    stalled_after_minutes: int = setting(STALLED_AFTER_MINUTES, default=60)
+    slots_table: Text | None = setting(SLOTS_TABLE, default=None)
+
+
+class SlotKeeperSettings(HandlerSettings, Generic[Text], module="slot_keeper"):
+    slots_table: Text = setting(SLOTS_TABLE)
+
+
+class StopMaintenanceSettings(HandlerSettings, Generic[Text], module="stop_maintenance"):
+    maintenance_window_id: Text = setting(MAINTENANCE_WINDOW_ID)
+    guard_alarm_name: Text = setting(GUARD_ALARM_NAME)
+
+
+class RecorderSettings(HandlerSettings, Generic[Text], module="recorder"):
+    event_table: Text = setting(EVENT_TABLE)
+
+
+class ProjectorSettings(HandlerSettings, Generic[Text], module="projector"):
+    event_table: Text = setting(EVENT_TABLE)
+    read_model_table: Text = setting(READ_MODEL_TABLE)
+
+
+# handler module -> its settings class
+HANDLERS: Mapping[str, type[HandlerSettings]] = {
+    cls.module: cls for cls in HandlerSettings.__subclasses__()
 }
-
-
-def default_of(variable: Variable, kind: Callable[[str], _T]) -> _T:
-    """``variable``'s default as ``kind``: the stack config's default for the setting it
-    carries is this same value, so the two cannot drift."""
-    if variable.default is None:
-        raise ValueError(f"{variable.name} has no default")
-    return kind(variable.default)
-
 
 PREFIX = "TRAINOPS_"
 
@@ -123,10 +224,11 @@ PREFIX = "TRAINOPS_"
 def environment_problems(handler_module: str, names: set[str]) -> list[str]:
     """What is wrong with giving a function of ``handler_module`` the variables ``names``
     (only trainops' own, `TRAINOPS_*`, are checked): each problem as one sentence."""
-    reads = HANDLERS.get(handler_module, Reads())  # e.g. a caller's own handler
+    declared = HANDLERS.get(handler_module)
+    reads = declared.reads() if declared else Reads()  # e.g. a caller's own handler
     known = {variable.name for variable in reads.all}
     problems = [
-        f"{name} is not read by {handler_module} (declare it in settings.HANDLERS, or drop it)"
+        f"{name} is not read by {handler_module} (declare it in its settings class, or drop it)"
         for name in sorted(names)
         if name.startswith(PREFIX) and name not in known
     ]

@@ -116,7 +116,7 @@ class Platform:
         }.items():
             monkeypatch.setenv(name, value)
         # Deferred messages come back at once here; the backoff itself is unit-tested.
-        monkeypatch.setattr(queue_worker.Settings, "backoff", lambda self, receive_count: 0)
+        monkeypatch.setattr(queue_worker, "backoff_seconds", lambda *_, **__: 0)
         use_catalog(monkeypatch, MODELS)
 
     def _arn(self, queue_url: str) -> str:

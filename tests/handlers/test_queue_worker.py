@@ -26,7 +26,9 @@ from trainops_runtime.adapters.request_queue import (
     TRUNCATED_ATTRIBUTE,
     message_bytes,
 )
+from trainops_runtime.admission import backoff_seconds
 from trainops_runtime.handlers import queue_worker
+from trainops_runtime.settings import QueueWorkerSettings
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -180,8 +182,11 @@ def test_a_failed_message_comes_back_later_with_backoff(
     queues.poll()
     assert queues.batch()["Records"] == []  # hidden for the backoff, not lost
     assert queues.counts() == {"visible": 0, "in_flight": 1}
-    settings = queue_worker.Settings.from_environment()
-    assert [settings.backoff(n) for n in (1, 2, 3, 10)] == [30, 60, 120, 900]
+    settings = QueueWorkerSettings[str].from_environment()
+    assert [
+        backoff_seconds(n, base=settings.backoff_base_seconds, maximum=settings.backoff_max_seconds)
+        for n in (1, 2, 3, 10)
+    ] == [30, 60, 120, 900]
 
 
 def test_a_duplicate_message_starts_one_execution(queues: Queues, pipelines: PipelineSim) -> None:
@@ -319,9 +324,12 @@ def test_an_override_of_an_unconfigured_hyperparameter_is_rejected(
 
 
 def test_misconfiguration_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "2")
+    monkeypatch.setenv("TRAINOPS_TRAINING_QUEUE_URL", "https://queue")
+    monkeypatch.setenv("TRAINOPS_SLOTS_TABLE", "slots")
     monkeypatch.delenv("TRAINOPS_DLQ_URL", raising=False)
-    with pytest.raises(RuntimeError, match="queue_worker is misconfigured"):
-        queue_worker.Settings.from_environment()
+    with pytest.raises(RuntimeError, match="queue_worker is misconfigured: TRAINOPS_DLQ_URL"):
+        queue_worker.run({"Records": []})
 
 
 def test_a_failing_backoff_call_keeps_the_batch_outcome(

@@ -12,6 +12,7 @@ from tests.catalog_file import use_catalog
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime.adapters import clients, slots
 from trainops_runtime.handlers import stall_detector
+from trainops_runtime.settings import StallDetectorSettings
 from trainops_runtime.training_request import TrainingRequest
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -231,7 +232,9 @@ def test_a_job_that_already_finished_is_not_flagged() -> None:
             {"TrainingJobName": "pipelines-a-train"},
         )
         report = stall_detector.detect(
-            catalog_module.load(), stall_detector.Thresholds.from_environment(), NOW
+            catalog_module.load(),
+            stall_detector.Thresholds.of(StallDetectorSettings[str].from_environment()),
+            NOW,
         )
     assert report.findings == []
     assert report.running_jobs == 1
@@ -240,7 +243,7 @@ def test_a_job_that_already_finished_is_not_flagged() -> None:
 def test_invalid_thresholds_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAINOPS_OVERRUN_FRACTION", "1.5")
     with pytest.raises(RuntimeError, match="must be in"):
-        stall_detector.Thresholds.from_environment()
+        stall_detector.Thresholds.of(StallDetectorSettings[str].from_environment())
 
 
 @pytest.mark.parametrize(

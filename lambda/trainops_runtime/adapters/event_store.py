@@ -26,10 +26,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import settings
 from trainops_runtime.adapters import clients
 
-TABLE_ENV = settings.EVENT_TABLE.name
 MARKER_PREFIX = "event#"
 MAX_CONFLICT_RETRIES = 5
 CONFLICT_BACKOFF_SECONDS = 0.02
@@ -53,13 +51,6 @@ class StoredEvent:
     streams: tuple[str, ...]
     payload: dict[str, Any]
     replayed: bool = False
-
-
-def table_name() -> str:
-    name = settings.EVENT_TABLE.read()
-    if not name:
-        raise RuntimeError(f"{TABLE_ENV} is not set")
-    return name
 
 
 def head_version(table: str, stream: str) -> int:

@@ -13,21 +13,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import projection, settings
+from trainops_runtime import projection
 from trainops_runtime.adapters import clients, event_store
-
-TABLE_ENV = settings.READ_MODEL_TABLE.name
 
 
 class StaleWrite(RuntimeError):
     """Someone wrote a newer state first; the caller retries from the store (retryable)."""
-
-
-def table_name() -> str:
-    name = settings.READ_MODEL_TABLE.read()
-    if not name:
-        raise RuntimeError(f"{TABLE_ENV} is not set")
-    return name
 
 
 def load(table: str, stream: str) -> dict[str, Any] | None:

@@ -11,11 +11,9 @@ import hashlib
 import json
 from typing import Any
 
-from trainops_runtime import settings
 from trainops_runtime.adapters import clients
 from trainops_runtime.training_request import TrainingRequest
 
-QUEUE_URL_ENV = settings.TRAINING_QUEUE_URL.name
 REJECT_REASON_ATTRIBUTE = "trainops-reject-reason"
 SOURCE_MESSAGE_ATTRIBUTE = "trainops-source-message-id"
 TRUNCATED_ATTRIBUTE = "trainops-body-summarised"

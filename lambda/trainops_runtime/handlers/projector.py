@@ -15,7 +15,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import observability, projection
-from trainops_runtime.adapters import event_store, read_model
+from trainops_runtime.adapters import read_model
+from trainops_runtime.settings import ProjectorSettings
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
@@ -28,7 +29,8 @@ def _stream_of(record: dict[str, Any]) -> str | None:
 
 
 def run(event: dict[str, Any]) -> dict[str, Any]:
-    events_table, read_table = event_store.table_name(), read_model.table_name()
+    config = ProjectorSettings[str].from_environment()
+    events_table, read_table = config.event_table, config.read_model_table
     records = event.get("Records", [])
     first_record_of: dict[str, str] = {}
     for record in records:

@@ -31,8 +31,6 @@ that group in the batch is reported failed too; other models carry on.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,11 +45,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
 from trainops_runtime import observability
-from trainops_runtime import settings as variables
 from trainops_runtime.adapters import event_bus, slots
 from trainops_runtime.adapters.batch_ledger import BatchLedger, Stale
 from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
+from trainops_runtime.admission import (
+    NO_MODEL,
+    Admission,
+    admit,
+    backoff_seconds,
+    model_hint,
+    request_hint,
+)
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import (
     RetryableError,
@@ -60,54 +65,21 @@ from trainops_runtime.errors import (
     may_have_taken_effect,
 )
 from trainops_runtime.outcomes import RequestOutcome
+from trainops_runtime.settings import QueueWorkerSettings
 from trainops_runtime.training_request import (
-    MODEL_NAME,
     InvalidRequest,
     TrainingRequest,
-    decode,
     parse,
-    schema,
 )
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "queue"
-MAX_VISIBILITY = 43200  # SQS limit (12 hours)
-MODEL = re.compile(MODEL_NAME)
 
 
 class Deferred(Exception):
     """Back-pressure: the platform is at capacity; the message waits in the queue."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    max_concurrent: int
-    dlq_url: str
-    queue_url: str
-    backoff_base: int
-    backoff_max: int
-    slots_table: str
-
-    @classmethod
-    def from_environment(cls) -> Settings:
-        try:
-            return cls(
-                max_concurrent=int(variables.MAX_CONCURRENT_TRAININGS.require()),
-                dlq_url=variables.DLQ_URL.require(),
-                queue_url=variables.TRAINING_QUEUE_URL.require(),
-                backoff_base=int(variables.BACKOFF_BASE_SECONDS.require()),
-                backoff_max=int(variables.BACKOFF_MAX_SECONDS.require()),
-                slots_table=variables.SLOTS_TABLE.require(),
-            )
-        except (KeyError, ValueError) as error:
-            raise RuntimeError(f"queue_worker is misconfigured: {error!r}") from error
-
-    def backoff(self, receive_count: int) -> int:
-        """Seconds before a failed or deferred message is delivered again."""
-        delay = self.backoff_base * 2 ** max(receive_count - 1, 0)
-        return min(delay, self.backoff_max, MAX_VISIBILITY)
 
 
 @dataclass
@@ -115,7 +87,7 @@ class BatchState:
     """What one invocation knows: its view of the slot ledger (`BatchLedger`: read once, then
     its own claims) and what it did with each message."""
 
-    settings: Settings
+    settings: QueueWorkerSettings[str]
     catalog: ModelCatalog
     ledger: BatchLedger = field(init=False)
     outcomes: dict[str, RequestOutcome] = field(default_factory=dict)
@@ -175,7 +147,7 @@ class BatchState:
         self,
         record: SQSRecord,
         reason: str,
-        model: str = "invalid",
+        model: str = NO_MODEL,
         request_id: str | None = None,
         attempt: int = 1,
     ) -> None:
@@ -192,7 +164,7 @@ class BatchState:
         event_bus.publish(
             events.DomainEvent(
                 type=events.TRAINING_REJECTED,
-                model=model if model != "invalid" else "unknown",
+                model=model if model != NO_MODEL else "unknown",
                 request_id=request_id or f"sqs:{record.message_id}",
                 attempt=attempt,
                 trigger=TRIGGER,
@@ -222,7 +194,12 @@ class BatchState:
         try:
             request = parse(record.body)
         except InvalidRequest as error:
-            self.reject(record, str(error), model=_model_hint(record), **_request_hint(record))
+            self.reject(
+                record,
+                str(error),
+                model=model_hint(record.attributes.message_group_id),
+                **request_hint(record.body),
+            )
             return RequestOutcome.REJECTED
         try:
             self.catalog.get(request.model)
@@ -230,7 +207,7 @@ class BatchState:
             self.reject(
                 record,
                 str(error),
-                model=_model_hint(record),
+                model=model_hint(record.attributes.message_group_id),
                 request_id=request.request_id,
                 attempt=request.attempt,
             )
@@ -238,17 +215,18 @@ class BatchState:
 
         self.ledger.count()
         slot = self.ledger.held.get(request.model)
-        if slot is not None and slot.holder == request.idempotency_token():
+        decision = admit(
+            request.idempotency_token(),
+            slot.holder if slot else None,
+            str(slots.SlotTaken(request.model, slot)),
+            running=self.running,
+            max_concurrent=self.settings.max_concurrent_trainings,
+        )
+        if decision.admission == Admission.WAIT:
+            self._defer(record, request, decision.reason or "waiting")
+        if decision.admission == Admission.RESUME:
             self._renew(record, request)
             return self._start(record, request, duplicate=True)
-        if slot is not None:
-            self._defer(record, request, str(slots.SlotTaken(request.model, slot)))
-        if self.running >= self.settings.max_concurrent:
-            self._defer(
-                record,
-                request,
-                f"{self.running} of {self.settings.max_concurrent} trainings running",
-            )
         self._claim(record, request)
         return self._start(record, request, duplicate=False)
 
@@ -306,48 +284,19 @@ class BatchState:
         return RequestOutcome.STARTED
 
 
-def _model_hint(record: SQSRecord) -> str:
-    """The model a rejected message is recorded under: its group, when that is a model name
-    (the recorder refuses anything else, and the rejection would be lost); else `invalid`,
-    which the rejection event files under `model#unknown`."""
-    group = record.attributes.message_group_id
-    return group if group and MODEL.match(group) else "invalid"
-
-
-@functools.cache
-def _request_id_pattern() -> re.Pattern[str]:
-    """What the request schema accepts as a request id (read when first needed: a cold start
-    should not pay for the schema file)."""
-    return re.compile(schema()["properties"]["requestId"]["pattern"])
-
-
-def _request_hint(record: SQSRecord) -> dict[str, Any]:
-    """The request id (and attempt) a body that is not a valid request still names, if any:
-    its rejection is then recorded under the producer's id rather than the message's."""
-    try:
-        body = decode(record.body)
-    except InvalidRequest:
-        return {}
-    if not isinstance(body, dict):
-        return {}
-    request_id, attempt = body.get("requestId"), body.get("attempt")
-    hint: dict[str, Any] = {}
-    if isinstance(request_id, str) and _request_id_pattern().match(request_id):
-        hint["request_id"] = request_id
-        if isinstance(attempt, int) and not isinstance(attempt, bool) and 1 <= attempt <= 20:
-            hint["attempt"] = attempt
-    return hint
-
-
-def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[str, Any]) -> None:
+def _delay_failed(
+    settings: QueueWorkerSettings[str], event: dict[str, Any], response: Mapping[str, Any]
+) -> None:
     """Backoff for every message reported failed, in one ChangeMessageVisibilityBatch call."""
     failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
     entries = [
         {
             "Id": str(index),
             "ReceiptHandle": record["receiptHandle"],
-            "VisibilityTimeout": settings.backoff(
-                int(record["attributes"]["ApproximateReceiveCount"])
+            "VisibilityTimeout": backoff_seconds(
+                int(record["attributes"]["ApproximateReceiveCount"]),
+                base=settings.backoff_base_seconds,
+                maximum=settings.backoff_max_seconds,
             ),
         }
         for index, record in enumerate(event["Records"])
@@ -356,7 +305,7 @@ def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[s
     if not entries:
         return
     try:
-        result = delay_messages(settings.queue_url, entries)
+        result = delay_messages(settings.training_queue_url, entries)
     except (ClientError, BotoCoreError) as error:
         # The batch's outcome stands: the failed messages return after the queue's visibility
         # timeout instead of their backoff, and the others must still be deleted.
@@ -368,7 +317,7 @@ def _delay_failed(settings: Settings, event: dict[str, Any], response: Mapping[s
 
 
 def run(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    settings = Settings.from_environment()
+    settings = QueueWorkerSettings[str].from_environment()
     catalog = catalog_module.load()
     observability.tag_stack(metrics)
     state = BatchState(settings=settings, catalog=catalog)

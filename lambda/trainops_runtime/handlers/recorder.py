@@ -37,6 +37,7 @@ from trainops_runtime.projection import (
     TRAINING_JOB_STATE,
     moment,
 )
+from trainops_runtime.settings import RecorderSettings
 from trainops_runtime.training_request import MODEL_NAME
 
 logger = Logger(service=observability.SERVICE)
@@ -228,7 +229,8 @@ def to_stored(event: dict[str, Any], catalog: ModelCatalog) -> event_store.Store
 
 def run(event: dict[str, Any]) -> dict[str, Any]:
     stored = to_stored(event, catalog_module.load())
-    versions = event_store.append(event_store.table_name(), stored)
+    table = RecorderSettings[str].from_environment().event_table
+    versions = event_store.append(table, stored)
     if versions is None:
         metrics.add_metric(name="EventsAlreadyRecorded", unit=MetricUnit.Count, value=1)
         logger.info(

@@ -27,6 +27,7 @@ from trainops_runtime.adapters.training import (
     running_executions,
 )
 from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.settings import SlotKeeperSettings
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
@@ -77,9 +78,7 @@ def add_metrics(target: Metrics, result: slots.Reconciliation) -> None:
 
 
 def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
-    table = slots.table_name()
-    if table is None:
-        raise RuntimeError(f"slot_keeper is misconfigured: {slots.TABLE_ENV} is not set")
+    table = SlotKeeperSettings[str].from_environment().slots_table
     catalog = catalog_module.load()
     moment = now()
     running = {model: running_executions(model, catalog, now=moment) for model in catalog.models}

@@ -35,8 +35,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import observability, settings
-from trainops_runtime.adapters import slots
+from trainops_runtime import observability
 from trainops_runtime.adapters.training import (
     RunningExecution,
     describe_training_job,
@@ -47,12 +46,16 @@ from trainops_runtime.adapters.training_logs import last_log_ingestion
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.handlers import slot_keeper
+from trainops_runtime.settings import (
+    OVERRUN_FRACTION,
+    STALLED_AFTER_MINUTES,
+    SettingsError,
+    StallDetectorSettings,
+)
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
-OVERRUN_ENV = settings.OVERRUN_FRACTION.name
-STALLED_ENV = settings.STALLED_AFTER_MINUTES.name
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_NAMES = (
     "OverrunningTrainingJobs",
@@ -71,14 +74,12 @@ class Thresholds:
     stalled_after: timedelta
 
     @classmethod
-    def from_environment(cls) -> Thresholds:
-        try:
-            fraction = float(settings.OVERRUN_FRACTION.require())
-            stalled = int(settings.STALLED_AFTER_MINUTES.require())
-        except ValueError as error:
-            raise RuntimeError(f"invalid stall-detector setting: {error}") from error
+    def of(cls, config: StallDetectorSettings[str]) -> Thresholds:
+        fraction, stalled = config.overrun_fraction, config.stalled_after_minutes
         if not 0 < fraction <= 1 or stalled < 1:
-            raise RuntimeError(f"{OVERRUN_ENV} must be in (0, 1] and {STALLED_ENV} >= 1")
+            raise SettingsError(
+                f"{OVERRUN_FRACTION.name} must be in (0, 1] and {STALLED_AFTER_MINUTES.name} >= 1"
+            )
         return cls(overrun_fraction=fraction, stalled_after=timedelta(minutes=stalled))
 
 
@@ -212,12 +213,13 @@ def publish(report: Report) -> None:
 
 def run(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
     catalog = catalog_module.load()
-    thresholds = Thresholds.from_environment()
+    config = StallDetectorSettings[str].from_environment()
+    thresholds = Thresholds.of(config)
     moment = now()
     running = list_running(catalog, moment)
     # The slot ledger first, right after the listing it is checked against (the job checks
     # below take a while, and a failing one must not leave the ledger unrepaired).
-    table = slots.table_name()
+    table = config.slots_table or None
     kept, keep_error = None, None
     if table is not None:
         try:

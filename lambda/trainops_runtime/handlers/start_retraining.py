@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability, settings
+from trainops_runtime import observability
 from trainops_runtime.adapters import event_bus, slots
 from trainops_runtime.adapters.data_freshness import newest_change_after
 from trainops_runtime.adapters.notify import notify
@@ -47,6 +47,7 @@ from trainops_runtime.errors import (
     may_have_taken_effect,
 )
 from trainops_runtime.outcomes import StartOutcome
+from trainops_runtime.settings import StartRetrainingSettings
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
 
 logger = Logger(service=observability.SERVICE)
@@ -116,7 +117,7 @@ def run(event: Any) -> dict[str, Any]:
     catalog = catalog_module.load()
     request = request_for(tick)
     observability.tag_stack(metrics)
-    table = slots.table_name()
+    table = StartRetrainingSettings[str].from_environment().slots_table or None
     if table is None:
         return _run_without_ledger(request, catalog)
 
@@ -256,7 +257,7 @@ def _announce_start(request: TrainingRequest, execution_arn: str, *, again: bool
     else:
         event_bus.publish(started)
     notify(
-        settings.NOTIFY_TOPIC_ARN,
+        StartRetrainingSettings[str].from_environment().notify_topic_arn,
         f"trainops: scheduled retraining of {request.model} started",
         f"Scheduled retraining of {request.model} ({request.reason}) started.\n"
         f"Execution: {execution_arn}",

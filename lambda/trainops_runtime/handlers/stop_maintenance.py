@@ -22,8 +22,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from trainops_runtime import observability, settings
+from trainops_runtime import observability
 from trainops_runtime.adapters.maintenance_window import stop_window
+from trainops_runtime.settings import StopMaintenanceSettings
 
 logger = Logger(service=observability.SERVICE)
 metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
@@ -49,16 +50,12 @@ def alarm_state(event: Any, alarm_name: str) -> str:
 
 
 def run(event: Any, now: datetime | None = None) -> dict[str, Any]:
-    try:
-        window_id = settings.MAINTENANCE_WINDOW_ID.require()
-        alarm_name = settings.GUARD_ALARM_NAME.require()
-    except KeyError as error:
-        raise RuntimeError(f"stop_maintenance is misconfigured: {error!r} is not set") from None
-    state = alarm_state(event, alarm_name)
+    config = StopMaintenanceSettings[str].from_environment()
+    state = alarm_state(event, config.guard_alarm_name)
     if state != "ALARM":
         logger.info("guard alarm left ALARM; nothing to stop", extra={"state": state})
         return {"state": state, "stoppedExecutions": [], "cancelledCommands": []}
-    stopped = stop_window(window_id, now or datetime.now(UTC))
+    stopped = stop_window(config.maintenance_window_id, now or datetime.now(UTC))
     observability.tag_stack(metrics)
     metrics.add_metric(
         name="MaintenanceRunsStopped", unit=MetricUnit.Count, value=len(stopped.commands)

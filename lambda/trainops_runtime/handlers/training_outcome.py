@@ -34,7 +34,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability, settings
+from trainops_runtime import observability
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.adapters.notify import notify
@@ -43,6 +43,7 @@ from trainops_runtime.adapters.training import execution_parameters, failure_rea
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import is_retryable_failure
 from trainops_runtime.outcomes import RunOutcome
+from trainops_runtime.settings import TrainingOutcomeSettings
 from trainops_runtime.training_request import TrainingRequest
 
 logger = Logger(service=observability.SERVICE)
@@ -131,14 +132,15 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     request = request_from_parameters(
         model, catalog.get(model), execution_parameters(execution_arn), execution_arn
     )
-    _free_slot(request, execution_arn, status)
+    config = TrainingOutcomeSettings[str].from_environment()
+    _free_slot(config.slots_table or None, request, execution_arn, status)
     ended_at = _event_time(event)
 
     if status == "Succeeded":
         event_bus.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn, ended_at))
         metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
         notify(
-            settings.SUCCESS_TOPIC_ARN,
+            config.success_topic_arn,
             f"trainops: {model} trained",
             f"Training of {model} succeeded (request {request.request_id}, "
             f"attempt {request.attempt}).\nExecution: {execution_arn}",
@@ -161,8 +163,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
 
     reason = failure_reason(execution_arn)
     retryable = is_retryable_failure(reason)
-    max_attempts = int(settings.MAX_ATTEMPTS.require())
-    queue_url = settings.TRAINING_QUEUE_URL.read()
+    max_attempts, queue_url = config.max_attempts, config.training_queue_url
     if retryable and request.attempt < max_attempts and queue_url:
         retry = request.next_attempt(
             reason=f"retry after attempt {request.attempt} failed: {reason}"
@@ -194,7 +195,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     metrics.add_metric(name="TrainingsFailed", unit=MetricUnit.Count, value=1)
     why = "attempts exhausted" if retryable else "not retryable"
     notify(
-        settings.CRITICAL_TOPIC_ARN,
+        config.critical_topic_arn,
         f"trainops: training of {model} failed ({why})",
         f"Training of {model} failed after attempt {request.attempt} of {max_attempts} ({why}).\n"
         f"Request: {request.request_id}\nReason: {reason}\nExecution: {execution_arn}",
@@ -202,14 +203,15 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     return {"outcome": RunOutcome.FAILED, "model": model, "retryable": retryable}
 
 
-def _free_slot(request: TrainingRequest, execution_arn: str, status: str) -> None:
+def _free_slot(
+    table: str | None, request: TrainingRequest, execution_arn: str, status: str
+) -> None:
     """The ended execution's training slot is free again (before anything is re-queued).
 
     Conditional on the slot still being this request's (or, for an execution started outside
     trainops, this execution's), so a repeated or late event frees nothing else. An error
     raises, and EventBridge's retry runs the whole handler again.
     """
-    table = slots.table_name()
     if table is None or status not in contract.END_STATES:
         return
     freed = slots.release(
@@ -230,7 +232,7 @@ def handle_once(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """`run`, at most once per EventBridge event id: a repeated delivery returns the first
     result without acting again. The records live in the slot ledger table (key prefix: this
     function's name); without the table there is nothing to remember them in."""
-    table = slots.table_name()
+    table = TrainingOutcomeSettings[str].from_environment().slots_table or None
     if table is None:
         return run(event)
     config = IdempotencyConfig(
