@@ -3,7 +3,9 @@ resource type is measured against it (`Service`, `Shared`), and the measure help
 
 A service module names, beside each quota, what measures it: the name property of a resource
 type (``names``), the JSON text property (``documents``), a function over the properties
-(``measures``), or the group whose members add up (``shared``).
+(``measures``), or the group whose members add up (``shared``). What recurs across services is
+declared once here: a name's quota (`name_quota`), a service that only bounds a resource policy
+(`resource_policy`), and measuring one text property (`measure_text`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class Quota:
         if self.unit.startswith(("characters", "bytes")):
             return "document"
         return "count"
+
+
+def name_quota(quota_id: str, what: str, limit: int, source: str) -> Quota:
+    """A quota on a name's length: counted in characters, and met with shorter names."""
+    return Quota(quota_id, what, limit, "characters", SHORTER_NAME, source)
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,12 @@ class Service:
     shared: Mapping[str, Shared] = field(default_factory=dict)
 
 
+def resource_policy(resource_type: str, quota: Quota) -> Service:
+    """A service whose one quota bounds a resource policy: the ``policy`` JSON text of
+    ``resource_type``, measured in bytes."""
+    return Service(quotas=(quota,), documents={resource_type: ("policy", quota.id, "bytes")})
+
+
 # ---- measuring ---------------------------------------------------------------------------------
 
 
@@ -166,3 +179,16 @@ def items(value: Any) -> list[Any]:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return list(value)
     return []
+
+
+def measure_text(
+    props: Mapping[str, Any],
+    quota: str,
+    path: Sequence[str],
+    subject: str,
+    measure: Callable[[str], int] = len,
+) -> Sizes:
+    """The text at ``path`` measured against ``quota`` (its length, unless ``measure`` counts
+    something else), or nothing when there is no text there or it is not known yet."""
+    text = as_text(nested(props, *path))
+    return [] if text is None else [(quota, measure(text), subject)]

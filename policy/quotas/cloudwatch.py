@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .base import SHORTER_NAME, Quota, Service, Sizes, as_text, items, nested
+from .base import Quota, Service, Sizes, as_text, items, measure_text, name_quota, nested
 
 CLOUDWATCH_ALARM = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html"
@@ -28,14 +28,7 @@ DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 # ---- alarms
 
-ALARM_NAME = Quota(
-    "cloudwatch-alarm-name",
-    "a CloudWatch alarm name",
-    255,
-    "characters",
-    SHORTER_NAME,
-    CLOUDWATCH_ALARM,
-)
+ALARM_NAME = name_quota("cloudwatch-alarm-name", "a CloudWatch alarm name", 255, CLOUDWATCH_ALARM)
 COMPOSITE_ALARM_RULE = Quota(
     "composite-alarm-rule",
     "a composite alarm rule",
@@ -54,11 +47,14 @@ COMPOSITE_ALARM_MEMBERS = Quota(
 )
 
 
+def _alarms_referenced(alarm_rule: str) -> int:
+    return len(re.findall(r"\bALARM\(", alarm_rule))
+
+
 def _composite_alarm(props: Mapping[str, Any]) -> Sizes:
-    alarm_rule = as_text(props.get("alarmRule"))
-    if alarm_rule is None:
-        return []
-    return [(COMPOSITE_ALARM_MEMBERS.id, len(re.findall(r"\bALARM\(", alarm_rule)), "alarmRule")]
+    return measure_text(
+        props, COMPOSITE_ALARM_MEMBERS.id, ("alarmRule",), "alarmRule", _alarms_referenced
+    )
 
 
 METRICS_INSIGHTS_QUERY = Quota(

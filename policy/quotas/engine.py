@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import cloudwatch, events, iam, kms, lambda_, logs, s3, sagemaker, scheduler, sns, sqs, ssm
-from .base import Measure, Measurement, Quota, Service, Shared, Sizes, as_text, size
+from .base import Measure, Measurement, Quota, Service, Shared, Sizes, as_text, measure_text, size
 
 # Pulumi's default auto-name: the logical name, "-" and 7 random characters.
 AUTONAME_SUFFIX = 8
@@ -78,9 +78,7 @@ def measure(resource_type: str, name: str, props: Mapping[str, Any]) -> list[Mea
             sizes.append((NAMES[resource_type][1], len(physical), f"name {physical!r}"))
     if resource_type in DOCUMENTS:
         key, quota, how = DOCUMENTS[resource_type]
-        text = as_text(props.get(key))
-        if text is not None:
-            sizes.append((quota, size(text, how), key))
+        sizes += measure_text(props, quota, (key,), key, lambda text: size(text, how))
     if resource_type in MEASURES:
         sizes += MEASURES[resource_type](props)
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import SHORTER_NAME, Quota, Service, Sizes, as_text, nested
+from .base import Quota, Service, Sizes, measure_text, name_quota
 
 EVENTBRIDGE_QUOTAS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html"
 INPUT_TRANSFORMER = (
@@ -43,24 +43,13 @@ TARGET_INPUT = Quota(
 
 
 def _event_target(props: Mapping[str, Any]) -> Sizes:
-    sizes: Sizes = []
-    template = as_text(nested(props, "inputTransformer", "inputTemplate"))
-    if template is not None:
-        sizes.append((INPUT_TEMPLATE.id, len(template), "inputTemplate"))
-    constant = as_text(props.get("input"))
-    if constant is not None:
-        sizes.append((TARGET_INPUT.id, len(constant), "input"))
-    return sizes
+    template = measure_text(
+        props, INPUT_TEMPLATE.id, ("inputTransformer", "inputTemplate"), "inputTemplate"
+    )
+    return template + measure_text(props, TARGET_INPUT.id, ("input",), "input")
 
 
-RULE_NAME = Quota(
-    "eventbridge-rule-name",
-    "an EventBridge rule name",
-    64,
-    "characters",
-    SHORTER_NAME,
-    PUT_RULE,
-)
+RULE_NAME = name_quota("eventbridge-rule-name", "an EventBridge rule name", 64, PUT_RULE)
 
 SERVICE = Service(
     quotas=(PATTERN, INPUT_TEMPLATE, TARGET_INPUT, RULE_NAME),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import SCOPE_INSTEAD_OF_LISTING, SHORTER_NAME, Quota, Service, Shared, as_text, iam_size
+from .base import SCOPE_INSTEAD_OF_LISTING, Quota, Service, Shared, as_text, iam_size, name_quota
 
 IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 ROLE = "aws:iam/role:Role"
@@ -44,7 +44,7 @@ TRUST_POLICY = Quota(
     "trust fewer principals, or raise the quota (up to 4,096) in Service Quotas",
     IAM_QUOTAS,
 )
-ROLE_NAME = Quota("iam-role-name", "an IAM role name", 64, "characters", SHORTER_NAME, IAM_QUOTAS)
+ROLE_NAME = name_quota("iam-role-name", "an IAM role name", 64, IAM_QUOTAS)
 ROLES = Quota(
     "iam-roles",
     "the IAM roles of an account",

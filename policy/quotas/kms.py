@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Quota, Service
+from .base import Quota, resource_policy
 
 KMS_POLICY = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html"
 
@@ -15,7 +15,4 @@ KEY_POLICY = Quota(
     KMS_POLICY,
 )
 
-SERVICE = Service(
-    quotas=(KEY_POLICY,),
-    documents={"aws:kms/key:Key": ("policy", KEY_POLICY.id, "bytes")},
-)
+SERVICE = resource_policy("aws:kms/key:Key", KEY_POLICY)

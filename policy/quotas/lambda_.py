@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .base import SHORTER_NAME, Quota, Service, Sizes, byte_size, nested, plain
+from .base import Quota, Service, Sizes, byte_size, name_quota, nested, plain
 
 LAMBDA_QUOTAS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
 FUNCTION = "aws:lambda/function:Function"
@@ -31,12 +31,10 @@ def _environment(props: Mapping[str, Any]) -> Sizes:
     return [(ENVIRONMENT.id, byte_size(json.dumps(variables, separators=(",", ":"))), "")]
 
 
-FUNCTION_NAME = Quota(
+FUNCTION_NAME = name_quota(
     "lambda-function-name",
     "a Lambda function name",
     64,
-    "characters",
-    SHORTER_NAME,
     "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html",
 )
 

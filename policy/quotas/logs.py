@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from .base import SHORTER_NAME, Quota, Service
+from .base import Service, name_quota
 
 LOG_GROUP = (
     "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
 )
 
-LOG_GROUP_NAME = Quota(
-    "log-group-name", "a CloudWatch Logs group name", 512, "characters", SHORTER_NAME, LOG_GROUP
-)
+LOG_GROUP_NAME = name_quota("log-group-name", "a CloudWatch Logs group name", 512, LOG_GROUP)
 
 SERVICE = Service(
     quotas=(LOG_GROUP_NAME,),

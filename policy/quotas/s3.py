@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Quota, Service
+from .base import Quota, resource_policy
 
 S3_POLICY = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html"
 
@@ -15,7 +15,4 @@ BUCKET_POLICY = Quota(
     S3_POLICY,
 )
 
-SERVICE = Service(
-    quotas=(BUCKET_POLICY,),
-    documents={"aws:s3/bucketPolicy:BucketPolicy": ("policy", BUCKET_POLICY.id, "bytes")},
-)
+SERVICE = resource_policy("aws:s3/bucketPolicy:BucketPolicy", BUCKET_POLICY)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from .base import SHORTER_NAME, Quota, Service
+from .base import Service, name_quota
 
 SAGEMAKER_API = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/"
 
-NAME = Quota(
+NAME = name_quota(
     "sagemaker-name",
     "a SageMaker model, endpoint, endpoint config, package group or monitoring name",
     63,
-    "characters",
-    SHORTER_NAME,
     SAGEMAKER_API,
 )
-PIPELINE_NAME = Quota(
+PIPELINE_NAME = name_quota(
     "sagemaker-pipeline-name",
     "a SageMaker pipeline name",
     256,
-    "characters",
-    SHORTER_NAME,
     SAGEMAKER_API + "API_CreatePipeline.html",
 )
 

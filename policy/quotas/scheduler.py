@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import SHORTER_NAME, Quota, Service, Sizes, as_text, byte_size, nested
+from .base import Quota, Service, Sizes, as_text, byte_size, measure_text, name_quota
 
 SCHEDULER_TARGET = "https://docs.aws.amazon.com/scheduler/latest/APIReference/API_Target.html"
 CREATE_SCHEDULE = (
@@ -22,21 +22,13 @@ TARGET_INPUT = Quota(
     "send less input; let the target look the rest up",
     SCHEDULER_TARGET,
 )
-NAME = Quota(
-    "scheduler-name",
-    "an EventBridge Scheduler schedule or group name",
-    64,
-    "characters",
-    SHORTER_NAME,
-    CREATE_SCHEDULE,
+NAME = name_quota(
+    "scheduler-name", "an EventBridge Scheduler schedule or group name", 64, CREATE_SCHEDULE
 )
 
 
 def _schedule(props: Mapping[str, Any]) -> Sizes:
-    sizes: Sizes = []
-    target_input = as_text(nested(props, "target", "input"))
-    if target_input is not None:
-        sizes.append((TARGET_INPUT.id, byte_size(target_input), "target.input"))
+    sizes = measure_text(props, TARGET_INPUT.id, ("target", "input"), "target.input", byte_size)
     group = as_text(props.get("groupName"))
     if group is not None:
         sizes.append((NAME.id, len(group), f"group name {group!r}"))

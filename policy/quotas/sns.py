@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Quota, Service
+from .base import Quota, resource_policy
 
 SNS_POLICY = (
     "https://docs.aws.amazon.com/sns/latest/dg/"
@@ -18,7 +18,4 @@ TOPIC_POLICY = Quota(
     SNS_POLICY,
 )
 
-SERVICE = Service(
-    quotas=(TOPIC_POLICY,),
-    documents={"aws:sns/topicPolicy:TopicPolicy": ("policy", TOPIC_POLICY.id, "bytes")},
-)
+SERVICE = resource_policy("aws:sns/topicPolicy:TopicPolicy", TOPIC_POLICY)

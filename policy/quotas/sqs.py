@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import SHORTER_NAME, Quota, Service
+from .base import Quota, Service, name_quota
 
 SQS_POLICY_QUOTAS = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html"
 SQS_CREATE_QUEUE = (
@@ -19,9 +19,7 @@ QUEUE_POLICY = Quota(
     SQS_POLICY_QUOTAS,
 )
 # measured on the name pulumi-aws gives the queue (a FIFO queue's ends in ".fifo": `aws_name`)
-QUEUE_NAME = Quota(
-    "sqs-queue-name", "an SQS queue name", 80, "characters", SHORTER_NAME, SQS_CREATE_QUEUE
-)
+QUEUE_NAME = name_quota("sqs-queue-name", "an SQS queue name", 80, SQS_CREATE_QUEUE)
 
 SERVICE = Service(
     quotas=(QUEUE_POLICY, QUEUE_NAME),

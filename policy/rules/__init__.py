@@ -1,7 +1,8 @@
 """trainops guardrails as plain functions: one rule set for the policy pack and for the tests.
 
 * `engine`: how rules read resources (plain values or the policy engine's proxies), the `Rule`
-  type and the `@rule(...)` declaration, running one rule on one resource, suppression matching;
+  type and its declarations (`@rule(...)` above a check, `requirements_rule(...)` for a list of
+  requirements), running one rule on one resource, suppression matching;
 * one module per AWS service (`sqs`, `sns`, `lambda_`, `events`, `scheduler`, `dynamodb`, `s3`,
   `kms`, `iam`, `cloudwatch`, `sagemaker`, and `service_quotas` for `policy/quotas/`), each rule
   declared with its id, description, source and resource types right above its check;

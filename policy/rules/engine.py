@@ -5,7 +5,8 @@ type token, logical name and properties, camelCase as the engine sees them) and 
 (for rules that need another resource, e.g. a bucket's encryption configuration). A service
 module declares each rule with `@rule(...)` right above its check: its id, what it requires,
 the published check or AWS guidance it implements, the resource types it examines and its
-enforcement level.
+enforcement level. A check that is only a list of requirements, each with its message, is
+declared as that list instead (`requirements_rule`, with `is_true`, `is_set`, `equals`).
 
 Property values may be plain dicts and lists (the tests) or the policy engine's read-only
 `Mapping` / `Sequence` proxies, which raise on reading a value that is unknown during preview.
@@ -168,6 +169,56 @@ def rule(
         return Rule(rule_id, source, description, types, check, enforcement_level)
 
     return declare
+
+
+# A requirement: what a resource (in its stack) must meet, and the message when it does not.
+Condition = Callable[[Resource, Stack], bool]
+Requirement = tuple[Condition, str]
+
+
+def unmet(resource: Resource, stack: Stack, requirements: Iterable[Requirement]) -> list[str]:
+    """The messages of the requirements ``resource`` does not meet, in order."""
+    return [message for meets, message in requirements if not meets(resource, stack)]
+
+
+def requirements_rule(
+    rule_id: str,
+    *,
+    description: str,
+    source: str,
+    types: tuple[str, ...],
+    requires: Iterable[Requirement],
+    enforcement_level: str = MANDATORY,
+) -> Rule:
+    """Declares a rule that is a list of independent requirements, each with its message.
+
+    Most guardrails are "this property is on, that key is set": as data they read as the list
+    of what a resource must have, and each message stands beside the property it guards.
+    """
+    requirements = tuple(requires)
+    declare = rule(
+        rule_id,
+        description=description,
+        source=source,
+        types=types,
+        enforcement_level=enforcement_level,
+    )
+    return declare(lambda resource, stack: unmet(resource, stack, requirements))
+
+
+def is_true(*path: str) -> Condition:
+    """The property at ``path`` is exactly True (a missing flag, or a truthy string, is not on)."""
+    return lambda resource, _: resource.get(*path) is True
+
+
+def is_set(*path: str) -> Condition:
+    """The property at ``path`` has a value (neither missing nor empty)."""
+    return lambda resource, _: bool(resource.get(*path))
+
+
+def equals(value: Any, *path: str) -> Condition:
+    """The property at ``path`` equals ``value``."""
+    return lambda resource, _: resource.get(*path) == value
 
 
 # ---- running rules -----------------------------------------------------------------------------

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from .common import EVENT_TARGET, queue_by_arn
-from .engine import Resource, Rule, Stack, rule
+from .common import EVENT_TARGET, failure_destination, has_failure_destination, queue_by_arn
+from .engine import Resource, Rule, Stack, is_set, requirements_rule
 
 
-@rule(
+def _standard_dead_letter_queue(target: Resource, stack: Stack) -> bool:
+    """EventBridge only sends failures to standard queues (a target without a dead-letter queue,
+    or with one outside this stack, is left to the other requirements)."""
+    queue = queue_by_arn(stack, failure_destination(target))
+    return queue is None or not queue.props.get("fifoQueue")
+
+
+events_target = requirements_rule(
     "events-target",
     description="EventBridge targets have a retry policy and a standard-queue DLQ",
     source="AWS EventBridge user guide (retry policy, DLQ)",
     types=(EVENT_TARGET,),
+    requires=[
+        (is_set("retryPolicy"), "EventBridge target has no explicit retry policy"),
+        (has_failure_destination, "EventBridge target has no dead-letter queue"),
+        (
+            _standard_dead_letter_queue,
+            "EventBridge dead-letter queues must be standard (not FIFO) queues",
+        ),
+    ],
 )
-def events_target(resource: Resource, stack: Stack) -> list[str]:
-    problems = []
-    if not resource.props.get("retryPolicy"):
-        problems.append("EventBridge target has no explicit retry policy")
-    dlq_arn = resource.get("deadLetterConfig", "arn")
-    if not dlq_arn:
-        problems.append("EventBridge target has no dead-letter queue")
-    else:
-        queue = queue_by_arn(stack, dlq_arn)
-        if queue is not None and queue.props.get("fifoQueue"):
-            problems.append("EventBridge dead-letter queues must be standard (not FIFO) queues")
-    return problems
-
 
 RULES: tuple[Rule, ...] = (events_target,)

@@ -52,6 +52,19 @@ def _policy_documents(resource: Resource) -> Iterator[tuple[str, list[Mapping[st
             yield f"inlinePolicies[{index}]", statements(document)
 
 
+def _allow_statements(resource: Resource) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The Allow statements of every IAM-style document of the resource, with the property (or
+    inline policy) each stands in."""
+    for prop, found in _policy_documents(resource):
+        for statement in found:
+            if statement.get("Effect") == "Allow":
+                yield prop, statement
+
+
+def _actions(statement: Mapping[str, Any]) -> list[str]:
+    return [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
+
+
 def _is_wildcard(action: str) -> bool:
     return action == "*" or action.endswith(":*")
 
@@ -64,17 +77,10 @@ def _is_wildcard(action: str) -> bool:
 )
 def iam_no_wildcard_actions(resource: Resource, _: Stack) -> list[str]:
     problems = []
-    for prop, found in _policy_documents(resource):
-        for statement in found:
-            if statement.get("Effect") != "Allow":
-                continue
-            wildcards = [
-                a
-                for a in as_list(statement.get("Action"))
-                if isinstance(a, str) and _is_wildcard(a)
-            ]
-            if wildcards:
-                problems.append(f"{prop}: Allow with wildcard actions {wildcards}")
+    for prop, statement in _allow_statements(resource):
+        wildcards = [a for a in _actions(statement) if _is_wildcard(a)]
+        if wildcards:
+            problems.append(f"{prop}: Allow with wildcard actions {wildcards}")
     return problems
 
 
@@ -88,20 +94,16 @@ def iam_star_resource(resource: Resource, _: Stack) -> list[str]:
     if resource.type in SELF_REFERENTIAL_POLICIES:
         return []
     problems = []
-    for prop, found in _policy_documents(resource):
-        for statement in found:
-            if statement.get("Effect") != "Allow" or "*" not in as_list(statement.get("Resource")):
-                continue
-            if "Principal" in statement and prop == "assumeRolePolicy":
-                continue
-            broad = sorted(
-                {a for a in as_list(statement.get("Action")) if isinstance(a, str)}
-                - STAR_ONLY_ACTIONS
+    for prop, statement in _allow_statements(resource):
+        if "*" not in as_list(statement.get("Resource")):
+            continue
+        if "Principal" in statement and prop == "assumeRolePolicy":
+            continue
+        broad = sorted(set(_actions(statement)) - STAR_ONLY_ACTIONS)
+        if broad:
+            problems.append(
+                f'{prop}: Resource "*" for {broad}, which support resource-level permissions'
             )
-            if broad:
-                problems.append(
-                    f'{prop}: Resource "*" for {broad}, which support resource-level permissions'
-                )
     return problems
 
 

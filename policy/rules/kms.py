@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from .engine import Resource, Rule, Stack, rule
+from .engine import Rule, is_true, requirements_rule
 
-
-@rule(
+kms_rotation = requirements_rule(
     "kms-rotation",
     description="KMS keys rotate",
     source="checkov CKV_AWS_7",
     types=("aws:kms/key:Key",),
+    requires=[(is_true("enableKeyRotation"), "KMS key rotation is off")],
 )
-def kms_rotation(resource: Resource, _: Stack) -> list[str]:
-    if resource.props.get("enableKeyRotation") is not True:
-        return ["KMS key rotation is off"]
-    return []
-
 
 RULES: tuple[Rule, ...] = (kms_rotation,)

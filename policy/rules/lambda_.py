@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import EVENT_TARGET, FUNCTION, INVOKE_CONFIG, SCHEDULE, customer_managed_key
-from .engine import Resource, Rule, Stack, rule
+from .common import (
+    EVENT_TARGET,
+    FUNCTION,
+    INVOKE_CONFIG,
+    SCHEDULE,
+    customer_managed_key,
+    has_failure_destination,
+)
+from .engine import Resource, Rule, Stack, equals, is_set, requirements_rule, rule
 
 SUPPORTED_PYTHON_RUNTIMES = frozenset({"python3.12", "python3.13", "python3.14"})
 
@@ -25,15 +32,15 @@ def lambda_runtime(resource: Resource, _: Stack) -> list[str]:
     return []
 
 
-@rule(
+lambda_sizing = requirements_rule(
     "lambda-sizing",
     description="Lambda memory and timeout are explicit",
     source="AWS Well-Architected (explicit limits)",
     types=(FUNCTION,),
+    requires=[
+        (is_set(prop), f"Lambda {prop} is not set explicitly") for prop in ("memorySize", "timeout")
+    ],
 )
-def lambda_sizing(resource: Resource, _: Stack) -> list[str]:
-    missing = [prop for prop in ("memorySize", "timeout") if not resource.props.get(prop)]
-    return [f"Lambda {prop} is not set explicitly" for prop in missing]
 
 
 @rule(
@@ -55,16 +62,13 @@ def lambda_concurrency(resource: Resource, _: Stack) -> list[str]:
     return []
 
 
-@rule(
+lambda_tracing = requirements_rule(
     "lambda-tracing",
     description="Lambda X-Ray tracing is active",
     source="checkov CKV_AWS_50",
     types=(FUNCTION,),
+    requires=[(equals("Active", "tracingConfig", "mode"), "X-Ray tracing is not active")],
 )
-def lambda_tracing(resource: Resource, _: Stack) -> list[str]:
-    if resource.get("tracingConfig", "mode") != "Active":
-        return ["X-Ray tracing is not active"]
-    return []
 
 
 @rule(
@@ -113,8 +117,7 @@ def lambda_async_failures(resource: Resource, stack: Stack) -> list[str]:
     if stack.find(
         INVOKE_CONFIG,
         lambda config: (
-            config.props.get("functionName") in refs
-            and bool(config.get("destinationConfig", "onFailure", "destination"))
+            config.props.get("functionName") in refs and has_failure_destination(config, stack)
         ),
     ):
         return []

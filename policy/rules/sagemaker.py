@@ -7,7 +7,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .engine import Resource, Rule, Stack, as_list, decoded, dig, rule
+from .engine import (
+    Requirement,
+    Resource,
+    Rule,
+    Stack,
+    as_list,
+    decoded,
+    dig,
+    is_set,
+    is_true,
+    rule,
+    unmet,
+)
 
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 MONITORING_JOB = "aws-native:sagemaker:ModelBiasJobDefinition"
@@ -69,25 +81,38 @@ def _pipeline_problems(resource: Resource) -> list[str]:
     return problems
 
 
-def _monitoring_job_problems(resource: Resource) -> list[str]:
-    problems = []
-    if resource.get("networkConfig", "enableNetworkIsolation") is not True:
-        problems.append("monitoring job is not network-isolated")
-    cluster = resource.get("jobResources", "clusterConfig")
-    if not dig(cluster, "volumeKmsKeyId") and not has_local_storage(dig(cluster, "instanceType")):
-        problems.append("monitoring job volumes are not encrypted with a KMS key")
-    if not resource.get("modelBiasJobOutputConfig", "kmsKeyId"):
-        problems.append("monitoring job output is not encrypted with a KMS key")
-    return problems
+def _monitoring_volumes_encrypted(job: Resource, _: Stack) -> bool:
+    cluster = job.get("jobResources", "clusterConfig")
+    return bool(dig(cluster, "volumeKmsKeyId")) or has_local_storage(dig(cluster, "instanceType"))
 
 
-def _endpoint_configuration_problems(resource: Resource) -> list[str]:
-    if resource.props.get("kmsKeyArn"):
-        return []
-    variants = as_list(resource.props.get("productionVariants"))
-    if variants and all(has_local_storage(dig(v, "instanceType")) for v in variants):
-        return []
-    return ["endpoint storage is not encrypted with a KMS key"]
+def _endpoint_storage_encrypted(configuration: Resource, _: Stack) -> bool:
+    if configuration.props.get("kmsKeyArn"):
+        return True
+    variants = as_list(configuration.props.get("productionVariants"))
+    return bool(variants) and all(has_local_storage(dig(v, "instanceType")) for v in variants)
+
+
+# What each resource type other than a pipeline (whose training steps are read from its
+# definition) requires.
+REQUIREMENTS: dict[str, list[Requirement]] = {
+    MONITORING_JOB: [
+        (
+            is_true("networkConfig", "enableNetworkIsolation"),
+            "monitoring job is not network-isolated",
+        ),
+        (_monitoring_volumes_encrypted, "monitoring job volumes are not encrypted with a KMS key"),
+        (
+            is_set("modelBiasJobOutputConfig", "kmsKeyId"),
+            "monitoring job output is not encrypted with a KMS key",
+        ),
+    ],
+    ENDPOINT_CONFIGURATION: [
+        (_endpoint_storage_encrypted, "endpoint storage is not encrypted with a KMS key")
+    ],
+    MODEL: [(is_true("enableNetworkIsolation"), "model container is not network-isolated")],
+    NOTEBOOK: [(is_set("kmsKeyId"), "notebook storage is not encrypted with a KMS key")],
+}
 
 
 @rule(
@@ -98,18 +123,10 @@ def _endpoint_configuration_problems(resource: Resource) -> list[str]:
     "related: checkov CKV_AWS_367 / CKV_AWS_368 (data-quality monitoring jobs)",
     types=(PIPELINE, MONITORING_JOB, MODEL, NOTEBOOK, ENDPOINT_CONFIGURATION),
 )
-def sagemaker_isolation_encryption(resource: Resource, _: Stack) -> list[str]:
+def sagemaker_isolation_encryption(resource: Resource, stack: Stack) -> list[str]:
     if resource.type == PIPELINE:
         return _pipeline_problems(resource)
-    if resource.type == MONITORING_JOB:
-        return _monitoring_job_problems(resource)
-    if resource.type == ENDPOINT_CONFIGURATION:
-        return _endpoint_configuration_problems(resource)
-    if resource.type == MODEL and resource.props.get("enableNetworkIsolation") is not True:
-        return ["model container is not network-isolated"]
-    if resource.type == NOTEBOOK and not resource.props.get("kmsKeyId"):
-        return ["notebook storage is not encrypted with a KMS key"]
-    return []
+    return unmet(resource, stack, REQUIREMENTS.get(resource.type, ()))
 
 
 RULES: tuple[Rule, ...] = (sagemaker_isolation_encryption,)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from .common import (
     EVENT_SOURCE_MAPPING,
-    EVENT_TARGET,
+    FAILURE_DESTINATIONS,
     FUNCTION,
-    INVOKE_CONFIG,
-    SCHEDULE,
     Q,
     customer_managed_key,
+    failure_destination,
     queue_by_arn,
 )
 from .engine import Resource, Rule, Stack, decoded, dig, rule
@@ -33,22 +31,8 @@ def sqs_kms(resource: Resource, _: Stack) -> list[str]:
     return []
 
 
-DEAD_LETTER_SOURCES = (Q, EVENT_TARGET, SCHEDULE, INVOKE_CONFIG, EVENT_SOURCE_MAPPING)
-
-
-def _dead_letter_target(source: Resource) -> Any:
-    """The ARN ``source`` sends its failures to (None if it sends them nowhere)."""
-    if source.type == Q:
-        return dig(decoded(source.props.get("redrivePolicy")), "deadLetterTargetArn")
-    if source.type == EVENT_TARGET:
-        return source.get("deadLetterConfig", "arn")
-    if source.type == SCHEDULE:
-        return source.get("target", "deadLetterConfig", "arn")
-    if source.type == INVOKE_CONFIG:
-        return source.get("destinationConfig", "onFailure", "destination")
-    if source.type == EVENT_SOURCE_MAPPING:
-        return source.get("destinationConfig", "onFailure", "destinationArn")
-    return None
+# What may send its failures to a queue, which then counts as a dead-letter queue.
+DEAD_LETTER_SOURCES = (Q, *FAILURE_DESTINATIONS)
 
 
 @rule(
@@ -76,7 +60,7 @@ def sqs_dead_letters(resource: Resource, stack: Stack) -> list[str]:
     if (
         isinstance(arn, str)
         and arn
-        and stack.find(DEAD_LETTER_SOURCES, lambda source: _dead_letter_target(source) == arn)
+        and stack.find(DEAD_LETTER_SOURCES, lambda source: failure_destination(source) == arn)
     ):
         return []
     return ["SQS queue has no dead-letter queue and is not one"]
@@ -92,7 +76,7 @@ def sqs_fifo_dlq(resource: Resource, stack: Stack) -> list[str]:
     redrive = resource.props.get("redrivePolicy")
     if not resource.props.get("fifoQueue") or not isinstance(redrive, str):
         return []
-    target = queue_by_arn(stack, dig(decoded(redrive), "deadLetterTargetArn"))
+    target = queue_by_arn(stack, failure_destination(resource))
     if target is not None and not target.props.get("fifoQueue"):
         return ["a FIFO queue's dead-letter queue must be FIFO too"]
     return []

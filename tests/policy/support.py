@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import Any
 
 import pack
@@ -92,6 +93,12 @@ def mandatory(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 CASE = ("rule_id", "resources", "expected")
 
 
+def bad(rule_id: str, what: str, resources: list[rules.Resource], expected: str) -> Any:
+    """A bad case: ``rule_id`` fails on ``resources`` with a message containing ``expected``; its
+    test id is the rule id and what is wrong, ``<rule id>-<what>``."""
+    return pytest.param(rule_id, resources, expected, id=f"{rule_id}-{what}")
+
+
 def case_rule_ids(cases: Iterable[Any]) -> set[str]:
     """The rule ids of ``pytest.param`` bad cases."""
     return {case.values[0] for case in cases}
@@ -124,6 +131,11 @@ def swap(resources: list[rules.Resource], index: int, bad: rules.Resource) -> li
     swapped = list(resources)
     swapped[index] = bad
     return swapped
+
+
+def modified(resources: list[rules.Resource], index: int, **props: Any) -> list[rules.Resource]:
+    """``resources`` with ``props`` changed on the one at ``index``."""
+    return swap(resources, index, changed(resources[index], **props))
 
 
 def resource(type_token: str, name: str, **props: Any) -> rules.Resource:
@@ -282,6 +294,11 @@ def bucket(
 SSE_S3 = {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}
 
 
+def without_access_logs(resources: list[rules.Resource]) -> list[rules.Resource]:
+    """``resources`` without their server access logging (the bucket of `bucket()`)."""
+    return [r for r in resources if r.type != "aws:s3/bucketLogging:BucketLogging"]
+
+
 def log_bucket() -> list[rules.Resource]:
     """`b` and its access-log target `logs`: SSE-S3, and no logging of its own."""
     logs = [
@@ -290,8 +307,7 @@ def log_bucket() -> list[rules.Resource]:
             "logs" + r.name[1:],
             {**r.props, "bucket": "logs", "arn": "arn:aws:s3:::logs"},
         )
-        for r in bucket(encryption=SSE_S3)
-        if r.type != "aws:s3/bucketLogging:BucketLogging"
+        for r in without_access_logs(bucket(encryption=SSE_S3))
     ]
     return [*bucket(), *logs]
 
@@ -368,27 +384,34 @@ def endpoint_configuration(*instance_types: str, **props: Any) -> rules.Resource
     )
 
 
-def service_tests(good: dict[str, list[rules.Resource]], bad: list[Any]) -> tuple[Any, ...]:
-    """Every service module's three tests over its own tables: its good stacks pass every
-    rule, and each bad case fails with its message, directly and through the policy engine."""
+def service_tests(
+    service: ModuleType, good: dict[str, list[rules.Resource]], cases: list[Any]
+) -> tuple[Callable[..., None], ...]:
+    """Every service module's four tests over its own tables: each rule of ``service`` has a bad
+    case, the good stacks pass every rule, and each bad case fails with its message, directly
+    and through the policy engine."""
+
+    def test_every_rule_has_a_bad_case() -> None:
+        assert {r.id for r in service.RULES} == case_rule_ids(cases)
 
     @pytest.mark.parametrize("name", list(good))
     def test_the_good_stacks_pass_every_rule(name: str) -> None:
         assert_passes(good[name])
 
-    @pytest.mark.parametrize(CASE, bad)
+    @pytest.mark.parametrize(CASE, cases)
     def test_each_check_fails_on_a_bad_resource(
         rule_id: str, resources: list[rules.Resource], expected: str
     ) -> None:
         assert_fails(rule_id, resources, expected)
 
-    @pytest.mark.parametrize(CASE, bad)
+    @pytest.mark.parametrize(CASE, cases)
     def test_each_check_fails_through_the_policy_engine(
         rule_id: str, resources: list[rules.Resource], expected: str
     ) -> None:
         assert_fails_in_engine(rule_id, resources, expected)
 
     return (
+        test_every_rule_has_a_bad_case,
         test_the_good_stacks_pass_every_rule,
         test_each_check_fails_on_a_bad_resource,
         test_each_check_fails_through_the_policy_engine,

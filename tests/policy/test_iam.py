@@ -3,12 +3,11 @@ AWS-managed policies, service trust scoped to this account."""
 
 from __future__ import annotations
 
-import pytest
 import rules
 
 from tests.policy.support import (
     ACCOUNT,
-    case_rule_ids,
+    bad,
     doc,
     resource,
     role,
@@ -24,14 +23,15 @@ GOOD: dict[str, list[rules.Resource]] = {
 }
 
 BAD = [
-    pytest.param(
+    bad(
         "iam-wildcard-actions",
+        "service-wildcard-in-role-policy",
         [role_policy(Action="s3:*", Resource="arn:aws:s3:::b")],
         "wildcard actions ['s3:*']",
-        id="iam-wildcard-actions-service-wildcard-in-role-policy",
     ),
-    pytest.param(
+    bad(
         "iam-wildcard-actions",
+        "star-in-inline-policy",
         [
             role(
                 inlinePolicies=[
@@ -45,16 +45,16 @@ BAD = [
             )
         ],
         "inlinePolicies[0]: Allow with wildcard actions ['*']",
-        id="iam-wildcard-actions-star-in-inline-policy",
     ),
-    pytest.param(
+    bad(
         "iam-star-resource",
+        "for-an-action-with-resource-types",
         [role_policy(Action=["s3:GetObject"], Resource="*")],
         "support resource-level permissions",
-        id="iam-star-resource-for-an-action-with-resource-types",
     ),
-    pytest.param(
+    bad(
         "iam-managed-policies",
+        "full-access-attachment",
         [
             resource(
                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -63,16 +63,16 @@ BAD = [
             )
         ],
         "AWS-managed broad policy",
-        id="iam-managed-policies-full-access-attachment",
     ),
-    pytest.param(
+    bad(
         "iam-managed-policies",
+        "administrator-access-on-a-role",
         [role(managedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"])],
         "AdministratorAccess",
-        id="iam-managed-policies-administrator-access-on-a-role",
     ),
-    pytest.param(
+    bad(
         "iam-trust-scoped",
+        "service-trust-without-source-condition",
         [
             role(
                 assumeRolePolicy=doc(
@@ -85,20 +85,15 @@ BAD = [
             )
         ],
         "no aws:SourceAccount",
-        id="iam-trust-scoped-service-trust-without-source-condition",
     ),
 ]
 
-
-def test_every_iam_rule_has_a_bad_case() -> None:
-    assert {r.id for r in rules.iam.RULES} == case_rule_ids(BAD)
-
-
 (
+    test_every_iam_rule_has_a_bad_case,
     test_the_good_stacks_pass_every_rule,
     test_each_check_fails_on_a_bad_resource,
     test_each_check_fails_through_the_policy_engine,
-) = service_tests(GOOD, BAD)
+) = service_tests(rules.iam, GOOD, BAD)
 
 
 def test_star_only_actions_have_no_resource_type_in_the_iam_reference() -> None:

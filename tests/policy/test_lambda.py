@@ -3,12 +3,11 @@ failure destination for asynchronous invocations."""
 
 from __future__ import annotations
 
-import pytest
 import rules
 
 from tests.policy.support import (
     arn,
-    case_rule_ids,
+    bad,
     event_target,
     fn,
     invoke_config,
@@ -33,74 +32,62 @@ GOOD: dict[str, list[rules.Resource]] = {
 LAMBDA = GOOD["lambda"]
 
 BAD = [
-    pytest.param(
-        "lambda-runtime",
-        swap(LAMBDA, 0, fn(runtime="python3.8")),
-        "not a supported",
-        id="lambda-runtime-python3.8",
-    ),
-    pytest.param(
+    bad("lambda-runtime", "python3.8", swap(LAMBDA, 0, fn(runtime="python3.8")), "not a supported"),
+    bad(
         "lambda-sizing",
+        "memory-not-set",
         swap(LAMBDA, 0, fn(memorySize=None)),
         "memorySize is not set",
-        id="lambda-sizing-memory-not-set",
     ),
-    pytest.param(
-        "lambda-sizing",
-        swap(LAMBDA, 0, fn(timeout=None)),
-        "timeout is not set",
-        id="lambda-sizing-timeout-not-set",
+    bad(
+        "lambda-sizing", "timeout-not-set", swap(LAMBDA, 0, fn(timeout=None)), "timeout is not set"
     ),
-    pytest.param(
+    bad(
         "lambda-concurrency",
+        "not-reserved",
         swap(LAMBDA, 0, fn(reservedConcurrentExecutions=None)),
         "reserved concurrency is None",
-        id="lambda-concurrency-not-reserved",
     ),
-    pytest.param(
+    bad(
         "lambda-concurrency",
+        "provider-reports-none-reserved",
         swap(LAMBDA, 0, fn(reservedConcurrentExecutions=-1)),
         "reserved concurrency is -1",
-        id="lambda-concurrency-provider-reports-none-reserved",
     ),
-    pytest.param(
+    bad(
         "lambda-concurrency",
+        "zero-throttles-everything",
         swap(LAMBDA, 0, fn(reservedConcurrentExecutions=0)),
         "reserve at least 1",
-        id="lambda-concurrency-zero-throttles-everything",
     ),
-    pytest.param(
+    bad(
         "lambda-tracing",
+        "pass-through",
         swap(LAMBDA, 0, fn(tracingConfig={"mode": "PassThrough"})),
         "tracing is not active",
-        id="lambda-tracing-pass-through",
     ),
-    pytest.param(
+    bad("lambda-logs", "no-managed-log-group", [fn()], "no log group"),
+    bad(
         "lambda-logs",
-        [fn()],
-        "no log group",
-        id="lambda-logs-no-managed-log-group",
-    ),
-    pytest.param(
-        "lambda-logs",
+        "group-without-retention",
         swap(LAMBDA, 1, log_group(retentionInDays=None)),
         "keeps logs forever",
-        id="lambda-logs-group-without-retention",
     ),
-    pytest.param(
+    bad(
         "lambda-logs",
+        "group-without-a-key",
         swap(LAMBDA, 1, log_group(kmsKeyId=None)),
         "not encrypted with the stack key",
-        id="lambda-logs-group-without-a-key",
     ),
-    pytest.param(
+    bad(
         "lambda-async-failures",
+        "rule-target-invoke-config-without-destination",
         [*GOOD["async"][:4], invoke_config(destinationConfig=None)],
         "no on-failure destination",
-        id="lambda-async-failures-rule-target-invoke-config-without-destination",
     ),
-    pytest.param(
+    bad(
         "lambda-async-failures",
+        "schedule-target-without-invoke-config",
         [
             fn(),
             log_group(),
@@ -108,17 +95,12 @@ BAD = [
             queue("schedule-dlq"),
         ],
         "no on-failure destination",
-        id="lambda-async-failures-schedule-target-without-invoke-config",
     ),
 ]
 
-
-def test_every_lambda_rule_has_a_bad_case() -> None:
-    assert {r.id for r in rules.lambda_.RULES} == case_rule_ids(BAD)
-
-
 (
+    test_every_lambda_rule_has_a_bad_case,
     test_the_good_stacks_pass_every_rule,
     test_each_check_fails_on_a_bad_resource,
     test_each_check_fails_through_the_policy_engine,
-) = service_tests(GOOD, BAD)
+) = service_tests(rules.lambda_, GOOD, BAD)

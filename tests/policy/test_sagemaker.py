@@ -8,7 +8,7 @@ import rules
 
 from tests.policy.support import (
     KEY,
-    case_rule_ids,
+    bad,
     endpoint_configuration,
     monitoring_job,
     pipeline,
@@ -29,83 +29,79 @@ GOOD: dict[str, list[rules.Resource]] = {
 SAGEMAKER = GOOD["sagemaker"]
 
 BAD = [
-    pytest.param(
+    bad(
         "sagemaker",
+        "training-step-not-isolated",
         [pipeline(EnableNetworkIsolation=False)],
         "is not network-isolated",
-        id="sagemaker-training-step-not-isolated",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "training-step-volumes-without-a-key",
         [pipeline(ResourceConfig={"InstanceType": {"Get": "Parameters.InstanceType"}})],
         "does not encrypt its volumes",
-        id="sagemaker-training-step-volumes-without-a-key",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "training-step-output-without-a-key",
         [pipeline(OutputDataConfig={"S3OutputPath": "s3://b"})],
         "does not encrypt its output",
-        id="sagemaker-training-step-output-without-a-key",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "monitoring-job-not-isolated",
         [monitoring_job(networkConfig={"enableNetworkIsolation": False})],
         "monitoring job is not network-isolated",
-        id="sagemaker-monitoring-job-not-isolated",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "monitoring-job-volumes-without-a-key",
         [monitoring_job(cluster={"volumeKmsKeyId": None})],
         "monitoring job volumes are not encrypted",
-        id="sagemaker-monitoring-job-volumes-without-a-key",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "monitoring-job-output-without-a-key",
         [monitoring_job(modelBiasJobOutputConfig={"monitoringOutputs": []})],
         "monitoring job output is not encrypted",
-        id="sagemaker-monitoring-job-output-without-a-key",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "model-not-isolated",
         swap(
             SAGEMAKER,
             0,
             resource("aws:sagemaker/model:Model", "m", enableNetworkIsolation=False),
         ),
         "model container is not network-isolated",
-        id="sagemaker-model-not-isolated",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "notebook-without-a-key",
         swap(SAGEMAKER, 1, resource("aws:sagemaker/notebookInstance:NotebookInstance", "n")),
         "notebook storage is not encrypted",
-        id="sagemaker-notebook-without-a-key",
     ),
-    pytest.param(
+    bad(
         "sagemaker",
+        "endpoint-without-a-key",
         swap(SAGEMAKER, 2, endpoint_configuration(kmsKeyArn=None)),
         "endpoint storage is not encrypted",
-        id="sagemaker-endpoint-without-a-key",
     ),
-    pytest.param(
+    # one variant without local storage is enough to need the key
+    bad(
         "sagemaker",
-        # one variant without local storage is enough to need the key
+        "endpoint-one-variant-without-local-storage-and-no-key",
         [endpoint_configuration("ml.g5.xlarge", "ml.m5.large", kmsKeyArn=None)],
         "endpoint storage is not encrypted",
-        id="sagemaker-endpoint-one-variant-without-local-storage-and-no-key",
     ),
 ]
 
-
-def test_every_sagemaker_rule_has_a_bad_case() -> None:
-    assert {r.id for r in rules.sagemaker.RULES} == case_rule_ids(BAD)
-
-
 (
+    test_every_sagemaker_rule_has_a_bad_case,
     test_the_good_stacks_pass_every_rule,
     test_each_check_fails_on_a_bad_resource,
     test_each_check_fails_through_the_policy_engine,
-) = service_tests(GOOD, BAD)
+) = service_tests(rules.sagemaker, GOOD, BAD)
 
 
 # ---- local instance storage --------------------------------------------------------------------

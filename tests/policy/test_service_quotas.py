@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import rules
 
 from tests.policy.support import (
     arn,
-    case_rule_ids,
+    bad,
     doc,
     fn,
     log_group,
@@ -20,20 +19,21 @@ from tests.policy.support import (
 )
 
 BAD = [
-    pytest.param(
+    bad(
         "aws-quotas",
+        "lambda-environment-over-4kb",
         [fn(environment={"variables": {"CATALOG": "x" * 4_100}}), log_group()],
         "all environment variables of a Lambda function is 4,114 bytes; AWS allows 4,096",
-        id="aws-quotas-lambda-environment-over-4kb",
     ),
-    pytest.param(
+    bad(
         "aws-quotas",
+        "lambda-function-name-over-64-characters",
         [fn("f" * 65), log_group("f" * 65)],
         "a Lambda function name (name 'fffff",
-        id="aws-quotas-lambda-function-name-over-64-characters",
     ),
-    pytest.param(
+    bad(
         "aws-quotas",
+        "inline-policies-of-one-role-add-up",
         [
             role(),
             *(
@@ -53,10 +53,10 @@ BAD = [
             ),
         ],
         "all inline policies of one IAM role together (role r: p0, p1) is 10,632 characters",
-        id="aws-quotas-inline-policies-of-one-role-add-up",
     ),
-    pytest.param(
+    bad(
         "aws-quotas",
+        "event-pattern-over-2048-characters",
         [
             rules.Resource(
                 "aws:cloudwatch/eventRule:EventRule",
@@ -70,10 +70,10 @@ BAD = [
             )
         ],
         "an EventBridge event pattern (eventPattern) is 2,",
-        id="aws-quotas-event-pattern-over-2048-characters",
     ),
-    pytest.param(
+    bad(
         "aws-quotas",
+        "tasks-of-one-maintenance-window-add-up",
         [
             resource(
                 "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask",
@@ -83,16 +83,12 @@ BAD = [
             for index in range(21)
         ],
         "the tasks of one maintenance window (window mw-0123456789abcdef0) is 21 tasks",
-        id="aws-quotas-tasks-of-one-maintenance-window-add-up",
     ),
 ]
 
-
-def test_the_quota_rule_has_bad_cases() -> None:
-    assert {r.id for r in rules.service_quotas.RULES} == case_rule_ids(BAD)
-
-
 (
+    test_the_quota_rule_has_bad_cases,
+    _,  # no good stacks of its own: tests/policy/test_stacks.py runs it over both stacks
     test_each_check_fails_on_a_bad_resource,
     test_each_check_fails_through_the_policy_engine,
-) = service_tests({}, BAD)[1:]
+) = service_tests(rules.service_quotas, {}, BAD)

@@ -3,20 +3,18 @@ queues, and visibility for Lambda consumers."""
 
 from __future__ import annotations
 
-import pytest
 import rules
 
 from tests.policy.support import (
     arn,
-    case_rule_ids,
-    changed,
+    bad,
     fn,
     log_group,
+    modified,
     queue,
     redrive,
     resource,
     service_tests,
-    swap,
 )
 
 GOOD: dict[str, list[rules.Resource]] = {
@@ -41,63 +39,54 @@ GOOD: dict[str, list[rules.Resource]] = {
 SQS, FIFO, CONSUMER = GOOD["sqs"], GOOD["fifo"], GOOD["consumer"]
 
 BAD = [
-    pytest.param(
+    bad("sqs-kms", "queue-without-a-key", modified(SQS, 0, kmsMasterKeyId=None), "not encrypted"),
+    bad(
         "sqs-kms",
-        swap(SQS, 0, changed(SQS[0], kmsMasterKeyId=None)),
-        "not encrypted",
-        id="sqs-kms-queue-without-a-key",
-    ),
-    pytest.param(
-        "sqs-kms",
-        swap(SQS, 0, changed(SQS[0], kmsMasterKeyId="alias/aws/sqs")),
+        "aws-managed-alias",
+        modified(SQS, 0, kmsMasterKeyId="alias/aws/sqs"),
         "AWS-managed key alias/aws/sqs",
-        id="sqs-kms-aws-managed-alias",
     ),
-    pytest.param(
+    bad(
         "sqs-kms",
-        swap(SQS, 0, changed(SQS[0], kmsMasterKeyId=arn("kms", "alias/aws/sqs"))),
+        "aws-managed-alias-arn",
+        modified(SQS, 0, kmsMasterKeyId=arn("kms", "alias/aws/sqs")),
         "AWS-managed key",
-        id="sqs-kms-aws-managed-alias-arn",
     ),
-    pytest.param(
+    bad(
         "sqs-dead-letters",
+        "queue-without-dlq-nor-being-one",
         [queue("lonely")],
         "no dead-letter queue",
-        id="sqs-dead-letters-queue-without-dlq-nor-being-one",
     ),
-    pytest.param(
+    bad(
         "sqs-dead-letters",
-        swap(SQS, 0, changed(SQS[0], redrivePolicy=redrive("d", 2))),
+        "max-receive-count-below-5",
+        modified(SQS, 0, redrivePolicy=redrive("d", 2)),
         "maxReceiveCount 2",
-        id="sqs-dead-letters-max-receive-count-below-5",
     ),
-    pytest.param(
+    bad(
         "sqs-dead-letters",
+        "redrive-policy-not-json",
         [queue("q", redrivePolicy="{not json")],
         "not valid JSON",
-        id="sqs-dead-letters-redrive-policy-not-json",
     ),
-    pytest.param(
+    bad(
         "sqs-fifo-dlq",
-        swap(FIFO, 1, changed(FIFO[1], fifoQueue=False)),
+        "standard-dlq-for-a-fifo-queue",
+        modified(FIFO, 1, fifoQueue=False),
         "must be FIFO",
-        id="sqs-fifo-dlq-standard-dlq-for-a-fifo-queue",
     ),
-    pytest.param(
+    bad(
         "sqs-visibility",
-        swap(CONSUMER, 0, changed(CONSUMER[0], visibilityTimeoutSeconds=60)),
+        "below-6x-the-consumer-timeout",
+        modified(CONSUMER, 0, visibilityTimeoutSeconds=60),
         "below 6 x",
-        id="sqs-visibility-below-6x-the-consumer-timeout",
     ),
 ]
 
-
-def test_every_sqs_rule_has_a_bad_case() -> None:
-    assert {r.id for r in rules.sqs.RULES} == case_rule_ids(BAD)
-
-
 (
+    test_every_sqs_rule_has_a_bad_case,
     test_the_good_stacks_pass_every_rule,
     test_each_check_fails_on_a_bad_resource,
     test_each_check_fails_through_the_policy_engine,
-) = service_tests(GOOD, BAD)
+) = service_tests(rules.sqs, GOOD, BAD)
