@@ -26,7 +26,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trainops_runtime.training_request import TrainingRequest
 
 SOURCE = "trainops.training"
 SCHEMA_VERSION = 1
@@ -117,3 +120,15 @@ class DomainEvent:
         if self.execution_arn:
             entry["Resources"] = [self.execution_arn]
         return entry
+
+
+def about(kind: str, request: TrainingRequest, trigger: str, **fields: Any) -> DomainEvent:
+    """An event of type ``kind`` about ``request`` (its model, id and attempt), by ``trigger``."""
+    return DomainEvent(
+        type=kind,
+        model=request.model,
+        request_id=request.request_id,
+        attempt=request.attempt,
+        trigger=trigger,
+        **fields,
+    )

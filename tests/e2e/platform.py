@@ -28,6 +28,7 @@ from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE as SLOTS
 from tests.slot_ledger import create_table as create_slots_table
+from trainops_runtime import admission
 from trainops_runtime.adapters import event_store, read_model
 from trainops_runtime.adapters.request_queue import enqueue
 from trainops_runtime.handlers import (
@@ -116,7 +117,7 @@ class Platform:
         }.items():
             monkeypatch.setenv(name, value)
         # Deferred messages come back at once here; the backoff itself is unit-tested.
-        monkeypatch.setattr(queue_worker, "backoff_seconds", lambda *_, **__: 0)
+        monkeypatch.setattr(admission, "backoff_seconds", lambda *_, **__: 0)
         use_catalog(monkeypatch, MODELS)
 
     def _arn(self, queue_url: str) -> str:

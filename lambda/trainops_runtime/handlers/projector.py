@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from trainops_runtime import observability, projection
+from trainops_runtime import projection
 from trainops_runtime.adapters import read_model
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.settings import ProjectorSettings
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 
 def _stream_of(record: dict[str, Any]) -> str | None:

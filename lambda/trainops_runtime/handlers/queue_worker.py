@@ -36,27 +36,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
+from trainops_runtime import admission, observability
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import domain_events as events
-from trainops_runtime import observability
 from trainops_runtime.adapters import event_bus, slots
 from trainops_runtime.adapters.batch_ledger import BatchLedger, Stale
 from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
-from trainops_runtime.admission import (
-    NO_MODEL,
-    Admission,
-    admit,
-    backoff_seconds,
-    model_hint,
-    request_hint,
-)
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import (
     RetryableError,
@@ -64,6 +55,7 @@ from trainops_runtime.errors import (
     is_retryable,
     may_have_taken_effect,
 )
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.settings import QueueWorkerSettings
 from trainops_runtime.training_request import (
@@ -71,9 +63,6 @@ from trainops_runtime.training_request import (
     TrainingRequest,
     parse,
 )
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "queue"
 
@@ -134,20 +123,13 @@ class BatchState:
             )
 
     def _event(self, kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
-        return events.DomainEvent(
-            type=kind,
-            model=request.model,
-            request_id=request.request_id,
-            attempt=request.attempt,
-            trigger=TRIGGER,
-            **fields,
-        )
+        return events.about(kind, request, TRIGGER, **fields)
 
     def reject(
         self,
         record: SQSRecord,
         reason: str,
-        model: str = NO_MODEL,
+        model: str = admission.NO_MODEL,
         request_id: str | None = None,
         attempt: int = 1,
     ) -> None:
@@ -164,7 +146,7 @@ class BatchState:
         event_bus.publish(
             events.DomainEvent(
                 type=events.TRAINING_REJECTED,
-                model=model if model != NO_MODEL else "unknown",
+                model=model if model != admission.NO_MODEL else "unknown",
                 request_id=request_id or f"sqs:{record.message_id}",
                 attempt=attempt,
                 trigger=TRIGGER,
@@ -197,8 +179,8 @@ class BatchState:
             self.reject(
                 record,
                 str(error),
-                model=model_hint(record.attributes.message_group_id),
-                **request_hint(record.body),
+                model=admission.model_hint(record.attributes.message_group_id),
+                **admission.request_hint(record.body),
             )
             return RequestOutcome.REJECTED
         try:
@@ -207,7 +189,7 @@ class BatchState:
             self.reject(
                 record,
                 str(error),
-                model=model_hint(record.attributes.message_group_id),
+                model=admission.model_hint(record.attributes.message_group_id),
                 request_id=request.request_id,
                 attempt=request.attempt,
             )
@@ -215,16 +197,16 @@ class BatchState:
 
         self.ledger.count()
         slot = self.ledger.held.get(request.model)
-        decision = admit(
+        decision = admission.admit(
             request.idempotency_token(),
             slot.holder if slot else None,
             str(slots.SlotTaken(request.model, slot)),
             running=self.running,
             max_concurrent=self.settings.max_concurrent_trainings,
         )
-        if decision.admission == Admission.WAIT:
+        if decision.admission == admission.Admission.WAIT:
             self._defer(record, request, decision.reason or "waiting")
-        if decision.admission == Admission.RESUME:
+        if decision.admission == admission.Admission.RESUME:
             self._renew(record, request)
             return self._start(record, request, duplicate=True)
         self._claim(record, request)
@@ -293,7 +275,7 @@ def _delay_failed(
         {
             "Id": str(index),
             "ReceiptHandle": record["receiptHandle"],
-            "VisibilityTimeout": backoff_seconds(
+            "VisibilityTimeout": admission.backoff_seconds(
                 int(record["attributes"]["ApproximateReceiveCount"]),
                 base=settings.backoff_base_seconds,
                 maximum=settings.backoff_max_seconds,

@@ -24,13 +24,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import domain_events, observability
+from trainops_runtime import domain_events
 from trainops_runtime.adapters import event_store
 from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.projection import (
     PIPELINE_STATUS,
     RUN_COMMAND_STATUS,
@@ -39,9 +39,6 @@ from trainops_runtime.projection import (
 )
 from trainops_runtime.settings import RecorderSettings
 from trainops_runtime.training_request import MODEL_NAME
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 REQUIRED_DOMAIN_FIELDS = ("eventId", "type", "model", "requestId", "attempt", "trigger")
 # Domain event fields and the type each must have (the publisher's contract, domain_events).

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
@@ -27,10 +27,8 @@ from trainops_runtime.adapters.training import (
     running_executions,
 )
 from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.settings import SlotKeeperSettings
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 
 def still_running(execution_arn: str) -> bool:

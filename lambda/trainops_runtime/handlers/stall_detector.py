@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,15 +45,13 @@ from trainops_runtime.adapters.training_logs import last_log_ingestion
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.handlers import slot_keeper
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.settings import (
     OVERRUN_FRACTION,
     STALLED_AFTER_MINUTES,
     SettingsError,
     StallDetectorSettings,
 )
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_NAMES = (
@@ -118,17 +115,13 @@ def check_job(
         return []
     started = job.get("TrainingStartTime") or job["CreationTime"]
     elapsed = now - started
-    findings = []
+    findings: list[Finding] = []
+
+    def found(kind: str, detail: str) -> None:
+        findings.append(Finding(model, kind, name, _minutes(elapsed), detail))
+
     if elapsed >= max_runtime * thresholds.overrun_fraction:
-        findings.append(
-            Finding(
-                model=model,
-                kind="overrunning-job",
-                resource=name,
-                elapsed_minutes=_minutes(elapsed),
-                detail=f"{_minutes(elapsed)} of {_minutes(max_runtime)} minutes used",
-            )
-        )
+        found("overrunning-job", f"{_minutes(elapsed)} of {_minutes(max_runtime)} minutes used")
     transitions = job.get("SecondaryStatusTransitions") or []
     last_change = transitions[-1]["StartTime"] if transitions else started
     status = job.get("SecondaryStatus", "unknown")
@@ -143,15 +136,7 @@ def check_job(
     else:
         quiet = now - last_change
         detail = f"secondary status {status} unchanged for {_minutes(quiet)} minutes"
-    findings.append(
-        Finding(
-            model=model,
-            kind="stalled-job",
-            resource=name,
-            elapsed_minutes=_minutes(elapsed),
-            detail=detail,
-        )
-    )
+    found("stalled-job", detail)
     return findings
 
 

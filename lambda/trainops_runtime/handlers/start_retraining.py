@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,12 +45,10 @@ from trainops_runtime.errors import (
     is_retryable,
     may_have_taken_effect,
 )
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.outcomes import StartOutcome
 from trainops_runtime.settings import StartRetrainingSettings
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 TRIGGER = "schedule"
 
@@ -93,14 +90,7 @@ def request_for(tick: Tick) -> TrainingRequest:
 
 
 def _event(kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
-    return events.DomainEvent(
-        type=kind,
-        model=request.model,
-        request_id=request.request_id,
-        attempt=request.attempt,
-        trigger=TRIGGER,
-        **fields,
-    )
+    return events.about(kind, request, TRIGGER, **fields)
 
 
 def _skip(request: TrainingRequest, reason: str, discriminator: str) -> dict[str, Any]:

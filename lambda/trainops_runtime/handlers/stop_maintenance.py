@@ -19,15 +19,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import observability
 from trainops_runtime.adapters.maintenance_window import stop_window
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.settings import StopMaintenanceSettings
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 ALARM_EVENT = "CloudWatch Alarm State Change"
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -42,12 +41,10 @@ from trainops_runtime.adapters.request_queue import enqueue
 from trainops_runtime.adapters.training import execution_parameters, failure_reason
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import is_retryable_failure
+from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.outcomes import RunOutcome
 from trainops_runtime.settings import TrainingOutcomeSettings
 from trainops_runtime.training_request import TrainingRequest
-
-logger = Logger(service=observability.SERVICE)
-metrics = Metrics(namespace=observability.METRICS_NAMESPACE, service=observability.SERVICE)
 
 EVENT_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
 # How long a handled event is remembered: past EventBridge's retries (an hour here) and
@@ -91,15 +88,8 @@ def _event(
 ) -> events.DomainEvent:
     """A domain event about the ended execution, dated when SageMaker ended it (the read model
     orders by event time; a delayed or retried outcome must not look newer than it is)."""
-    return events.DomainEvent(
-        type=kind,
-        occurred_at=at,
-        model=request.model,
-        request_id=request.request_id,
-        attempt=request.attempt,
-        trigger="pipeline",
-        execution_arn=execution_arn,
-        **fields,
+    return events.about(
+        kind, request, "pipeline", occurred_at=at, execution_arn=execution_arn, **fields
     )
 
 
@@ -136,8 +126,11 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     _free_slot(config.slots_table or None, request, execution_arn, status)
     ended_at = _event_time(event)
 
+    def record(kind: str, **fields: Any) -> None:
+        event_bus.publish(_event(kind, request, execution_arn, ended_at, **fields))
+
     if status == "Succeeded":
-        event_bus.publish(_event(events.TRAINING_SUCCEEDED, request, execution_arn, ended_at))
+        record(events.TRAINING_SUCCEEDED)
         metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
         notify(
             config.success_topic_arn,
@@ -147,16 +140,7 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
         )
         return {"outcome": RunOutcome.SUCCEEDED, "model": model}
     if status == "Stopped":
-        event_bus.publish(
-            _event(
-                events.TRAINING_FAILED,
-                request,
-                execution_arn,
-                ended_at,
-                reason="stopped",
-                data={"retryable": False, "stopped": True},
-            )
-        )
+        record(events.TRAINING_FAILED, reason="stopped", data={"retryable": False, "stopped": True})
         return {"outcome": RunOutcome.STOPPED, "model": model}
     if status != "Failed":
         raise UnexpectedEvent(f"status {status!r} is not an end state")
@@ -169,28 +153,14 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
             reason=f"retry after attempt {request.attempt} failed: {reason}"
         )
         enqueue(queue_url, retry)
-        event_bus.publish(
-            _event(
-                events.TRAINING_REQUEUED,
-                request,
-                execution_arn,
-                ended_at,
-                reason=reason,
-                data={"nextAttempt": retry.attempt},
-            )
-        )
+        record(events.TRAINING_REQUEUED, reason=reason, data={"nextAttempt": retry.attempt})
         metrics.add_metric(name="TrainingsRequeued", unit=MetricUnit.Count, value=1)
         return {"outcome": RunOutcome.REQUEUED, "model": model, "attempt": retry.attempt}
 
-    event_bus.publish(
-        _event(
-            events.TRAINING_FAILED,
-            request,
-            execution_arn,
-            ended_at,
-            reason=reason,
-            data={"retryable": retryable, "attempts": request.attempt},
-        )
+    record(
+        events.TRAINING_FAILED,
+        reason=reason,
+        data={"retryable": retryable, "attempts": request.attempt},
     )
     metrics.add_metric(name="TrainingsFailed", unit=MetricUnit.Count, value=1)
     why = "attempts exhausted" if retryable else "not retryable"
