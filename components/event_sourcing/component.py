@@ -284,10 +284,12 @@ class TrainingEventStore(pulumi.ComponentResource):
                 parent=self,
                 ladder=args.platform.alerts,
                 description=f"trainops {stack}: the read model lags the event store by > 5 minutes",
-                namespace="AWS/Lambda",
-                metric_name="IteratorAge",
-                dimensions={"FunctionName": projector.function_name},
-                statistic="Maximum",
+                metric=alarms.Metric(
+                    "AWS/Lambda",
+                    "IteratorAge",
+                    {"FunctionName": projector.function_name},
+                    "Maximum",
+                ),
                 condition=alarms.Condition(threshold=300_000, period_seconds=300),
             )
             first_tier += [depth, lag]

@@ -232,9 +232,9 @@ class TrainingMonitor(pulumi.ComponentResource):
                 parent=self,
                 ladder=self.ladder,
                 description=f"trainops {stack}: pipeline executions failed",
-                namespace="AWS/Events",
-                metric_name="MatchedEvents",
-                dimensions={"RuleName": pipeline_failed.rule.name},
+                metric=alarms.Metric(
+                    "AWS/Events", "MatchedEvents", {"RuleName": pipeline_failed.rule.name}
+                ),
             )
             first_tier.append(executions_failed)
         for rule in rules:
@@ -405,10 +405,9 @@ class TrainingMonitor(pulumi.ComponentResource):
                 parent=self,
                 ladder=self.ladder,
                 description=f"trainops {stack}: {description}",
-                namespace=observability.METRICS_NAMESPACE,
-                metric_name=metric,
-                dimensions=dimensions,
-                statistic="Maximum",
+                metric=alarms.Metric(
+                    observability.METRICS_NAMESPACE, metric, dimensions, "Maximum"
+                ),
             )
             created.append(warning)
         return created
@@ -453,12 +452,12 @@ class TrainingMonitor(pulumi.ComponentResource):
             )
         created = []
         for label, query, threshold, comparison, periods in specs:
-            warning, _ = alarms.query_alarm(
+            warning, _ = alarms.metric_alarm(
                 f"{name}-training-host-{label}",
                 parent=self,
                 ladder=self.ladder,
                 description=f"training hosts: {label} {comparison} {threshold}",
-                query=query,
+                metric=alarms.Query(query),
                 condition=alarms.Condition(
                     threshold=threshold, comparison=comparison, evaluation_periods=periods
                 ),

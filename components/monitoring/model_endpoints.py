@@ -174,9 +174,7 @@ def build_endpoint(
         parent=parent,
         ladder=args.ladder,
         description=f"{endpoint_name}: the model returned 5xx errors",
-        namespace="AWS/SageMaker",
-        metric_name="Invocation5XXErrors",
-        dimensions=dimensions,
+        metric=alarms.Metric("AWS/SageMaker", "Invocation5XXErrors", dimensions),
         condition=alarms.Condition(threshold=endpoint.errors_5xx_threshold),
     )
     latency, _ = alarms.metric_alarm(
@@ -184,11 +182,7 @@ def build_endpoint(
         parent=parent,
         ladder=args.ladder,
         description=f"{endpoint_name}: p99 model latency above {endpoint.latency_p99_ms} ms",
-        namespace="AWS/SageMaker",
-        metric_name="ModelLatency",
-        dimensions=dimensions,
-        statistic=None,
-        extended_statistic="p99",
+        metric=alarms.Metric("AWS/SageMaker", "ModelLatency", dimensions, "p99"),
         # ModelLatency is published in microseconds.
         condition=alarms.Condition(
             threshold=endpoint.latency_p99_ms * 1000,
@@ -328,10 +322,9 @@ def build_bias_monitoring(
                     f"{endpoint_name}: bias {alarm.metric} for {alarm.facet}={alarm.facet_value} "
                     f"beyond +/-{alarm.threshold}"
                 ),
-                namespace=BIAS_NAMESPACE,
-                metric_name=f"bias_metric_{alarm.metric}",
-                dimensions=dimensions,
-                statistic=statistic,
+                metric=alarms.Metric(
+                    BIAS_NAMESPACE, f"bias_metric_{alarm.metric}", dimensions, statistic
+                ),
                 condition=alarms.Condition(
                     threshold=limit, comparison=comparison, period_seconds=period
                 ),

@@ -16,9 +16,10 @@ only created with somewhere to send it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_aws as aws
@@ -148,76 +149,71 @@ def _alarm_pair(
     return warning, escalated
 
 
+@dataclass(frozen=True)
+class Metric:
+    """What a single-metric alarm watches, and how it summarises each period: a statistic
+    (`Sum`, `Maximum`, ...) or a percentile (`p99`, sent as an extended statistic)."""
+
+    namespace: str
+    name: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    statistic: str = "Sum"
+    max_window_seconds: ClassVar[int | None] = None
+
+    def signal(self, period_seconds: int, _: str) -> dict[str, Any]:
+        percentile = re.fullmatch(r"p\d+(\.\d+)?", self.statistic) is not None
+        return {
+            "namespace": self.namespace,
+            "metric_name": self.name,
+            "dimensions": dict(self.dimensions),
+            "period": period_seconds,
+            ("extended_statistic" if percentile else "statistic"): self.statistic,
+        }
+
+
+@dataclass(frozen=True)
+class Query:
+    """A CloudWatch Metrics Insights query: one alarm covers resources created later (every
+    training host of the account), but CloudWatch evaluates at most three hours of its data."""
+
+    expression: str
+    max_window_seconds: ClassVar[int | None] = MAX_QUERY_EVALUATION_SECONDS
+
+    def signal(self, period_seconds: int, description: str) -> dict[str, Any]:
+        query = {
+            "id": "q1",
+            "expression": self.expression,
+            "period": period_seconds,
+            "return_data": True,
+            "label": description[:255],
+        }
+        return {"metric_queries": [query]}
+
+
 def metric_alarm(
     name: str,
     *,
     parent: pulumi.Resource,
     ladder: AlertLadder,
     description: str,
-    namespace: str,
-    metric_name: str,
-    dimensions: Mapping[str, pulumi.Input[str]],
-    statistic: str | None = "Sum",
-    extended_statistic: str | None = None,
+    metric: Metric | Query,
     condition: Condition | None = None,
 ) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
-    """A single-metric alarm and its escalation twin."""
+    """An alarm on one metric or query, and its escalation twin."""
     condition = condition or Condition()
-    signal: dict[str, Any] = {
-        "namespace": namespace,
-        "metric_name": metric_name,
-        "dimensions": dict(dimensions),
-        "period": condition.period_seconds,
-    }
-    if extended_statistic:
-        signal["extended_statistic"] = extended_statistic
-    else:
-        signal["statistic"] = statistic
-    return _alarm_pair(
-        name,
-        parent=parent,
-        ladder=ladder,
-        description=description,
-        condition=condition,
-        signal=signal,
-    )
-
-
-def query_alarm(
-    name: str,
-    *,
-    parent: pulumi.Resource,
-    ladder: AlertLadder,
-    description: str,
-    query: str,
-    condition: Condition | None = None,
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
-    """An alarm on a CloudWatch Metrics Insights query (covers resources created later)."""
-    condition = condition or Condition()
-    if condition.period_seconds * condition.evaluation_periods > MAX_QUERY_EVALUATION_SECONDS:
+    limit = metric.max_window_seconds
+    if limit is not None and condition.period_seconds * condition.evaluation_periods > limit:
         raise ValueError(
-            f"{name}: a Metrics Insights alarm evaluates at most "
-            f"{MAX_QUERY_EVALUATION_SECONDS // 60} minutes of data"
+            f"{name}: a Metrics Insights alarm evaluates at most {limit // 60} minutes of data"
         )
-    signal = {
-        "metric_queries": [
-            {
-                "id": "q1",
-                "expression": query,
-                "period": condition.period_seconds,
-                "return_data": True,
-                "label": description[:255],
-            }
-        ]
-    }
     return _alarm_pair(
         name,
         parent=parent,
         ladder=ladder,
         description=description,
         condition=condition,
-        signal=signal,
-        max_window_seconds=MAX_QUERY_EVALUATION_SECONDS,
+        signal=metric.signal(condition.period_seconds, description),
+        max_window_seconds=limit,
     )
 
 
@@ -235,10 +231,9 @@ def queue_depth_alarm(
         parent=parent,
         ladder=ladder,
         description=description,
-        namespace="AWS/SQS",
-        metric_name="ApproximateNumberOfMessagesVisible",
-        dimensions={"QueueName": queue_name},
-        statistic="Maximum",
+        metric=Metric(
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum"
+        ),
         condition=Condition(period_seconds=60),
     )
 

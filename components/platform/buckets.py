@@ -166,7 +166,7 @@ def access_log_bucket_policy(bucket_arn: pulumi.Input[str], ctx: iam.AwsContext)
             [pulumi.Output.concat(bucket_arn, "/*")],
             sid="S3ServerAccessLogDelivery",
             principals={"Service": ACCESS_LOGGING_SERVICE},
-            conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            conditions=ctx.on_behalf_of_this_account(),
         )
     )
     return document

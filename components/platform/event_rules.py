@@ -106,9 +106,7 @@ def rule_with_target(
             parent=parent,
             ladder=ladder,
             description=f"{description}: deliveries to the target failed",
-            namespace="AWS/Events",
-            metric_name="FailedInvocations",
-            dimensions=dimensions,
+            metric=alarms.Metric("AWS/Events", "FailedInvocations", dimensions),
         )
         depth, _ = alarms.queue_depth_alarm(
             f"{name}-dlq-depth",

@@ -191,10 +191,7 @@ class Foundation(pulumi.ComponentResource):
                 this_key,
                 sid="CloudWatchAlarmsPublishToEncryptedTopics",
                 principals={"Service": ctx.service_principal("cloudwatch")},
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
-                },
+                conditions=ctx.on_behalf_of_this_account(ctx.arn("cloudwatch", "alarm:*")),
             ),
             # EventBridge rules delivering to encrypted topics and dead-letter queues. AWS
             # documents that EventBridge's KMS requests carry no aws:SourceAccount/SourceArn, so a

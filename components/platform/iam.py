@@ -44,6 +44,14 @@ class AwsContext:
     def root_arn(self) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
+    def on_behalf_of_this_account(self, source_arn: str | None = None) -> dict[str, Any]:
+        """Confused-deputy conditions for a service principal: it acts for this account (and,
+        with ``source_arn``, for the resources that pattern matches) and no other."""
+        conditions: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": self.account_id}}
+        if source_arn:
+            conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+        return conditions
+
 
 def _is_wildcard_action(action: str) -> bool:
     return action == "*" or action.endswith(":*")
@@ -151,15 +159,12 @@ def service_trust_policy(
     service_principal: str, ctx: AwsContext, *, source_arn: str | None = None
 ) -> dict[str, Any]:
     """Trust policy for one AWS service, scoped to this account (confused-deputy protection)."""
-    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
-    if source_arn:
-        condition["ArnLike"] = {"aws:SourceArn": source_arn}
     return document(
         {
             "Effect": "Allow",
             "Principal": {"Service": service_principal},
             "Action": "sts:AssumeRole",
-            "Condition": condition,
+            "Condition": ctx.on_behalf_of_this_account(source_arn),
         }
     )
 

@@ -338,9 +338,7 @@ class PythonFunction(pulumi.ComponentResource):
             parent=self,
             ladder=ladder,
             description=f"{function_name}: errors in the last 5 minutes",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": function_name},
+            metric=alarms.Metric("AWS/Lambda", "Errors", {"FunctionName": function_name}),
         )
         created.append(warning)
         if ladder.lambda_throttle_alarms:
@@ -349,9 +347,7 @@ class PythonFunction(pulumi.ComponentResource):
                 parent=self,
                 ladder=ladder,
                 description=f"{function_name}: throttled in each of the last 3 periods of 5 min",
-                namespace="AWS/Lambda",
-                metric_name="Throttles",
-                dimensions={"FunctionName": function_name},
+                metric=alarms.Metric("AWS/Lambda", "Throttles", {"FunctionName": function_name}),
                 condition=alarms.Condition(threshold=1, evaluation_periods=3),
             )
             created.append(warning)

@@ -16,25 +16,18 @@ def topic_policy(ctx: iam.AwsContext, topic_arn: pulumi.Input[str]) -> dict[str,
     Principals of the account itself publish through their IAM policies.
     """
     return iam.document(
-        iam.allow(
-            ["sns:Publish"],
-            [topic_arn],
-            sid="AlarmsOfThisAccount",
-            principals={"Service": ctx.service_principal("cloudwatch")},
-            conditions={
-                "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
-            },
-        ),
-        iam.allow(
-            ["sns:Publish"],
-            [topic_arn],
-            sid="RulesOfThisAccount",
-            principals={"Service": ctx.service_principal("events")},
-            conditions={
-                "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                "ArnLike": {"aws:SourceArn": ctx.arn("events", "rule/*")},
-            },
+        *(
+            iam.allow(
+                ["sns:Publish"],
+                [topic_arn],
+                sid=sid,
+                principals={"Service": ctx.service_principal(service)},
+                conditions=ctx.on_behalf_of_this_account(ctx.arn(service, sources)),
+            )
+            for sid, service, sources in (
+                ("AlarmsOfThisAccount", "cloudwatch", "alarm:*"),
+                ("RulesOfThisAccount", "events", "rule/*"),
+            )
         ),
         iam.deny_insecure_transport("sns", [topic_arn]),
     )

@@ -263,10 +263,9 @@ class TrainingQueue(pulumi.ComponentResource):
                     f"trainops {stack}: a training request waited more than "
                     f"{args.oldest_request_alarm_minutes} minutes"
                 ),
-                namespace="AWS/SQS",
-                metric_name="ApproximateAgeOfOldestMessage",
-                dimensions={"QueueName": queue.name},
-                statistic="Maximum",
+                metric=alarms.Metric(
+                    "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": queue.name}, "Maximum"
+                ),
                 condition=alarms.Condition(
                     threshold=args.oldest_request_alarm_minutes * 60, period_seconds=300
                 ),
