@@ -133,19 +133,27 @@ def rate_problem(value: str, unit: str) -> str | None:
     return None
 
 
+SPACES = "remove the leading/trailing spaces"
+
+
+def _at_problem(when: str) -> str | None:
+    """Why the time of a one-off `at(...)` schedule is impossible (e.g. February 30), or None."""
+    try:
+        datetime.fromisoformat(when)
+    except ValueError:
+        return "at(...) holds an impossible date or time"
+    return None
+
+
 def schedule_expression_problem(expression: str) -> str | None:
     """Returns why ``expression`` is not a valid EventBridge schedule expression, or None."""
     text = expression.strip()
     if text != expression:
-        return "remove the leading/trailing spaces"
+        return SPACES
     if match := _RATE.match(text):
         return rate_problem(match["value"], match["unit"])
     if match := _AT.match(text):
-        try:
-            datetime.fromisoformat(match["when"])
-        except ValueError:
-            return "at(...) holds an impossible date or time"
-        return None
+        return _at_problem(match["when"])
     if match := _CRON.match(text):
         return cron_problem(match["body"])
     return (
@@ -205,7 +213,7 @@ def ssm_window_schedule_problem(expression: str) -> str | None:  # noqa: PLR0911
     """Why ``expression`` is not a valid maintenance-window schedule, or None."""
     text = expression.strip()
     if text != expression:
-        return "remove the leading/trailing spaces"
+        return SPACES
     if match := _RATE.match(text):
         problem = rate_problem(match["value"], match["unit"])
         too_fast = (
@@ -215,11 +223,7 @@ def ssm_window_schedule_problem(expression: str) -> str | None:  # noqa: PLR0911
             problem = TOO_FAST
         return problem
     if match := _AT.match(text):
-        try:
-            datetime.fromisoformat(match["when"])
-        except ValueError:
-            return "at(...) holds an impossible date or time"
-        return None
+        return _at_problem(match["when"])
     if match := _CRON.match(text):
         parts = match["body"].split()
         if len(parts) == len(_FIELDS) + 1:
