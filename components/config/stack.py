@@ -15,11 +15,20 @@ from pydantic import (
 from components.event_sourcing.config import EventSourcingConfig
 from components.maintenance_window.config import MaintenanceWindowConfig
 from components.monitoring.config import MonitoringConfig
-from components.platform.config_types import ENVIRONMENT, ConfigModel, LogRetentionDays, ModelName
+from components.platform.config_types import (
+    ENVIRONMENT,
+    ConfigModel,
+    LogRetentionDays,
+    ModelName,
+    nested,
+)
 from components.platform.foundation_config import AccessLogsConfig, ArtifactsConfig
 from components.platform.model_config import ModelConfig
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
-from components.training_queue.config import TrainingQueueConfig
+from components.training_queue.config import (
+    OLDEST_MESSAGE_ALARM_MAX_MINUTES,
+    TrainingQueueConfig,
+)
 
 
 class StackConfig(ConfigModel):
@@ -39,32 +48,24 @@ class StackConfig(ConfigModel):
         ge=1,
         description="Version of AWS's published Powertools for AWS Lambda (Python) V3 layer.",
     )
-    artifacts: ArtifactsConfig = Field(
-        default_factory=ArtifactsConfig, description="Artifacts bucket settings."
+    artifacts: ArtifactsConfig = nested(ArtifactsConfig, "Artifacts bucket settings.")
+    access_logs: AccessLogsConfig = nested(
+        AccessLogsConfig, "Access logging of the artifacts and raw-events buckets."
     )
-    access_logs: AccessLogsConfig = Field(
-        default_factory=AccessLogsConfig,
-        description="Access logging of the artifacts and raw-events buckets.",
+    monitoring: MonitoringConfig = nested(
+        MonitoringConfig, "Alert topics, alarms, escalation, bias monitoring and the dashboard."
     )
-    monitoring: MonitoringConfig = Field(
-        default_factory=MonitoringConfig,
-        description="Alert topics, alarms, escalation, bias monitoring and the dashboard.",
+    scheduled_retraining: ScheduledRetrainingConfig = nested(
+        ScheduledRetrainingConfig, "Retraining every model on a schedule (EventBridge Scheduler)."
     )
-    scheduled_retraining: ScheduledRetrainingConfig = Field(
-        default_factory=ScheduledRetrainingConfig,
-        description="Retraining every model on a schedule (EventBridge Scheduler).",
+    training_queue: TrainingQueueConfig = nested(
+        TrainingQueueConfig, "Training requests through an SQS FIFO queue, with back-pressure."
     )
-    training_queue: TrainingQueueConfig = Field(
-        default_factory=TrainingQueueConfig,
-        description="Training requests through an SQS FIFO queue, with back-pressure.",
+    maintenance_window: MaintenanceWindowConfig = nested(
+        MaintenanceWindowConfig, "Retraining on your own tagged hosts in an SSM maintenance window."
     )
-    maintenance_window: MaintenanceWindowConfig = Field(
-        default_factory=MaintenanceWindowConfig,
-        description="Retraining on your own tagged hosts in an SSM maintenance window.",
-    )
-    event_sourcing: EventSourcingConfig = Field(
-        default_factory=EventSourcingConfig,
-        description="Event bus, archive, event store, projections and replay.",
+    event_sourcing: EventSourcingConfig = nested(
+        EventSourcingConfig, "Event bus, archive, event store, projections and replay."
     )
 
     _region: str = PrivateAttr(default="")
@@ -123,4 +124,4 @@ class StackConfig(ConfigModel):
             ),
             default=0,
         )
-        return min(20160, max(120, longest + 60))
+        return min(OLDEST_MESSAGE_ALARM_MAX_MINUTES, max(120, longest + 60))

@@ -10,7 +10,7 @@ from pydantic import (
     model_validator,
 )
 
-from components.platform.config_types import INSTANCE_TYPE, ConfigModel
+from components.platform.config_types import INSTANCE_TYPE, ConfigModel, LifecycleDays, nested
 
 
 class NotebookConfig(ConfigModel):
@@ -56,8 +56,8 @@ class EventSourcingConfig(ConfigModel):
     immutable_retention_days: int = Field(
         default=365, ge=1, le=36500, description="Object Lock retention of raw events."
     )
-    raw_events_noncurrent_days: int = Field(
-        default=365, ge=1, le=3650, description="Days replaced raw-event versions are kept."
+    raw_events_noncurrent_days: LifecycleDays = Field(
+        default=365, description="Days replaced raw-event versions are kept."
     )
     protect: bool | None = Field(
         default=None,
@@ -69,6 +69,4 @@ class EventSourcingConfig(ConfigModel):
         le=604800,
         description="Older stream records go to the projector's failure queue.",
     )
-    notebook: NotebookConfig = Field(
-        default_factory=NotebookConfig, description="Optional exploration notebook."
-    )
+    notebook: NotebookConfig = nested(NotebookConfig, "Optional exploration notebook.")

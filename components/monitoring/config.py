@@ -12,8 +12,10 @@ from components.platform.config_types import (
     SLACK_ID,
     ConfigModel,
     Email,
+    EmailSubscribers,
     HttpsUrl,
     RuleScheduleExpression,
+    nested,
 )
 from trainops_runtime.settings import StallDetectorSettings
 
@@ -91,8 +93,8 @@ class MonitoringConfig(ConfigModel):
     """Alert topics, alarms and escalation (`trainops:monitoring`)."""
 
     enabled: bool = Field(default=False, description="Create the monitoring component.")
-    alert_emails: list[Email] = Field(
-        default_factory=list, max_length=20, description="E-mail subscribers of the alert topics."
+    alert_emails: EmailSubscribers = Field(
+        default_factory=list, description="E-mail subscribers of the alert topics."
     )
     alert_webhooks: list[HttpsUrl] = Field(
         default_factory=list,
@@ -132,10 +134,8 @@ class MonitoringConfig(ConfigModel):
         description="Minutes without progress before a job counts as stalled: no secondary-status "
         "change, or, while training, no log output.",
     )
-    host_alarms: HostAlarmsConfig = Field(
-        default_factory=HostAlarmsConfig, description="Training-host alarm thresholds."
-    )
-    incident_manager: IncidentManagerConfig = Field(
-        default_factory=IncidentManagerConfig, description="Incident Manager escalation."
+    host_alarms: HostAlarmsConfig = nested(HostAlarmsConfig, "Training-host alarm thresholds.")
+    incident_manager: IncidentManagerConfig = nested(
+        IncidentManagerConfig, "Incident Manager escalation."
     )
     dashboard: bool = Field(default=True, description="Create the operations dashboard.")

@@ -1,22 +1,25 @@
 """The primitives of the `trainops:` config contract: validated value types (model names, image
 URIs, S3 URIs, instance types, schedules, time zones, e-mail, URLs, log retention,
 hyperparameters) and `ConfigModel`, the base every config object shares (camelCase keys as in
-the YAML, unknown keys are errors). Each validator raises a sentence that says what to do.
+the YAML, unknown keys are errors), with `nested` for a config object inside another. Each
+validator raises a sentence that says what to do.
 """
 
 from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
 )
 from pydantic.alias_generators import to_camel
 
@@ -60,22 +63,41 @@ TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 # Field validators: each raises ValueError with a sentence that says what to do.
 
 
-def _model_name(value: str) -> str:
-    if not MODEL_NAME.match(value):
-        raise ValueError(
-            "model names must be 1-32 lowercase letters, digits or hyphens, starting and ending "
-            "with a letter or digit (SageMaker naming rules)"
-        )
-    return value
+def _matching(pattern: re.Pattern[str], problem: str) -> Callable[[str], str]:
+    """A validator that refuses a value the pattern does not match, with the sentence that says
+    what to write instead (a `Field(pattern=...)` could only repeat the regex)."""
+
+    def validate(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(problem)
+        return value
+
+    return validate
 
 
-def _ecr_image(value: str) -> str:
-    if not ECR_IMAGE.match(value):
-        raise ValueError(
-            "not an ECR image URI; use <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
-            "or ...@sha256:<digest>"
-        )
-    return value
+def _without_problem(problem_of: Callable[[str], str | None]) -> Callable[[str], str]:
+    """A validator for the schedule checks in `components.platform.schedules`, which name the
+    problem with an expression (None when there is none) so that each rule says its own."""
+
+    def validate(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return validate
+
+
+_model_name = _matching(
+    MODEL_NAME,
+    "model names must be 1-32 lowercase letters, digits or hyphens, starting and ending "
+    "with a letter or digit (SageMaker naming rules)",
+)
+_ecr_image = _matching(
+    ECR_IMAGE,
+    "not an ECR image URI; use <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
+    "or ...@sha256:<digest>",
+)
 
 
 # Bucket names S3 reserves for its own features (general purpose bucket naming rules).
@@ -96,31 +118,12 @@ def _s3_uri(value: str) -> str:
     return value
 
 
-def _instance_type(value: str) -> str:
-    if not INSTANCE_TYPE.match(value):
-        raise ValueError("not a SageMaker instance type; use an ml.* type such as ml.m5.xlarge")
-    return value
-
-
-def _schedule(value: str) -> str:
-    problem = schedule_expression_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _rule_schedule(value: str) -> str:
-    problem = rule_schedule_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _ssm_schedule(value: str) -> str:
-    problem = ssm_window_schedule_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+_instance_type = _matching(
+    INSTANCE_TYPE, "not a SageMaker instance type; use an ml.* type such as ml.m5.xlarge"
+)
+_schedule = _without_problem(schedule_expression_problem)
+_rule_schedule = _without_problem(rule_schedule_problem)
+_ssm_schedule = _without_problem(ssm_window_schedule_problem)
 
 
 @cache
@@ -148,10 +151,7 @@ def _email(value: str) -> str:
     return value
 
 
-def _https_url(value: str) -> str:
-    if not HTTPS_URL.match(value):
-        raise ValueError("not an HTTPS URL; SNS delivers to https:// endpoints only")
-    return value
+_https_url = _matching(HTTPS_URL, "not an HTTPS URL; SNS delivers to https:// endpoints only")
 
 
 def _log_retention(value: int) -> int:
@@ -204,6 +204,15 @@ LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 HyperparameterName = Annotated[str, AfterValidator(_hyperparameter_key)]
 HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value)]
 
+# Bounds shared by the settings that configure the same kind of AWS value (each field still
+# describes its own).
+# SageMaker instances behind one training job or one endpoint variant (trainops caps both).
+InstanceCount = Annotated[int, Field(ge=1, le=100)]
+# Days before an S3 lifecycle rule expires objects (at least one; trainops caps at ten years).
+LifecycleDays = Annotated[int, Field(ge=1, le=3650)]
+# E-mail subscribers of one SNS topic (each gets a confirmation mail to answer).
+EmailSubscribers = Annotated[list[Email], Field(max_length=20)]
+
 
 class ConfigModel(BaseModel):
     """Base for every config object: camelCase keys as in the YAML, unknown keys are errors."""
@@ -215,3 +224,13 @@ class ConfigModel(BaseModel):
         frozen=True,
         validate_default=True,
     )
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def nested(config: type[ConfigT], description: str) -> ConfigT:
+    """A nested config object the YAML may leave out, in which case it takes its own defaults: a
+    fresh one per parent (`default_factory`), so its defaults are documented once, on its own
+    fields, not repeated in the parent's."""
+    return Field(default_factory=config, description=description)

@@ -8,16 +8,14 @@ from pydantic import (
     Field,
 )
 
-from components.platform.config_types import ConfigModel
+from components.platform.config_types import ConfigModel, LifecycleDays
 
 
 class ArtifactsConfig(ConfigModel):
     """The shared artifacts bucket (`trainops:artifacts`)."""
 
-    noncurrent_version_days: int = Field(
+    noncurrent_version_days: LifecycleDays = Field(
         default=90,
-        ge=1,
-        le=3650,
         description="Days a replaced or deleted artifact version is kept before it expires.",
     )
 
@@ -31,6 +29,6 @@ class AccessLogsConfig(ConfigModel):
         "(SSE-S3). `cloudtrail`: no log bucket; a CloudTrail trail you run records S3 data "
         "events for the buckets (docs/security.md).",
     )
-    retention_days: int = Field(
-        default=90, ge=1, le=3650, description="Days server access logs are kept."
+    retention_days: LifecycleDays = Field(
+        default=90, description="Days server access logs are kept."
     )

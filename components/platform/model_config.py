@@ -15,12 +15,18 @@ from components.platform.config_types import (
     EcrImage,
     HyperparameterName,
     HyperparameterValue,
+    InstanceCount,
     InstanceType,
     S3Uri,
     ScheduleExpression,
     TimeZone,
+    nested,
 )
 from trainops_runtime.pipeline_contract import hyperparameter_parameter
+
+# SageMaker stops a training job after at most 28 days, runtime and spot wait alike
+# (StoppingCondition MaxRuntimeInSeconds, MaxWaitTimeInSeconds).
+SAGEMAKER_MAX_TRAINING_MINUTES = 28 * 24 * 60
 
 
 class SpotConfig(ConfigModel):
@@ -30,7 +36,7 @@ class SpotConfig(ConfigModel):
     max_wait_minutes: int | None = Field(
         default=None,
         ge=1,
-        le=40320,
+        le=SAGEMAKER_MAX_TRAINING_MINUTES,
         description="Runtime plus time spent waiting for spot capacity (default: 2 x maxRuntime).",
     )
 
@@ -86,7 +92,7 @@ class EndpointConfig(ConfigModel):
         description="Production variant the alarms watch (and that deploy creates).",
     )
     instance_type: InstanceType = Field(default="ml.m5.large", description="Serving instance.")
-    initial_instance_count: int = Field(default=1, ge=1, le=100, description="Serving instances.")
+    initial_instance_count: InstanceCount = Field(default=1, description="Serving instances.")
     data_capture: bool = Field(
         default=True,
         description="Capture requests and responses to the artifacts bucket (Model Monitor "
@@ -150,14 +156,14 @@ class ModelConfig(ConfigModel):
     instance_type: InstanceType = Field(
         default="ml.m5.xlarge", description="SageMaker training instance type (`ml.*`)."
     )
-    instance_count: int = Field(default=1, ge=1, le=100, description="Training instances per job.")
+    instance_count: InstanceCount = Field(default=1, description="Training instances per job.")
     volume_size_gb: int = Field(
         default=50, ge=1, le=16384, description="EBS volume per training instance, in GB."
     )
     max_runtime_minutes: int = Field(
         default=240,
         ge=1,
-        le=40320,
+        le=SAGEMAKER_MAX_TRAINING_MINUTES,
         description="Hard stop for one training job (SageMaker allows up to 28 days).",
     )
     hyperparameters: dict[HyperparameterName, HyperparameterValue] = Field(
@@ -165,12 +171,10 @@ class ModelConfig(ConfigModel):
         max_length=100,
         description="Hyperparameters passed to the job; values are strings (quote numbers).",
     )
-    spot: SpotConfig = Field(default_factory=SpotConfig, description="Managed spot training.")
-    register_model: RegisterModelConfig = Field(
-        default_factory=RegisterModelConfig, description="Model registry step."
-    )
-    scheduled_retraining: ModelScheduleConfig = Field(
-        default_factory=ModelScheduleConfig, description="Per-model schedule override or opt-out."
+    spot: SpotConfig = nested(SpotConfig, "Managed spot training.")
+    register_model: RegisterModelConfig = nested(RegisterModelConfig, "Model registry step.")
+    scheduled_retraining: ModelScheduleConfig = nested(
+        ModelScheduleConfig, "Per-model schedule override or opt-out."
     )
     endpoint: EndpointConfig | None = Field(
         default=None, description="Endpoint serving this model (alarms; optional deployment)."
@@ -218,4 +222,6 @@ class ModelConfig(ConfigModel):
     @property
     def spot_max_wait_minutes(self) -> int:
         """The spot wait limit SageMaker gets: configured, or twice the runtime (capped)."""
-        return self.spot.max_wait_minutes or min(2 * self.max_runtime_minutes, 40320)
+        return self.spot.max_wait_minutes or min(
+            2 * self.max_runtime_minutes, SAGEMAKER_MAX_TRAINING_MINUTES
+        )

@@ -11,7 +11,7 @@ from pydantic import (
 
 from components.platform.config_types import (
     ConfigModel,
-    Email,
+    EmailSubscribers,
     ScheduleExpression,
     TimeZone,
     ZonedDateTime,
@@ -45,8 +45,8 @@ class ScheduledRetrainingConfig(ConfigModel):
         default="warning",
         description="Where start/finish notices go: warning topic, a dedicated one, or none.",
     )
-    notification_emails: list[Email] = Field(
-        default_factory=list, max_length=20, description="Subscribers of the dedicated topic."
+    notification_emails: EmailSubscribers = Field(
+        default_factory=list, description="Subscribers of the dedicated topic."
     )
     max_event_age_minutes: int = Field(
         default=60, ge=1, le=1440, description="How late Scheduler may still deliver a tick."

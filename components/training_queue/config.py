@@ -10,6 +10,10 @@ from pydantic import (
 from components.platform.config_types import ConfigModel
 from trainops_runtime.settings import QueueWorkerSettings, TrainingOutcomeSettings
 
+# SQS keeps a message at most 14 days: the longest a request can wait, so the longest
+# `oldestMessageAlarmMinutes`, configured or derived, that could ever alarm.
+OLDEST_MESSAGE_ALARM_MAX_MINUTES = 14 * 24 * 60
+
 
 class TrainingQueueConfig(ConfigModel):
     """The SQS-fed training pipeline (`trainops:trainingQueue`)."""
@@ -61,7 +65,7 @@ class TrainingQueueConfig(ConfigModel):
     oldest_message_alarm_minutes: int | None = Field(
         default=None,
         ge=5,
-        le=20160,
+        le=OLDEST_MESSAGE_ALARM_MAX_MINUTES,
         description="Age of the oldest waiting request that alarms (default: the longest run of "
         "any model plus an hour, at least 120: a request may wait for its model's training).",
     )
