@@ -6,42 +6,51 @@ from typing import Any
 
 import boto3
 
+# The attributes of a FIFO message that Lambda passes on, as SQS returns them; the ones moto
+# may leave out get a value of the right shape.
+FIFO_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "ApproximateFirstReceiveTimestamp",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+)
+FIFO_ATTRIBUTE_DEFAULTS = {"SenderId": "AIDAEXAMPLE", "SequenceNumber": "1"}
 
-def receive_event(queue_url: str, queue_arn: str, max_messages: int = 10) -> dict[str, Any]:
-    """Receive up to ``max_messages`` and shape them as Lambda's SQS event (FIFO attributes)."""
-    sqs = boto3.client("sqs")
-    messages = sqs.receive_message(
+
+def receive(queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
+    """Up to ``max_messages`` visible messages, with all their attributes."""
+    response = boto3.client("sqs").receive_message(
         QueueUrl=queue_url,
         MaxNumberOfMessages=max_messages,
         AttributeNames=["All"],
         MessageAttributeNames=["All"],
-    ).get("Messages", [])
+    )
+    return response.get("Messages", [])
+
+
+def record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A received message as a record of Lambda's SQS event."""
+    received = message["Attributes"]
+    attributes = {name: received[name] for name in FIFO_ATTRIBUTES}
+    for name, default in FIFO_ATTRIBUTE_DEFAULTS.items():
+        attributes[name] = received.get(name, default)
     return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": message["Attributes"]["ApproximateReceiveCount"],
-                    "SentTimestamp": message["Attributes"]["SentTimestamp"],
-                    "SenderId": message["Attributes"].get("SenderId", "AIDAEXAMPLE"),
-                    "ApproximateFirstReceiveTimestamp": message["Attributes"][
-                        "ApproximateFirstReceiveTimestamp"
-                    ],
-                    "SequenceNumber": message["Attributes"].get("SequenceNumber", "1"),
-                    "MessageGroupId": message["Attributes"]["MessageGroupId"],
-                    "MessageDeduplicationId": message["Attributes"]["MessageDeduplicationId"],
-                },
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for message in messages
-        ]
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": "us-east-1",
     }
+
+
+def receive_event(queue_url: str, queue_arn: str, max_messages: int = 10) -> dict[str, Any]:
+    """Receive up to ``max_messages`` and shape them as Lambda's SQS event (FIFO attributes)."""
+    return {"Records": [record(message, queue_arn) for message in receive(queue_url, max_messages)]}
 
 
 def send(queue_url: str, body: str, group: str, dedup: str) -> str:
@@ -57,12 +66,7 @@ def drain(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found: list[dict[str, Any]] = []
     while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = receive(queue_url)
         if not messages:
             return found
         for message in messages:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,9 +27,31 @@ from cli.reference import (
 )
 
 
+def plan(
+    capsys: pytest.CaptureFixture[str], stack: str, *overrides: str, fmt: str | None = None
+) -> str:
+    """The output of `trainops plan --stack <stack> [--format <fmt>] [--set <override> ...]`."""
+    args = ["plan", "--stack", stack]
+    if fmt is not None:
+        args += ["--format", fmt]
+    for override in overrides:
+        args += ["--set", override]
+    assert main(args) == 0
+    return capsys.readouterr().out
+
+
+def json_plan(capsys: pytest.CaptureFixture[str], stack: str, *overrides: str) -> dict[str, Any]:
+    return json.loads(plan(capsys, stack, *overrides, fmt="json"))
+
+
+def resources_of_type(planned: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    """Every resource of ``type_`` in a JSON plan, whatever its component."""
+    components = planned["components"].values()
+    return [r for resources in components for r in resources if r["type"] == type_]
+
+
 def test_plan_lists_every_resource_grouped_by_component(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--stack", "dev"]) == 0
-    output = capsys.readouterr().out
+    output = plan(capsys, "dev")
     recording = offline.run_program("dev")
     custom = [r for r in recording.resources if r.custom]
     assert f"Stack dev: {len(custom)} resources" in output
@@ -39,34 +62,26 @@ def test_plan_lists_every_resource_grouped_by_component(capsys: pytest.CaptureFi
 
 
 def test_plan_json_counts_match_the_recording(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--stack", "prod", "--format", "json"]) == 0
-    plan = json.loads(capsys.readouterr().out)
+    result = json_plan(capsys, "prod")
     recording = offline.run_program("prod")
-    assert plan["total"] == len([r for r in recording.resources if r.custom])
-    assert sum(plan["features"].values()) == plan["total"]
-    assert plan["features"]["foundation"] == len(
-        plan["components"]["trainops:foundation:Foundation foundation"]
+    assert result["total"] == len([r for r in recording.resources if r.custom])
+    assert sum(result["features"].values()) == result["total"]
+    assert result["features"]["foundation"] == len(
+        result["components"]["trainops:foundation:Foundation foundation"]
     )
 
 
 def test_plan_overrides_apply_like_config_set_path(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(["plan", "--stack", "dev", "--set", "trainops:logRetentionDays=7", "--format", "json"])
-        == 0
-    )
-    plan = json.loads(capsys.readouterr().out)
-    assert plan["stack"] == "dev"
+    result = json_plan(capsys, "dev", "trainops:logRetentionDays=7")
+    assert result["stack"] == "dev"
     retention = [
-        resource["settings"]["retentionInDays"]
-        for resources in plan["components"].values()
-        for resource in resources
-        if resource["type"] == "aws:cloudwatch/logGroup:LogGroup"
+        group["settings"]["retentionInDays"]
+        for group in resources_of_type(result, "aws:cloudwatch/logGroup:LogGroup")
     ]
     assert retention
     assert set(retention) == {7}  # every log group took the override (dev's file says 14)
     # numbers print as the config wrote them, not as the engine's floats
-    assert main(["plan", "--stack", "dev"]) == 0
-    table = capsys.readouterr().out
+    table = plan(capsys, "dev")
     assert "retentionInDays=14," in table or "retentionInDays=14\n" in table
     assert "memorySize=256," in table
     assert ".0," not in table
@@ -135,14 +150,8 @@ def test_readme_diagram_is_generated_from_the_prod_stack() -> None:
 
 
 def test_plan_lists_key_settings_counts_and_idle_cost(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--stack", "prod", "--format", "json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    functions = [
-        r
-        for rs in result["components"].values()
-        for r in rs
-        if r["type"] == "aws:lambda/function:Function"
-    ]
+    result = json_plan(capsys, "prod")
+    functions = resources_of_type(result, "aws:lambda/function:Function")
     assert functions
     assert all(f["settings"]["runtime"] == "python3.13" for f in functions)
     cost = result["idleMonthlyCost"]
@@ -156,47 +165,17 @@ def test_plan_lists_key_settings_counts_and_idle_cost(capsys: pytest.CaptureFixt
 
 
 def test_endpoints_and_notebooks_are_priced(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(
-            [
-                "plan",
-                "--stack",
-                "dev",
-                "--format",
-                "json",
-                "--set",
-                "trainops:models.churn.endpoint={deploy: true, modelDataUrl: 's3://example-ml-data/m.tar.gz'}",
-            ]
-        )
-        == 0
-    )
-    lines = {
-        line["item"]: line
-        for line in json.loads(capsys.readouterr().out)["idleMonthlyCost"]["lines"]
-    }
+    endpoint = "{deploy: true, modelDataUrl: 's3://example-ml-data/m.tar.gz'}"
+    result = json_plan(capsys, "dev", f"trainops:models.churn.endpoint={endpoint}")
+    lines = {line["item"]: line for line in result["idleMonthlyCost"]["lines"]}
     assert lines["endpoint instances ml.m5.large"]["monthly"] == round(0.115 * 730, 2)
 
 
 def test_toggling_a_feature_off_removes_its_resources_from_the_plan(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["plan", "--stack", "dev", "--format", "json"]) == 0
-    full = json.loads(capsys.readouterr().out)
-    assert (
-        main(
-            [
-                "plan",
-                "--stack",
-                "dev",
-                "--format",
-                "json",
-                "--set",
-                "trainops:trainingQueue.enabled=false",
-            ]
-        )
-        == 0
-    )
-    without = json.loads(capsys.readouterr().out)
+    full = json_plan(capsys, "dev")
+    without = json_plan(capsys, "dev", "trainops:trainingQueue.enabled=false")
     assert "trainingQueue" in full["features"]
     assert "trainingQueue" not in without["features"]
     assert without["total"] == full["total"] - full["features"]["trainingQueue"]
@@ -227,21 +206,7 @@ def test_plan_diff_shows_what_differs_between_stacks(capsys: pytest.CaptureFixtu
 
 
 def test_mermaid_draws_only_the_components_present(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(
-            [
-                "plan",
-                "--stack",
-                "dev",
-                "--format",
-                "mermaid",
-                "--set",
-                "trainops:trainingQueue.enabled=false",
-            ]
-        )
-        == 0
-    )
-    chart = capsys.readouterr().out
+    chart = plan(capsys, "dev", "trainops:trainingQueue.enabled=false", fmt="mermaid")
     assert chart.startswith("flowchart LR")
     assert "queue[" not in chart
     assert "schedule -->|start| pipelines" in chart
@@ -266,11 +231,12 @@ def test_update_rewrites_only_the_generated_sections_a_file_holds(tmp_path: Path
         update_generated_sections(neither)
 
 
-def test_a_json_plan_lists_each_component_s_resources_by_name(capsys) -> None:
+def test_a_json_plan_lists_each_component_s_resources_by_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The program registers resources in no fixed order; a plan compared across commits (a
     pull request against main) must differ only where the stack does."""
-    assert main(["plan", "--stack", "dev", "--format", "json"]) == 0
-    components = json.loads(capsys.readouterr().out)["components"]
+    components = json_plan(capsys, "dev")["components"]
     assert len(components) > 5
     for resources in components.values():
         keys = [(r["name"], r["type"]) for r in resources]

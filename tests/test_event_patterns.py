@@ -62,17 +62,40 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     return bool(sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"))
 
 
+# The rules' patterns as the dev stack creates them (forwarding also as the prod stack does).
+RETRAIN_DOCUMENT = "trainops-dev-retrain"
+RULES = {
+    "training-failure": training_failure_pattern("dev"),
+    "pipeline-failure": pipeline_failure_pattern(CTX, "dev"),
+    "forwarding": forward_pattern(CTX, "dev"),
+    "forwarding-prod": forward_pattern(CTX, "prod"),
+    "run-command": run_command_pattern(RETRAIN_DOCUMENT),
+}
+
+
 @pytest.mark.parametrize(
-    ("fixture", "expected"),
+    ("rule", "fixture", "expected"),
     [
-        ("sagemaker_training_job_failed", True),
-        ("sagemaker_training_job_stopped_max_runtime", True),
-        ("sagemaker_training_job_completed", False),
-        ("sagemaker_pipeline_execution_failed", False),
+        ("training-failure", "sagemaker_training_job_failed", True),
+        ("training-failure", "sagemaker_training_job_stopped_max_runtime", True),
+        ("training-failure", "sagemaker_training_job_completed", False),
+        ("training-failure", "sagemaker_pipeline_execution_failed", False),
+        ("pipeline-failure", "sagemaker_pipeline_execution_failed", True),
+        ("pipeline-failure", "sagemaker_pipeline_execution_succeeded", False),
+        ("pipeline-failure", "sagemaker_pipeline_execution_executing", False),
+        ("pipeline-failure", "sagemaker_training_job_failed", False),
+        ("forwarding", "sagemaker_pipeline_execution_succeeded", True),
+        ("forwarding", "sagemaker_pipeline_execution_executing", True),
+        ("forwarding", "sagemaker_training_job_completed", True),
+        ("forwarding-prod", "sagemaker_training_job_failed", False),
+        ("forwarding", "ssm_run_command_status_success", False),
+        ("run-command", "ssm_maintenance_window_task_execution_failed", False),
     ],
 )
-def test_training_failure_rule(moto_aws: None, fixture: str, expected: bool) -> None:
-    assert matches(training_failure_pattern("dev"), sample(fixture)) is expected
+def test_a_rule_delivers_exactly_its_sample_events(
+    moto_aws: None, rule: str, fixture: str, expected: bool
+) -> None:
+    assert matches(RULES[rule], sample(fixture)) is expected
 
 
 def test_training_failure_rule_ignores_other_stacks_and_untagged_jobs(moto_aws: None) -> None:
@@ -87,19 +110,6 @@ def test_a_stop_for_another_reason_is_not_a_failure(moto_aws: None) -> None:
     event = sample("sagemaker_training_job_stopped_max_runtime")
     event["detail"]["SecondaryStatus"] = "Stopped"  # stopped by a person
     assert not matches(training_failure_pattern("dev"), event)
-
-
-@pytest.mark.parametrize(
-    ("fixture", "expected"),
-    [
-        ("sagemaker_pipeline_execution_failed", True),
-        ("sagemaker_pipeline_execution_succeeded", False),
-        ("sagemaker_pipeline_execution_executing", False),
-        ("sagemaker_training_job_failed", False),
-    ],
-)
-def test_pipeline_failure_rule(moto_aws: None, fixture: str, expected: bool) -> None:
-    assert matches(pipeline_failure_pattern(CTX, "dev"), sample(fixture)) is expected
 
 
 def with_pipeline(event: dict[str, Any], pipeline: str) -> dict[str, Any]:
@@ -168,36 +178,16 @@ def test_the_stack_uses_these_patterns(run_stack) -> None:  # type: ignore[no-un
     assert rules["monitoring-pipeline-failed"] == pipeline_failure_pattern(CTX, "dev")
 
 
+@pytest.mark.parametrize("document", [RETRAIN_DOCUMENT, "AWS-RunShellScript"])
 @pytest.mark.parametrize(
-    ("fixture", "document", "expected"),
-    [
-        ("ssm_run_command_status_success", "trainops-dev-retrain", True),
-        ("ssm_run_command_status_failed", "trainops-dev-retrain", True),
-        ("ssm_run_command_status_failed", "AWS-RunShellScript", False),
-        ("ssm_maintenance_window_task_execution_failed", "trainops-dev-retrain", False),
-    ],
+    "fixture", ["ssm_run_command_status_success", "ssm_run_command_status_failed"]
 )
-def test_run_command_results_rule(
-    moto_aws: None, fixture: str, document: str, expected: bool
+def test_run_command_results_rule_takes_only_the_retraining_document(
+    moto_aws: None, fixture: str, document: str
 ) -> None:
     event = sample(fixture)
-    if "document-name" in event["detail"]:
-        event["detail"]["document-name"] = document
-    assert matches(run_command_pattern("trainops-dev-retrain"), event) is expected
-
-
-@pytest.mark.parametrize(
-    ("fixture", "stack", "expected"),
-    [
-        ("sagemaker_pipeline_execution_succeeded", "dev", True),
-        ("sagemaker_pipeline_execution_executing", "dev", True),
-        ("sagemaker_training_job_completed", "dev", True),
-        ("sagemaker_training_job_failed", "prod", False),
-        ("ssm_run_command_status_success", "dev", False),
-    ],
-)
-def test_forwarding_rule(moto_aws: None, fixture: str, stack: str, expected: bool) -> None:
-    assert matches(forward_pattern(CTX, stack), sample(fixture)) is expected
+    event["detail"]["document-name"] = document
+    assert matches(RULES["run-command"], event) is (document == RETRAIN_DOCUMENT)
 
 
 def test_recorder_rule_takes_everything_so_nothing_is_dropped_unseen(moto_aws: None) -> None:

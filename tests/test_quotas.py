@@ -11,7 +11,7 @@ program registers for `pulumi preview` / `pulumi up` (`components/platform/quota
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ from components.platform import quota_guard
 from policy import quotas
 
 ARN = "arn:aws:iam::123456789012:role/r"
+# A planted violation: a program registering what offends a quota, and the logical name the
+# problem is on (for a total over several resources, the start of their names: the last one
+# registered carries it).
+Case = tuple[Callable[[], Any], str]
 
 
 def policy(size: int) -> str:
@@ -48,6 +52,22 @@ def dashboard(widgets: int = 1, metrics: int = 1, alarms: int = 1) -> str:
         {"type": "alarm", "properties": {"title": "a", "alarms": ["arn"] * alarms}},
     ]
     return json.dumps({"widgets": body + [{"type": "text"}] * (widgets - 2)})
+
+
+def composite_alarm(name: str, members: Iterable[str]) -> Case:
+    """A planted composite alarm called ``name`` that goes off when any of ``members`` does."""
+    rule = " OR ".join(f'ALARM("{member}")' for member in members)
+    return (lambda: aws.cloudwatch.CompositeAlarm(name, alarm_name=name, alarm_rule=rule), name)
+
+
+def board(name: str, **counts: int) -> Case:
+    """A planted dashboard called ``name`` whose body has ``counts`` (see `dashboard`)."""
+    return (
+        lambda: aws.cloudwatch.Dashboard(
+            name, dashboard_name=name, dashboard_body=dashboard(**counts)
+        ),
+        name,
+    )
 
 
 def two_role_policies() -> None:
@@ -85,10 +105,8 @@ def windows(count: int) -> Callable[[], None]:
     return program
 
 
-# Per quota service module (`policy/quotas/<service>.py`): quota id -> (a program registering
-# what offends it, the logical name the problem is on; for a total over several resources, the
-# start of their names: the last one registered carries it)
-Planted = dict[str, tuple[Callable[[], Any], str]]
+# Per quota service module (`policy/quotas/<service>.py`): quota id -> its planted violation
+Planted = dict[str, Case]
 IAM: Planted = {
     "iam-role-inline-policies": (two_role_policies, "half-"),
     "iam-managed-policy": (lambda: aws.iam.Policy("managed", policy=policy(6_200)), "managed"),
@@ -215,22 +233,8 @@ CLOUDWATCH: Planted = {
         ),
         "alarm",
     ),
-    "composite-alarm-rule": (
-        lambda: aws.cloudwatch.CompositeAlarm(
-            "composite",
-            alarm_name="composite",
-            alarm_rule=" OR ".join(f'ALARM("{"n" * 120}-{index}")' for index in range(80)),
-        ),
-        "composite",
-    ),
-    "composite-alarm-members": (
-        lambda: aws.cloudwatch.CompositeAlarm(
-            "members",
-            alarm_name="members",
-            alarm_rule=" OR ".join(f'ALARM("a{index}")' for index in range(101)),
-        ),
-        "members",
-    ),
+    "composite-alarm-rule": composite_alarm("composite", (f"{'n' * 120}-{i}" for i in range(80))),
+    "composite-alarm-members": composite_alarm("members", (f"a{i}" for i in range(101))),
     "metrics-insights-query": (
         lambda: aws.cloudwatch.MetricAlarm(
             "query",
@@ -243,24 +247,9 @@ CLOUDWATCH: Planted = {
         ),
         "query",
     ),
-    "dashboard-widgets": (
-        lambda: aws.cloudwatch.Dashboard(
-            "board", dashboard_name="board", dashboard_body=dashboard(widgets=501)
-        ),
-        "board",
-    ),
-    "dashboard-widget-metrics": (
-        lambda: aws.cloudwatch.Dashboard(
-            "graph", dashboard_name="graph", dashboard_body=dashboard(metrics=501)
-        ),
-        "graph",
-    ),
-    "dashboard-widget-alarms": (
-        lambda: aws.cloudwatch.Dashboard(
-            "states", dashboard_name="states", dashboard_body=dashboard(alarms=101)
-        ),
-        "states",
-    ),
+    "dashboard-widgets": board("board", widgets=501),
+    "dashboard-widget-metrics": board("graph", metrics=501),
+    "dashboard-widget-alarms": board("states", alarms=101),
 }
 LOGS: Planted = {
     "log-group-name": (

@@ -1,15 +1,24 @@
-"""Schedule expressions: what EventBridge accepts passes, what it rejects fails with a reason."""
+"""Schedule expressions: what EventBridge accepts passes, what it rejects fails with a reason.
+
+Systems Manager maintenance windows have rules of their own, judged by their own check; each
+table below lists cases per check.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from components.platform.schedules import schedule_expression_problem
+from components.platform.schedules import schedule_expression_problem, ssm_window_schedule_problem
 
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "eventbridge": schedule_expression_problem,
+    "maintenance-window": ssm_window_schedule_problem,
+}
 
-@pytest.mark.parametrize(
-    "expression",
-    [
+VALID = {
+    "eventbridge": [
         "cron(0 6 * * ? *)",
         "cron(0 4 ? * SUN *)",
         "cron(0/15 8-17 ? * MON-FRI *)",
@@ -22,14 +31,24 @@ from components.platform.schedules import schedule_expression_problem
         "rate(1 day)",
         "at(2027-01-31T08:30:00)",
     ],
-)
-def test_valid_expressions_are_accepted(expression: str) -> None:
-    assert schedule_expression_problem(expression) is None
+    "maintenance-window": [
+        "cron(0 4 ? * SUN *)",
+        "cron(0 2 ? * THU#3 *)",
+        "cron(0 2 L * ? *)",
+        "cron(15 10 ? * 6L *)",
+        "cron(24 30 09 ? * * *)",  # leading seconds
+        "cron(0/15 * * * ? *)",
+        "cron(0,58 4 * * ? *)",  # one hour only: 04:00 and 04:58
+        "rate(30 minutes)",
+        "rate(5 minutes)",
+        "rate(25 days)",
+        "at(2027-07-07T13:15:30)",
+    ],
+}
 
-
-@pytest.mark.parametrize(
-    ("expression", "reason"),
-    [
+# expression -> a part of the reason it is refused
+INVALID = {
+    "eventbridge": [
         ("cron(0 6 * * *)", "exactly 6 fields, found 5"),
         ("cron(0 6 * * * *)", "exactly one of day-of-month and day-of-week must be '?'"),
         ("cron(0 6 ? * ? *)", "exactly one of day-of-month and day-of-week must be '?'"),
@@ -49,41 +68,7 @@ def test_valid_expressions_are_accepted(expression: str) -> None:
         ("0 6 * * ? *", "not a schedule expression"),
         (" rate(1 hour)", "leading/trailing spaces"),
     ],
-)
-def test_invalid_expressions_say_why(expression: str, reason: str) -> None:
-    problem = schedule_expression_problem(expression)
-    assert problem is not None
-    assert reason in problem
-
-
-# ---- Systems Manager maintenance windows (their own rules) -----------------------------------
-
-from components.platform.schedules import ssm_window_schedule_problem  # noqa: E402
-
-
-@pytest.mark.parametrize(
-    "expression",
-    [
-        "cron(0 4 ? * SUN *)",
-        "cron(0 2 ? * THU#3 *)",
-        "cron(0 2 L * ? *)",
-        "cron(15 10 ? * 6L *)",
-        "cron(24 30 09 ? * * *)",  # leading seconds
-        "cron(0/15 * * * ? *)",
-        "cron(0,58 4 * * ? *)",  # one hour only: 04:00 and 04:58
-        "rate(30 minutes)",
-        "rate(5 minutes)",
-        "rate(25 days)",
-        "at(2027-07-07T13:15:30)",
-    ],
-)
-def test_valid_maintenance_window_schedules(expression: str) -> None:
-    assert ssm_window_schedule_problem(expression) is None
-
-
-@pytest.mark.parametrize(
-    ("expression", "reason"),
-    [
+    "maintenance-window": [
         ("cron(0 4 * * SUN *)", "exactly one of day-of-month and day-of-week must be '?'"),
         ("cron(0 30 09 ? * * *)", "Seconds field must be 1-59 (0 is not supported)"),
         (
@@ -99,8 +84,21 @@ def test_valid_maintenance_window_schedules(expression: str) -> None:
         ("rate(2 hour)", "use the plural unit"),
         ("weekly", "not a maintenance-window schedule"),
     ],
+}
+
+
+@pytest.mark.parametrize(
+    ("check", "expression"), [(check, case) for check, cases in VALID.items() for case in cases]
 )
-def test_invalid_maintenance_window_schedules(expression: str, reason: str) -> None:
-    problem = ssm_window_schedule_problem(expression)
+def test_valid_expressions_are_accepted(check: str, expression: str) -> None:
+    assert CHECKS[check](expression) is None
+
+
+@pytest.mark.parametrize(
+    ("check", "expression", "reason"),
+    [(check, *case) for check, cases in INVALID.items() for case in cases],
+)
+def test_invalid_expressions_say_why(check: str, expression: str, reason: str) -> None:
+    problem = CHECKS[check](expression)
     assert problem is not None
     assert reason in problem

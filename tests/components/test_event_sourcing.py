@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-
-import pytest
 
 from cli import offline
 from components.platform import iam
+from tests.components.helpers import (
+    RunStack,
+    alarms_by_name,
+    put_events_on,
+    role_policy,
+    stack_key_arn,
+    statements_by_sid,
+)
 
 ACCOUNT = offline.ACCOUNT_ID
-
-
-@pytest.fixture
-def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
-    return run_stack("dev")
 
 
 def test_bus_with_account_only_policy_and_archive(dev: offline.Recording) -> None:
@@ -40,23 +40,14 @@ def test_sagemaker_events_are_forwarded_by_a_scoped_role(dev: offline.Recording)
     ).inputs
     assert target["arn"] == bus_arn
     assert target["deadLetterConfig"]["arn"]
-    policy = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "event-sourcing-forward-policy").inputs["policy"]
-    )
-    assert policy["Statement"] == [
-        {
-            "Sid": "ToTrainingBus",
-            "Effect": "Allow",
-            "Action": ["events:PutEvents"],
-            "Resource": [bus_arn],
-        }
-    ]
+    policy = role_policy(dev, "event-sourcing-forward-policy")
+    assert policy["Statement"] == [put_events_on(bus_arn)]
 
 
 def test_event_store_table_is_durable_and_encrypted(
-    dev: offline.Recording, run_stack: Callable[..., offline.Recording]
+    dev: offline.Recording, run_stack: RunStack
 ) -> None:
-    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(dev)
     table = dev.one("aws:dynamodb/table:Table", "event-sourcing-events")
     inputs = table.inputs
     assert inputs["name"] == "trainops-dev-events"
@@ -110,13 +101,12 @@ def test_recorder_has_retries_dlq_and_only_append_rights(dev: offline.Recording)
         target["deadLetterConfig"]["arn"]
         == dev.one("aws:sqs/queue:Queue", "event-sourcing-record-dlq").outputs["arn"]
     )
-    alarms = {a.name for a in dev.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert {
         "event-sourcing-record-failed-invocations",
         "event-sourcing-record-dlq-depth",
         "event-sourcing-recorder-errors",
         "event-sourcing-recorder-failures-depth",
-    } <= alarms
+    } <= set(alarms_by_name(dev))
     # A malformed event raises in the function: after Lambda's retries it lands in the
     # recorder's own failure queue (alarmed above), never dropped.
     invoke = dev.one(
@@ -126,10 +116,7 @@ def test_recorder_has_retries_dlq_and_only_append_rights(dev: offline.Recording)
     failures = dev.one("aws:sqs/queue:Queue", "event-sourcing-recorder-failures")
     assert invoke["destinationConfig"] == {"onFailure": {"destination": failures.outputs["arn"]}}
     assert invoke["maximumRetryAttempts"] == 2
-    policy = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "event-sourcing-recorder-policy").inputs["policy"]
-    )
-    append = next(s for s in policy["Statement"] if s.get("Sid") == "AppendEvents")
+    append = statements_by_sid(role_policy(dev, "event-sourcing-recorder-policy"))["AppendEvents"]
     assert append["Action"] == ["dynamodb:PutItem", "dynamodb:Query"]
     assert append["Resource"] == [
         dev.one("aws:dynamodb/table:Table", "event-sourcing-events").outputs["arn"]
@@ -151,13 +138,13 @@ def test_projector_reads_the_stream_with_bisect_max_age_and_failure_destination(
     assert mapping["destinationConfig"] == {
         "onFailure": {"destinationArn": failures.outputs["arn"]}
     }
-    alarms = {a.name: a.inputs for a in dev.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    alarms = alarms_by_name(dev)
     assert alarms["event-sourcing-projector-iterator-age"]["metricName"] == "IteratorAge"
     assert "event-sourcing-projector-failures-depth" in alarms
 
 
 def test_raw_events_land_in_a_dedicated_bucket_as_json_lines_by_date(
-    dev: offline.Recording, run_stack: Callable[..., offline.Recording]
+    dev: offline.Recording, run_stack: RunStack
 ) -> None:
     bucket = dev.one("aws:s3/bucket:Bucket", "event-sourcing-raw-events")
     stream = dev.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").inputs
@@ -193,16 +180,12 @@ def test_publishers_get_the_bus(dev: offline.Recording) -> None:
             "variables"
         ]
         assert variables["TRAINOPS_EVENT_BUS"] == bus["name"], function_name
-    policy = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "training-queue-worker-policy").inputs["policy"]
-    )
-    publish = next(s for s in policy["Statement"] if s.get("Sid") == "PublishDomainEvents")
+    policy = role_policy(dev, "training-queue-worker-policy")
+    publish = statements_by_sid(policy)["PublishDomainEvents"]
     assert publish["Resource"] == [bus["arn"]]
 
 
-def test_notebook_is_hardened_and_stops_when_idle(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_notebook_is_hardened_and_stops_when_idle(run_stack: RunStack) -> None:
     recording = run_stack(
         "dev",
         {
@@ -215,7 +198,7 @@ def test_notebook_is_hardened_and_stops_when_idle(
         },
     )
     notebook = recording.one("aws:sagemaker/notebookInstance:NotebookInstance").inputs
-    assert notebook["kmsKeyId"] == recording.one("aws:kms/key:Key").outputs["arn"]
+    assert notebook["kmsKeyId"] == stack_key_arn(recording)
     assert notebook["rootAccess"] == "Disabled"
     assert notebook["directInternetAccess"] == "Disabled"
     assert notebook["instanceMetadataServiceConfiguration"] == {
@@ -230,19 +213,15 @@ def test_notebook_is_hardened_and_stops_when_idle(
     script = base64.b64decode(lifecycle["onStart"]).decode()
     assert "trainops-autostop.py 45" in script
     assert "stop-notebook-instance" in script
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "event-sourcing-notebook-policy").inputs[
-            "policy"
-        ]
-    )
-    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopItself")
+    policy = role_policy(recording, "event-sourcing-notebook-policy")
+    stop = statements_by_sid(policy)["StopItself"]
     assert stop["Resource"] == [
         f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:notebook-instance/trainops-dev-notebook"
     ]
     assert iam.wildcard_allow_actions(policy) == []
 
 
-def test_nothing_when_disabled(run_stack: Callable[..., offline.Recording]) -> None:
+def test_nothing_when_disabled(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:eventSourcing.enabled": False})
     assert recording.of_type("trainops:events:TrainingEventStore") == []
     # the only table left is the training queue's slot ledger

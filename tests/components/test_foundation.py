@@ -3,29 +3,53 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from cli import offline
 from components.platform import iam
+from tests.components.helpers import RunStack, stack_key_arn, statements_by_sid
 
 ACCOUNT = offline.ACCOUNT_ID
 CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
 
 
-@pytest.fixture
-def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
-    return run_stack("dev")
-
-
-def statements_by_sid(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {s["Sid"]: s for s in document["Statement"]}
+# The resources that configure a bucket, named after it: "<bucket>-<part>".
+BUCKET_PARTS = {
+    "encryption": "aws:s3/bucketServerSideEncryptionConfiguration:"
+    "BucketServerSideEncryptionConfiguration",
+    "versioning": "aws:s3/bucketVersioning:BucketVersioning",
+    "public-access": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "policy": "aws:s3/bucketPolicy:BucketPolicy",
+    "lifecycle": "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+}
 
 
 def key_policy(recording: offline.Recording) -> dict[str, dict[str, Any]]:
     return statements_by_sid(json.loads(recording.one("aws:kms/key:Key").inputs["policy"]))
+
+
+def bucket_part(recording: offline.Recording, bucket: str, part: str) -> dict[str, Any]:
+    """The inputs of the resource that sets ``part`` of the bucket called ``bucket``."""
+    return recording.one(BUCKET_PARTS[part], f"{bucket}-{part}").inputs
+
+
+def bucket_policy(recording: offline.Recording, bucket: str) -> dict[str, dict[str, Any]]:
+    return statements_by_sid(json.loads(bucket_part(recording, bucket, "policy")["policy"]))
+
+
+def assert_private(recording: offline.Recording, bucket: str) -> None:
+    """No public access of any kind, and every object owned by the bucket owner (no ACLs)."""
+    block = bucket_part(recording, bucket, "public-access")
+    for flag in (
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ):
+        assert block[flag] is True, flag
+    ownership = bucket_part(recording, bucket, "ownership")
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
 
 
 def test_key_rotates_and_has_an_alias(dev: offline.Recording) -> None:
@@ -73,48 +97,22 @@ def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
     dev: offline.Recording,
 ) -> None:
     bucket = dev.one("aws:s3/bucket:Bucket", "foundation-artifacts")
-    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(dev)
     assert bucket.inputs.get("forceDestroy") is False
 
-    (rule,) = dev.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "foundation-artifacts-encryption",
-    ).inputs["rules"]
+    (rule,) = bucket_part(dev, "foundation-artifacts", "encryption")["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "aws:kms",
         "kmsMasterKeyId": key_arn,
     }
     assert rule["bucketKeyEnabled"] is True
 
-    versioning = dev.one(
-        "aws:s3/bucketVersioning:BucketVersioning", "foundation-artifacts-versioning"
-    ).inputs
+    versioning = bucket_part(dev, "foundation-artifacts", "versioning")
     assert versioning["versioningConfiguration"]["status"] == "Enabled"
 
-    block = dev.one(
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-        "foundation-artifacts-public-access",
-    ).inputs
-    for flag in (
-        "blockPublicAcls",
-        "blockPublicPolicy",
-        "ignorePublicAcls",
-        "restrictPublicBuckets",
-    ):
-        assert block[flag] is True, flag
+    assert_private(dev, "foundation-artifacts")
 
-    ownership = dev.one(
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "foundation-artifacts-ownership"
-    ).inputs
-    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
-
-    policy = statements_by_sid(
-        json.loads(
-            dev.one("aws:s3/bucketPolicy:BucketPolicy", "foundation-artifacts-policy").inputs[
-                "policy"
-            ]
-        )
-    )
+    policy = bucket_policy(dev, "foundation-artifacts")
     insecure = policy["DenyInsecureTransport"]
     assert insecure["Effect"] == "Deny"
     assert insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -125,13 +123,8 @@ def test_artifacts_bucket_is_private_encrypted_versioned_and_tls_only(
 
 
 def test_lifecycle_aborts_uploads_and_expires_old_versions(dev: offline.Recording) -> None:
-    rules = {
-        r["id"]: r
-        for r in dev.one(
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-            "foundation-artifacts-lifecycle",
-        ).inputs["rules"]
-    }
+    lifecycle = bucket_part(dev, "foundation-artifacts", "lifecycle")
+    rules = {r["id"]: r for r in lifecycle["rules"]}
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
         "daysAfterInitiation": 7
     }
@@ -141,15 +134,8 @@ def test_lifecycle_aborts_uploads_and_expires_old_versions(dev: offline.Recordin
     assert all(r["status"] == "Enabled" for r in rules.values())
 
 
-def test_prod_keeps_old_versions_longer(run_stack: Callable[..., offline.Recording]) -> None:
-    rules = (
-        run_stack("prod")
-        .one(
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-            "foundation-artifacts-lifecycle",
-        )
-        .inputs["rules"]
-    )
+def test_prod_keeps_old_versions_longer(prod: offline.Recording) -> None:
+    rules = bucket_part(prod, "foundation-artifacts", "lifecycle")["rules"]
     assert {"noncurrentDays": 180} in [r.get("noncurrentVersionExpiration") for r in rules]
 
 
@@ -159,28 +145,10 @@ def test_access_logs_go_to_a_private_sse_s3_bucket_that_expires_them(
     """S3 delivers server access logs only into an SSE-S3 bucket; it is otherwise as private
     as the others, writable by S3's logging service for this account alone."""
     logs = dev.one("aws:s3/bucket:Bucket", "foundation-access-logs")
-    (rule,) = dev.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "foundation-access-logs-encryption",
-    ).inputs["rules"]
+    (rule,) = bucket_part(dev, "foundation-access-logs", "encryption")["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
-    block = dev.one(
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-        "foundation-access-logs-public-access",
-    ).inputs
-    assert all(block[flag] is True for flag in ("blockPublicAcls", "restrictPublicBuckets"))
-    ownership = dev.one(
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-        "foundation-access-logs-ownership",
-    ).inputs
-    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
-    policy = statements_by_sid(
-        json.loads(
-            dev.one("aws:s3/bucketPolicy:BucketPolicy", "foundation-access-logs-policy").inputs[
-                "policy"
-            ]
-        )
-    )
+    assert_private(dev, "foundation-access-logs")
+    policy = bucket_policy(dev, "foundation-access-logs")
     assert set(policy) == {
         "DenyInsecureTransport",
         "DenyTlsOlderThan12",
@@ -191,10 +159,7 @@ def test_access_logs_go_to_a_private_sse_s3_bucket_that_expires_them(
     assert delivery["Action"] == ["s3:PutObject"]
     assert delivery["Resource"] == [logs.outputs["arn"] + "/*"]
     assert delivery["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    (lifecycle,) = dev.one(
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "foundation-access-logs-lifecycle",
-    ).inputs["rules"]
+    (lifecycle,) = bucket_part(dev, "foundation-access-logs", "lifecycle")["rules"]
     assert lifecycle["expiration"] == {"days": 90}
     assert lifecycle["status"] == "Enabled"
     assert not dev.of_type("aws:s3/bucketLogging:BucketLogging") or all(
@@ -222,9 +187,7 @@ def test_the_artifacts_and_raw_events_buckets_log_every_request(dev: offline.Rec
         assert policy.urn in logging.dependencies
 
 
-def test_cloudtrail_data_events_replace_the_log_bucket_when_chosen(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_cloudtrail_data_events_replace_the_log_bucket_when_chosen(run_stack: RunStack) -> None:
     recording = run_stack(
         "dev",
         {"trainops:accessLogs.destination": "cloudtrail", "trainops:accessLogs.retentionDays": 30},
@@ -237,10 +200,7 @@ def test_cloudtrail_data_events_replace_the_log_bucket_when_chosen(
         assert tags["trainops:access-logs"] == "cloudtrail-data-events"
 
 
-def test_the_log_retention_follows_the_config(run_stack: Callable[..., offline.Recording]) -> None:
+def test_the_log_retention_follows_the_config(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:accessLogs.retentionDays": 30})
-    (lifecycle,) = recording.one(
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "foundation-access-logs-lifecycle",
-    ).inputs["rules"]
+    (lifecycle,) = bucket_part(recording, "foundation-access-logs", "lifecycle")["rules"]
     assert lifecycle["expiration"] == {"days": 30}

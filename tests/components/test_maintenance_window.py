@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +28,52 @@ from components.maintenance_window.specs import (
 from components.platform import iam
 from components.platform.context import PlatformContext
 from components.platform.event_rules import EventBusRef
+from components.platform.model_config import ModelConfig
+from tests.components.helpers import (
+    ALARM,
+    ParseWith,
+    RunStack,
+    configured_models,
+    put_events_on,
+    role_policy,
+    stack_key_arn,
+    statements_by_sid,
+)
+from tests.components.retrain_script import calls, run_script
 
 ACCOUNT = offline.ACCOUNT_ID
+TARGET = "aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget"
+TASK = "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask"
+# prod guards its hosts with the platform-critical alarm
+CRITICAL = "trainops-prod-platform-critical"
+CRITICAL_ARN = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{CRITICAL}"
+DOCUMENT_PARAMETERS = {"models", "dataUris", "extraArgs", "guardAlarm", "executionTimeout"}
 
 
-@pytest.fixture
-def prod(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
-    return run_stack("prod")
+def task_inputs(recording: offline.Recording) -> dict[str, dict[str, Any]]:
+    return {task.name: task.inputs for task in recording.of_type(TASK)}
+
+
+def task_parameters(task: dict[str, Any]) -> dict[str, list[str]]:
+    """The Run Command parameters a task passes to the retraining document."""
+    run = task["taskInvocationParameters"]["runCommandParameters"]
+    return {p["name"]: p["values"] for p in run["parameters"]}
+
+
+def task_models(task: dict[str, Any]) -> list[str]:
+    return task_parameters(task)["models"][0].split()
+
+
+def instance_policy(recording: offline.Recording) -> dict[str, Any]:
+    """What the training hosts may do (their instance profile's policy)."""
+    policy = recording.one("aws:iam/policy:Policy", "maintenance-window-instance-policy")
+    return json.loads(policy.inputs["policy"])
+
+
+def platform_critical(recording: offline.Recording) -> dict[str, Any]:
+    """The composite alarm that says the platform is in trouble."""
+    composite = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+    return recording.one(composite, "platform-critical-alarm").inputs
 
 
 def test_window_is_scheduled_and_refuses_unassociated_targets(prod: offline.Recording) -> None:
@@ -49,7 +86,7 @@ def test_window_is_scheduled_and_refuses_unassociated_targets(prod: offline.Reco
 
 
 def test_target_selects_instances_by_tag(prod: offline.Recording) -> None:
-    target = prod.one("aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget").inputs
+    target = prod.one(TARGET).inputs
     assert target["resourceType"] == "INSTANCE"
     assert target["targets"] == [{"key": "tag:Role", "values": ["trainer", "gpu-trainer"]}]
     assert "InstanceIds" not in json.dumps(target)
@@ -62,6 +99,7 @@ def test_document_has_typed_validated_parameters(prod: offline.Recording) -> Non
     content = json.loads(document["content"])
     assert content["schemaVersion"] == "2.2"
     parameters = content["parameters"]
+    assert set(parameters) == DOCUMENT_PARAMETERS
     assert "default" not in parameters["models"]  # required
     assert "default" not in parameters["dataUris"]
     for spec in parameters.values():
@@ -87,10 +125,7 @@ def test_document_has_typed_validated_parameters(prod: offline.Recording) -> Non
 
 
 def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.Recording) -> None:
-    tasks = {
-        t.inputs["name"]: t.inputs
-        for t in prod.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
-    }
+    tasks = {t.inputs["name"]: t.inputs for t in prod.of_type(TASK)}
     assert sorted(tasks) == ["retrain-churn", "retrain-forecast", "retrain-fraud"]
     document = prod.one("aws:ssm/document:Document")
     bucket = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
@@ -116,12 +151,12 @@ def test_one_task_per_model_with_logging_notifications_and_limits(prod: offline.
         "notificationEvents": ["Failed", "TimedOut", "Cancelled"],
         "notificationType": "Command",
     }
-    parameters = {p["name"]: p["values"] for p in run["parameters"]}
+    parameters = task_parameters(churn)
     assert parameters["models"] == ["churn"]
     assert parameters["dataUris"] == ["s3://example-ml-data/churn/train/"]
     assert parameters["executionTimeout"] == ["7200"]
     assert log_group.inputs["retentionInDays"] == 365
-    assert log_group.inputs["kmsKeyId"] == prod.one("aws:kms/key:Key").outputs["arn"]
+    assert log_group.inputs["kmsKeyId"] == stack_key_arn(prod)
 
 
 def test_service_role_is_least_privilege(prod: offline.Recording) -> None:
@@ -129,13 +164,9 @@ def test_service_role_is_least_privilege(prod: offline.Recording) -> None:
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "ssm.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    policy = json.loads(
-        prod.one("aws:iam/rolePolicy:RolePolicy", "maintenance-window-service-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = role_policy(prod, "maintenance-window-service-policy")
     assert iam.wildcard_allow_actions(policy) == []
-    statements = {s["Sid"]: s for s in policy["Statement"]}
+    statements = statements_by_sid(policy)
     assert statements["OnTrainingHosts"]["Condition"] == {
         "StringEquals": {"ssm:resourceTag/Role": ["trainer", "gpu-trainer"]}
     }
@@ -158,10 +189,8 @@ def test_service_role_is_least_privilege(prod: offline.Recording) -> None:
 
 
 def test_instance_policy_covers_output_logs_and_data(prod: offline.Recording) -> None:
-    policy = json.loads(
-        prod.one("aws:iam/policy:Policy", "maintenance-window-instance-policy").inputs["policy"]
-    )
-    statements = {s["Sid"]: s for s in policy["Statement"]}
+    policy = instance_policy(prod)
+    statements = statements_by_sid(policy)
     bucket_arn = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
     assert statements["WriteCommandOutput"]["Resource"] == [bucket_arn + "/maintenance-window/*"]
     # the SSM agent looks up the log group before writing; AWS allows that only on "*"
@@ -174,15 +203,13 @@ def test_instance_policy_covers_output_logs_and_data(prod: offline.Recording) ->
     assert iam.wildcard_allow_actions(policy) == []
 
 
-def test_nothing_when_disabled(run_stack: Callable[..., offline.Recording]) -> None:
+def test_nothing_when_disabled(run_stack: RunStack) -> None:
     recording = run_stack("prod", {"trainops:maintenanceWindow.enabled": False})
     assert recording.of_type("trainops:ssm:MaintenanceWindowRetraining") == []
     assert not [r for r in recording.resources if r.type.startswith("aws:ssm/")]
 
 
-def test_resource_group_alternative_and_model_subset(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_resource_group_alternative_and_model_subset(run_stack: RunStack) -> None:
     recording = run_stack(
         "prod",
         {
@@ -191,19 +218,11 @@ def test_resource_group_alternative_and_model_subset(
             "trainops:maintenanceWindow.models": ["fraud"],
         },
     )
-    target = recording.one("aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget").inputs
+    target = recording.one(TARGET).inputs
     assert target["resourceType"] == "RESOURCE_GROUP"
     assert target["targets"] == [{"key": "resource-groups:Name", "values": ["gpu-trainers"]}]
-    assert [
-        t.inputs["name"]
-        for t in recording.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
-    ] == ["retrain-fraud"]
-    service = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "maintenance-window-service-policy").inputs[
-            "policy"
-        ]
-    )
-    by_sid = {statement["Sid"]: statement for statement in service["Statement"]}
+    assert [t.inputs["name"] for t in recording.of_type(TASK)] == ["retrain-fraud"]
+    by_sid = statements_by_sid(role_policy(recording, "maintenance-window-service-policy"))
     assert by_sid["ResolveGroup"]["Resource"] == [
         f"arn:aws:resource-groups:us-east-1:{ACCOUNT}:group/gpu-trainers"
     ]
@@ -211,45 +230,32 @@ def test_resource_group_alternative_and_model_subset(
 
 
 def test_a_critical_alarm_stops_running_retraining(
-    run_stack: Callable[..., offline.Recording],
+    prod: offline.Recording, run_stack: RunStack
 ) -> None:
     """The task's AlarmConfiguration, which the providers lack, done by a rule and a function."""
-    recording = run_stack("prod")  # prod guards its hosts with the platform-critical alarm
-    alarm_arn = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:trainops-prod-platform-critical"
-    rule = recording.one(
-        "aws:cloudwatch/eventRule:EventRule", "maintenance-window-stop-on-critical"
-    )
+    rule = prod.one("aws:cloudwatch/eventRule:EventRule", "maintenance-window-stop-on-critical")
     assert json.loads(rule.inputs["eventPattern"]) == {
         "source": ["aws.cloudwatch"],
         "detail-type": ["CloudWatch Alarm State Change"],
-        "resources": [alarm_arn],
+        "resources": [CRITICAL_ARN],
         "detail": {"state": {"value": ["ALARM"]}},
     }
-    assert (
-        recording.one(
-            "aws:cloudwatch/compositeAlarm:CompositeAlarm", "platform-critical-alarm"
-        ).inputs["alarmName"]
-        == "trainops-prod-platform-critical"
-    )
-    function = recording.one(
+    assert platform_critical(prod)["alarmName"] == CRITICAL
+    function = prod.one(
         "aws:lambda/function:Function", "maintenance-window-stopper-function"
     ).inputs
     assert function["handler"] == "trainops_runtime.handlers.stop_maintenance.handler"
-    window = recording.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
+    window = prod.one("aws:ssm/maintenanceWindow:MaintenanceWindow")
     variables = function["environment"]["variables"]
     assert variables["TRAINOPS_MAINTENANCE_WINDOW_ID"] == window.id
-    assert variables["TRAINOPS_GUARD_ALARM_NAME"] == "trainops-prod-platform-critical"
-    target = recording.one(
+    assert variables["TRAINOPS_GUARD_ALARM_NAME"] == CRITICAL
+    target = prod.one(
         "aws:cloudwatch/eventTarget:EventTarget", "maintenance-window-stop-on-critical-target"
     ).inputs
     assert target["retryPolicy"]["maximumRetryAttempts"] == 10
     assert "deadLetterConfig" in target
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "maintenance-window-stopper-policy").inputs[
-            "policy"
-        ]
-    )
-    stop = next(s for s in policy["Statement"] if s["Sid"] == "StopOwnWindow")
+    policy = role_policy(prod, "maintenance-window-stopper-policy")
+    stop = statements_by_sid(policy)["StopOwnWindow"]
     assert stop["Resource"] == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:maintenancewindow/{window.id}"]
     assert iam.wildcard_allow_actions(policy) == []
     without = run_stack("prod", {"trainops:maintenanceWindow.guardWithCriticalAlarm": False})
@@ -257,28 +263,14 @@ def test_a_critical_alarm_stops_running_retraining(
 
 
 def generated(count: int) -> dict[str, Any]:
-    base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
+    base = configured_models("prod")["churn"]
     return {
         f"m{index:02d}": {**base, "trainingData": f"s3://lake/ml/m{index:02d}/"}
         for index in range(count)
     }
 
 
-def task_inputs(recording: offline.Recording) -> dict[str, dict[str, Any]]:
-    return {
-        task.name: task.inputs
-        for task in recording.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
-    }
-
-
-def task_models(task: dict[str, Any]) -> list[str]:
-    run = task["taskInvocationParameters"]["runCommandParameters"]
-    return next(p["values"][0] for p in run["parameters"] if p["name"] == "models").split()
-
-
-def test_more_than_twenty_models_share_the_windows_twenty_tasks(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_more_than_twenty_models_share_the_windows_twenty_tasks(run_stack: RunStack) -> None:
     """Systems Manager allows 20 tasks per window: 45 models share them, in order, and each
     task's command retrains its share one after another."""
     recording = run_stack("prod", {"trainops:models": generated(45)})
@@ -293,23 +285,18 @@ def test_more_than_twenty_models_share_the_windows_twenty_tasks(
     assert [model for share in shares for model in share] == sorted(generated(45))
     first = ordered[0]
     assert first["name"] == "retrain-m00-and-2-more"
-    run = first["taskInvocationParameters"]["runCommandParameters"]
-    parameters = {p["name"]: p["values"] for p in run["parameters"]}
+    parameters = task_parameters(first)
     assert parameters["dataUris"] == ["s3://lake/ml/m00/ s3://lake/ml/m01/ s3://lake/ml/m02/"]
     assert parameters["executionTimeout"] == [str(3 * 120 * 60)]  # each model its timeout
     # the hosts read one covering prefix, however many models
-    policy = json.loads(
-        recording.one("aws:iam/policy:Policy", "maintenance-window-instance-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = instance_policy(recording)
     reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
     assert reads == [["arn:aws:s3:::lake/ml/*"]]
 
 
 @pytest.mark.parametrize(("before", "after"), [(19, 20), (20, 21), (21, 20), (45, 44), (45, 60)])
 def test_adding_or_removing_a_model_never_has_a_window_hold_more_than_twenty(
-    run_stack: Callable[..., offline.Recording], before: int, after: int
+    run_stack: RunStack, before: int, after: int
 ) -> None:
     """Tasks are slots: a change of models updates tasks in place. Only the slots beyond the
     smaller count are created or deleted, so no deployment step sees a 21st task."""
@@ -325,47 +312,11 @@ def test_tasks_keep_the_names_they_had_per_model(prod: offline.Recording) -> Non
     """Up to 20 models a task holds one model, as when tasks were named after their model:
     each slot carries that name as an alias, so an existing stack updates instead of
     replacing (and briefly doubling) its tasks."""
-    tasks = {t.name: t for t in prod.of_type("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")}
-    assert {name: task_models(t.inputs) for name, t in tasks.items()} == {
+    assert {name: task_models(task) for name, task in task_inputs(prod).items()} == {
         "maintenance-window-task-1": ["churn"],
         "maintenance-window-task-2": ["forecast"],
         "maintenance-window-task-3": ["fraud"],
     }
-
-
-def run_script(
-    tmp_path: Path, models: str, data_uris: str, *, failing: str = "", alarm: str = "OK"
-) -> subprocess.CompletedProcess[str]:
-    """The document's script as a host runs it (bash), with SSM's substitutions made, a fake
-    retraining command and a fake `aws` CLI."""
-    command = tmp_path / "retrain"
-    command.write_text(
-        f'#!/bin/bash\necho "retrain $*" >> "$(dirname "$0")/calls"\n[ "$2" != "{failing}" ]\n'
-    )
-    aws_cli = tmp_path / "aws"
-    aws_cli.write_text(f"#!/bin/bash\necho {alarm}\n")
-    for tool in (command, aws_cli):
-        tool.chmod(0o755)
-    script = "\n".join(retrain_document(str(command))["mainSteps"][0]["inputs"]["runCommand"])
-    for name, value in {
-        "models": models,
-        "dataUris": data_uris,
-        "guardAlarm": "trainops-test-platform-critical",
-        "extraArgs": "--epochs 5",
-    }.items():
-        script = script.replace("{{ " + name + " }}", value)
-    return subprocess.run(  # noqa: S603 - the project's own script, in a temporary folder
-        ["/bin/bash", "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
-    )
-
-
-def calls(tmp_path: Path) -> list[str]:
-    path = tmp_path / "calls"
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def test_the_script_retrains_each_model_in_turn_and_reports_failures(tmp_path: Path) -> None:
@@ -393,43 +344,25 @@ def test_the_script_refuses_lists_of_different_lengths(tmp_path: Path) -> None:
     assert calls(tmp_path) == []
 
 
-def test_guard_alarm_is_passed_to_the_hosts(run_stack: Callable[..., offline.Recording]) -> None:
+def test_guard_alarm_is_passed_to_the_hosts(run_stack: RunStack) -> None:
     recording = run_stack("prod", {"trainops:maintenanceWindow.guardWithCriticalAlarm": True})
     task = next(t for t in task_inputs(recording).values() if task_models(t) == ["churn"])
-    parameters = {
-        p["name"]: p["values"]
-        for p in task["taskInvocationParameters"]["runCommandParameters"]["parameters"]
-    }
-    assert parameters["guardAlarm"] == ["trainops-prod-platform-critical"]
-    composite = recording.one(
-        "aws:cloudwatch/compositeAlarm:CompositeAlarm", "platform-critical-alarm"
-    ).inputs
-    assert composite["alarmName"] == "trainops-prod-platform-critical"
+    assert task_parameters(task)["guardAlarm"] == [CRITICAL]
+    composite = platform_critical(recording)
+    assert composite["alarmName"] == CRITICAL
     escalated = {
-        a.outputs["name"]
-        for a in recording.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-        if a.name.endswith("-escalated")
+        a.outputs["name"] for a in recording.of_type(ALARM) if a.name.endswith("-escalated")
     }
     referenced = set(composite["alarmRule"].replace('ALARM("', "").replace('")', "").split(" OR "))
     assert referenced == escalated
-    policy = json.loads(
-        recording.one("aws:iam/policy:Policy", "maintenance-window-instance-policy").inputs[
-            "policy"
-        ]
-    )
-    guard = next(s for s in policy["Statement"] if s["Sid"] == "ReadGuardAlarm")
-    assert guard["Resource"] == [
-        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:trainops-prod-platform-critical"
-    ]
+    guard = statements_by_sid(instance_policy(recording))["ReadGuardAlarm"]
+    assert guard["Resource"] == [CRITICAL_ARN]
 
 
 def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
-    ctx = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
     config = MaintenanceWindowConfig.model_validate(
         {"enabled": True, "targetTag": {"key": "Role", "values": ["trainer"]}}
     )
-    from components.platform.model_config import ModelConfig
-
     model = ModelConfig.model_validate(
         {
             "image": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/m:1",
@@ -444,7 +377,7 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
             MaintenanceWindowArgs(
                 config=config,
                 platform=PlatformContext(
-                    ctx=ctx,
+                    ctx=iam.AwsContext(account_id=ACCOUNT, region="us-east-1"),
                     key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
                     log_retention_days=30,
                     powertools_layer_version=27,
@@ -461,20 +394,10 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
     assert json.loads(rule.inputs["eventPattern"]) == run_command_pattern("trainops-test-retrain")
     target = recording.one("aws:cloudwatch/eventTarget:EventTarget", "mw-results-target").inputs
     assert target["arn"] == bus_arn
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "mw-forward-policy").inputs["policy"]
-    )
-    assert policy["Statement"] == [
-        {
-            "Sid": "ToTrainingBus",
-            "Effect": "Allow",
-            "Action": ["events:PutEvents"],
-            "Resource": [bus_arn],
-        }
-    ]
+    assert role_policy(recording, "mw-forward-policy")["Statement"] == [put_events_on(bus_arn)]
     assert target["roleArn"] == recording.one("aws:iam/role:Role", "mw-forward").outputs["arn"]
     # without monitoring there are no alarms and no notifications, but the task still logs
-    task = recording.one("aws:ssm/maintenanceWindowTask:MaintenanceWindowTask").inputs
+    task = recording.one(TASK).inputs
     assert "notificationConfig" not in task["taskInvocationParameters"]["runCommandParameters"]
 
 
@@ -516,16 +439,15 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
     ],
 )
 def test_invalid_config_names_the_key(
-    parse_with: Callable[..., Any], overrides: dict[str, Any], message: str
+    parse_with: ParseWith, overrides: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_with("prod", overrides)
-    assert any(problem.startswith(message) for problem in raised.value.problems), (
-        raised.value.problems
-    )
+    problems = raised.value.problems
+    assert any(problem.startswith(message) for problem in problems), problems
 
 
-def test_the_program_fails_on_a_bad_window(run_stack: Callable[..., offline.Recording]) -> None:
+def test_the_program_fails_on_a_bad_window() -> None:
     with pytest.raises(pulumi.RunError, match="trainops:maintenanceWindow: cutoffHours"):
         offline.run_program("prod", {"trainops:maintenanceWindow.cutoffHours": 5})
 
@@ -550,16 +472,9 @@ def test_ssm_accepts_the_document_window_target_and_task(moto_aws: None) -> None
         TargetType="/AWS::EC2::Instance",
     )["DocumentDescription"]
     assert document["SchemaVersion"] == "2.2"
-    assert {p["Name"] for p in document["Parameters"]} == {
-        "models",
-        "dataUris",
-        "extraArgs",
-        "guardAlarm",
-        "executionTimeout",
-    }
-    window_id = ssm.create_maintenance_window(**window_spec(config, "trainops-test-retraining"))[
-        "WindowId"
-    ]
+    assert {p["Name"] for p in document["Parameters"]} == DOCUMENT_PARAMETERS
+    window = window_spec(config, "trainops-test-retraining")
+    window_id = ssm.create_maintenance_window(**window)["WindowId"]
     target_id = ssm.register_target_with_maintenance_window(
         WindowId=window_id, **target_spec(config)
     )["WindowTargetId"]
@@ -577,8 +492,7 @@ def test_ssm_accepts_the_document_window_target_and_task(moto_aws: None) -> None
     task_id = ssm.register_task_with_maintenance_window(
         WindowId=window_id, Targets=[{"Key": "WindowTargetIds", "Values": [target_id]}], **spec
     )["WindowTaskId"]
-    window = ssm.get_maintenance_window(WindowId=window_id)
-    assert window["Schedule"] == "cron(0 4 ? * SUN *)"
+    assert ssm.get_maintenance_window(WindowId=window_id)["Schedule"] == "cron(0 4 ? * SUN *)"
     (task,) = ssm.describe_maintenance_window_tasks(WindowId=window_id)["Tasks"]
     assert task["WindowTaskId"] == task_id
     assert task["MaxConcurrency"] == "1"

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from cli import offline
 from components.config import ConfigError
+from tests.components.helpers import (
+    ALARM,
+    ROLE_POLICY,
+    WITHOUT_MONITORING,
+    ParseWith,
+    RunStack,
+    alarms_by_name,
+    configured_models,
+    role_policy,
+    stack_key_arn,
+    statements_by_sid,
+)
 
 ACCOUNT = offline.ACCOUNT_ID
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ENDPOINT = {"deploy": True, "modelDataUrl": "s3://example-ml-data/churn/model.tar.gz"}
 BIAS = {
     "groundTruth": "s3://example-ml-data/churn/ground-truth/",
@@ -30,11 +40,12 @@ BIAS = {
         }
     ],
 }
-
-
-@pytest.fixture
-def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
-    return run_stack("dev")
+# churn deployed to an endpoint whose captured data is checked for bias
+CHURN_WATCHED = {
+    "trainops:models.churn.endpoint": ENDPOINT,
+    "trainops:models.churn.biasMonitoring": BIAS,
+}
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 
 
 def topic_arns(recording: offline.Recording) -> dict[str, str]:
@@ -45,7 +56,7 @@ def topic_arns(recording: offline.Recording) -> dict[str, str]:
 
 
 def test_two_topics_encrypted_with_the_stack_key(dev: offline.Recording) -> None:
-    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(dev)
     topics = dev.of_type("aws:sns/topic:Topic")
     assert sorted(t.name for t in topics) == ["monitoring-critical", "monitoring-warning"]
     assert all(t.inputs["kmsMasterKeyId"] == key_arn for t in topics)
@@ -54,7 +65,7 @@ def test_two_topics_encrypted_with_the_stack_key(dev: offline.Recording) -> None
 def test_topic_policies_admit_only_this_accounts_alarms_and_rules(dev: offline.Recording) -> None:
     arns = topic_arns(dev)
     for policy in dev.of_type("aws:sns/topicPolicy:TopicPolicy"):
-        statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        statements = statements_by_sid(json.loads(policy.inputs["policy"]))
         assert policy.inputs["arn"] in arns.values()
         alarms = statements["AlarmsOfThisAccount"]
         assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
@@ -71,7 +82,7 @@ def test_topic_policies_admit_only_this_accounts_alarms_and_rules(dev: offline.R
         assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
 
 
-def test_subscriptions_follow_the_config(run_stack: Callable[..., offline.Recording]) -> None:
+def test_subscriptions_follow_the_config(run_stack: RunStack) -> None:
     recording = run_stack(
         "prod",
         {
@@ -154,13 +165,13 @@ def test_failure_rules_are_limited_to_this_platform(dev: offline.Recording) -> N
     ("stack", "overrides"), [("prod", {}), ("dev", {"trainops:monitoring.escalate": True})]
 )
 def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
-    run_stack: Callable[..., offline.Recording], stack: str, overrides: dict[str, Any]
+    run_stack: RunStack, stack: str, overrides: dict[str, Any]
 ) -> None:
     recording = run_stack(stack, overrides)
     arns = topic_arns(recording)
     monitoring = json.loads(offline.stack_config(stack)["trainops:monitoring"])
     escalate_minutes = monitoring.get("escalateAfterMinutes", 30)
-    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    alarms = alarms_by_name(recording)
     assert len(alarms) >= 20
     for name, alarm in alarms.items():
         assert alarm["alarmActions"], name
@@ -206,7 +217,7 @@ def test_stall_detector_runs_on_a_schedule_and_its_findings_alarm(dev: offline.R
     permission = dev.one("aws:lambda/permission:Permission", "monitoring-stall-check-invoke").inputs
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["sourceArn"] == rules(dev)["monitoring-stall-check"].outputs["arn"]
-    alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
+    alarms = alarms_by_name(dev)
     for metric in (
         "overrunningtrainingjobs",
         "stalledtrainingjobs",
@@ -218,11 +229,7 @@ def test_stall_detector_runs_on_a_schedule_and_its_findings_alarm(dev: offline.R
 
 
 def test_stall_detector_may_read_but_not_start(dev: offline.Recording) -> None:
-    policy = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "monitoring-stall-detector-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = role_policy(dev, "monitoring-stall-detector-policy")
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert "sagemaker:StartPipelineExecution" not in actions
     assert {
@@ -242,9 +249,9 @@ def test_stall_detector_may_read_but_not_start(dev: offline.Recording) -> None:
 
 
 def test_training_host_alarms_query_all_training_jobs(
-    dev: offline.Recording, run_stack: Callable[..., offline.Recording]
+    dev: offline.Recording, run_stack: RunStack
 ) -> None:
-    alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
+    alarms = alarms_by_name(dev)
     disk = alarms["monitoring-training-host-disk"]["metricQueries"][0]
     # GROUP BY Host: every host is its own contributor, so one idle GPU or full disk alarms
     # while the other hosts are fine. AWS requires ORDER BY in such multi-time-series alarms:
@@ -269,7 +276,7 @@ def test_training_host_alarms_query_all_training_jobs(
 
 def test_failed_executions_of_every_pipeline_alarm_once(dev: offline.Recording) -> None:
     """One alarm for the stack's pipelines, whatever their number: the failure rule's matches."""
-    alarms = {a.name: a.inputs for a in dev.of_type(ALARM)}
+    alarms = alarms_by_name(dev)
     alarm = alarms["monitoring-pipeline-executions-failed"]
     rule = rules(dev)["monitoring-pipeline-failed"]
     assert alarm["namespace"] == "AWS/Events"
@@ -279,37 +286,29 @@ def test_failed_executions_of_every_pipeline_alarm_once(dev: offline.Recording) 
     assert not [name for name in alarms if "churn" in name or "fraud" in name]
 
 
-def test_disabled_monitoring_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
-    recording = run_stack(
-        "dev",
-        {
-            "trainops:monitoring.enabled": False,
-            "trainops:scheduledRetraining.notifications": "none",
-        },
-    )
+def test_disabled_monitoring_creates_nothing(run_stack: RunStack) -> None:
+    recording = run_stack("dev", WITHOUT_MONITORING)
     assert recording.of_type("trainops:monitoring:TrainingMonitor") == []
     assert recording.of_type("aws:sns/topic:Topic") == []
     assert recording.of_type(ALARM) == []
     assert recording.of_type("aws:cloudwatch/dashboard:Dashboard") == []
 
 
-def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:models.churn.endpoint": ENDPOINT})
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(recording)
     bucket = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     model = recording.one("aws:sagemaker/model:Model").inputs
     assert model["enableNetworkIsolation"] is True
     assert model["primaryContainer"]["modelDataUrl"] == ENDPOINT["modelDataUrl"]
-    config = recording.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    config = recording.one(ENDPOINT_CONFIG).inputs
     assert config["kmsKeyArn"] == key_arn
     capture = config["dataCaptureConfig"]
     assert capture["destinationS3Uri"] == f"s3://{bucket}/data-capture/churn"
     assert capture["kmsKeyId"] == key_arn
     endpoint = recording.one("aws:sagemaker/endpoint:Endpoint").inputs
     assert endpoint["name"] == "trainops-dev--churn"
-    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    alarms = alarms_by_name(recording)
     assert alarms["monitoring-churn-endpoint-5xx"]["metricName"] == "Invocation5XXErrors"
     latency = alarms["monitoring-churn-endpoint-latency-p99"]
     assert latency["extendedStatistic"] == "p99"
@@ -320,12 +319,10 @@ def test_deployed_endpoint_is_isolated_encrypted_captured_and_alarmed(
     }
 
 
-def test_a_32_character_model_gets_endpoint_names_sagemaker_accepts(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_a_32_character_model_gets_endpoint_names_sagemaker_accepts(run_stack: RunStack) -> None:
     """The endpoint config's generated name once exceeded SageMaker's 63 characters for a
     32-character model; the build's quota check measures every SageMaker name."""
-    models = json.loads(offline.stack_config("dev")["trainops:models"])
+    models = configured_models("dev")
     long_name = "m" * 32
     models[long_name] = {**models["churn"], "endpoint": ENDPOINT, "biasMonitoring": BIAS}
     recording = run_stack("dev", {"trainops:models": models})  # raises on any quota problem
@@ -344,63 +341,52 @@ def test_a_32_character_model_gets_endpoint_names_sagemaker_accepts(
     assert max(m.value for m in names) <= 63
 
 
-def test_existing_endpoints_are_watched_on_their_own_variant(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_existing_endpoints_are_watched_on_their_own_variant(run_stack: RunStack) -> None:
     recording = run_stack(
         "dev", {"trainops:models.fraud.endpoint": {"name": "fraud-live", "variantName": "blue"}}
     )
-    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    alarms = alarms_by_name(recording)
     assert alarms["monitoring-fraud-endpoint-5xx"]["dimensions"] == {
         "EndpointName": "fraud-live",
         "VariantName": "blue",
     }
-    assert recording.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration") == []
+    assert recording.of_type(ENDPOINT_CONFIG) == []
 
 
-def test_endpoints_on_local_nvme_storage_name_no_volume_key(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_endpoints_on_local_nvme_storage_name_no_volume_key(run_stack: RunStack) -> None:
     """SageMaker rejects a KmsKeyId for instance types with local storage (hardware-encrypted)."""
     recording = run_stack(
         "dev", {"trainops:models.churn.endpoint": {**ENDPOINT, "instanceType": "ml.g5.xlarge"}}
     )
-    config = recording.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    config = recording.one(ENDPOINT_CONFIG).inputs
     assert "kmsKeyArn" not in config
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(recording)
     assert config["dataCaptureConfig"]["kmsKeyId"] == key_arn  # captured data still is
 
 
 def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
-    run_stack: Callable[..., offline.Recording],
+    run_stack: RunStack,
 ) -> None:
     recording = run_stack(
         "dev",
         {
-            "trainops:models.churn.endpoint": ENDPOINT,
-            "trainops:models.churn.biasMonitoring": BIAS,
+            **CHURN_WATCHED,
             "trainops:models.fraud.endpoint": {"name": "fraud-live", "dataCapture": True},
             "trainops:models.fraud.biasMonitoring": {**BIAS, "schedule": "daily", "alarms": []},
         },
     )
     definitions = recording.of_type("aws-native:sagemaker:ModelBiasJobDefinition")
     schedules = recording.of_type("aws-native:sagemaker:MonitoringSchedule")
-    assert sorted(d.inputs["jobDefinitionName"] for d in definitions) == [
-        "trainops-dev--churn-bias",
-        "trainops-dev--fraud-bias",
-    ]
-    assert sorted(
-        s.inputs["monitoringScheduleConfig"]["monitoringJobDefinitionName"] for s in schedules
-    ) == [
-        "trainops-dev--churn-bias",
-        "trainops-dev--fraud-bias",
-    ]
+    jobs = ["trainops-dev--churn-bias", "trainops-dev--fraud-bias"]
+    assert sorted(d.inputs["jobDefinitionName"] for d in definitions) == jobs
+    configs = [s.inputs["monitoringScheduleConfig"] for s in schedules]
+    assert sorted(config["monitoringJobDefinitionName"] for config in configs) == jobs
     churn = next(d.inputs for d in definitions if "churn" in d.inputs["jobDefinitionName"])
     assert churn["networkConfig"] == {
         "enableNetworkIsolation": True,
         "enableInterContainerTrafficEncryption": True,
     }
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(recording)
     assert churn["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == key_arn
     assert churn["modelBiasJobOutputConfig"]["kmsKeyId"] == key_arn
     assert churn["modelBiasJobInput"]["endpointInput"]["endpointName"] == "trainops-dev--churn"
@@ -416,7 +402,7 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
         "scheduleExpression": "cron(0 0 ? * * *)"
     }
     assert fraud_schedule["monitoringScheduleConfig"]["monitoringType"] == "ModelBias"
-    alarms = {a.name: a.inputs for a in recording.of_type(ALARM)}
+    alarms = alarms_by_name(recording)
     high = alarms["monitoring-churn-bias-dppl-gender-f-high"]
     assert high["namespace"] == "aws/sagemaker/Endpoints/bias-metrics"
     assert high["metricName"] == "bias_metric_DPPL"
@@ -425,15 +411,10 @@ def test_bias_monitoring_has_one_job_definition_and_one_schedule_per_model(
     assert alarms["monitoring-churn-bias-dppl-gender-f-low"]["threshold"] == -0.1
 
 
-def test_endpoint_and_bias_jobs_run_as_the_models_own_role(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_endpoint_and_bias_jobs_run_as_the_models_own_role(run_stack: RunStack) -> None:
     """The serving model and its bias jobs use the model's execution role; their grants are
     added to that role only, scoped to the model's capture and report prefixes."""
-    recording = run_stack(
-        "dev",
-        {"trainops:models.churn.endpoint": ENDPOINT, "trainops:models.churn.biasMonitoring": BIAS},
-    )
+    recording = run_stack("dev", CHURN_WATCHED)
     churn = recording.one("aws:iam/role:Role", "pipeline-churn-execution")
     bucket_arn = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
     assert (
@@ -442,14 +423,12 @@ def test_endpoint_and_bias_jobs_run_as_the_models_own_role(
     )
     definition = recording.one("aws-native:sagemaker:ModelBiasJobDefinition").inputs
     assert definition["roleArn"] == churn.outputs["arn"]
-    endpoint = recording.one(
-        "aws:iam/rolePolicy:RolePolicy", "monitoring-churn-endpoint-permissions"
-    )
-    bias = recording.one("aws:iam/rolePolicy:RolePolicy", "monitoring-churn-bias-permissions")
+    endpoint = recording.one(ROLE_POLICY, "monitoring-churn-endpoint-permissions")
+    bias = recording.one(ROLE_POLICY, "monitoring-churn-bias-permissions")
     assert endpoint.inputs["role"] == bias.inputs["role"] == churn.outputs["name"]
-    endpoint_grants = {s["Sid"]: s for s in json.loads(endpoint.inputs["policy"])["Statement"]}
+    endpoint_grants = statements_by_sid(json.loads(endpoint.inputs["policy"]))
     assert endpoint_grants["WriteDataCapture"]["Resource"] == [f"{bucket_arn}/data-capture/churn/*"]
-    bias_grants = {s["Sid"]: s for s in json.loads(bias.inputs["policy"])["Statement"]}
+    bias_grants = statements_by_sid(json.loads(bias.inputs["policy"]))
     assert bias_grants["ReadDataCapture"]["Resource"] == [f"{bucket_arn}/data-capture/churn/*"]
     assert bias_grants["WriteBiasReports"]["Resource"] == [f"{bucket_arn}/bias-reports/churn/*"]
     assert bias_grants["ListCaptureAndReports"]["Condition"] == {
@@ -457,9 +436,7 @@ def test_endpoint_and_bias_jobs_run_as_the_models_own_role(
     }
 
 
-def test_bias_monitoring_without_a_captured_endpoint_is_rejected(
-    parse_with: Callable[..., Any],
-) -> None:
+def test_bias_monitoring_without_a_captured_endpoint_is_rejected(parse_with: ParseWith) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_with("dev", {"trainops:models.churn.biasMonitoring": BIAS})
     assert raised.value.problems[0].startswith(
@@ -475,9 +452,7 @@ def test_bias_monitoring_without_a_captured_endpoint_is_rejected(
         )
 
 
-def test_incident_manager_engages_on_escalated_alarms(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_incident_manager_engages_on_escalated_alarms(run_stack: RunStack) -> None:
     recording = run_stack(
         "prod",
         {
@@ -517,7 +492,7 @@ INCIDENTS = {
     [(60, None, 30), (1440, None, 30), (10, None, 10), (60, 5, 5)],
 )
 def test_escalation_stages_stay_within_what_ssm_contacts_accepts(
-    run_stack: Callable[..., offline.Recording],
+    run_stack: RunStack,
     escalate_after: int,
     stage_minutes: int | None,
     expected: int,
@@ -537,9 +512,7 @@ def test_escalation_stages_stay_within_what_ssm_contacts_accepts(
     assert stage["durationInMinutes"] == expected
 
 
-def test_a_stage_longer_than_ssm_contacts_allows_is_a_config_error(
-    parse_with: Callable[..., Any],
-) -> None:
+def test_a_stage_longer_than_ssm_contacts_allows_is_a_config_error(parse_with: ParseWith) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_with(
             "prod", {"trainops:monitoring.incidentManager": {**INCIDENTS, "stageMinutes": 45}}
@@ -551,9 +524,8 @@ def test_a_stage_longer_than_ssm_contacts_allows_is_a_config_error(
 
 
 def test_dashboard_body_shows_queues_trainings_functions_and_alarms(
-    run_stack: Callable[..., offline.Recording],
+    prod: offline.Recording,
 ) -> None:
-    prod = run_stack("prod")
     body = json.loads(prod.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = [w["properties"].get("title") for w in body["widgets"]]
     assert "Dead-letter queue depths" in titles

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 
@@ -19,18 +20,22 @@ class _Parent(pulumi.ComponentResource):
         super().__init__("test:roles:Parent", "parent")
 
 
-def test_a_role_trusts_one_service_for_this_account_and_names_its_policy() -> None:
-    def program() -> None:
-        service_role(
-            "forward",
-            service="events",
-            ctx=CTX,
-            parent=_Parent(),
-            description="forward events",
-            statements=[iam.allow(["events:PutEvents"], ["arn:aws:events:::bus"], sid="ToBus")],
-        )
+def record_role(name: str, **options: Any) -> offline.Recording:
+    """Runs ``service_role(name, **options)`` for this account, in a component, under mocks."""
 
-    recording = offline.run_under_mocks("test", CONFIG, program)
+    def program() -> None:
+        service_role(name, ctx=CTX, parent=_Parent(), **options)
+
+    return offline.run_under_mocks("test", CONFIG, program)
+
+
+def test_a_role_trusts_one_service_for_this_account_and_names_its_policy() -> None:
+    recording = record_role(
+        "forward",
+        service="events",
+        description="forward events",
+        statements=[iam.allow(["events:PutEvents"], ["arn:aws:events:::bus"], sid="ToBus")],
+    )
     role = recording.one("aws:iam/role:Role", "forward")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust == [
@@ -56,22 +61,15 @@ def test_a_role_trusts_one_service_for_this_account_and_names_its_policy() -> No
 
 
 def test_statements_may_name_the_role_and_the_source_arn_narrows_the_trust() -> None:
-    def program() -> None:
-        service_role(
-            "runner",
-            service="ssm",
-            ctx=CTX,
-            parent=_Parent(),
-            policy_name="runner-grants",
-            source_arn="arn:aws:ssm:us-east-1:123456789012:*",
-            path="/trainops/test/",
-            max_session_duration=7200,
-            statements=lambda role: [
-                iam.allow(["iam:PassRole"], [role.arn], sid="PassSelf"),
-            ],
-        )
-
-    recording = offline.run_under_mocks("test", CONFIG, program)
+    recording = record_role(
+        "runner",
+        service="ssm",
+        policy_name="runner-grants",
+        source_arn="arn:aws:ssm:us-east-1:123456789012:*",
+        path="/trainops/test/",
+        max_session_duration=7200,
+        statements=lambda role: [iam.allow(["iam:PassRole"], [role.arn], sid="PassSelf")],
+    )
     role = recording.one("aws:iam/role:Role", "runner")
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Condition"]["ArnLike"] == {

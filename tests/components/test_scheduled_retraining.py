@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from cli import offline
 from components.platform import iam
+from tests.components.helpers import (
+    RunStack,
+    configured_models,
+    role_policy,
+    stack_key_arn,
+    statements_by_sid,
+)
 
 ACCOUNT = offline.ACCOUNT_ID
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -23,10 +29,10 @@ def schedules(recording: offline.Recording) -> dict[str, dict]:
     [("dev", "cron(0 6 * * ? *)", "UTC"), ("prod", "cron(0 3 ? * MON-FRI *)", "Europe/Berlin")],
 )
 def test_one_schedule_per_model_with_the_configured_time(
-    run_stack: Callable[..., offline.Recording], stack: str, expression: str, timezone: str
+    run_stack: RunStack, stack: str, expression: str, timezone: str
 ) -> None:
     recording = run_stack(stack)
-    models = sorted(json.loads(offline.stack_config(stack)["trainops:models"]))
+    models = sorted(configured_models(stack))
     found = schedules(recording)
     assert sorted(found) == models
     group = recording.one("aws:scheduler/scheduleGroup:ScheduleGroup")
@@ -42,13 +48,12 @@ def test_one_schedule_per_model_with_the_configured_time(
 
 
 def test_schedules_have_retries_a_dead_letter_queue_and_the_stack_key(
-    run_stack: Callable[..., offline.Recording],
+    dev: offline.Recording,
 ) -> None:
-    recording = run_stack("dev")
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    dlq = recording.one("aws:sqs/queue:Queue", "scheduled-retraining-dlq")
-    function = recording.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
-    for schedule in schedules(recording).values():
+    key_arn = stack_key_arn(dev)
+    dlq = dev.one("aws:sqs/queue:Queue", "scheduled-retraining-dlq")
+    function = dev.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
+    for schedule in schedules(dev).values():
         assert schedule["kmsKeyArn"] == key_arn
         assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
         target = schedule["target"]
@@ -60,20 +65,17 @@ def test_schedules_have_retries_a_dead_letter_queue_and_the_stack_key(
         assert target["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}
     assert dlq.inputs["kmsMasterKeyId"] == key_arn
     assert "fifoQueue" not in dlq.inputs
-    alarm = recording.one(
+    alarm = dev.one(
         "aws:cloudwatch/metricAlarm:MetricAlarm", "scheduled-retraining-dlq-depth"
     ).inputs
     assert alarm["dimensions"] == {"QueueName": dlq.outputs["name"]}
 
 
-def test_scheduler_role_may_only_invoke_its_function(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
-    recording = run_stack("dev")
-    role = recording.one("aws:iam/role:Role", "scheduled-retraining-scheduler")
+def test_scheduler_role_may_only_invoke_its_function(dev: offline.Recording) -> None:
+    role = dev.one("aws:iam/role:Role", "scheduled-retraining-scheduler")
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    group = recording.one("aws:scheduler/scheduleGroup:ScheduleGroup").inputs["name"]
+    group = dev.one("aws:scheduler/scheduleGroup:ScheduleGroup").inputs["name"]
     # Scheduler presents its schedule *group* as the source (as AWS's set-up guide and CDK's
     # scheduler targets scope it), so a per-schedule ARN would refuse every tick.
     assert trust["Condition"] == {
@@ -82,16 +84,10 @@ def test_scheduler_role_may_only_invoke_its_function(
             "aws:SourceArn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule-group/{group}"
         },
     }
-    assert {
-        s.inputs["groupName"] for s in recording.of_type("aws:scheduler/schedule:Schedule")
-    } == {group}
-    policy = json.loads(
-        recording.one(
-            "aws:iam/rolePolicy:RolePolicy", "scheduled-retraining-scheduler-policy"
-        ).inputs["policy"]
-    )
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    function = recording.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
+    assert {s.inputs["groupName"] for s in dev.of_type(SCHEDULE)} == {group}
+    policy = role_policy(dev, "scheduled-retraining-scheduler-policy")
+    by_sid = statements_by_sid(policy)
+    function = dev.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
     assert by_sid["InvokeStartRetraining"] == {
         "Sid": "InvokeStartRetraining",
         "Effect": "Allow",
@@ -99,21 +95,15 @@ def test_scheduler_role_may_only_invoke_its_function(
         "Resource": [function.outputs["arn"]],
     }
     assert by_sid["DeadLetters"]["Resource"] == [
-        recording.one("aws:sqs/queue:Queue", "scheduled-retraining-dlq").outputs["arn"]
+        dev.one("aws:sqs/queue:Queue", "scheduled-retraining-dlq").outputs["arn"]
     ]
     assert set(by_sid) == {"InvokeStartRetraining", "DeadLetters", "StackKey"}
 
 
-def test_the_function_may_start_only_this_stacks_pipelines(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_the_function_may_start_only_this_stacks_pipelines(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:models.fraud.scheduledRetraining": {"enabled": False}})
     assert sorted(schedules(recording)) == ["churn"]
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "scheduled-retraining-start-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = role_policy(recording, "scheduled-retraining-start-policy")
     start = next(
         s for s in policy["Statement"] if "sagemaker:StartPipelineExecution" in s["Action"]
     )
@@ -136,9 +126,7 @@ def test_the_function_may_start_only_this_stacks_pipelines(
     )
 
 
-def test_per_model_overrides_and_new_data_gating(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_per_model_overrides_and_new_data_gating(run_stack: RunStack) -> None:
     recording = run_stack(
         "dev",
         {
@@ -166,16 +154,12 @@ def test_per_model_overrides_and_new_data_gating(
         "churn": False,
         "fraud": True,
     }
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "scheduled-retraining-start-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = role_policy(recording, "scheduled-retraining-start-policy")
     listing = [s for s in policy["Statement"] if s["Action"] == ["s3:ListBucket"]]
     assert listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["fraud/train/*"]}}
 
 
-def test_notifications_go_where_configured(run_stack: Callable[..., offline.Recording]) -> None:
+def test_notifications_go_where_configured(run_stack: RunStack) -> None:
     warning = run_stack("dev")
     warning_topic = warning.one("aws:sns/topic:Topic", "monitoring-warning").outputs["arn"]
     variables = warning.one(
@@ -195,7 +179,7 @@ def test_notifications_go_where_configured(run_stack: Callable[..., offline.Reco
         },
     )
     topic = dedicated.one("aws:sns/topic:Topic", "scheduled-retraining-notifications")
-    assert topic.inputs["kmsMasterKeyId"] == dedicated.one("aws:kms/key:Key").outputs["arn"]
+    assert topic.inputs["kmsMasterKeyId"] == stack_key_arn(dedicated)
     subscription = dedicated.one(
         "aws:sns/topicSubscription:TopicSubscription", "scheduled-retraining-notifications-email-0"
     ).inputs
@@ -209,9 +193,7 @@ def test_notifications_go_where_configured(run_stack: Callable[..., offline.Reco
     assert "scheduled-retraining-finished" not in {r.name for r in silent.resources}
 
 
-def test_disabling_the_feature_removes_everything(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_disabling_the_feature_removes_everything(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:scheduledRetraining.enabled": False})
     assert recording.of_type("trainops:retraining:ScheduledRetraining") == []
     assert recording.of_type(SCHEDULE) == []

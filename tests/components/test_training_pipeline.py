@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +12,15 @@ from cli import offline
 from components.platform import iam, instance_types
 from components.platform.sagemaker import start_only_statements, start_statements
 from components.training_pipeline import definition as pd
+from tests.components.helpers import (
+    ROLE_POLICY,
+    ParseWith,
+    RunStack,
+    configured_models,
+    role_policy,
+    stack_key_arn,
+    statements_by_sid,
+)
 
 ACCOUNT = offline.ACCOUNT_ID
 CTX = iam.AwsContext(account_id=ACCOUNT, region="us-east-1")
@@ -26,11 +34,9 @@ def definitions(recording: offline.Recording) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_model_has_exactly_one_pipeline(
-    run_stack: Callable[..., offline.Recording], stack: str
-) -> None:
+def test_every_model_has_exactly_one_pipeline(run_stack: RunStack, stack: str) -> None:
     recording = run_stack(stack)
-    models = json.loads(offline.stack_config(stack)["trainops:models"])
+    models = configured_models(stack)
     names = sorted(
         p.inputs["pipelineName"] for p in recording.of_type("aws:sagemaker/pipeline:Pipeline")
     )
@@ -38,12 +44,10 @@ def test_every_model_has_exactly_one_pipeline(
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_definition_uses_image_role_key_and_isolation(
-    run_stack: Callable[..., offline.Recording], stack: str
-) -> None:
+def test_definition_uses_image_role_key_and_isolation(run_stack: RunStack, stack: str) -> None:
     recording = run_stack(stack)
-    models = json.loads(offline.stack_config(stack)["trainops:models"])
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
+    models = configured_models(stack)
+    key_arn = stack_key_arn(recording)
     bucket = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
     for pipeline in recording.of_type("aws:sagemaker/pipeline:Pipeline"):
         model = pipeline.inputs["pipelineName"].removeprefix(f"trainops-{stack}--")
@@ -71,17 +75,15 @@ def test_definition_uses_image_role_key_and_isolation(
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_declared_and_referenced_parameters_match(
-    run_stack: Callable[..., offline.Recording], stack: str
-) -> None:
+def test_declared_and_referenced_parameters_match(run_stack: RunStack, stack: str) -> None:
     for name, document in definitions(run_stack(stack)).items():
         declared = {p["Name"] for p in document["Parameters"]}
         assert declared == pd.referenced_parameters(document), name
         assert len(declared) == len(document["Parameters"]), f"{name}: duplicate parameter"
 
 
-def test_defaults_carry_the_model_config(run_stack: Callable[..., offline.Recording]) -> None:
-    document = definitions(run_stack("dev"))["trainops-dev--churn"]
+def test_defaults_carry_the_model_config(dev: offline.Recording) -> None:
+    document = definitions(dev)["trainops-dev--churn"]
     defaults = {p["Name"]: p["DefaultValue"] for p in document["Parameters"]}
     assert defaults == {
         "TrainingDataUri": "s3://example-ml-data/churn/train/",
@@ -100,9 +102,7 @@ def test_defaults_carry_the_model_config(run_stack: Callable[..., offline.Record
     }
 
 
-def test_spot_training_adds_wait_and_checkpoints(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_spot_training_adds_wait_and_checkpoints(run_stack: RunStack) -> None:
     recording = run_stack(
         "dev", {"trainops:models.churn.spot": {"enabled": True, "maxWaitMinutes": 600}}
     )
@@ -117,7 +117,7 @@ def test_spot_training_adds_wait_and_checkpoints(
     assert "CheckpointConfig" not in fraud
 
 
-def test_spot_wait_shorter_than_runtime_is_a_config_error(parse_with: Callable[..., Any]) -> None:
+def test_spot_wait_shorter_than_runtime_is_a_config_error(parse_with: ParseWith) -> None:
     from components.config import ConfigError
 
     with pytest.raises(ConfigError) as raised:
@@ -128,9 +128,7 @@ def test_spot_wait_shorter_than_runtime_is_a_config_error(parse_with: Callable[.
     )
 
 
-def test_register_model_creates_a_group_and_a_pending_approval_step(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_register_model_creates_a_group_and_a_pending_approval_step(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:models.churn.registerModel": {"enabled": True}})
     (group,) = recording.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
     assert group.inputs["modelPackageGroupName"] == "trainops-dev--churn"
@@ -141,11 +139,7 @@ def test_register_model_creates_a_group_and_a_pending_approval_step(
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     container = register["InferenceSpecification"]["Containers"][0]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = role_policy(recording, "pipeline-churn-execution-policy")
     register_statement = next(
         s for s in policy["Statement"] if s["Sid"] == "RegisterIntoOwnPackageGroup"
     )
@@ -157,14 +151,13 @@ def test_register_model_creates_a_group_and_a_pending_approval_step(
 
 
 def test_pipeline_permissions_demand_isolation_encryption_and_the_model_tag(
-    run_stack: Callable[..., offline.Recording],
+    dev: offline.Recording,
 ) -> None:
-    recording = run_stack("dev")
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    role = recording.one("aws:iam/role:Role", "pipeline-churn-execution")
-    permissions = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy")
+    key_arn = stack_key_arn(dev)
+    role = dev.one("aws:iam/role:Role", "pipeline-churn-execution")
+    permissions = dev.one(ROLE_POLICY, "pipeline-churn-execution-policy")
     assert permissions.inputs["role"] == role.id
-    statements = {s["Sid"]: s for s in json.loads(permissions.inputs["policy"])["Statement"]}
+    statements = statements_by_sid(json.loads(permissions.inputs["policy"]))
     create = statements["CreateIsolatedEncryptedTrainingJobs"]
     assert create["Condition"] == {
         "StringEquals": {"aws:RequestTag/trainops:model": "churn"},
@@ -181,12 +174,11 @@ def test_pipeline_permissions_demand_isolation_encryption_and_the_model_tag(
 
 
 def test_local_storage_instances_get_no_volume_key_but_a_fixed_instance_type(
-    run_stack: Callable[..., offline.Recording],
+    dev: offline.Recording,
 ) -> None:
     """fraud trains on ml.g5.xlarge (local NVMe): SageMaker rejects a VolumeKmsKeyId there."""
-    recording = run_stack("dev")
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    resource_config = definitions(recording)["trainops-dev--fraud"]["Steps"][0]["Arguments"][
+    key_arn = stack_key_arn(dev)
+    resource_config = definitions(dev)["trainops-dev--fraud"]["Steps"][0]["Arguments"][
         "ResourceConfig"
     ]
     assert resource_config == {
@@ -194,8 +186,7 @@ def test_local_storage_instances_get_no_volume_key_but_a_fixed_instance_type(
         "InstanceCount": {"Get": "Parameters.InstanceCount"},
         "VolumeSizeInGB": 50,
     }
-    permissions = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-fraud-execution-policy")
-    statements = {s["Sid"]: s for s in json.loads(permissions.inputs["policy"])["Statement"]}
+    statements = statements_by_sid(role_policy(dev, "pipeline-fraud-execution-policy"))
     condition = statements["CreateIsolatedEncryptedTrainingJobs"]["Condition"]
     assert condition["ArnEquals"] == {"sagemaker:OutputKmsKey": key_arn}
     assert condition["ForAllValues:StringEquals"] == {"sagemaker:InstanceTypes": ["ml.g5.xlarge"]}
@@ -222,11 +213,10 @@ def test_local_storage_families(instance_type: str, *, local: bool) -> None:
     assert instance_types.has_local_storage(instance_type) is local
 
 
-def test_pipeline_waits_for_its_permissions(run_stack: Callable[..., offline.Recording]) -> None:
-    recording = run_stack("dev")
-    pipeline = recording.one("aws:sagemaker/pipeline:Pipeline", "pipeline-churn-pipeline")
-    component = recording.one("trainops:pipelines:TrainingPipeline", "pipeline-churn")
-    permissions = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy")
+def test_pipeline_waits_for_its_permissions(dev: offline.Recording) -> None:
+    pipeline = dev.one("aws:sagemaker/pipeline:Pipeline", "pipeline-churn-pipeline")
+    component = dev.one("trainops:pipelines:TrainingPipeline", "pipeline-churn")
+    permissions = dev.one(ROLE_POLICY, "pipeline-churn-execution-policy")
     assert pipeline.parent_urn == component.urn
     assert permissions.urn in pipeline.dependencies
     assert pipeline.inputs["parallelismConfiguration"] == {"maxParallelExecutionSteps": 1}
@@ -255,11 +245,9 @@ def test_start_statements_cover_this_stacks_pipelines_by_prefix() -> None:
     assert only["Resource"] == start["Resource"]
 
 
-def test_a_name_too_long_for_sagemaker_fails_at_preview(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_a_name_too_long_for_sagemaker_fails_at_preview() -> None:
     long_model = "m" * 32
-    models = json.loads(offline.stack_config("dev")["trainops:models"])
+    models = configured_models("dev")
     models[long_model] = {**models["churn"], "registerModel": {"enabled": True}}
     with pytest.raises(ValueError, match="is 73 characters; the limit here is 63"):
         offline.run_program(
@@ -268,16 +256,13 @@ def test_a_name_too_long_for_sagemaker_fails_at_preview(
         )
 
 
-def test_each_model_has_its_own_execution_role(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_each_model_has_its_own_execution_role(dev: offline.Recording) -> None:
     """One role per model: it reads only its data, pulls only its image, writes only its
     artifacts; nothing in one model's role names another model."""
-    recording = run_stack("dev")
-    bucket_arn = recording.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
-    key_arn = recording.one("aws:kms/key:Key").outputs["arn"]
-    churn = recording.one("aws:iam/role:Role", "pipeline-churn-execution")
-    fraud = recording.one("aws:iam/role:Role", "pipeline-fraud-execution")
+    bucket_arn = dev.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
+    key_arn = stack_key_arn(dev)
+    churn = dev.one("aws:iam/role:Role", "pipeline-churn-execution")
+    fraud = dev.one("aws:iam/role:Role", "pipeline-fraud-execution")
     assert churn.outputs["arn"] != fraud.outputs["arn"]
     assert churn.inputs["path"] == "/trainops/dev/"
     assert churn.outputs["arn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/trainops/dev/")
@@ -285,9 +270,7 @@ def test_each_model_has_its_own_execution_role(
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
 
-    text = recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy").inputs[
-        "policy"
-    ]
+    text = dev.one(ROLE_POLICY, "pipeline-churn-execution-policy").inputs["policy"]
     assert "fraud" not in text
     policy = {s["Sid"]: s for s in json.loads(text)["Statement"]}
     assert policy["ReadTrainingData0"]["Resource"] == ["arn:aws:s3:::example-ml-data/churn/train/*"]
@@ -318,14 +301,8 @@ def test_each_model_has_its_own_execution_role(
     assert star == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
 
 
-def test_training_data_access_follows_the_model(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
+def test_training_data_access_follows_the_model(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:models.churn.trainingData": "s3://other-bucket/churn/"})
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "pipeline-churn-execution-policy").inputs[
-            "policy"
-        ]
-    )
+    policy = role_policy(recording, "pipeline-churn-execution-policy")
     reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
     assert reads == [["arn:aws:s3:::other-bucket/churn/*"]]

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from cli import offline
 from components.platform import iam
+from tests.components.helpers import (
+    WITHOUT_MONITORING,
+    ParseWith,
+    RunStack,
+    alarms_by_name,
+    role_policy,
+    stack_key_arn,
+    statements_by_sid,
+)
 
 ACCOUNT = offline.ACCOUNT_ID
 SLOTS = "trainops-dev-training-slots"
 SLOTS_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{SLOTS}"
 
 
-@pytest.fixture
-def dev(run_stack: Callable[..., offline.Recording]) -> offline.Recording:
-    return run_stack("dev")
-
-
 def test_fifo_queue_with_fifo_dlq_and_redrive(dev: offline.Recording) -> None:
-    key_arn = dev.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = stack_key_arn(dev)
     queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests")
     dlq = dev.one("aws:sqs/queue:Queue", "training-queue-dlq")
     assert queue.inputs["name"] == "trainops-dev-training-requests.fifo"
@@ -72,10 +75,8 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
     queue = dev.one("aws:sqs/queue:Queue", "training-queue-requests").outputs["arn"]
     dlq = dev.one("aws:sqs/queue:Queue", "training-queue-dlq").outputs["arn"]
     pipelines = [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--*"]
-    worker = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "training-queue-worker-policy").inputs["policy"]
-    )
-    statements = {s.get("Sid"): s for s in worker["Statement"]}
+    worker = role_policy(dev, "training-queue-worker-policy")
+    statements = statements_by_sid(worker)
     # it starts; what runs it reads from the slot ledger, not from SageMaker
     assert statements["StartOwnPipelines"] == {
         "Sid": "StartOwnPipelines",
@@ -96,10 +97,8 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
         "Action": ["sqs:SendMessage"],
         "Resource": [dlq],
     }
-    outcome = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "training-queue-outcome-policy").inputs["policy"]
-    )
-    outcome_statements = {s.get("Sid"): s for s in outcome["Statement"]}
+    outcome = role_policy(dev, "training-queue-outcome-policy")
+    outcome_statements = statements_by_sid(outcome)
     assert outcome_statements["Requeue"]["Resource"] == [queue]
     assert outcome_statements["TrainingSlots"]["Action"] == ["dynamodb:UpdateItem"]
     assert outcome_statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
@@ -153,7 +152,7 @@ def test_outcome_rule_targets_the_outcome_function_with_retries_and_dlq(
 
 
 def test_alarms_on_dlq_depth_and_oldest_message_age(dev: offline.Recording) -> None:
-    alarms = {a.name: a.inputs for a in dev.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    alarms = alarms_by_name(dev)
     depth = alarms["training-queue-dlq-depth"]
     assert depth["dimensions"] == {
         "QueueName": dev.one("aws:sqs/queue:Queue", "training-queue-dlq").outputs["name"]
@@ -189,10 +188,7 @@ def test_ticks_and_the_stall_check_share_the_ledger(dev: offline.Recording) -> N
     for function in ("scheduled-retraining-start", "monitoring-stall-detector"):
         variables = dev.one("aws:lambda/function:Function", f"{function}-function").inputs
         assert variables["environment"]["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
-        policy = json.loads(
-            dev.one("aws:iam/rolePolicy:RolePolicy", f"{function}-policy").inputs["policy"]
-        )
-        statements = {s.get("Sid"): s for s in policy["Statement"]}
+        statements = statements_by_sid(role_policy(dev, f"{function}-policy"))
         assert statements["TrainingSlots"]["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         assert statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
         assert statements["TrainingSlotsTableKey"]["Action"] == [
@@ -201,27 +197,15 @@ def test_ticks_and_the_stall_check_share_the_ledger(dev: offline.Recording) -> N
         ]
         assert statements["TrainingSlotsTableKey"]["Resource"] == [key]
     # the stall check confirms an execution it adopts still runs
-    stall = json.loads(
-        dev.one("aws:iam/rolePolicy:RolePolicy", "monitoring-stall-detector-policy").inputs[
-            "policy"
-        ]
-    )
-    reads = {s.get("Sid"): s for s in stall["Statement"]}["ReadOwnPipelineExecutions"]
+    stall = statements_by_sid(role_policy(dev, "monitoring-stall-detector-policy"))
+    reads = stall["ReadOwnPipelineExecutions"]
     assert "sagemaker:DescribePipelineExecution" in reads["Action"]
     # with monitoring, the stall check keeps the ledger: the queue schedules no keeper of its own
     assert not [r for r in dev.resources if "slot-keeper" in r.name]
 
 
-def test_without_monitoring_the_queue_keeps_its_ledger_itself(
-    run_stack: Callable[..., offline.Recording],
-) -> None:
-    recording = run_stack(
-        "dev",
-        {
-            "trainops:monitoring.enabled": False,
-            "trainops:scheduledRetraining.notifications": "none",
-        },
-    )
+def test_without_monitoring_the_queue_keeps_its_ledger_itself(run_stack: RunStack) -> None:
+    recording = run_stack("dev", WITHOUT_MONITORING)
     function = recording.one("aws:lambda/function:Function", "training-queue-slot-keeper-function")
     assert function.inputs["handler"] == "trainops_runtime.handlers.slot_keeper.handler"
     assert function.inputs["environment"]["variables"]["TRAINOPS_SLOTS_TABLE"] == SLOTS
@@ -232,12 +216,8 @@ def test_without_monitoring_the_queue_keeps_its_ledger_itself(
     ).inputs
     assert target["arn"] == function.outputs["arn"]
     assert target["deadLetterConfig"]["arn"]
-    policy = json.loads(
-        recording.one("aws:iam/rolePolicy:RolePolicy", "training-queue-slot-keeper-policy").inputs[
-            "policy"
-        ]
-    )
-    statements = {s.get("Sid"): s for s in policy["Statement"]}
+    policy = role_policy(recording, "training-queue-slot-keeper-policy")
+    statements = statements_by_sid(policy)
     assert statements["TrainingSlots"]["Resource"] == [SLOTS_ARN]
     assert statements["ListOwnPipelines"]["Action"] == ["sagemaker:ListPipelineExecutions"]
     assert (
@@ -247,7 +227,7 @@ def test_without_monitoring_the_queue_keeps_its_ledger_itself(
     assert iam.wildcard_allow_actions(policy) == []
 
 
-def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recording]) -> None:
+def test_disabled_queue_creates_nothing(run_stack: RunStack) -> None:
     recording = run_stack("dev", {"trainops:trainingQueue.enabled": False})
     # without a queue there is no ledger: ticks and the stall check ask SageMaker
     for function in ("scheduled-retraining-start-function", "monitoring-stall-detector-function"):
@@ -261,9 +241,7 @@ def test_disabled_queue_creates_nothing(run_stack: Callable[..., offline.Recordi
     assert not [r for r in recording.resources if r.name.startswith("training-queue")]
 
 
-def test_a_receive_budget_longer_than_retention_is_refused(
-    parse_with: Callable[..., object],
-) -> None:
+def test_a_receive_budget_longer_than_retention_is_refused(parse_with: ParseWith) -> None:
     from components.config import ConfigError
 
     with pytest.raises(ConfigError) as raised:
@@ -275,7 +253,7 @@ def test_a_receive_budget_longer_than_retention_is_refused(
     )
 
 
-def test_queue_settings_are_validated(parse_with: Callable[..., object]) -> None:
+def test_queue_settings_are_validated(parse_with: ParseWith) -> None:
     from components.config import ConfigError
 
     with pytest.raises(ConfigError) as raised:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.platform import EVENTS, READ_MODEL, Platform
 from tests.event_store_helpers import create_tables
+from tests.replay_race import writing_while_reading
 from tests.sagemaker_sim import PipelineSim
 from trainops_runtime.adapters import event_store, read_model
 from trainops_runtime.adapters.request_queue import REJECT_REASON_ATTRIBUTE
@@ -107,34 +108,25 @@ def test_an_archive_replayed_in_any_order_rebuilds_the_same_read_model(
     assert after == before
 
 
-def test_a_replay_racing_the_projector_never_rolls_the_read_model_back(
-    noisy: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_replay_racing_the_projector_never_rolls_the_read_model_back(noisy: Platform) -> None:
     """`trainops replay` reads the model's stream while the run is executing; before it writes,
     the run succeeds and the projector records it. The replay keeps the newer state."""
     noisy.submit("churn", "req-race")
     noisy.poll()
     (execution,) = noisy.executions("churn")
     noisy.pump()
-    real_read = event_store.read_stream
-    raced: list[str] = []
 
-    def read_while_the_run_ends(table: str, stream: str, after: int = 0) -> Any:
-        events = list(real_read(table, stream, after))
-        if stream == "model#churn" and not raced:
-            raced.append(stream)
-            noisy.finish(execution, "Succeeded")
-            noisy.pump()
-        return iter(events)
+    def the_run_ends() -> None:
+        noisy.finish(execution, "Succeeded")
+        noisy.pump()
 
-    monkeypatch.setattr(event_store, "read_stream", read_while_the_run_ends)
-    rebuilt = read_model.rebuild(EVENTS, READ_MODEL, list(event_store.streams(EVENTS)))
+    with writing_while_reading("model#churn", the_run_ends) as raced:
+        rebuilt = read_model.rebuild(EVENTS, READ_MODEL, list(event_store.streams(EVENTS)))
     assert raced == ["model#churn"]
     assert "model#churn" in rebuilt.newer_kept
     state = noisy.state("model#churn")
     assert state["runningExecution"] is None
     assert state["lastSuccess"] == {"executionArn": execution.arn, "requestId": "req-race"}
-    monkeypatch.setattr(event_store, "read_stream", real_read)
     assert read_model.rebuild(EVENTS, READ_MODEL, ["model#churn"]).newer_kept == []
     assert noisy.state("model#churn") == state
 

@@ -38,19 +38,74 @@ def recorded(stored: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(e["type"], e["eventId"]) for e in stored]
 
 
+# ---- expected histories: (type, request id, attempt or SageMaker status), as Platform.history
+History = list[tuple[str, str, Any]]
+# What training_outcome records for an ended execution, by the status SageMaker reported.
+OUTCOME_STATUS = {
+    "TrainingSucceeded": "Succeeded",
+    "TrainingRequeued": "Failed",
+    "TrainingFailed": "Failed",
+}
+
+
+def started(request_id: str, attempt: int = 1) -> History:
+    """An attempt of a request that started an execution."""
+    return [("TrainingRequested", request_id, attempt), ("TrainingStarted", request_id, attempt)]
+
+
+def ended(request_id: str, attempt: int = 1, outcome: str = "TrainingSucceeded") -> History:
+    """The attempt's execution ended (SageMaker's status change), and the outcome recorded."""
+    return [(PIPELINE, request_id, OUTCOME_STATUS[outcome]), (outcome, request_id, attempt)]
+
+
+def trained(request_id: str, attempt: int = 1, outcome: str = "TrainingSucceeded") -> History:
+    """An attempt that started, ran and ended, nothing in between."""
+    return started(request_id, attempt) + ended(request_id, attempt, outcome)
+
+
+def deferred(request_id: str) -> History:
+    """The worker put the request back: its model or the platform was busy."""
+    return [("TrainingDeferred", request_id, 1)]
+
+
+# ---- expected read models (without timestamps, as Platform.state shows them)
+# What a model's read model names before anything happened to it.
+UNSET = ("lastRequest", "runningExecution", "lastSuccess", "lastFailure", "lastMaintenanceRun")
+
+
 def model_state(model: str, version: int, **fields: Any) -> dict[str, Any]:
-    """A model's read model (without timestamps): nothing happened but ``fields``."""
+    """A model's read model: nothing happened but ``fields``."""
+    return {"model": model, "lastVersion": version, **dict.fromkeys(UNSET), "counts": {}, **fields}
+
+
+def last_request(request_id: str, attempt: int = 1, trigger: str = "queue") -> dict[str, Any]:
+    return {"requestId": request_id, "attempt": attempt, "trigger": trigger}
+
+
+def last_success(execution: Any, request_id: str) -> dict[str, Any]:
+    return {"executionArn": execution.arn, "requestId": request_id}
+
+
+def last_failure(execution: Any, request_id: str, error: str, *, final: bool) -> dict[str, Any]:
     return {
-        "model": model,
-        "lastVersion": version,
-        "lastRequest": None,
-        "runningExecution": None,
-        "lastSuccess": None,
-        "lastFailure": None,
-        "lastMaintenanceRun": None,
-        "counts": {},
-        **fields,
+        "executionArn": execution.arn,
+        "requestId": request_id,
+        "reason": f"Train: {error}",
+        "final": final,
     }
+
+
+def trained_once(
+    model: str, execution: Any, request_id: str, trigger: str = "queue"
+) -> dict[str, Any]:
+    """A model's read model after one request trained, once, successfully (four events)."""
+    return model_state(
+        model,
+        4,
+        lastRequest=last_request(request_id, trigger=trigger),
+        lastSuccess=last_success(execution, request_id),
+        counts={"requested": 1, "started": 1, "succeeded": 1},
+    )
 
 
 def test_a_request_that_succeeds(platform: Platform) -> None:
@@ -60,19 +115,8 @@ def test_a_request_that_succeeds(platform: Platform) -> None:
     platform.pump()
     platform.finish(execution, "Succeeded")
     platform.pump()
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-ok", 1),
-        ("TrainingStarted", "req-ok", 1),
-        (PIPELINE, "req-ok", "Succeeded"),
-        ("TrainingSucceeded", "req-ok", 1),
-    ]
-    assert platform.state("model#churn") == model_state(
-        "churn",
-        4,
-        lastRequest={"requestId": "req-ok", "attempt": 1, "trigger": "queue"},
-        lastSuccess={"executionArn": execution.arn, "requestId": "req-ok"},
-        counts={"requested": 1, "started": 1, "succeeded": 1},
-    )
+    assert platform.history("model#churn") == trained("req-ok")
+    assert platform.state("model#churn") == trained_once("churn", execution, "req-ok")
     run = execution.arn.rsplit("/", 1)[-1]
     assert platform.state(f"run#{run}") == {
         "run": run,
@@ -105,32 +149,18 @@ def test_a_request_that_fails_retryably_twice_then_succeeds(platform: Platform) 
             outcomes.append(platform.finish(execution, "Succeeded")["outcome"])
         platform.pump()
     assert outcomes == ["requeued", "requeued", "succeeded"]
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-retry", 1),
-        ("TrainingStarted", "req-retry", 1),
-        (PIPELINE, "req-retry", "Failed"),
-        ("TrainingRequeued", "req-retry", 1),
-        ("TrainingRequested", "req-retry", 2),
-        ("TrainingStarted", "req-retry", 2),
-        (PIPELINE, "req-retry", "Failed"),
-        ("TrainingRequeued", "req-retry", 2),
-        ("TrainingRequested", "req-retry", 3),
-        ("TrainingStarted", "req-retry", 3),
-        (PIPELINE, "req-retry", "Succeeded"),
-        ("TrainingSucceeded", "req-retry", 3),
-    ]
+    assert platform.history("model#churn") == (
+        trained("req-retry", 1, "TrainingRequeued")
+        + trained("req-retry", 2, "TrainingRequeued")
+        + trained("req-retry", 3)
+    )
     first, second, third = platform.executions("churn")
     assert platform.state("model#churn") == model_state(
         "churn",
         12,
-        lastRequest={"requestId": "req-retry", "attempt": 3, "trigger": "queue"},
-        lastSuccess={"executionArn": third.arn, "requestId": "req-retry"},
-        lastFailure={
-            "executionArn": second.arn,
-            "requestId": "req-retry",
-            "reason": f"Train: {CAPACITY}",
-            "final": False,
-        },
+        lastRequest=last_request("req-retry", attempt=3),
+        lastSuccess=last_success(third, "req-retry"),
+        lastFailure=last_failure(second, "req-retry", CAPACITY, final=False),
         counts={"requested": 3, "started": 3, "failed": 2, "requeued": 2, "succeeded": 1},
     )
     assert first.arn != second.arn != third.arn
@@ -143,24 +173,14 @@ def test_a_request_that_fails_permanently_alerts(platform: Platform) -> None:
     (execution,) = platform.executions("churn")
     assert platform.finish(execution, "Failed", step_failure=ALGORITHM)["outcome"] == "failed"
     platform.pump()
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-broken", 1),
-        ("TrainingStarted", "req-broken", 1),
-        (PIPELINE, "req-broken", "Failed"),
-        ("TrainingFailed", "req-broken", 1),
-    ]
+    assert platform.history("model#churn") == trained("req-broken", outcome="TrainingFailed")
     (alert,) = platform.alerts()
     assert alert["Subject"] == "trainops: training of churn failed (not retryable)"
     assert platform.state("model#churn") == model_state(
         "churn",
         4,
-        lastRequest={"requestId": "req-broken", "attempt": 1, "trigger": "queue"},
-        lastFailure={
-            "executionArn": execution.arn,
-            "requestId": "req-broken",
-            "reason": f"Train: {ALGORITHM}",
-            "final": True,
-        },
+        lastRequest=last_request("req-broken"),
+        lastFailure=last_failure(execution, "req-broken", ALGORITHM, final=True),
         counts={"requested": 1, "started": 1, "failed": 1, "gaveUp": 1},
     )
     assert platform.poll() == NOTHING_TO_DELIVER  # not retried
@@ -216,34 +236,22 @@ def test_a_burst_above_capacity_drains_in_order_per_model(
     platform.pump()
     assert platform.poll() == NOTHING_TO_DELIVER
 
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "churn-0", 1),
-        ("TrainingStarted", "churn-0", 1),
-        ("TrainingDeferred", "churn-1", 1),
-        (PIPELINE, "churn-0", "Succeeded"),
-        ("TrainingSucceeded", "churn-0", 1),
-        ("TrainingRequested", "churn-1", 1),
-        ("TrainingStarted", "churn-1", 1),
-        ("TrainingDeferred", "churn-2", 1),
-        (PIPELINE, "churn-1", "Succeeded"),
-        ("TrainingSucceeded", "churn-1", 1),
-        ("TrainingRequested", "churn-2", 1),
-        ("TrainingStarted", "churn-2", 1),
-        (PIPELINE, "churn-2", "Succeeded"),
-        ("TrainingSucceeded", "churn-2", 1),
-    ]
-    assert platform.history("model#fraud") == [
-        ("TrainingRequested", "fraud-0", 1),
-        ("TrainingStarted", "fraud-0", 1),
-        ("TrainingDeferred", "fraud-1", 1),
-        ("TrainingDeferred", "fraud-1", 1),
-        (PIPELINE, "fraud-0", "Succeeded"),
-        ("TrainingSucceeded", "fraud-0", 1),
-        ("TrainingRequested", "fraud-1", 1),
-        ("TrainingStarted", "fraud-1", 1),
-        (PIPELINE, "fraud-1", "Succeeded"),
-        ("TrainingSucceeded", "fraud-1", 1),
-    ]
+    assert platform.history("model#churn") == (
+        started("churn-0")
+        + deferred("churn-1")
+        + ended("churn-0")
+        + started("churn-1")
+        + deferred("churn-2")
+        + ended("churn-1")
+        + trained("churn-2")
+    )
+    assert platform.history("model#fraud") == (
+        started("fraud-0")
+        + deferred("fraud-1")
+        + deferred("fraud-1")
+        + ended("fraud-0")
+        + trained("fraud-1")
+    )
     churn_deferrals = [
         e["payload"]["reason"]
         for e in platform.stored("model#churn")
@@ -253,26 +261,21 @@ def test_a_burst_above_capacity_drains_in_order_per_model(
         "churn is still training for request churn-0 (queue)",
         "churn is still training for request churn-1 (queue)",
     ]
-    assert platform.state("model#churn") == model_state(
-        "churn",
-        14,
-        lastRequest={"requestId": "churn-2", "attempt": 1, "trigger": "queue"},
-        lastSuccess={
-            "executionArn": execution_of(platform, "churn", "churn-2").arn,
-            "requestId": "churn-2",
-        },
-        counts={"requested": 3, "started": 3, "deferred": 2, "succeeded": 3},
-    )
-    assert platform.state("model#fraud") == model_state(
-        "fraud",
-        10,
-        lastRequest={"requestId": "fraud-1", "attempt": 1, "trigger": "queue"},
-        lastSuccess={
-            "executionArn": execution_of(platform, "fraud", "fraud-1").arn,
-            "requestId": "fraud-1",
-        },
-        counts={"requested": 2, "started": 2, "deferred": 2, "succeeded": 2},
-    )
+    # each model trained all its requests, the last one last, and deferred two deliveries
+    for model, version, trainings in (("churn", 14, 3), ("fraud", 10, 2)):
+        last = f"{model}-{trainings - 1}"
+        assert platform.state(f"model#{model}") == model_state(
+            model,
+            version,
+            lastRequest=last_request(last),
+            lastSuccess=last_success(execution_of(platform, model, last), last),
+            counts={
+                "requested": trainings,
+                "started": trainings,
+                "deferred": 2,
+                "succeeded": trainings,
+            },
+        ), model
     assert platform.dead_letters() == []
 
 
@@ -290,13 +293,7 @@ def test_capacity_holds_back_a_model_that_is_free(
     assert executing(platform) == ["fraud-0"]
     platform.finish(execution_of(platform, "fraud", "fraud-0"), "Succeeded")
     platform.pump()
-    assert platform.history("model#fraud") == [
-        ("TrainingDeferred", "fraud-0", 1),
-        ("TrainingRequested", "fraud-0", 1),
-        ("TrainingStarted", "fraud-0", 1),
-        (PIPELINE, "fraud-0", "Succeeded"),
-        ("TrainingSucceeded", "fraud-0", 1),
-    ]
+    assert platform.history("model#fraud") == deferred("fraud-0") + trained("fraud-0")
     (deferral,) = [e for e in platform.stored("model#fraud") if e["type"] == "TrainingDeferred"]
     assert deferral["payload"]["reason"] == "1 of 1 trainings running"
 
@@ -315,19 +312,8 @@ def test_a_duplicate_delivery_at_every_hop_changes_nothing(
     platform.finish(execution, "Succeeded")  # status change: twice to the outcome and store
     # the outcome acts once per event id: the repeated delivery publishes nothing again
     assert [kind for kind, _ in published(platform.pump())] == ["TrainingSucceeded"]
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-dup", 1),
-        ("TrainingStarted", "req-dup", 1),
-        (PIPELINE, "req-dup", "Succeeded"),
-        ("TrainingSucceeded", "req-dup", 1),
-    ]
-    assert platform.state("model#churn") == model_state(
-        "churn",
-        4,
-        lastRequest={"requestId": "req-dup", "attempt": 1, "trigger": "queue"},
-        lastSuccess={"executionArn": execution.arn, "requestId": "req-dup"},
-        counts={"requested": 1, "started": 1, "succeeded": 1},
-    )
+    assert platform.history("model#churn") == trained("req-dup")
+    assert platform.state("model#churn") == trained_once("churn", execution, "req-dup")
     assert read_model.load("trainops-test-read-model", "model#fraud") is None
     assert platform.poll() == NOTHING_TO_DELIVER
 
@@ -339,10 +325,7 @@ def test_a_duplicate_queue_message_adds_nothing_to_the_history(platform: Platfor
     (execution,) = platform.executions("churn")
     platform.pump()
     before = platform.stored("model#churn")
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-twice", 1),
-        ("TrainingStarted", "req-twice", 1),
-    ]
+    assert platform.history("model#churn") == started("req-twice")
     state_before = platform.state("model#churn")
 
     platform.resend("churn", "req-twice")
@@ -354,12 +337,7 @@ def test_a_duplicate_queue_message_adds_nothing_to_the_history(platform: Platfor
 
     platform.finish(execution, "Succeeded")
     platform.pump()
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-twice", 1),
-        ("TrainingStarted", "req-twice", 1),
-        (PIPELINE, "req-twice", "Succeeded"),
-        ("TrainingSucceeded", "req-twice", 1),
-    ]
+    assert platform.history("model#churn") == trained("req-twice")
     assert platform.state("model#churn")["counts"] == {"requested": 1, "started": 1, "succeeded": 1}
     assert platform.poll() == NOTHING_TO_DELIVER
 
@@ -400,27 +378,15 @@ def test_a_retryable_failure_delivered_twice_is_requeued_once(
     assert platform.sim.parameters(second.arn)["Attempt"] == "2"
     platform.finish(second, "Succeeded")
     platform.pump()
-    assert platform.history("model#churn") == [
-        ("TrainingRequested", "req-flaky", 1),
-        ("TrainingStarted", "req-flaky", 1),
-        (PIPELINE, "req-flaky", "Failed"),
-        ("TrainingRequeued", "req-flaky", 1),
-        ("TrainingRequested", "req-flaky", 2),
-        ("TrainingStarted", "req-flaky", 2),
-        (PIPELINE, "req-flaky", "Succeeded"),
-        ("TrainingSucceeded", "req-flaky", 2),
-    ]
+    assert platform.history("model#churn") == (
+        trained("req-flaky", 1, "TrainingRequeued") + trained("req-flaky", 2)
+    )
     assert platform.state("model#churn") == model_state(
         "churn",
         8,
-        lastRequest={"requestId": "req-flaky", "attempt": 2, "trigger": "queue"},
-        lastSuccess={"executionArn": second.arn, "requestId": "req-flaky"},
-        lastFailure={
-            "executionArn": first.arn,
-            "requestId": "req-flaky",
-            "reason": f"Train: {CAPACITY}",
-            "final": False,
-        },
+        lastRequest=last_request("req-flaky", attempt=2),
+        lastSuccess=last_success(second, "req-flaky"),
+        lastFailure=last_failure(first, "req-flaky", CAPACITY, final=False),
         counts={"requested": 2, "started": 2, "failed": 1, "requeued": 1, "succeeded": 1},
     )
     assert platform.alerts() == []
@@ -428,15 +394,12 @@ def test_a_retryable_failure_delivered_twice_is_requeued_once(
 
 
 def test_a_schedule_tick_trains_once_however_often_it_is_delivered(platform: Platform) -> None:
-    started = platform.tick("fraud", TICK)
+    first = platform.tick("fraud", TICK)
     (execution,) = platform.executions("fraud")
-    assert started == {"status": "started", "model": "fraud", "executionArn": execution.arn}
+    assert first == {"status": "started", "model": "fraud", "executionArn": execution.arn}
     platform.pump()
     before = platform.stored("model#fraud")
-    assert platform.history("model#fraud") == [
-        ("TrainingRequested", TICK_REQUEST, 1),
-        ("TrainingStarted", TICK_REQUEST, 1),
-    ]
+    assert platform.history("model#fraud") == started(TICK_REQUEST)
 
     # Scheduler delivers the same tick again while its execution runs.
     assert platform.tick("fraud", TICK) == {
@@ -450,27 +413,15 @@ def test_a_schedule_tick_trains_once_however_often_it_is_delivered(platform: Pla
 
     platform.finish(execution, "Succeeded")
     platform.pump()
-    history = [
-        ("TrainingRequested", TICK_REQUEST, 1),
-        ("TrainingStarted", TICK_REQUEST, 1),
-        (PIPELINE, TICK_REQUEST, "Succeeded"),
-        ("TrainingSucceeded", TICK_REQUEST, 1),
-    ]
-    assert platform.history("model#fraud") == history
-    final = model_state(
-        "fraud",
-        4,
-        lastRequest={"requestId": TICK_REQUEST, "attempt": 1, "trigger": "schedule"},
-        lastSuccess={"executionArn": execution.arn, "requestId": TICK_REQUEST},
-        counts={"requested": 1, "started": 1, "succeeded": 1},
-    )
+    assert platform.history("model#fraud") == trained(TICK_REQUEST)
+    final = trained_once("fraud", execution, TICK_REQUEST, trigger="schedule")
     assert platform.state("model#fraud") == final
 
     # A late delivery, after the run ended, maps onto the same execution (same start token).
     assert platform.tick("fraud", TICK)["executionArn"] == execution.arn
     platform.pump()
     assert [e.arn for e in platform.executions("fraud")] == [execution.arn]
-    assert platform.history("model#fraud") == history
+    assert platform.history("model#fraud") == trained(TICK_REQUEST)
     assert platform.state("model#fraud") == final
     # It took the model's slot for an execution that has ended; the stall detector's check,
     # once the grace has passed, finds no such execution running and frees it.

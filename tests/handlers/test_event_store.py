@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +12,14 @@ from botocore.stub import Stubber
 
 from tests.catalog_file import use_catalog
 from tests.event_store_helpers import EVENTS, READ_MODEL, create_tables, stream_records
+from tests.handlers.recorder_inputs import EXECUTION, domain, envelope, maintenance_run, sagemaker
 from tests.lambda_context import LambdaContext
+from tests.replay_race import writing_while_reading
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import projection
 from trainops_runtime.adapters import clients, event_store, read_model
-from trainops_runtime.domain_events import DomainEvent
 from trainops_runtime.handlers import projector, recorder
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 CATALOG = {
     "churn": {
         "pipelineName": "trainops-dev--churn",
@@ -28,9 +27,6 @@ CATALOG = {
         "maxRuntimeMinutes": 60,
     }
 }
-EXECUTION = (
-    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-dev--churn/execution/p4jn9xou8a8s"
-)
 
 
 @pytest.fixture
@@ -40,42 +36,6 @@ def store(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAINOPS_READ_MODEL_TABLE", READ_MODEL)
     use_catalog(monkeypatch, CATALOG)
     catalog_module.load.cache_clear()
-
-
-def envelope(domain: DomainEvent, event_id: str = "eb-1", **extra: Any) -> dict[str, Any]:
-    """A domain event as EventBridge delivers it to the recorder."""
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": domain.type,
-        "source": "trainops.training",
-        "account": "123456789012",
-        "time": "2026-11-22T08:00:00Z",
-        "region": "us-east-1",
-        "resources": [domain.execution_arn] if domain.execution_arn else [],
-        "detail": domain.detail(),
-        **extra,
-    }
-
-
-def domain(
-    kind: str, attempt: int = 1, execution: str | None = EXECUTION, **fields: Any
-) -> DomainEvent:
-    return DomainEvent(
-        type=kind,
-        model="churn",
-        request_id="req-1",
-        attempt=attempt,
-        trigger="queue",
-        execution_arn=execution,
-        **fields,
-    )
-
-
-def sagemaker(fixture: str, event_id: str) -> dict[str, Any]:
-    event = json.loads((FIXTURES / f"{fixture}.json").read_text())
-    event["id"] = event_id
-    return event
 
 
 def stream(name: str) -> list[dict[str, Any]]:
@@ -142,6 +102,19 @@ def test_two_writers_racing_on_one_stream_get_versions_n_and_n_plus_1(
     ]
 
 
+def cancel_transaction(stubber: Stubber, code: str) -> None:
+    """The next TransactWriteItems is cancelled with ``code`` on its second item (the model
+    stream's; the run stream's and the event's own items are fine)."""
+    stubber.add_client_error(
+        "transact_write_items",
+        service_error_code="TransactionCanceledException",
+        response_meta={},
+        modeled_fields={
+            "CancellationReasons": [{"Code": "None"}, {"Code": code}, {"Code": "None"}]
+        },
+    )
+
+
 @pytest.mark.parametrize(
     "rival",
     [
@@ -176,18 +149,7 @@ def test_a_conflict_is_retried_with_the_next_version(store: None, rival: str) ->
                     },
                 )
             if version == 4:
-                stubber.add_client_error(
-                    "transact_write_items",
-                    service_error_code="TransactionCanceledException",
-                    response_meta={},
-                    modeled_fields={
-                        "CancellationReasons": [
-                            {"Code": "None"},
-                            {"Code": rival},
-                            {"Code": "None"},
-                        ]
-                    },
-                )
+                cancel_transaction(stubber, rival)
             else:
                 stubber.add_response("transact_write_items", {})
         assert event_store.append(EVENTS, stored) == {"model#churn": 5, "run#p4jn9xou8a8s": 1}
@@ -199,18 +161,7 @@ def test_a_cancellation_for_another_reason_is_not_retried(store: None) -> None:
     with Stubber(clients.client("dynamodb")) as stubber:
         stubber.add_response("query", {"Items": []})
         stubber.add_response("query", {"Items": []})
-        stubber.add_client_error(
-            "transact_write_items",
-            service_error_code="TransactionCanceledException",
-            response_meta={},
-            modeled_fields={
-                "CancellationReasons": [
-                    {"Code": "None"},
-                    {"Code": "ValidationError"},
-                    {"Code": "None"},
-                ]
-            },
-        )
+        cancel_transaction(stubber, "ValidationError")
         with pytest.raises(ClientError):
             event_store.append(EVENTS, stored)
         stubber.assert_no_pending_responses()
@@ -310,10 +261,7 @@ def test_a_field_of_the_wrong_type_is_refused_by_name(store: None, make: Any, re
 
 
 def test_a_run_command_event_with_odd_parameters_still_records(store: None) -> None:
-    run = sagemaker("ssm_run_command_status_failed", "eb-1")
-    run["detail"]["document-name"] = "trainops-dev-retrain"
-    run["detail"]["parameters"] = ["not", "a", "map"]
-    recorder.run(run)
+    recorder.run(maintenance_run("eb-1", parameters=["not", "a", "map"]))
     assert len(stream("maintenance#trainops-dev-retrain")) == 1
 
 
@@ -332,9 +280,7 @@ def test_training_jobs_and_maintenance_runs_have_their_streams(store: None) -> N
         "SageMaker Training Job State Change"
     ]
     assert len(stream("model#churn")) == 1  # from the job's trainops:model tag
-    ssm = sagemaker("ssm_run_command_status_failed", "eb-2")
-    ssm["detail"]["document-name"] = "trainops-dev-retrain"
-    recorder.run(ssm)  # AWS's sample runs no trainops model: the maintenance stream only
+    recorder.run(maintenance_run("eb-2"))  # AWS's sample runs no model: its own stream only
     assert [e["payload"]["status"] for e in stream("maintenance#trainops-dev-retrain")] == [
         "Failed"
     ]
@@ -348,11 +294,7 @@ def test_a_maintenance_run_lands_in_its_models_history_and_state(store: None) ->
         ("eb-1", "Failed", {"models": ["churn"], "dataUris": ["s3://data-bucket/churn/"]}),
         ("eb-2", "Success", {"modelName": ["churn"], "dataUri": ["s3://data-bucket/churn/"]}),
     ):
-        run = sagemaker("ssm_run_command_status_failed", event_id)
-        run["detail"]["document-name"] = "trainops-dev-retrain"
-        run["detail"]["status"] = status
-        run["detail"]["parameters"] = parameters
-        recorder.run(run)
+        recorder.run(maintenance_run(event_id, status=status, parameters=parameters))
     history = stream("model#churn")
     assert [(e["type"], e["payload"]["status"]) for e in history] == [
         ("EC2 Command Status-change Notification", "Failed"),
@@ -369,16 +311,9 @@ def test_a_shared_maintenance_task_lands_in_each_of_its_models_histories(
     """Past 20 models a task retrains several, one after another: its status is theirs."""
     fraud = {**CATALOG["churn"], "pipelineName": "trainops-dev--fraud"}
     use_catalog(monkeypatch, {**CATALOG, "fraud": fraud})
-    run = sagemaker("ssm_run_command_status_failed", "eb-1")
-    run["detail"]["document-name"] = "trainops-dev-retrain"
-    run["detail"]["status"] = "Success"
-    run["detail"]["parameters"] = {
-        "models": ["churn fraud unknown-model churn"],
-        "dataUris": [
-            "s3://data-bucket/churn/ s3://data-bucket/fraud/ s3://x/ s3://data-bucket/churn/"
-        ],
-    }
-    recorder.run(run)
+    data = "s3://data-bucket/churn/ s3://data-bucket/fraud/ s3://x/ s3://data-bucket/churn/"
+    parameters = {"models": ["churn fraud unknown-model churn"], "dataUris": [data]}
+    recorder.run(maintenance_run("eb-1", status="Success", parameters=parameters))
     for model in ("churn", "fraud"):
         (event,) = stream(f"model#{model}")
         assert event["payload"]["status"] == "Success"
@@ -400,10 +335,13 @@ def record_a_history() -> None:
     recorder.run(envelope(domain("TrainingRequested", attempt=2, execution=None), "eb-6"))
 
 
-def test_projector_and_replay_build_identical_read_models(store: None) -> None:
+def record_and_project_a_history() -> None:
     record_a_history()
-    response = projector.run({"Records": stream_records()})
-    assert response == {"batchItemFailures": []}
+    assert projector.run({"Records": stream_records()}) == {"batchItemFailures": []}
+
+
+def test_projector_and_replay_build_identical_read_models(store: None) -> None:
+    record_and_project_a_history()
     projected = {
         name: read_model.load(READ_MODEL, name) for name in ("model#churn", "run#p4jn9xou8a8s")
     }
@@ -451,27 +389,18 @@ def test_a_concurrent_projection_is_reported_for_retry(
 SECOND_EXECUTION = EXECUTION.replace("p4jn9xou8a8s", "q5ko0ypv9b9t")
 
 
-def test_a_replay_racing_the_projector_keeps_the_newer_state(
-    store: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_replay_racing_the_projector_keeps_the_newer_state(store: None) -> None:
     """The replay reads the stream at version 6; before it writes, a new event is recorded and
     projected (version 7). The replay's write is refused: the read model is never rolled back."""
-    record_a_history()
-    projector.run({"Records": stream_records()})
-    real_read = event_store.read_stream
-    raced: list[str] = []
+    record_and_project_a_history()
 
-    def read_then_race(table: str, name: str, after: int = 0) -> Any:
-        events = list(real_read(table, name, after))
-        if name == "model#churn" and not raced:
-            raced.append(name)
-            started = domain("TrainingStarted", attempt=2, execution=SECOND_EXECUTION)
-            recorder.run(envelope(started, "eb-7"))
-            read_model.catch_up(EVENTS, READ_MODEL, "model#churn")
-        return iter(events)
+    def record_and_project_a_second_start() -> None:
+        started = domain("TrainingStarted", attempt=2, execution=SECOND_EXECUTION)
+        recorder.run(envelope(started, "eb-7"))
+        read_model.catch_up(EVENTS, READ_MODEL, "model#churn")
 
-    monkeypatch.setattr(event_store, "read_stream", read_then_race)
-    rebuilt = read_model.rebuild(EVENTS, READ_MODEL, ["model#churn", "run#p4jn9xou8a8s"])
+    with writing_while_reading("model#churn", record_and_project_a_second_start) as raced:
+        rebuilt = read_model.rebuild(EVENTS, READ_MODEL, ["model#churn", "run#p4jn9xou8a8s"])
     assert raced == ["model#churn"]
     assert rebuilt.newer_kept == ["model#churn"]
     assert set(rebuilt.states) == {"run#p4jn9xou8a8s"}
@@ -479,7 +408,6 @@ def test_a_replay_racing_the_projector_keeps_the_newer_state(
     assert state["lastVersion"] == 7
     assert state["runningExecution"] == SECOND_EXECUTION
     # With nothing racing it, a replay over the same version rewrites the state (repairs it).
-    monkeypatch.setattr(event_store, "read_stream", real_read)
     again = read_model.rebuild(EVENTS, READ_MODEL, ["model#churn"])
     assert again.newer_kept == []
     assert again.states["model#churn"] == state
@@ -487,8 +415,7 @@ def test_a_replay_racing_the_projector_keeps_the_newer_state(
 
 def test_catching_up_reads_only_the_events_after_the_stored_version(store: None) -> None:
     """The cost of projecting one event does not grow with the model's history."""
-    record_a_history()
-    projector.run({"Records": stream_records()})
+    record_and_project_a_history()
     read: list[int] = []
 
     def count_items(parsed: dict[str, Any], **_: Any) -> None:
@@ -529,8 +456,7 @@ def test_a_job_tagged_with_no_model_of_this_stack_keeps_to_its_own_stream(
 def test_a_forced_replay_rewrites_a_state_newer_than_the_store(store: None) -> None:
     """After the store is restored from a backup its versions go back: a plain replay keeps
     the (now wrong) newer read model, `force` replaces it."""
-    record_a_history()
-    projector.run({"Records": stream_records()})
+    record_and_project_a_history()
     dynamodb = clients.client("dynamodb")
     stale = {**read_model.load(READ_MODEL, "model#churn"), "lastVersion": 99}
     dynamodb.put_item(

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from tests.catalog_file import use_catalog
+from tests.handlers.slot_helpers import hold
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
@@ -38,16 +39,7 @@ def sim(pipelines: PipelineSim, slot_ledger: str, monkeypatch: pytest.MonkeyPatc
 
 
 def claim(request: TrainingRequest, minutes_ago: int) -> None:
-    when = slots.utc_now() - timedelta(minutes=minutes_ago)
-    slot = slots.new_slot(
-        request.model,
-        holder=request.idempotency_token(),
-        request_id=request.request_id,
-        trigger="queue",
-        longest_run_minutes=60,
-        now=when,
-    )
-    slots.claim(TABLE, slot, now=when, expected_version=None)
+    hold(request, slots.utc_now() - timedelta(minutes=minutes_ago))
 
 
 def test_one_sweep_frees_lost_slots_keeps_live_ones_and_counts_outsiders(

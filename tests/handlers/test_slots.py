@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.handlers import slot_helpers
 from tests.slot_ledger import TABLE
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import RunningExecution
@@ -19,25 +20,37 @@ def request(request_id: str, model: str = "churn") -> TrainingRequest:
     return TrainingRequest(model=model, request_id=request_id, requested_by="tests")
 
 
-def slot_for(req: TrainingRequest, *, now: datetime = NOW, trigger: str = "queue") -> slots.Slot:
-    return slots.new_slot(
-        req.model,
-        holder=req.idempotency_token(),
-        request_id=req.request_id,
-        trigger=trigger,
-        longest_run_minutes=60,
-        now=now,
+def slot_for(req: TrainingRequest, *, now: datetime = NOW) -> slots.Slot:
+    return slot_helpers.slot_for(req, now)
+
+
+def hold(req: TrainingRequest, *, at: datetime = NOW) -> slots.Slot:
+    return slot_helpers.hold(req, at)
+
+
+def execution(
+    model: str, execution_id: str, display_name: str = "started-in-the-console"
+) -> RunningExecution:
+    """A running execution of ``model``'s pipeline; by default one trainops did not start."""
+    return RunningExecution(
+        model=model,
+        execution_arn=EXECUTION.format(model, execution_id),
+        status="Executing",
+        started=NOW,
+        display_name=display_name,
     )
 
 
 def running(req: TrainingRequest, execution_id: str, trigger: str = "queue") -> RunningExecution:
-    return RunningExecution(
-        model=req.model,
-        execution_arn=EXECUTION.format(req.model, execution_id),
-        status="Executing",
-        started=NOW,
-        display_name=req.execution_display_name(trigger),
-    )
+    """The execution trainops started for ``req``."""
+    return execution(req.model, execution_id, req.execution_display_name(trigger))
+
+
+def reconcile_churn(
+    running_executions: list[RunningExecution], now: datetime
+) -> slots.Reconciliation:
+    """A sweep that finds ``running_executions`` of churn (a 60-minute model) running."""
+    return slots.reconcile(TABLE, {"churn": running_executions}, {"churn": 60}, now=now)
 
 
 def test_an_empty_ledger_reads_as_nothing_running(slot_ledger: str) -> None:
@@ -58,7 +71,7 @@ def test_a_claim_takes_a_free_slot_and_counts_a_version(slot_ledger: str) -> Non
 
 
 def test_a_held_slot_refuses_another_request_and_names_the_holder(slot_ledger: str) -> None:
-    slots.claim(TABLE, slot_for(request("r-1")), now=NOW, expected_version=None)
+    hold(request("r-1"))
     with pytest.raises(slots.SlotTaken) as taken:
         slots.claim(TABLE, slot_for(request("r-2")), now=NOW, expected_version=None)
     assert str(taken.value) == "churn is still training for request r-1 (queue)"
@@ -69,8 +82,7 @@ def test_a_held_slot_refuses_another_request_and_names_the_holder(slot_ledger: s
 
 def test_the_same_request_may_claim_again(slot_ledger: str) -> None:
     """A repeated delivery gets its own slot back, and learns it was already its own."""
-    first = slot_for(request("r-1"))
-    slots.claim(TABLE, first, now=NOW, expected_version=None)
+    first = hold(request("r-1"))
     again = slot_for(request("r-1"), now=NOW + timedelta(seconds=5))
     assert slots.claim(TABLE, again, now=NOW, expected_version=None) == first
 
@@ -83,8 +95,7 @@ def test_a_stale_count_cannot_claim(slot_ledger: str) -> None:
 
 
 def test_an_expired_slot_can_be_taken(slot_ledger: str) -> None:
-    old = slot_for(request("r-lost"), now=NOW - timedelta(hours=3))
-    slots.claim(TABLE, old, now=NOW - timedelta(hours=3), expected_version=None)
+    old = hold(request("r-lost"), at=NOW - timedelta(hours=3))
     assert slots.read(TABLE).held(NOW) == {}  # 60 min run + 60 min slack are over
     new = slot_for(request("r-new"))
     assert slots.claim(TABLE, new, now=NOW, expected_version=1) == old
@@ -93,7 +104,7 @@ def test_an_expired_slot_can_be_taken(slot_ledger: str) -> None:
 
 def test_release_frees_only_the_holders_slot(slot_ledger: str) -> None:
     holder = request("r-1")
-    slots.claim(TABLE, slot_for(holder), now=NOW, expected_version=None)
+    hold(holder)
     assert slots.release(TABLE, "churn", request("r-other").idempotency_token()) is False
     assert "churn" in slots.read(TABLE).slots
     assert slots.release(TABLE, "churn", holder.idempotency_token()) is True
@@ -103,12 +114,10 @@ def test_release_frees_only_the_holders_slot(slot_ledger: str) -> None:
 
 
 def test_reconcile_frees_a_slot_whose_execution_is_gone_after_the_grace(slot_ledger: str) -> None:
-    lost = request("r-lost-end")
-    slots.claim(TABLE, slot_for(lost), now=NOW, expected_version=None)
+    hold(request("r-lost-end"))
     within_grace = NOW + slots.RECONCILE_GRACE - timedelta(seconds=1)
-    assert slots.reconcile(TABLE, {"churn": []}, {"churn": 60}, now=within_grace).freed == []
-    after = NOW + slots.RECONCILE_GRACE
-    result = slots.reconcile(TABLE, {"churn": []}, {"churn": 60}, now=after)
+    assert reconcile_churn([], within_grace).freed == []
+    result = reconcile_churn([], NOW + slots.RECONCILE_GRACE)
     assert [s.request_id for s in result.freed] == ["r-lost-end"]
     assert result.adopted == []
     assert slots.read(TABLE).slots == {}
@@ -116,22 +125,15 @@ def test_reconcile_frees_a_slot_whose_execution_is_gone_after_the_grace(slot_led
 
 def test_reconcile_keeps_a_slot_whose_execution_runs(slot_ledger: str) -> None:
     req = request("r-running")
-    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)
-    later = NOW + timedelta(hours=1)
-    result = slots.reconcile(TABLE, {"churn": [running(req, "e1")]}, {"churn": 60}, now=later)
+    hold(req)
+    result = reconcile_churn([running(req, "e1")], NOW + timedelta(hours=1))
     assert result.freed == []
     assert result.adopted == []
     assert slots.read(TABLE).slots["churn"].request_id == "r-running"
 
 
 def test_reconcile_counts_an_execution_started_outside_trainops(slot_ledger: str) -> None:
-    console = RunningExecution(
-        model="fraud",
-        execution_arn=EXECUTION.format("fraud", "console1"),
-        status="Executing",
-        started=NOW,
-        display_name="started-in-the-console",
-    )
+    console = execution("fraud", "console1")
     result = slots.reconcile(TABLE, {"fraud": [console], "churn": []}, {"fraud": 60}, now=NOW)
     (adopted,) = result.adopted
     assert adopted.holder == slots.adopted_holder(console.execution_arn)
@@ -147,10 +149,9 @@ def test_reconcile_counts_an_execution_started_outside_trainops(slot_ledger: str
 def test_reconcile_swaps_a_lost_slot_for_the_execution_that_runs(slot_ledger: str) -> None:
     """The model's slot names a request whose end was lost, while another execution runs:
     the stale slot is freed and the running execution takes it."""
-    slots.claim(TABLE, slot_for(request("r-stale")), now=NOW, expected_version=None)
+    hold(request("r-stale"))
     console = running(request("r-manual"), "m1", trigger="manual")
-    after = NOW + timedelta(hours=1)
-    result = slots.reconcile(TABLE, {"churn": [console]}, {"churn": 60}, now=after)
+    result = reconcile_churn([console], NOW + timedelta(hours=1))
     assert [s.request_id for s in result.freed] == ["r-stale"]
     assert [s.holder for s in result.adopted] == [slots.adopted_holder(console.execution_arn)]
 
@@ -169,8 +170,7 @@ def test_a_renewal_keeps_the_count_and_needs_the_holder(slot_ledger: str) -> Non
 
 def test_a_release_under_an_old_claim_time_frees_nothing(slot_ledger: str) -> None:
     req = request("r-1")
-    first = slot_for(req)
-    slots.claim(TABLE, first, now=NOW, expected_version=None)
+    first = hold(req)
     slots.renew(TABLE, slot_for(req, now=NOW + timedelta(minutes=20)))
     token = req.idempotency_token()
     assert slots.release(TABLE, "churn", token, claimed_at=first.claimed_at) is False
@@ -185,7 +185,7 @@ def test_the_reconcile_race_with_a_renewal_keeps_the_slot(
     """A duplicate renews its claim between the reconcile's read and its release: the release,
     conditional on the claim time it read, frees nothing."""
     req = request("r-redelivered")
-    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)
+    hold(req)
     read = slots.read
 
     def read_then_renew(table: str) -> slots.Ledger:
@@ -194,8 +194,7 @@ def test_the_reconcile_race_with_a_renewal_keeps_the_slot(
         return ledger
 
     monkeypatch.setattr(slots, "read", read_then_renew)
-    after = NOW + timedelta(hours=1)
-    assert slots.reconcile(TABLE, {"churn": []}, {"churn": 60}, now=after).freed == []
+    assert reconcile_churn([], NOW + timedelta(hours=1)).freed == []
     assert read(TABLE).slots["churn"].request_id == "r-redelivered"
 
 
@@ -203,26 +202,18 @@ def test_reconcile_adopts_a_run_whose_own_slot_expired(slot_ledger: str) -> None
     """Its slot lapsed (its run outlasted every estimate) while it still runs: it must not run
     uncounted, so the sweep takes the model's slot for it, by execution ARN."""
     req = request("r-outlasting")
-    old = NOW - timedelta(hours=3)
-    slots.claim(TABLE, slot_for(req, now=old), now=old, expected_version=None)
-    execution = running(req, "o1")
-    result = slots.reconcile(TABLE, {"churn": [execution]}, {"churn": 60}, now=NOW)
-    (adopted,) = result.adopted
-    assert adopted.holder == slots.adopted_holder(execution.execution_arn)
+    hold(req, at=NOW - timedelta(hours=3))
+    run = running(req, "o1")
+    (adopted,) = reconcile_churn([run], NOW).adopted
+    assert adopted.holder == slots.adopted_holder(run.execution_arn)
     assert slots.read(TABLE).held(NOW) == {"churn": adopted}
     assert str(slots.SlotTaken("churn", adopted)) == (
-        f"churn is still training for execution {execution.execution_arn}"
+        f"churn is still training for execution {run.execution_arn}"
     )
 
 
 def test_an_adopted_execution_that_ended_meanwhile_is_let_go(slot_ledger: str) -> None:
-    console = RunningExecution(
-        model="fraud",
-        execution_arn=EXECUTION.format("fraud", "console2"),
-        status="Executing",
-        started=NOW,
-        display_name="started-in-the-console",
-    )
+    console = execution("fraud", "console2")
     asked: list[str] = []
 
     def ended(arn: str) -> bool:
@@ -239,16 +230,15 @@ def test_an_adopted_execution_that_ended_meanwhile_is_let_go(slot_ledger: str) -
 
 def test_a_run_that_outlasts_its_estimate_keeps_its_slot(slot_ledger: str) -> None:
     req = request("r-long")
-    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)
+    hold(req)
     # 60-minute run + 60 minutes slack: at 1h45 it has 15 minutes left and still runs
     later = NOW + timedelta(minutes=105)
-    result = slots.reconcile(TABLE, {"churn": [running(req, "l1")]}, {"churn": 60}, now=later)
-    (extended,) = result.extended
+    (extended,) = reconcile_churn([running(req, "l1")], later).extended
     assert extended.expires_at == int((later + slots.EXPIRY_SLACK).timestamp())
     assert slots.read(TABLE).held(NOW + timedelta(minutes=150)) == {"churn": extended}
     # with plenty of time left nothing is rewritten
-    assert slots.reconcile(TABLE, {"churn": [running(req, "l1")]}, {"churn": 60}, now=later) == (
-        slots.Reconciliation(freed=[], adopted=[], extended=[])
+    assert reconcile_churn([running(req, "l1")], later) == slots.Reconciliation(
+        freed=[], adopted=[], extended=[]
     )
 
 
@@ -256,11 +246,10 @@ def test_a_slow_sweep_extends_further(slot_ledger: str) -> None:
     """The sweep measures its own interval: slots of running executions stay valid for three of
     them, however the sweep is scheduled."""
     req = request("r-long")
-    slots.claim(TABLE, slot_for(req), now=NOW, expected_version=None)  # valid until NOW + 2 h
+    hold(req)  # valid until NOW + 2 h
     slots.mark_sweep(TABLE, NOW)
     later = NOW + timedelta(hours=1)  # an hourly sweep: 1 h left is less than 3 intervals
-    result = slots.reconcile(TABLE, {"churn": [running(req, "l2")]}, {"churn": 60}, now=later)
-    (extended,) = result.extended
+    (extended,) = reconcile_churn([running(req, "l2")], later).extended
     assert extended.expires_at == int((later + 2 * timedelta(hours=3)).timestamp())
     assert slots.read(TABLE).last_sweep_at == int(later.timestamp())
 
@@ -268,7 +257,6 @@ def test_a_slow_sweep_extends_further(slot_ledger: str) -> None:
 def test_an_expired_slot_cannot_be_renewed(slot_ledger: str) -> None:
     """Bringing it back without counting a change would overshoot counts that saw it free."""
     req = request("r-late")
-    old = NOW - timedelta(hours=3)
-    slots.claim(TABLE, slot_for(req, now=old), now=old, expected_version=None)
+    hold(req, at=NOW - timedelta(hours=3))
     assert slots.renew(TABLE, slot_for(req)) is False
     assert slots.read(TABLE).held(NOW) == {}

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from tests.catalog_file import use_catalog
 from tests.event_sink import EventSink
+from tests.handlers.slot_helpers import hold
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import domain_events, settings
@@ -44,6 +46,15 @@ def only_when_new_data(monkeypatch: pytest.MonkeyPatch, model: str) -> None:
     )
 
 
+def with_pipelines(pipelines: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> PipelineSim:
+    """The test stack's catalog and both models' pipelines."""
+    use_catalog(monkeypatch, CATALOG)
+    monkeypatch.setenv("TRAINOPS_STACK", "test")
+    for entry in CATALOG.values():
+        pipelines.create_pipeline(entry["pipelineName"])
+    return pipelines
+
+
 @pytest.fixture(params=["ledger", "listing"])
 def sim(
     request: pytest.FixtureRequest,
@@ -57,11 +68,7 @@ def sim(
         request.getfixturevalue("slot_ledger")
     else:
         monkeypatch.delenv(slots.TABLE_ENV, raising=False)
-    use_catalog(monkeypatch, CATALOG)
-    monkeypatch.setenv("TRAINOPS_STACK", "test")
-    pipelines.create_pipeline("trainops-test-churn")
-    pipelines.create_pipeline("trainops-test-fraud")
-    return pipelines
+    return with_pipelines(pipelines, monkeypatch)
 
 
 def test_a_tick_starts_exactly_one_execution(sim: PipelineSim, event_sink: EventSink) -> None:
@@ -142,15 +149,25 @@ def put_object(key: str) -> None:
     boto3.client("s3").put_object(Bucket="training-data", Key=key, Body=b"rows")
 
 
-@pytest.fixture
-def fresh_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
-    """churn gated on new data, with one successful training that started an hour from now."""
+def trained_once_on_gated_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
+    """churn gated on new data, with one successful training after its data was uploaded;
+    the ARN of that training's execution."""
     only_when_new_data(monkeypatch, "churn")
     boto3.client("s3").create_bucket(Bucket="training-data")
     put_object("churn/part-0001.csv")
     previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})
     end(sim, previous["executionArn"], "schedule:churn:2026-11-15T06:00:00Z")
     return str(previous["executionArn"])
+
+
+def move_start(sim: PipelineSim, execution_arn: str, hours_from_now: int) -> None:
+    """Dates the execution's start, as SageMaker reports it, relative to now (the upload)."""
+    sim.execution(execution_arn).start_time = datetime.now(UTC) + timedelta(hours=hours_from_now)
+
+
+@pytest.fixture
+def fresh_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
+    return trained_once_on_gated_data(sim, monkeypatch)
 
 
 def end(sim: PipelineSim, execution_arn: str, request_id: str) -> None:
@@ -164,9 +181,7 @@ def end(sim: PipelineSim, execution_arn: str, request_id: str) -> None:
 def test_only_when_new_data_skips_without_new_data(
     sim: PipelineSim, fresh_data: str, event_sink: EventSink
 ) -> None:
-    sim.execution(fresh_data).start_time = datetime.now(UTC) + timedelta(
-        hours=1
-    )  # after the upload
+    move_start(sim, fresh_data, hours_from_now=1)  # after the upload
     event_sink.drain()
     result = start_retraining.run(TICK)
     assert result["status"] == "skipped"
@@ -178,9 +193,7 @@ def test_only_when_new_data_skips_without_new_data(
 
 
 def test_only_when_new_data_starts_with_new_data(sim: PipelineSim, fresh_data: str) -> None:
-    sim.execution(fresh_data).start_time = datetime.now(UTC) - timedelta(
-        hours=1
-    )  # before the upload
+    move_start(sim, fresh_data, hours_from_now=-1)  # before the upload
     put_object("churn/part-0002.csv")
     assert start_retraining.run(TICK)["status"] == "started"
     assert len(sim.executions("trainops-test-churn")) == 2
@@ -221,33 +234,24 @@ def expect_overlap_listing(stubber: Stubber) -> None:
         stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
 
 
-def test_throttling_raises_for_lambda_to_retry(sim: PipelineSim, event_sink: EventSink) -> None:
-    sagemaker = clients.client("sagemaker")
-    with Stubber(sagemaker) as stubber:
+def tick_failing_to_start(code: str, raised: type[Exception] | tuple[type[Exception], ...]) -> None:
+    """A tick whose StartPipelineExecution SageMaker refuses with ``code``; it raises ``raised``."""
+    with Stubber(clients.client("sagemaker")) as stubber:
         expect_overlap_listing(stubber)
         stubber.add_client_error(
-            "start_pipeline_execution",
-            service_error_code="ThrottlingException",
-            http_status_code=400,
+            "start_pipeline_execution", service_error_code=code, http_status_code=400
         )
-        with pytest.raises(RetryableError, match="ThrottlingException"):
+        with pytest.raises(raised, match=code):
             start_retraining.run(TICK)
+
+
+def test_throttling_raises_for_lambda_to_retry(sim: PipelineSim, event_sink: EventSink) -> None:
+    tick_failing_to_start("ThrottlingException", RetryableError)
     assert event_sink.types() == ["TrainingRequested"]
 
 
 def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink: EventSink) -> None:
-    from botocore.exceptions import ClientError
-
-    sagemaker = clients.client("sagemaker")
-    with Stubber(sagemaker) as stubber:
-        expect_overlap_listing(stubber)
-        stubber.add_client_error(
-            "start_pipeline_execution",
-            service_error_code="ValidationException",
-            http_status_code=400,
-        )
-        with pytest.raises(ClientError):
-            start_retraining.run(TICK)
+    tick_failing_to_start("ValidationException", ClientError)
     types = event_sink.types()
     assert types == ["TrainingRequested", "TrainingFailed"]
     assert event_sink.received[-1]["detail"]["reason"] == "could not start: ValidationException"
@@ -260,11 +264,7 @@ def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink:
 def ledger_sim(
     pipelines: PipelineSim, event_sink: EventSink, slot_ledger: str, monkeypatch: pytest.MonkeyPatch
 ) -> PipelineSim:
-    use_catalog(monkeypatch, CATALOG)
-    monkeypatch.setenv("TRAINOPS_STACK", "test")
-    pipelines.create_pipeline("trainops-test-churn")
-    pipelines.create_pipeline("trainops-test-fraud")
-    return pipelines
+    return with_pipelines(pipelines, monkeypatch)
 
 
 def test_a_tick_holds_the_model_slot_until_the_run_ends(ledger_sim: PipelineSim) -> None:
@@ -277,16 +277,7 @@ def test_a_tick_skips_while_a_queued_request_trains_its_model(
     ledger_sim: PipelineSim, event_sink: EventSink
 ) -> None:
     queued = TrainingRequest(model="churn", request_id="req-queued", requested_by="tests")
-    now = slots.utc_now()
-    slot = slots.new_slot(
-        "churn",
-        holder=queued.idempotency_token(),
-        request_id=queued.request_id,
-        trigger="queue",
-        longest_run_minutes=60,
-        now=now,
-    )
-    slots.claim(TABLE, slot, now=now, expected_version=None)
+    hold(queued, slots.utc_now())
     result = start_retraining.run(TICK)
     assert result["status"] == "skipped"
     assert result["reason"] == "churn is still training for request req-queued (queue)"
@@ -297,14 +288,7 @@ def test_a_tick_skips_while_a_queued_request_trains_its_model(
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "ValidationException"])
 def test_a_start_that_failed_frees_the_tick_slot(ledger_sim: PipelineSim, code: str) -> None:
-    from botocore.exceptions import ClientError
-
-    with Stubber(clients.client("sagemaker")) as stubber:
-        stubber.add_client_error(
-            "start_pipeline_execution", service_error_code=code, http_status_code=400
-        )
-        with pytest.raises((RetryableError, ClientError)):
-            start_retraining.run(TICK)
+    tick_failing_to_start(code, (RetryableError, ClientError))
     assert held() == {}
     assert slots.read(TABLE).version == 1  # it was claimed, then freed
 
@@ -312,14 +296,8 @@ def test_a_start_that_failed_frees_the_tick_slot(ledger_sim: PipelineSim, code: 
 def test_a_tick_without_new_data_takes_no_slot(
     ledger_sim: PipelineSim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    only_when_new_data(monkeypatch, "churn")
-    boto3.client("s3").create_bucket(Bucket="training-data")
-    put_object("churn/part-0001.csv")
-    previous = start_retraining.run({**TICK, "scheduledTime": "2026-11-15T06:00:00Z"})
-    end(ledger_sim, previous["executionArn"], "schedule:churn:2026-11-15T06:00:00Z")
-    ledger_sim.execution(previous["executionArn"]).start_time = datetime.now(UTC) + timedelta(
-        hours=1
-    )
+    previous = trained_once_on_gated_data(ledger_sim, monkeypatch)
+    move_start(ledger_sim, previous, hours_from_now=1)  # after the upload: no new data
     assert start_retraining.run(TICK)["status"] == "skipped"
     assert held() == {}
 
@@ -333,10 +311,5 @@ def held_token(request_id: str) -> str:
 def test_a_duplicate_tick_whose_start_fails_keeps_the_slot(ledger_sim: PipelineSim) -> None:
     first = start_retraining.run(TICK)
     assert first["status"] == "started"
-    with Stubber(clients.client("sagemaker")) as stubber:
-        stubber.add_client_error(
-            "start_pipeline_execution", service_error_code="ThrottlingException"
-        )
-        with pytest.raises(RetryableError):
-            start_retraining.run(TICK)
+    tick_failing_to_start("ThrottlingException", RetryableError)
     assert held() == {"churn": "schedule:churn:2026-11-22T06:00:00Z"}
