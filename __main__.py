@@ -61,29 +61,25 @@ foundation = Foundation(
     ),
 )
 
-# One SageMaker pipeline per configured model: what every trigger below ends up starting.
-pipelines = {
-    model_name: TrainingPipeline(
-        f"pipeline-{model_name}",
-        TrainingPipelineArgs(
-            model_name=model_name,
-            model=model,
-            ctx=ctx,
-            key_arn=foundation.key_arn,
-            artifacts_bucket_name=foundation.artifacts_bucket_name,
-        ),
-    )
-    for model_name, model in settings.models.items()
-}
-
-# What every feature builds on; monitoring adds the alert ladder, event sourcing the bus.
+# What every feature builds on; the pipelines add the model catalog, monitoring the alert
+# ladder, event sourcing the bus.
 platform = PlatformContext(
     ctx=ctx,
     key_arn=foundation.key_arn,
     log_retention_days=settings.log_retention_days,
     powertools_layer_version=settings.powertools_layer_version,
-    model_catalog=catalog_of(pipelines),
+    storage=foundation.storage,
 )
+
+# One SageMaker pipeline per configured model: what every trigger below ends up starting.
+pipelines = {
+    model_name: TrainingPipeline(
+        f"pipeline-{model_name}",
+        TrainingPipelineArgs(model_name=model_name, model=model, platform=platform),
+    )
+    for model_name, model in settings.models.items()
+}
+platform = platform.with_catalog(catalog_of(pipelines))
 dashboard_sources: list[DashboardSources] = []
 # The training queue's slot ledger (which models train now): the queue creates it; schedule
 # ticks and the stall check use it too, so it is named before any of them is built.
@@ -99,7 +95,6 @@ if settings.monitoring.enabled:
             config=settings.monitoring,
             platform=platform,
             models=settings.models,
-            artifacts_bucket_name=foundation.artifacts_bucket_name,
             execution_roles={model: p.execution_role for model, p in pipelines.items()},
             training_slots=training_slots,
         ),
@@ -116,8 +111,6 @@ if settings.event_sourcing.enabled:
             config=settings.event_sourcing,
             platform=platform,
             environment=settings.environment,
-            artifacts_bucket_arn=foundation.artifacts_bucket_arn,
-            access_logs=foundation.access_logs,
         ),
     )
     platform = platform.with_event_bus(event_store.bus)
@@ -168,8 +161,6 @@ if settings.maintenance_window.enabled:
             config=settings.maintenance_window,
             platform=platform,
             models=settings.models,
-            artifacts_bucket_name=foundation.artifacts_bucket_name,
-            artifacts_bucket_arn=foundation.artifacts_bucket_arn,
             guard_alarm_name=platform_critical_alarm if alerts else None,
             guard_alarm_arn=ctx.arn("cloudwatch", f"alarm:{platform_critical_alarm}")
             if alerts

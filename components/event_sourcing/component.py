@@ -98,9 +98,6 @@ class TrainingEventStoreArgs:
     config: EventSourcingConfig
     platform: PlatformContext
     environment: str
-    artifacts_bucket_arn: pulumi.Input[str]
-    # where the raw-events bucket logs its requests (the Foundation's `access_logs`)
-    access_logs: buckets.AccessLogs
 
 
 class TrainingEventStore(pulumi.ComponentResource):
@@ -166,7 +163,7 @@ class TrainingEventStore(pulumi.ComponentResource):
             key_arn=args.platform.key_arn,
             parent=self,
             noncurrent_version_days=config.raw_events_noncurrent_days,
-            access_logs=args.access_logs,
+            access_logs=args.platform.storage_for("TrainingEventStore").access_logs,
             object_lock=buckets.ObjectLock(days=config.immutable_retention_days)
             if config.immutable
             else None,
@@ -300,7 +297,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                 config.notebook,
                 ctx=ctx,
                 key_arn=args.platform.key_arn,
-                artifacts_bucket_arn=args.artifacts_bucket_arn,
+                artifacts_bucket_arn=args.platform.storage_for("the notebook").artifacts_bucket_arn,
                 table_arns=[events_table.arn, read_table.arn],
                 parent=self,
             )

@@ -65,8 +65,6 @@ class MaintenanceWindowArgs:
     config: MaintenanceWindowConfig
     platform: PlatformContext
     models: Mapping[str, ModelConfig]
-    artifacts_bucket_name: pulumi.Input[str]
-    artifacts_bucket_arn: pulumi.Input[str]
     # The platform-critical alarm has a fixed name, so it is known before it exists.
     guard_alarm_name: str | None = None
     guard_alarm_arn: str | None = None
@@ -88,6 +86,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         super().__init__("trainops:ssm:MaintenanceWindowRetraining", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
+        storage = args.platform.storage_for("MaintenanceWindowRetraining")
         models = list(config.models) or sorted(args.models)
         if not models:
             raise ValueError("maintenanceWindow is enabled but no models are configured")
@@ -118,7 +117,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         # `document-name` of its status events, which the forwarding rule matches.
         resolved = pulumi.Output.all(
             document=document.name,
-            bucket=args.artifacts_bucket_name,
+            bucket=storage.artifacts_bucket_name,
             log_group=log_group.name,
             role=role.arn,
             topic=notify_topic if notify_topic is not None else "",
@@ -163,7 +162,9 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 ),
             )
 
-        policy = self._instance_policy(name, args, models, log_group.arn)
+        policy = self._instance_policy(
+            name, args, models, log_group.arn, storage.artifacts_bucket_arn
+        )
         rules: list[RuleTarget] = []
         functions: list[pulumi.Input[str]] = []
         failure_queues: list[pulumi.Input[str]] = []
@@ -312,6 +313,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         args: MaintenanceWindowArgs,
         models: list[str],
         log_group_arn: pulumi.Output[str],
+        artifacts_bucket_arn: pulumi.Input[str],
     ) -> aws.iam.Policy:
         """What the hosts' instance role needs for these tasks; attach it to that role.
 
@@ -321,7 +323,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         statements = [
             iam.allow(
                 ["s3:PutObject"],
-                [pulumi.Output.concat(args.artifacts_bucket_arn, f"/{OUTPUT_PREFIX}/*")],
+                [pulumi.Output.concat(artifacts_bucket_arn, f"/{OUTPUT_PREFIX}/*")],
                 sid="WriteCommandOutput",
             ),
             iam.allow(

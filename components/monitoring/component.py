@@ -62,7 +62,6 @@ class TrainingMonitorArgs:
     config: MonitoringConfig
     platform: PlatformContext
     models: Mapping[str, ModelConfig]
-    artifacts_bucket_name: pulumi.Input[str]
     # Each model's SageMaker execution role (TrainingPipeline): endpoints and bias jobs run as it.
     execution_roles: Mapping[str, ExecutionRole]
     # The training queue's slot ledger, when the stack has a queue: the stall check, which
@@ -473,9 +472,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             endpoint_args = EndpointArgs(
                 model_name=model_name,
                 model=model,
-                ctx=args.platform.ctx,
-                key_arn=args.platform.key_arn,
-                artifacts_bucket_name=args.artifacts_bucket_name,
+                platform=args.platform,
                 execution_role=args.execution_roles[model_name],
                 ladder=self.ladder,
             )

@@ -20,6 +20,7 @@ from pulumi_aws_native import sagemaker as sm
 
 from components.platform import alarms, data_access, iam, instance_types, naming
 from components.platform.config_types import S3_URI
+from components.platform.context import PlatformContext
 from components.platform.model_config import BiasMonitoringConfig, ModelConfig
 from components.platform.sagemaker import ExecutionRole
 
@@ -39,13 +40,23 @@ SCHEDULES = {"hourly": ("cron(0 * ? * * *)", 3600), "daily": ("cron(0 0 ? * * *)
 class EndpointArgs:
     model_name: str
     model: ModelConfig
-    ctx: iam.AwsContext
-    key_arn: pulumi.Input[str]
-    artifacts_bucket_name: pulumi.Input[str]
+    platform: PlatformContext
     # The model's own execution role (TrainingPipeline): the endpoint's model and the bias
     # jobs run as it, and their permissions are added to it.
     execution_role: ExecutionRole
     ladder: alarms.AlertLadder
+
+    @property
+    def ctx(self) -> iam.AwsContext:
+        return self.platform.ctx
+
+    @property
+    def key_arn(self) -> pulumi.Input[str]:
+        return self.platform.key_arn
+
+    @property
+    def artifacts_bucket_name(self) -> pulumi.Input[str]:
+        return self.platform.storage_for("model endpoints").artifacts_bucket_name
 
 
 def clarify_image(config: BiasMonitoringConfig, region: str) -> str:

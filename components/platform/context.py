@@ -2,8 +2,9 @@
 
 Every feature needs the same few things from the stack: where it runs (account, region,
 partition), the stack's KMS key, how long logs are kept, which Powertools layer its functions
-use, where alarms go (the alert ladder, when monitoring is on), where domain events go (the
-training bus, when event sourcing is on) and the model catalog its functions ship. They were
+use, the artifacts bucket and where buckets log their requests (the Foundation's), where alarms
+go (the alert ladder, when monitoring is on), where domain events go (the training bus, when
+event sourcing is on) and the model catalog its functions ship. They were
 threaded through every component's Args one by one; the context carries them together, so a
 feature's Args say only what is particular to that feature.
 """
@@ -16,8 +17,19 @@ from typing import Any
 
 import pulumi
 
-from components.platform import alarms, iam
+from components.platform import alarms, buckets, iam
 from components.platform.event_rules import EventBusRef
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The Foundation's storage: the artifacts bucket (models, checkpoints, data capture, bias
+    reports and maintenance-run output, each under `<kind>/<model>/`), and where every bucket
+    of the stack logs its requests."""
+
+    artifacts_bucket_name: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    access_logs: buckets.AccessLogs
 
 
 @dataclass(frozen=True)
@@ -32,10 +44,22 @@ class PlatformContext:
     # model -> catalog entry (`training_pipeline.component.model_catalog`): shipped in the
     # code of the functions that act on models (`trainops_runtime.catalog`).
     model_catalog: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The Foundation's buckets (None only where a test builds a feature without them).
+    storage: Storage | None = None
     # Where alarms go; None when monitoring is off (then nothing alarms).
     alerts: alarms.AlertLadder | None = None
     # Where domain events go; None when event sourcing is off (then nothing publishes).
     event_bus: EventBusRef | None = None
+
+    def with_catalog(self, model_catalog: Mapping[str, Mapping[str, Any]]) -> PlatformContext:
+        """The same context, shipping ``model_catalog`` (built from the pipelines)."""
+        return replace(self, model_catalog=model_catalog)
+
+    def storage_for(self, feature: str) -> Storage:
+        """The Foundation's storage, for a feature that cannot work without it."""
+        if self.storage is None:
+            raise ValueError(f"{feature} needs the Foundation's storage (PlatformContext.storage)")
+        return self.storage
 
     def with_alerts(self, alerts: alarms.AlertLadder | None) -> PlatformContext:
         """The same context, alarming on ``alerts`` (monitoring builds the ladder)."""

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import buckets, iam, naming
+from components.platform.context import Storage
 
 # What the account's administrators may do with the key, listed explicitly rather than `kms:*`.
 # Keeping PutKeyPolicy/GetKeyPolicy here is what keeps the key manageable (no lock-out).
@@ -92,6 +93,8 @@ class Foundation(pulumi.ComponentResource):
     # where every bucket of the stack logs its requests (components pass it to secure_bucket)
     access_logs: buckets.AccessLogs
     access_log_bucket_name: pulumi.Output[str] | None
+    # the two above, as the features take them (PlatformContext.storage)
+    storage: Storage
 
     def __init__(
         self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None
@@ -143,6 +146,11 @@ class Foundation(pulumi.ComponentResource):
         self.artifacts_bucket_name = bucket.bucket
         self.artifacts_bucket_arn = bucket.arn
         self.access_logs = access_logs
+        self.storage = Storage(
+            artifacts_bucket_name=bucket.bucket,
+            artifacts_bucket_arn=bucket.arn,
+            access_logs=access_logs,
+        )
         self.access_log_bucket_name = log_bucket.bucket if log_bucket is not None else None
         self.register_outputs(
             {

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import data_access, iam, instance_types, naming
+from components.platform.context import PlatformContext
 from components.platform.model_config import ModelConfig
 from components.platform.roles import service_role
 from components.platform.sagemaker import MODEL_TAG, STACK_TAG, ExecutionRole
@@ -38,13 +39,23 @@ ARTIFACT_KINDS = ("models", "checkpoints")
 
 @dataclass
 class TrainingPipelineArgs:
-    """The model to train and the foundation outputs it trains with."""
+    """The model to train, on the stack's platform (its key and artifacts bucket)."""
 
     model_name: str
     model: ModelConfig
-    ctx: iam.AwsContext
-    key_arn: pulumi.Input[str]
-    artifacts_bucket_name: pulumi.Input[str]
+    platform: PlatformContext
+
+    @property
+    def ctx(self) -> iam.AwsContext:
+        return self.platform.ctx
+
+    @property
+    def key_arn(self) -> pulumi.Input[str]:
+        return self.platform.key_arn
+
+    @property
+    def artifacts_bucket_name(self) -> pulumi.Input[str]:
+        return self.platform.storage_for("TrainingPipeline").artifacts_bucket_name
 
 
 class TrainingPipeline(pulumi.ComponentResource):

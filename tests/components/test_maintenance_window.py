@@ -26,7 +26,8 @@ from components.maintenance_window.specs import (
     window_spec,
 )
 from components.platform import iam
-from components.platform.context import PlatformContext
+from components.platform.buckets import AccessLogs
+from components.platform.context import PlatformContext, Storage
 from components.platform.event_rules import EventBusRef
 from components.platform.model_config import ModelConfig
 from tests.components.helpers import (
@@ -382,10 +383,13 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
                     log_retention_days=30,
                     powertools_layer_version=27,
                     event_bus=EventBusRef(name="training", arn=bus_arn),
+                    storage=Storage(
+                        artifacts_bucket_name="artifacts",
+                        artifacts_bucket_arn="arn:aws:s3:::artifacts",
+                        access_logs=AccessLogs(target_bucket="logs"),
+                    ),
                 ),
                 models={"m": model},
-                artifacts_bucket_name="artifacts",
-                artifacts_bucket_arn="arn:aws:s3:::artifacts",
             ),
         )
 
