@@ -46,6 +46,7 @@ plan: install          ## resources a stack would create, offline: make plan STA
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 
 typecheck: install
 	$(BIN)/pyright

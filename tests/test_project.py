@@ -65,3 +65,29 @@ def test_ci_runs_the_handler_tests_on_the_lambda_runtime_python() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test-lambda-runtime\b", ci, flags=re.MULTILINE)
     assert "rm -rf .venv .venv-lambda" in ci  # a clean install every run
+
+
+def _make_commands(*targets: str) -> set[str]:
+    """The commands of some Makefile targets, as run from the project root."""
+    commands, current = set(), None
+    for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace():
+            current = line.split(":", 1)[0]
+        elif line.startswith("\t") and current in targets:
+            commands.add(line.strip().replace("$(BIN)/", ".venv/bin/"))
+    return commands
+
+
+def test_the_pre_commit_hooks_are_the_ci_checks() -> None:
+    """`.pre-commit-config.yaml` runs what `make lint typecheck workflows` runs (CI's checks),
+    no more and no less, so a commit that passes its hooks passes those CI steps."""
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    entries = {
+        re.sub(r"^bash -c '(.*)'$", r"\1", hook["entry"])
+        for repo in config["repos"]
+        for hook in repo["hooks"]
+    }
+    make = _make_commands("lint", "typecheck", "workflows")
+    validate = ".venv/bin/pre-commit validate-config .pre-commit-config.yaml"
+    assert validate in make  # `make lint` checks the hooks file itself
+    assert entries == make - {validate}
