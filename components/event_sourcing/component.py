@@ -163,7 +163,7 @@ class TrainingEventStore(pulumi.ComponentResource):
             key_arn=args.platform.key_arn,
             parent=self,
             noncurrent_version_days=config.raw_events_noncurrent_days,
-            access_logs=args.platform.storage_for("TrainingEventStore").access_logs,
+            access_logs=args.platform.buckets.access_logs,
             object_lock=buckets.ObjectLock(days=config.immutable_retention_days)
             if config.immutable
             else None,
@@ -297,7 +297,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                 config.notebook,
                 ctx=ctx,
                 key_arn=args.platform.key_arn,
-                artifacts_bucket_arn=args.platform.storage_for("the notebook").artifacts_bucket_arn,
+                artifacts_bucket_arn=args.platform.buckets.artifacts_bucket_arn,
                 table_arns=[events_table.arn, read_table.arn],
                 parent=self,
             )

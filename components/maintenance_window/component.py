@@ -86,7 +86,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         super().__init__("trainops:ssm:MaintenanceWindowRetraining", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
-        storage = args.platform.storage_for("MaintenanceWindowRetraining")
+        storage = args.platform.buckets
         models = list(config.models) or sorted(args.models)
         if not models:
             raise ValueError("maintenanceWindow is enabled but no models are configured")

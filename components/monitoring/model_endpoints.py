@@ -46,18 +46,6 @@ class EndpointArgs:
     execution_role: ExecutionRole
     ladder: alarms.AlertLadder
 
-    @property
-    def ctx(self) -> iam.AwsContext:
-        return self.platform.ctx
-
-    @property
-    def key_arn(self) -> pulumi.Input[str]:
-        return self.platform.key_arn
-
-    @property
-    def artifacts_bucket_name(self) -> pulumi.Input[str]:
-        return self.platform.storage_for("model endpoints").artifacts_bucket_name
-
 
 def clarify_image(config: BiasMonitoringConfig, region: str) -> str:
     if config.clarify_image:
@@ -74,8 +62,8 @@ def clarify_image(config: BiasMonitoringConfig, region: str) -> str:
 def _artifacts(args: EndpointArgs, kind: str) -> pulumi.Output[str]:
     """`arn:...:<bucket>/<kind>/<model>/*`: where this model's endpoint or bias jobs write."""
     return pulumi.Output.concat(
-        f"arn:{args.ctx.partition}:s3:::",
-        args.artifacts_bucket_name,
+        f"arn:{args.platform.ctx.partition}:s3:::",
+        args.platform.buckets.artifacts_bucket_name,
         f"/{kind}/{args.model_name}/*",
     )
 
@@ -113,7 +101,9 @@ def build_endpoint(
     endpoint_name = endpoint_name_for(args.model_name, model)
     if endpoint.deploy:
         image = endpoint.image or model.image
-        statements = _s3_read_statements(args.ctx, [str(endpoint.model_data_url)], "ReadModelData")
+        statements = _s3_read_statements(
+            args.platform.ctx, [str(endpoint.model_data_url)], "ReadModelData"
+        )
         if endpoint.data_capture:
             statements.append(
                 iam.allow(
@@ -124,7 +114,7 @@ def build_endpoint(
             statements += [
                 statement
                 for statement in data_access.image_pull_statements(
-                    args.ctx, [image], sid="PullServingImage"
+                    args.platform.ctx, [image], sid="PullServingImage"
                 )
                 if statement["Sid"] != "EcrLogin"  # the training image's grant has it
             ]
@@ -152,15 +142,17 @@ def build_endpoint(
             ],
         }
         if not instance_types.has_local_storage(endpoint.instance_type):
-            config_args["kms_key_arn"] = args.key_arn  # local NVMe is hardware-encrypted
+            config_args["kms_key_arn"] = args.platform.key_arn  # local NVMe is hardware-encrypted
         if endpoint.data_capture:
             config_args["data_capture_config"] = {
                 "enable_capture": True,
                 "initial_sampling_percentage": endpoint.sampling_percent,
                 "destination_s3_uri": pulumi.Output.concat(
-                    "s3://", args.artifacts_bucket_name, f"/data-capture/{args.model_name}"
+                    "s3://",
+                    args.platform.buckets.artifacts_bucket_name,
+                    f"/data-capture/{args.model_name}",
                 ),
-                "kms_key_id": args.key_arn,
+                "kms_key_id": args.platform.key_arn,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
             }
         # Auto-named `<logical name>-<7 characters>`, which SageMaker caps at 63: with the
@@ -217,7 +209,7 @@ def build_bias_monitoring(
         policy=iam.to_json(
             iam.document(
                 *_s3_read_statements(
-                    args.ctx, [bias.ground_truth, bias.analysis_config], "ReadBiasInputs"
+                    args.platform.ctx, [bias.ground_truth, bias.analysis_config], "ReadBiasInputs"
                 ),
                 iam.allow(
                     ["s3:GetObject"], [_artifacts(args, "data-capture")], sid="ReadDataCapture"
@@ -229,7 +221,8 @@ def build_bias_monitoring(
                     ["s3:ListBucket"],
                     [
                         pulumi.Output.concat(
-                            f"arn:{args.ctx.partition}:s3:::", args.artifacts_bucket_name
+                            f"arn:{args.platform.ctx.partition}:s3:::",
+                            args.platform.buckets.artifacts_bucket_name,
                         )
                     ],
                     sid="ListCaptureAndReports",
@@ -253,13 +246,13 @@ def build_bias_monitoring(
         "volume_size_in_gb": 30,
     }
     if not instance_types.has_local_storage(bias.instance_type):
-        cluster["volume_kms_key_id"] = args.key_arn  # local NVMe is hardware-encrypted
+        cluster["volume_kms_key_id"] = args.platform.key_arn  # local NVMe is hardware-encrypted
     definition = aws_native.sagemaker.ModelBiasJobDefinition(
         f"{name}-bias-job",
         job_definition_name=job_definition_name,
         role_arn=args.execution_role.arn,
         model_bias_app_specification={
-            "image_uri": clarify_image(bias, args.ctx.region),
+            "image_uri": clarify_image(bias, args.platform.ctx.region),
             "config_uri": bias.analysis_config,
             # Without it the Clarify container publishes no CloudWatch metrics to alarm on.
             "environment": {"publish_cloudwatch_metrics": "Enabled"},
@@ -276,13 +269,15 @@ def build_bias_monitoring(
             "ground_truth_s3_input": {"s3_uri": bias.ground_truth},
         },
         model_bias_job_output_config={
-            "kms_key_id": args.key_arn,
+            "kms_key_id": args.platform.key_arn,
             "monitoring_outputs": [
                 {
                     "s3_output": {
                         "local_path": "/opt/ml/processing/output",
                         "s3_uri": pulumi.Output.concat(
-                            "s3://", args.artifacts_bucket_name, f"/bias-reports/{args.model_name}"
+                            "s3://",
+                            args.platform.buckets.artifacts_bucket_name,
+                            f"/bias-reports/{args.model_name}",
                         ),
                         "s3_upload_mode": sm.ModelBiasJobDefinitionS3OutputS3UploadMode.END_OF_JOB,
                     }

@@ -55,10 +55,14 @@ class PlatformContext:
         """The same context, shipping ``model_catalog`` (built from the pipelines)."""
         return replace(self, model_catalog=model_catalog)
 
-    def storage_for(self, feature: str) -> Storage:
-        """The Foundation's storage, for a feature that cannot work without it."""
+    @property
+    def buckets(self) -> Storage:
+        """The Foundation's buckets, for the features that write to them; a clear error where a
+        context was built without them (a test's minimal context)."""
         if self.storage is None:
-            raise ValueError(f"{feature} needs the Foundation's storage (PlatformContext.storage)")
+            raise ValueError(
+                "this feature needs the Foundation's buckets (PlatformContext.storage)"
+            )
         return self.storage
 
     def with_alerts(self, alerts: alarms.AlertLadder | None) -> PlatformContext:

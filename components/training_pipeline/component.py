@@ -45,18 +45,6 @@ class TrainingPipelineArgs:
     model: ModelConfig
     platform: PlatformContext
 
-    @property
-    def ctx(self) -> iam.AwsContext:
-        return self.platform.ctx
-
-    @property
-    def key_arn(self) -> pulumi.Input[str]:
-        return self.platform.key_arn
-
-    @property
-    def artifacts_bucket_name(self) -> pulumi.Input[str]:
-        return self.platform.storage_for("TrainingPipeline").artifacts_bucket_name
-
 
 class TrainingPipeline(pulumi.ComponentResource):
     """The SageMaker Pipeline, execution role (and optional Model Package Group) of one model."""
@@ -92,17 +80,17 @@ class TrainingPipeline(pulumi.ComponentResource):
         execution = service_role(
             f"{name}-execution",
             service="sagemaker",
-            ctx=args.ctx,
+            ctx=args.platform.ctx,
             parent=self,
             description=f"SageMaker execution role of {args.model_name} (trainops {stack})",
             path=naming.role_path(),
             max_session_duration=43200,  # long training jobs refresh credentials less often
             statements=lambda role: execution_role_statements(
-                args.ctx,
+                args.platform.ctx,
                 args.model_name,
                 model,
-                key_arn=args.key_arn,
-                artifacts_bucket_name=args.artifacts_bucket_name,
+                key_arn=args.platform.key_arn,
+                artifacts_bucket_name=args.platform.buckets.artifacts_bucket_name,
                 role_arn=role.arn,
                 model_package_group=self.model_package_group_name,
             ),
@@ -112,8 +100,8 @@ class TrainingPipeline(pulumi.ComponentResource):
 
         definition = pulumi.Output.all(
             role_arn=role.arn,
-            key_arn=args.key_arn,
-            bucket=args.artifacts_bucket_name,
+            key_arn=args.platform.key_arn,
+            bucket=args.platform.buckets.artifacts_bucket_name,
         ).apply(
             lambda resolved: json.dumps(
                 pd.definition(self.inputs(args, resolved, stack)), sort_keys=True

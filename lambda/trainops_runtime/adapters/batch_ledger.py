@@ -21,13 +21,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime.adapters import slots
 from trainops_runtime.errors import RetryableError, error_code
+from trainops_runtime.training_slots import Stale
+
+__all__ = ["MOVED", "RACED", "BatchLedger", "Stale"]
 
 RACED = "another start claimed a training slot meanwhile; waiting to recount"
 MOVED = "the ledger changed since it was read; waiting to recount"
-
-
-class Stale(Exception):
-    """This batch's count can no longer be trusted; the request waits. The message says why."""
 
 
 @dataclass
@@ -91,7 +90,12 @@ class BatchLedger:
         self.held[slot.model] = slot
 
     def release(self, model: str, holder: str) -> None:
-        """Frees the slot of a request that did not start (raises on a failed call; the caller
-        decides whether that matters)."""
+        """Frees the slot of a request that did not start; `RetryableError` when the call
+        failed (the caller decides whether that matters)."""
         self.held.pop(model, None)
-        slots.release(self.table, model, holder)
+        try:
+            slots.release(self.table, model, holder)
+        except (ClientError, BotoCoreError) as error:
+            raise RetryableError(
+                f"could not free the slot: {error_code(error)}: {error}"
+            ) from error

@@ -27,7 +27,7 @@ keeps long runs' slots valid, and gives running executions without a slot one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,92 +35,57 @@ from botocore.exceptions import ClientError
 
 from trainops_runtime import settings
 from trainops_runtime.adapters import clients
-from trainops_runtime.adapters.training import RunningExecution
-from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS
+
+# The domain model of the ledger, named through this adapter by the code that uses both.
+from trainops_runtime.training_slots import (
+    ADOPTED,
+    ADOPTED_PREFIX,
+    DEFAULT_SWEEP_INTERVAL,
+    EXPIRY_SLACK,
+    RECONCILE_GRACE,
+    Ledger,
+    LedgerChanged,
+    Reconciliation,
+    RunningExecution,
+    Slot,
+    SlotTaken,
+    adopted_holder,
+    holds,
+    new_slot,
+    sweep_horizon,
+    utc_now,
+)
+
+__all__ = [
+    "ADOPTED",
+    "ADOPTED_PREFIX",
+    "DEFAULT_SWEEP_INTERVAL",
+    "EXPIRY_SLACK",
+    "RECONCILE_GRACE",
+    "Ledger",
+    "LedgerChanged",
+    "Reconciliation",
+    "RunningExecution",
+    "Slot",
+    "SlotTaken",
+    "adopted_holder",
+    "claim",
+    "extend",
+    "holds",
+    "mark_sweep",
+    "new_slot",
+    "read",
+    "reconcile",
+    "release",
+    "renew",
+    "sweep_horizon",
+    "table_name",
+    "utc_now",
+]
 
 TABLE_ENV = settings.SLOTS_TABLE.name
 KEY = {"id": {"S": "training-slots"}}
 SLOT_PREFIX = "model:"
-# Pipeline steps around the training job (processing, evaluation, registration) and start-up.
-EXPIRY_SLACK = timedelta(hours=1)
-# A claim precedes its execution's appearance in SageMaker's listing by seconds; the sweep
-# leaves slots younger than this alone.
-RECONCILE_GRACE = timedelta(minutes=15)
-# How often the sweep runs by default (the stall check's and the queue's own schedule).
-DEFAULT_SWEEP_INTERVAL = timedelta(minutes=5)
-# Slots the sweep takes for running executions that had none.
-ADOPTED = "adopted"
-ADOPTED_PREFIX = "execution:"
-
-
-class SlotTaken(Exception):
-    """The model's slot belongs to another request (``holder`` says which, when known)."""
-
-    def __init__(self, model: str, holder: Slot | None) -> None:
-        self.model = model
-        self.holder = holder
-        if holder is None:
-            who = "another request"
-        elif holder.trigger == ADOPTED:
-            who = f"execution {holder.holder.removeprefix(ADOPTED_PREFIX)}"
-        else:
-            who = f"request {holder.request_id} ({holder.trigger})"
-        super().__init__(f"{model} is still training for {who}")
-
-
-class LedgerChanged(Exception):
-    """Someone claimed a slot since this caller read the ledger: its count may be stale."""
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One model's claim: whose request holds it, since when, until when at the latest."""
-
-    model: str
-    holder: str
-    request_id: str
-    trigger: str
-    claimed_at: int
-    expires_at: int
-
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at <= int(now.timestamp())
-
-    def to_attribute(self) -> dict[str, Any]:
-        return {
-            "M": {
-                "holder": {"S": self.holder},
-                "requestId": {"S": self.request_id},
-                "trigger": {"S": self.trigger},
-                "claimedAt": {"N": str(self.claimed_at)},
-                "expiresAt": {"N": str(self.expires_at)},
-            }
-        }
-
-    @classmethod
-    def from_attribute(cls, model: str, value: Mapping[str, Any]) -> Slot:
-        fields = value["M"]
-        return cls(
-            model=model,
-            holder=fields["holder"]["S"],
-            request_id=fields.get("requestId", {}).get("S", ""),
-            trigger=fields.get("trigger", {}).get("S", ""),
-            claimed_at=int(fields.get("claimedAt", {}).get("N", "0")),
-            expires_at=int(fields["expiresAt"]["N"]),
-        )
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """What one consistent read of the slots item showed."""
-
-    version: int
-    slots: Mapping[str, Slot]
-    last_sweep_at: int | None = None
-
-    def held(self, now: datetime) -> dict[str, Slot]:
-        """Model -> slot, for every slot that has not expired."""
-        return {model: slot for model, slot in self.slots.items() if not slot.expired(now)}
 
 
 def table_name() -> str | None:
@@ -128,9 +93,34 @@ def table_name() -> str | None:
     return settings.SLOTS_TABLE.read() or None
 
 
+def _attribute(slot: Slot) -> dict[str, Any]:
+    """A slot as the item stores it (one map attribute per model)."""
+    return {
+        "M": {
+            "holder": {"S": slot.holder},
+            "requestId": {"S": slot.request_id},
+            "trigger": {"S": slot.trigger},
+            "claimedAt": {"N": str(slot.claimed_at)},
+            "expiresAt": {"N": str(slot.expires_at)},
+        }
+    }
+
+
+def _slot_from(model: str, value: Mapping[str, Any]) -> Slot:
+    fields = value["M"]
+    return Slot(
+        model=model,
+        holder=fields["holder"]["S"],
+        request_id=fields.get("requestId", {}).get("S", ""),
+        trigger=fields.get("trigger", {}).get("S", ""),
+        claimed_at=int(fields.get("claimedAt", {}).get("N", "0")),
+        expires_at=int(fields["expiresAt"]["N"]),
+    )
+
+
 def _ledger(item: Mapping[str, Any]) -> Ledger:
     slots = {
-        name.removeprefix(SLOT_PREFIX): Slot.from_attribute(name.removeprefix(SLOT_PREFIX), value)
+        name.removeprefix(SLOT_PREFIX): _slot_from(name.removeprefix(SLOT_PREFIX), value)
         for name, value in item.items()
         if name.startswith(SLOT_PREFIX)
     }
@@ -148,27 +138,6 @@ def read(table: str) -> Ledger:
     return _ledger(response.get("Item") or {})
 
 
-def new_slot(
-    model: str,
-    *,
-    holder: str,
-    request_id: str,
-    trigger: str,
-    longest_run_minutes: int,
-    now: datetime,
-) -> Slot:
-    claimed_at = int(now.timestamp())
-    lifetime = timedelta(minutes=longest_run_minutes) + EXPIRY_SLACK
-    return Slot(
-        model=model,
-        holder=holder,
-        request_id=request_id,
-        trigger=trigger,
-        claimed_at=claimed_at,
-        expires_at=claimed_at + int(lifetime.total_seconds()),
-    )
-
-
 def claim(table: str, slot: Slot, *, now: datetime, expected_version: int | None) -> Slot | None:
     """Takes ``slot.model``'s slot for ``slot.holder``; one conditional UpdateItem.
 
@@ -179,7 +148,7 @@ def claim(table: str, slot: Slot, *, now: datetime, expected_version: int | None
     """
     condition = "(attribute_not_exists(#slot) OR #slot.expiresAt <= :now OR #slot.holder = :holder)"
     values: dict[str, Any] = {
-        ":slot": slot.to_attribute(),
+        ":slot": _attribute(slot),
         ":holder": {"S": slot.holder},
         ":now": {"N": str(int(now.timestamp()))},
         ":one": {"N": "1"},
@@ -225,7 +194,7 @@ def renew(table: str, slot: Slot) -> bool:
         update="SET #slot = :slot",
         condition="#slot.holder = :holder AND #slot.expiresAt > :now",
         values={
-            ":slot": slot.to_attribute(),
+            ":slot": _attribute(slot),
             ":holder": {"S": slot.holder},
             ":now": {"N": str(slot.claimed_at)},  # the renewal's own time
         },
@@ -290,39 +259,6 @@ def _update_slot_if(
 
 def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def adopted_holder(execution_arn: str) -> str:
-    """The holder of a slot the sweep took for a running execution that had none (started in
-    the console, or whose own slot was lost); its end event frees it by execution ARN."""
-    return f"{ADOPTED_PREFIX}{execution_arn}"
-
-
-def holds(slot: Slot, execution: RunningExecution) -> bool:
-    """Whether ``execution`` is the one ``slot`` was claimed for (display names end with the
-    first characters of the request's token; adopted slots name the execution)."""
-    if slot.holder == adopted_holder(execution.execution_arn):
-        return True
-    return execution.display_name.endswith(f"-{slot.holder[:DISPLAY_TOKEN_CHARS]}")
-
-
-@dataclass
-class Reconciliation:
-    freed: list[Slot]
-    adopted: list[Slot]
-    extended: list[Slot]
-
-
-def sweep_horizon(ledger: Ledger, now: datetime) -> timedelta:
-    """How far ahead a running execution's slot must stay valid: three sweep intervals (measured
-    from the previous sweep; the default 5 minutes before the first), and at least half of
-    ``EXPIRY_SLACK``."""
-    interval = (
-        now - datetime.fromtimestamp(ledger.last_sweep_at, UTC)
-        if ledger.last_sweep_at is not None
-        else DEFAULT_SWEEP_INTERVAL
-    )
-    return max(EXPIRY_SLACK / 2, 3 * max(interval, timedelta(minutes=1)))
 
 
 def reconcile(
@@ -391,7 +327,3 @@ def reconcile(
         result.adopted.append(slot)
     mark_sweep(table, now)
     return result
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

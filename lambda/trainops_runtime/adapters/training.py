@@ -10,7 +10,6 @@ for the overlap and back-pressure checks.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,19 +17,11 @@ from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest
+from trainops_runtime.training_slots import RunningExecution
 
 # An execution cannot hold a slot longer than its longest run; older ones are not looked at.
 HORIZON_SLACK = timedelta(hours=24)
 PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class RunningExecution:
-    model: str
-    execution_arn: str
-    status: str
-    started: datetime | None
-    display_name: str = ""
 
 
 def override_problem(

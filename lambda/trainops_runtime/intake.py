@@ -1,0 +1,260 @@
+"""What the queue worker does with one training request: the use case, behind ports.
+
+`Intake.handle` takes one queued message and rejects it (to the DLQ, with the reason), makes it
+wait (back-pressure), or starts its model's pipeline: parse and check the request, consult the
+batch's view of the slot ledger (`admission.admit`), claim or renew the model's slot, start,
+and record each step as a domain event. It calls AWS only through the ports it is given
+(`IntakePorts`), so every rule here runs in unit tests with fakes; the handler
+(`handlers/queue_worker.py`) wires the real adapters and Powertools around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, Protocol
+
+from trainops_runtime import admission
+from trainops_runtime import domain_events as events
+from trainops_runtime.catalog import ModelCatalog, UnknownModel
+from trainops_runtime.errors import RetryableError
+from trainops_runtime.outcomes import RequestOutcome
+from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
+from trainops_runtime.training_slots import Slot, SlotTaken, Stale, new_slot, utc_now
+
+TRIGGER = "queue"
+MAX_REASON_CHARS = 1024  # what the DLQ's reason attribute and the event keep
+
+
+@dataclass(frozen=True)
+class Message:
+    """One queued message, as the worker received it."""
+
+    message_id: str
+    body: str
+    group: str | None  # the FIFO message group (the model, for a well-formed request)
+    receive_count: str  # SQS's ApproximateReceiveCount: one deferral per delivery
+
+
+class Deferred(Exception):
+    """Back-pressure: the platform is at capacity; the message waits in the queue."""
+
+
+class StartFailed(Exception):
+    """The start call failed: ``detail`` says how; whether trying again can help
+    (``retryable``) and whether the execution may exist after all (``may_have_started``: a 5xx
+    or a timeout, after which only a start with the same token tells)."""
+
+    def __init__(self, detail: str, *, retryable: bool, may_have_started: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retryable = retryable
+        self.may_have_started = may_have_started
+
+
+class SlotLedger(Protocol):
+    """One batch's view of the slot ledger (`adapters.batch_ledger.BatchLedger`)."""
+
+    @property
+    def running(self) -> int: ...
+
+    @property
+    def held(self) -> Mapping[str, Slot]: ...
+
+    def count(self) -> None: ...
+
+    def renew(self, slot: Slot) -> None: ...
+
+    def claim(self, slot: Slot, now: Any) -> None: ...
+
+    def release(self, model: str, holder: str) -> None: ...
+
+
+class Log(Protocol):
+    def warning(self, msg: str, *, extra: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class IntakePorts:
+    """What the use case needs from the world."""
+
+    ledger: SlotLedger
+    # starts the request's pipeline execution (returns its ARN); raises `StartFailed`, or
+    # `InvalidRequest` when an override cannot run for the model
+    start: Callable[[TrainingRequest], str]
+    # moves a message to the dead-letter queue with the reason, under the given group
+    dead_letter: Callable[[Message, str, str], None]
+    publish: Callable[..., object]
+    log: Log
+
+
+@dataclass
+class Intake:
+    """One batch of the worker: its ports, its capacity, and what it did with each message."""
+
+    catalog: ModelCatalog
+    max_concurrent: int
+    ports: IntakePorts
+    outcomes: dict[str, RequestOutcome] = field(default_factory=dict)
+
+    def count(self, outcome: RequestOutcome) -> int:
+        return sum(1 for each in self.outcomes.values() if each == outcome)
+
+    def handle(self, message: Message) -> RequestOutcome:
+        try:
+            request = parse(message.body)
+        except InvalidRequest as error:
+            self._reject(
+                message,
+                str(error),
+                model=admission.model_hint(message.group),
+                **admission.request_hint(message.body),
+            )
+            return RequestOutcome.REJECTED
+        try:
+            self.catalog.get(request.model)
+        except UnknownModel as error:
+            self._reject(
+                message,
+                str(error),
+                model=admission.model_hint(message.group),
+                request_id=request.request_id,
+                attempt=request.attempt,
+            )
+            return RequestOutcome.REJECTED
+
+        ledger = self.ports.ledger
+        ledger.count()
+        slot = ledger.held.get(request.model)
+        decision = admission.admit(
+            request.idempotency_token(),
+            slot.holder if slot else None,
+            str(SlotTaken(request.model, slot)),
+            running=ledger.running,
+            max_concurrent=self.max_concurrent,
+        )
+        if decision.admission == admission.Admission.WAIT:
+            self._defer(message, request, decision.reason or "waiting")
+        duplicate = decision.admission == admission.Admission.RESUME
+        now = utc_now()
+        try:
+            if duplicate:
+                ledger.renew(self._slot(request, now))
+            else:
+                ledger.claim(self._slot(request, now), now)
+        except Stale as stale:
+            self._defer(message, request, str(stale))
+        return self._start(message, request, duplicate=duplicate)
+
+    def _slot(self, request: TrainingRequest, now: Any) -> Slot:
+        return new_slot(
+            request.model,
+            holder=request.idempotency_token(),
+            request_id=request.request_id,
+            trigger=TRIGGER,
+            longest_run_minutes=self.catalog.get(request.model).longest_run_minutes,
+            now=now,
+        )
+
+    def _start(
+        self, message: Message, request: TrainingRequest, *, duplicate: bool
+    ) -> RequestOutcome:
+        """Starts the pipeline with the request's token (for a duplicate: the same execution)."""
+        requested = self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
+        if not duplicate:
+            self.ports.publish(requested)
+        try:
+            execution_arn = self.ports.start(request)
+        except InvalidRequest as error:
+            self._release(request)
+            self._reject_request(message, request, str(error))
+            return RequestOutcome.REJECTED
+        except StartFailed as failed:
+            # Keep the slot when the execution may exist after all (the redelivery's start with
+            # the same token tells), or when this is a duplicate whose slot may cover its first
+            # delivery's execution.
+            if not duplicate and not failed.may_have_started:
+                self._release(request)
+            if failed.retryable:
+                self.outcomes[message.message_id] = RequestOutcome.RETRY
+                raise RetryableError(failed.detail) from failed
+            reason = f"SageMaker refused the start: {failed.detail}"
+            self._reject_request(message, request, reason)
+            self.ports.publish(
+                self._event(
+                    events.TRAINING_FAILED, request, reason=reason, data={"retryable": False}
+                )
+            )
+            return RequestOutcome.REJECTED
+        started = self._event(events.TRAINING_STARTED, request, execution_arn=execution_arn)
+        if duplicate:
+            # An earlier delivery may have died between the start and the publish.
+            self.ports.publish(requested, started)
+            self.outcomes[message.message_id] = RequestOutcome.DUPLICATE
+            return RequestOutcome.DUPLICATE
+        self.ports.publish(started)
+        self.outcomes[message.message_id] = RequestOutcome.STARTED
+        return RequestOutcome.STARTED
+
+    def _release(self, request: TrainingRequest) -> None:
+        """Frees the slot of a request that did not start. Best effort: if this fails, the
+        slot expires, or the stall detector frees it."""
+        try:
+            self.ports.ledger.release(request.model, request.idempotency_token())
+        except RetryableError as error:
+            self.ports.log.warning(
+                "could not free the slot of a request that did not start",
+                extra={"model": request.model, "reason": str(error)},
+            )
+
+    def _event(self, kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
+        return events.about(kind, request, TRIGGER, **fields)
+
+    def _reject_request(self, message: Message, request: TrainingRequest, reason: str) -> None:
+        self._reject(
+            message,
+            reason,
+            model=request.model,
+            request_id=request.request_id,
+            attempt=request.attempt,
+        )
+
+    def _reject(
+        self,
+        message: Message,
+        reason: str,
+        model: str = admission.NO_MODEL,
+        request_id: str | None = None,
+        attempt: int = 1,
+    ) -> None:
+        """Never retried: the message goes to the DLQ with the reason and is acknowledged. The
+        rejection is recorded under the request's own id when the body names one."""
+        reason = reason[:MAX_REASON_CHARS]
+        self.ports.dead_letter(message, message.group or model, reason)
+        self.ports.publish(
+            events.DomainEvent(
+                type=events.TRAINING_REJECTED,
+                model=model if model != admission.NO_MODEL else "unknown",
+                request_id=request_id or f"sqs:{message.message_id}",
+                attempt=attempt,
+                trigger=TRIGGER,
+                reason=reason,
+            )
+        )
+        self.ports.log.warning(
+            "request rejected", extra={"message_id": message.message_id, "reason": reason}
+        )
+        self.outcomes[message.message_id] = RequestOutcome.REJECTED
+
+    def _defer(self, message: Message, request: TrainingRequest, reason: str) -> NoReturn:
+        """Back-pressure: recorded, then raised so the message is reported failed and waits."""
+        self.ports.publish(
+            self._event(
+                events.TRAINING_DEFERRED,
+                request,
+                reason=reason,
+                discriminator=message.message_id + message.receive_count,
+            )
+        )
+        self.outcomes[message.message_id] = RequestOutcome.DEFERRED
+        raise Deferred(reason)
