@@ -20,13 +20,22 @@ import json
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from trainops_runtime.adapters import clients
+from trainops_runtime.recording import StoredEvent
+
+__all__ = [
+    "StoredEvent",
+    "append",
+    "head_version",
+    "plain",
+    "read_stream",
+    "streams",
+]
 
 MARKER_PREFIX = "event#"
 MAX_CONFLICT_RETRIES = 5
@@ -37,20 +46,6 @@ RETRY_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 class ConcurrencyError(RuntimeError):
     """Lost the race for a stream version too many times in a row (retryable)."""
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """One fact, as the recorder derived it from an EventBridge event."""
-
-    event_id: str
-    type: str
-    source: str
-    time: str
-    model: str | None
-    streams: tuple[str, ...]
-    payload: dict[str, Any]
-    replayed: bool = False
 
 
 def head_version(table: str, stream: str) -> int:
