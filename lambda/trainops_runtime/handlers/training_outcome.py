@@ -21,7 +21,6 @@ re-queued message's deduplication id and the start token keep a request from tra
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -32,162 +31,85 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import domain_events as events
 from trainops_runtime import observability
-from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.adapters.notify import notify
 from trainops_runtime.adapters.request_queue import enqueue
 from trainops_runtime.adapters.training import execution_parameters, failure_reason
-from trainops_runtime.catalog import CatalogEntry, ModelCatalog
-from trainops_runtime.errors import is_retryable_failure
+from trainops_runtime.catalog import ModelCatalog
+from trainops_runtime.completion import (
+    EVENT_DETAIL_TYPE,
+    CompletionPorts,
+    UnexpectedEvent,
+    complete,
+    request_from_parameters,
+)
 from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.outcomes import RunOutcome
 from trainops_runtime.settings import TrainingOutcomeSettings
 from trainops_runtime.training_request import TrainingRequest
 
-EVENT_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
+__all__ = [
+    "EVENT_DETAIL_TYPE",
+    "UnexpectedEvent",
+    "handle_once",
+    "handler",
+    "request_from_parameters",
+    "run",
+]
+
 # How long a handled event is remembered: past EventBridge's retries (an hour here) and
 # Lambda's asynchronous ones (six hours at most).
 REMEMBER_EVENTS_SECONDS = 24 * 3600
+# what each outcome counts as (the alarms and the dashboard read these)
+OUTCOME_METRICS = {
+    RunOutcome.SUCCEEDED: "TrainingsSucceeded",
+    RunOutcome.REQUEUED: "TrainingsRequeued",
+    RunOutcome.FAILED: "TrainingsFailed",
+}
 
 
-class UnexpectedEvent(ValueError):
-    """Not an execution status change of this stack's pipelines: the rule is wrong; fail loudly."""
+def _ports(config: TrainingOutcomeSettings[str]) -> CompletionPorts:
+    """The real adapters behind the rules' ports."""
 
+    def free_slot(request: TrainingRequest, execution_arn: str) -> None:
+        """Conditional on the slot still being this request's (or, for an execution started
+        outside trainops, this execution's), so a repeated or late event frees nothing else.
+        An error raises, and EventBridge's retry runs the whole handler again."""
+        if not config.slots_table:
+            return
+        freed = slots.release(
+            config.slots_table,
+            request.model,
+            request.idempotency_token(),
+            slots.adopted_holder(execution_arn),
+        )
+        logger.info("training slot", extra={"model": request.model, "freed": freed})
 
-def _pipeline_name(pipeline_arn: str) -> str:
-    return pipeline_arn.rsplit(":pipeline/", 1)[-1].split("/", 1)[0]
-
-
-def request_from_parameters(
-    model: str, entry: CatalogEntry, parameters: dict[str, str], execution_arn: str
-) -> TrainingRequest:
-    """The request an execution ran for, rebuilt from its pipeline parameters."""
-    request_id = parameters.get(contract.REQUEST_ID, "manual")
-    if request_id == "manual":  # started outside trainops (console, SDK): one id per execution
-        request_id = f"manual:{execution_arn.rsplit('/', 1)[-1]}"
-    hyperparameters = {
-        name: parameters[contract.hyperparameter_parameter(name)]
-        for name in entry.hyperparameters
-        if contract.hyperparameter_parameter(name) in parameters
-    }
-    data_uri = parameters.get(contract.TRAINING_DATA_URI)
-    return TrainingRequest(
-        model=model,
-        request_id=request_id,
-        attempt=int(parameters.get(contract.ATTEMPT, "1")),
-        data_uri=data_uri if data_uri and data_uri != entry.training_data else None,
-        hyperparameters=hyperparameters,
-        requested_by="training_outcome",
+    queue_url = config.training_queue_url
+    return CompletionPorts(
+        parameters=execution_parameters,
+        failure_reason=failure_reason,
+        free_slot=free_slot,
+        requeue=(lambda retry: enqueue(queue_url, retry)) if queue_url else None,
+        publish=event_bus.publish,
+        notify_success=lambda subject, text: notify(config.success_topic_arn, subject, text),
+        notify_critical=lambda subject, text: notify(config.critical_topic_arn, subject, text),
     )
-
-
-def _event(
-    kind: str, request: TrainingRequest, execution_arn: str, at: datetime, **fields: Any
-) -> events.DomainEvent:
-    """A domain event about the ended execution, dated when SageMaker ended it (the read model
-    orders by event time; a delayed or retried outcome must not look newer than it is)."""
-    return events.about(
-        kind, request, "pipeline", occurred_at=at, execution_arn=execution_arn, **fields
-    )
-
-
-def _event_time(event: dict[str, Any]) -> datetime:
-    """The status change's time (EventBridge's `time`), or now if it has none readable."""
-    try:
-        at = datetime.fromisoformat(str(event.get("time", "")).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str, Any]:
-    if event.get("detail-type") != EVENT_DETAIL_TYPE:
-        raise UnexpectedEvent(
-            f"not a pipeline execution status change: {event.get('detail-type')!r}"
-        )
-    detail = event.get("detail") or {}
-    try:
-        status = detail["currentPipelineExecutionStatus"]
-        execution_arn = detail["pipelineExecutionArn"]
-        pipeline_arn = detail["pipelineArn"]
-    except KeyError as missing:
-        raise UnexpectedEvent(f"status change without {missing}") from None
-    catalog = catalog or catalog_module.load()
-    model = catalog.by_pipeline(_pipeline_name(pipeline_arn))
-    if model is None:
-        raise UnexpectedEvent(f"{pipeline_arn} is not a pipeline of this stack")
-    observability.tag_stack(metrics)
-    request = request_from_parameters(
-        model, catalog.get(model), execution_parameters(execution_arn), execution_arn
-    )
     config = TrainingOutcomeSettings[str].from_environment()
-    _free_slot(config.slots_table or None, request, execution_arn, status)
-    ended_at = _event_time(event)
-
-    def record(kind: str, **fields: Any) -> None:
-        event_bus.publish(_event(kind, request, execution_arn, ended_at, **fields))
-
-    if status == "Succeeded":
-        record(events.TRAINING_SUCCEEDED)
-        metrics.add_metric(name="TrainingsSucceeded", unit=MetricUnit.Count, value=1)
-        notify(
-            config.success_topic_arn,
-            f"trainops: {model} trained",
-            f"Training of {model} succeeded (request {request.request_id}, "
-            f"attempt {request.attempt}).\nExecution: {execution_arn}",
-        )
-        return {"outcome": RunOutcome.SUCCEEDED, "model": model}
-    if status == "Stopped":
-        record(events.TRAINING_FAILED, reason="stopped", data={"retryable": False, "stopped": True})
-        return {"outcome": RunOutcome.STOPPED, "model": model}
-    if status != "Failed":
-        raise UnexpectedEvent(f"status {status!r} is not an end state")
-
-    reason = failure_reason(execution_arn)
-    retryable = is_retryable_failure(reason)
-    max_attempts, queue_url = config.max_attempts, config.training_queue_url
-    if retryable and request.attempt < max_attempts and queue_url:
-        retry = request.next_attempt(
-            reason=f"retry after attempt {request.attempt} failed: {reason}"
-        )
-        enqueue(queue_url, retry)
-        record(events.TRAINING_REQUEUED, reason=reason, data={"nextAttempt": retry.attempt})
-        metrics.add_metric(name="TrainingsRequeued", unit=MetricUnit.Count, value=1)
-        return {"outcome": RunOutcome.REQUEUED, "model": model, "attempt": retry.attempt}
-
-    record(
-        events.TRAINING_FAILED,
-        reason=reason,
-        data={"retryable": retryable, "attempts": request.attempt},
+    result = complete(
+        event,
+        catalog or catalog_module.load(),
+        _ports(config),
+        max_attempts=config.max_attempts,
     )
-    metrics.add_metric(name="TrainingsFailed", unit=MetricUnit.Count, value=1)
-    why = "attempts exhausted" if retryable else "not retryable"
-    notify(
-        config.critical_topic_arn,
-        f"trainops: training of {model} failed ({why})",
-        f"Training of {model} failed after attempt {request.attempt} of {max_attempts} ({why}).\n"
-        f"Request: {request.request_id}\nReason: {reason}\nExecution: {execution_arn}",
-    )
-    return {"outcome": RunOutcome.FAILED, "model": model, "retryable": retryable}
-
-
-def _free_slot(
-    table: str | None, request: TrainingRequest, execution_arn: str, status: str
-) -> None:
-    """The ended execution's training slot is free again (before anything is re-queued).
-
-    Conditional on the slot still being this request's (or, for an execution started outside
-    trainops, this execution's), so a repeated or late event frees nothing else. An error
-    raises, and EventBridge's retry runs the whole handler again.
-    """
-    if table is None or status not in contract.END_STATES:
-        return
-    freed = slots.release(
-        table, request.model, request.idempotency_token(), slots.adopted_holder(execution_arn)
-    )
-    logger.info("training slot", extra={"model": request.model, "freed": freed})
+    observability.tag_stack(metrics)
+    if name := OUTCOME_METRICS.get(result["outcome"]):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    return result
 
 
 def _repeated(response: Any, idempotent_data: Any) -> Any:
