@@ -41,13 +41,14 @@ class Deferred(Exception):
 
 
 class StartFailed(Exception):
-    """The start call failed: ``detail`` says how; whether trying again can help
-    (``retryable``) and whether the execution may exist after all (``may_have_started``: a 5xx
-    or a timeout, after which only a start with the same token tells)."""
+    """The start call failed: AWS's error ``code`` and the ``detail``; whether trying again can
+    help (``retryable``) and whether the execution may exist after all (``may_have_started``: a
+    5xx or a timeout, after which only a start with the same token tells)."""
 
-    def __init__(self, detail: str, *, retryable: bool, may_have_started: bool) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, code: str, detail: str, *, retryable: bool, may_have_started: bool) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = f"{code}: {detail}"
         self.retryable = retryable
         self.may_have_started = may_have_started
 

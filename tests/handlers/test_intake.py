@@ -196,7 +196,7 @@ def test_a_bad_message_goes_to_the_dlq_and_is_recorded(body, group, filed_under,
 def test_a_retryable_start_failure_is_redelivered(may_have_started: bool, released: bool) -> None:
     world = World(
         start_error=StartFailed(
-            "Throttling: slow down", retryable=True, may_have_started=may_have_started
+            "Throttling", "slow down", retryable=True, may_have_started=may_have_started
         )
     )
     intake = world.intake()
@@ -209,7 +209,9 @@ def test_a_retryable_start_failure_is_redelivered(may_have_started: bool, releas
 
 def test_a_refused_start_frees_the_slot_and_ends_the_request() -> None:
     world = World(
-        start_error=StartFailed("ValidationException: bad", retryable=False, may_have_started=False)
+        start_error=StartFailed(
+            "ValidationException", "bad", retryable=False, may_have_started=False
+        )
     )
     assert world.intake().handle(message(REQUEST.to_message())) == RequestOutcome.REJECTED
     assert world.ledger.held == {}
@@ -239,7 +241,7 @@ def test_a_duplicate_whose_start_fails_keeps_its_slot() -> None:
     """The slot may cover the first delivery's execution: only the sweep may free it."""
     world = World(
         ledger=FakeLedger(held={"churn": held_by(REQUEST.idempotency_token())}),
-        start_error=StartFailed("InternalFailure: x", retryable=True, may_have_started=False),
+        start_error=StartFailed("InternalFailure", "x", retryable=True, may_have_started=False),
     )
     with pytest.raises(RetryableError):
         world.intake().handle(message(REQUEST.to_message()))

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from tests.catalog_file import use_catalog
@@ -19,6 +18,7 @@ from trainops_runtime import domain_events, settings
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.errors import RetryableError
 from trainops_runtime.handlers import start_retraining
+from trainops_runtime.intake import StartFailed
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -251,7 +251,7 @@ def test_throttling_raises_for_lambda_to_retry(sim: PipelineSim, event_sink: Eve
 
 
 def test_a_permanent_error_is_recorded_then_raised(sim: PipelineSim, event_sink: EventSink) -> None:
-    tick_failing_to_start("ValidationException", ClientError)
+    tick_failing_to_start("ValidationException", StartFailed)
     types = event_sink.types()
     assert types == ["TrainingRequested", "TrainingFailed"]
     assert event_sink.received[-1]["detail"]["reason"] == "could not start: ValidationException"
@@ -288,7 +288,7 @@ def test_a_tick_skips_while_a_queued_request_trains_its_model(
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "ValidationException"])
 def test_a_start_that_failed_frees_the_tick_slot(ledger_sim: PipelineSim, code: str) -> None:
-    tick_failing_to_start(code, (RetryableError, ClientError))
+    tick_failing_to_start(code, (RetryableError, StartFailed))
     assert held() == {}
     assert slots.read(TABLE).version == 1  # it was claimed, then freed
 

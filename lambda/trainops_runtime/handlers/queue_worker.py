@@ -73,7 +73,8 @@ def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakeP
             return start_training(request, catalog, trigger=TRIGGER)
         except (ClientError, BotoCoreError) as error:
             raise StartFailed(
-                f"{error_code(error)}: {error}",
+                error_code(error),
+                str(error),
                 retryable=is_retryable(error),
                 may_have_started=may_have_taken_effect(error),
             ) from error

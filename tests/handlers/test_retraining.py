@@ -1,0 +1,231 @@
+"""A scheduled tick's rules with fakes for its ports: start, skip (overlap, no new data),
+resume a duplicate delivery, and what a failed start does to the slot, with and without the
+training queue's slot ledger (the moto-backed tests in test_start_retraining.py run the same
+paths through the real adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from trainops_runtime import domain_events as events
+from trainops_runtime.catalog import CatalogEntry, ModelCatalog
+from trainops_runtime.errors import RetryableError
+from trainops_runtime.intake import StartFailed
+from trainops_runtime.outcomes import StartOutcome
+from trainops_runtime.retraining import (
+    TRIGGER,
+    InvalidTick,
+    Retraining,
+    RetrainingPorts,
+    parse_tick,
+    request_for,
+)
+from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken
+
+TICK = {"model": "churn", "scheduledTime": "2026-11-30T04:00:00Z"}
+REQUEST = request_for(parse_tick(TICK))
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-churn/execution/t1"
+LAST_SUCCESS = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def catalog(only_when_new_data: bool = False) -> ModelCatalog:
+    return ModelCatalog(
+        {
+            "churn": CatalogEntry(
+                pipeline_name="trainops-test-churn",
+                training_data="s3://data/churn/",
+                max_runtime_minutes=60,
+                only_when_new_data=only_when_new_data,
+            )
+        }
+    )
+
+
+@dataclass
+class World:
+    ledger: bool = True
+    holder: Slot | None = None  # what the claim finds
+    taken: bool = False
+    running: list[RunningExecution] = field(default_factory=list)
+    new_data: bool = True
+    start_error: StartFailed | None = None
+    release_fails: bool = False
+    calls: list[str] = field(default_factory=list)
+    published: list[events.DomainEvent] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    logged: list[str] = field(default_factory=list)
+
+    def claim(self, slot: Slot, now: datetime) -> Slot | None:
+        self.calls.append("claim")
+        if self.taken:
+            raise SlotTaken("churn", self.holder)
+        return self.holder
+
+    def release(self, request: Any) -> None:
+        self.calls.append("release")
+        if self.release_fails:
+            raise RetryableError("Throttling")
+
+    def start(self, request: Any) -> str:
+        self.calls.append("start")
+        if self.start_error:
+            raise self.start_error
+        return ARN
+
+    def info(self, msg: str, *, extra: Any) -> None:
+        self.logged.append(msg)
+
+    warning = info
+
+    def run(self, *, only_when_new_data: bool = False, tick: Any = None) -> dict[str, Any]:
+        ports = RetrainingPorts(
+            claim=self.claim if self.ledger else None,
+            release=self.release,
+            running=lambda model: self.running,
+            last_success_started=lambda model: LAST_SUCCESS,
+            changed_since=lambda prefix, since: object() if self.new_data else None,
+            start=self.start,
+            publish=lambda *published: self.published.extend(published),
+            notify=lambda subject, text: self.notices.append(subject),
+            log=self,
+        )
+        return Retraining(catalog(only_when_new_data), ports).run(tick or TICK)
+
+    @property
+    def types(self) -> list[str]:
+        return [event.type for event in self.published]
+
+
+def own_slot(expires_in: timedelta = timedelta(hours=1)) -> Slot:
+    expires = int((datetime.now(UTC) + expires_in).timestamp())
+    return Slot("churn", REQUEST.idempotency_token(), REQUEST.request_id, TRIGGER, 0, expires)
+
+
+def test_a_tick_claims_starts_and_announces() -> None:
+    world = World()
+    result = world.run()
+    assert result == {"status": StartOutcome.STARTED, "model": "churn", "executionArn": ARN}
+    assert world.calls == ["claim", "start"]
+    assert world.types == [events.TRAINING_REQUESTED, events.TRAINING_STARTED]
+    assert world.notices == ["trainops: scheduled retraining of churn started"]
+    assert REQUEST.request_id == "schedule:churn:2026-11-30T04:00:00Z"
+
+
+def test_a_tick_skips_while_another_request_trains_the_model() -> None:
+    world = World(taken=True)
+    result = world.run()
+    assert result["status"] == StartOutcome.SKIPPED
+    assert "start" not in world.calls
+    (skipped,) = world.published
+    assert skipped.type == events.TRAINING_SKIPPED
+    assert skipped.reason == "churn is still training for another request"
+
+
+@pytest.mark.parametrize(
+    ("holder", "status", "published"),
+    [
+        (own_slot(), StartOutcome.DUPLICATE, [events.TRAINING_REQUESTED, events.TRAINING_STARTED]),
+        # its own slot, but expired: a new claim, announced once
+        (
+            own_slot(expires_in=-timedelta(minutes=1)),
+            StartOutcome.STARTED,
+            [events.TRAINING_REQUESTED, events.TRAINING_STARTED],
+        ),
+    ],
+    ids=["redelivery", "expired-own-slot"],
+)
+def test_a_redelivered_tick_resumes_its_own_start(holder: Slot, status: str, published) -> None:
+    world = World(holder=holder)
+    assert world.run()["status"] == status
+    assert world.types == published
+    assert world.calls == ["claim", "start"]
+
+
+def test_only_when_new_data_skips_before_claiming() -> None:
+    world = World(new_data=False)
+    result = world.run(only_when_new_data=True)
+    assert result["status"] == StartOutcome.SKIPPED
+    assert "no data under s3://data/churn/ changed since" in result["reason"]
+    assert world.calls == []
+    assert World(new_data=True).run(only_when_new_data=True)["status"] == StartOutcome.STARTED
+
+
+def execution(display_name: str) -> RunningExecution:
+    return RunningExecution("churn", ARN, "Executing", None, display_name)
+
+
+@pytest.mark.parametrize(
+    ("running", "status"),
+    [
+        ([], StartOutcome.STARTED),
+        ([execution(REQUEST.execution_display_name(TRIGGER))], StartOutcome.DUPLICATE),
+        ([execution("que-churn-a1-someoneelse")], StartOutcome.SKIPPED),
+    ],
+    ids=["idle", "own-execution-running", "another-execution-running"],
+)
+def test_without_a_ledger_the_pipeline_listing_decides(running, status) -> None:
+    world = World(ledger=False, running=running)
+    assert world.run()["status"] == status
+    assert "claim" not in world.calls
+    assert ("start" in world.calls) is (status == StartOutcome.STARTED)
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised", "released"),
+    [
+        (
+            StartFailed("ThrottlingException", "x", retryable=True, may_have_started=False),
+            RetryableError,
+            True,
+        ),
+        (
+            StartFailed("InternalFailure", "x", retryable=True, may_have_started=True),
+            RetryableError,
+            False,
+        ),
+        (
+            StartFailed("ValidationException", "x", retryable=False, may_have_started=False),
+            StartFailed,
+            True,
+        ),
+    ],
+    ids=["throttled", "may-have-started", "refused"],
+)
+def test_a_failed_start(failure: StartFailed, raised: type[Exception], released: bool) -> None:
+    world = World(start_error=failure)
+    with pytest.raises(raised, match=failure.code):
+        world.run()
+    assert ("release" in world.calls) is released
+    if failure.retryable:
+        assert world.types == [events.TRAINING_REQUESTED]
+    else:
+        assert world.types == [events.TRAINING_REQUESTED, events.TRAINING_FAILED]
+        assert world.published[-1].reason == "could not start: ValidationException"
+
+
+def test_a_release_that_fails_only_warns() -> None:
+    failure = StartFailed("ValidationException", "x", retryable=False, may_have_started=False)
+    world = World(start_error=failure, release_fails=True)
+    with pytest.raises(StartFailed):
+        world.run()
+    assert "could not free the slot" in world.logged
+
+
+@pytest.mark.parametrize(
+    "tick",
+    [
+        {"model": "churn"},
+        {"model": "Churn!", "scheduledTime": "2026-11-30T04:00:00Z"},
+        {"model": "churn", "scheduledTime": "yesterday"},
+        ["churn"],
+    ],
+)
+def test_a_malformed_tick_is_refused_before_anything(tick: Any) -> None:
+    world = World()
+    with pytest.raises(InvalidTick):
+        world.run(tick=tick)
+    assert world.calls == []
