@@ -26,7 +26,6 @@ logged with its name, model, elapsed time and last status, so the alert can be a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +33,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import observability
+from trainops_runtime import observability, stalls
 from trainops_runtime.adapters.training import (
     RunningExecution,
     describe_training_job,
@@ -46,12 +45,8 @@ from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.handlers import slot_keeper
 from trainops_runtime.handlers.instruments import logger, metrics
-from trainops_runtime.settings import (
-    OVERRUN_FRACTION,
-    STALLED_AFTER_MINUTES,
-    SettingsError,
-    StallDetectorSettings,
-)
+from trainops_runtime.settings import StallDetectorSettings
+from trainops_runtime.stalls import Finding, Report, StallPorts, Thresholds, job_findings
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_NAMES = (
@@ -65,79 +60,27 @@ METRIC_NAMES = (
 )
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    overrun_fraction: float
-    stalled_after: timedelta
-
-    @classmethod
-    def of(cls, config: StallDetectorSettings[str]) -> Thresholds:
-        fraction, stalled = config.overrun_fraction, config.stalled_after_minutes
-        if not 0 < fraction <= 1 or stalled < 1:
-            raise SettingsError(
-                f"{OVERRUN_FRACTION.name} must be in (0, 1] and {STALLED_AFTER_MINUTES.name} >= 1"
-            )
-        return cls(overrun_fraction=fraction, stalled_after=timedelta(minutes=stalled))
-
-
-@dataclass
-class Finding:
-    model: str
-    kind: str  # "overrunning-job" | "stalled-job" | "overrunning-execution"
-    resource: str
-    elapsed_minutes: int
-    detail: str
-
-
-@dataclass
-class Report:
-    running_jobs: int = 0
-    running_executions: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    # model -> its executions that hold a slot, newest first (what the slot ledger is checked by)
-    running: dict[str, list[RunningExecution]] = field(default_factory=dict)
-    slots_freed: int = 0
-    slots_adopted: int = 0
-
-    def count(self, kind: str) -> int:
-        return sum(1 for finding in self.findings if finding.kind == kind)
-
-
-def _minutes(delta: timedelta) -> int:
-    return int(delta.total_seconds() // 60)
+def _ports() -> StallPorts:
+    return StallPorts(
+        running_jobs=running_training_jobs,
+        describe_job=describe_training_job,
+        last_log=lambda job: last_log_ingestion(TRAINING_LOG_GROUP, job),
+    )
 
 
 def check_job(
     model: str, name: str, max_runtime: timedelta, thresholds: Thresholds, now: datetime
 ) -> list[Finding]:
-    job = describe_training_job(name)
-    if job.get("TrainingJobStatus") != "InProgress":
-        return []
-    started = job.get("TrainingStartTime") or job["CreationTime"]
-    elapsed = now - started
-    findings: list[Finding] = []
-
-    def found(kind: str, detail: str) -> None:
-        findings.append(Finding(model, kind, name, _minutes(elapsed), detail))
-
-    if elapsed >= max_runtime * thresholds.overrun_fraction:
-        found("overrunning-job", f"{_minutes(elapsed)} of {_minutes(max_runtime)} minutes used")
-    transitions = job.get("SecondaryStatusTransitions") or []
-    last_change = transitions[-1]["StartTime"] if transitions else started
-    status = job.get("SecondaryStatus", "unknown")
-    if now - last_change < thresholds.stalled_after:
-        return findings
-    if status == "Training":
-        last_log = last_log_ingestion(TRAINING_LOG_GROUP, name)
-        if last_log is not None and now - last_log < thresholds.stalled_after:
-            return findings  # long training that still writes logs is progress
-        quiet = now - max(last_change, last_log) if last_log else now - last_change
-        detail = f"training without log output for {_minutes(quiet)} minutes"
-    else:
-        quiet = now - last_change
-        detail = f"secondary status {status} unchanged for {_minutes(quiet)} minutes"
-    found("stalled-job", detail)
-    return findings
+    """One training job's findings, from SageMaker and its logs."""
+    ports = _ports()
+    return job_findings(
+        ports.describe_job(name),
+        model,
+        max_runtime,
+        thresholds,
+        now=now,
+        last_log=lambda: ports.last_log(name),
+    )
 
 
 def list_running(catalog: ModelCatalog, now: datetime) -> dict[str, list[RunningExecution]]:
@@ -152,31 +95,8 @@ def detect(
     running: dict[str, list[RunningExecution]] | None = None,
 ) -> Report:
     """Inspects every running execution of every model in the catalog."""
-    report = Report()
-    report.running = running if running is not None else list_running(catalog, now)
-    for model in catalog.models:
-        entry = catalog.get(model)
-        longest = timedelta(minutes=entry.longest_run_minutes)
-        for execution in report.running.get(model, []):
-            report.running_executions += 1
-            if execution.started is not None:
-                elapsed = now - execution.started
-                if elapsed >= longest * thresholds.overrun_fraction:
-                    report.findings.append(
-                        Finding(
-                            model=model,
-                            kind="overrunning-execution",
-                            resource=execution.execution_arn,
-                            elapsed_minutes=_minutes(elapsed),
-                            detail=f"{_minutes(elapsed)} of {_minutes(longest)} minutes used",
-                        )
-                    )
-            for job in running_training_jobs(execution.execution_arn):
-                report.running_jobs += 1
-                report.findings += check_job(
-                    model, job, timedelta(minutes=entry.max_runtime_minutes), thresholds, now
-                )
-    return report
+    listed = running if running is not None else list_running(catalog, now)
+    return stalls.detect(catalog, thresholds, now, listed, _ports())
 
 
 def publish(report: Report) -> None:
