@@ -176,7 +176,9 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             and args.guard_alarm_name is not None
             and args.guard_alarm_arn is not None
         ):
-            stopper = self._stop_on_critical_alarm(name, args, window_id)
+            stopper = self._stop_on_critical_alarm(
+                name, args, window_id, guard_alarm_name=args.guard_alarm_name
+            )
             rules.append(stopper.rule)
             functions.append(stopper.function_name)
             function_alarms += stopper.alarms
@@ -355,7 +357,12 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         )
 
     def _stop_on_critical_alarm(
-        self, name: str, args: MaintenanceWindowArgs, window_id: pulumi.Output[str]
+        self,
+        name: str,
+        args: MaintenanceWindowArgs,
+        window_id: pulumi.Output[str],
+        *,
+        guard_alarm_name: str,
     ) -> _Stopper:
         """When the platform-critical alarm fires, running retraining stops (see the handler).
 
@@ -376,7 +383,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 timeout_seconds=120,
                 invoked_asynchronously=True,
                 settings=StopMaintenanceSettings(
-                    maintenance_window_id=window_id, guard_alarm_name=args.guard_alarm_name or ""
+                    maintenance_window_id=window_id, guard_alarm_name=guard_alarm_name
                 ),
                 statements=[
                     iam.allow(

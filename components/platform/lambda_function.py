@@ -27,6 +27,7 @@ from components.platform.roles import service_role
 from trainops_runtime import catalog
 from trainops_runtime.settings import (
     HANDLERS,
+    PREFIX,
     STACK,
     HandlerSettings,
     environment_problems,
@@ -132,7 +133,7 @@ class PythonFunctionArgs:
     # What the handler reads (its class in trainops_runtime.settings): the environment is built
     # from it, so names, types and defaults are the handler's own.
     settings: HandlerSettings | None = None
-    # A caller's own handler's variables (trainops' own, `TRAINOPS_*`, come only from settings).
+    # A caller's own handler's variables; trainops' own (`TRAINOPS_*`) come only from settings.
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # The model catalog (model -> entry, see trainops_runtime.catalog), shipped as a file in
     # the code archive: environment variables are limited to 4 KB per function.
@@ -312,6 +313,12 @@ class PythonFunction(pulumi.ComponentResource):
             raise ValueError(
                 f"{name}: {type(args.settings).__name__} are {args.settings.module}'s settings, "
                 f"not {module}'s (use {wanted})"
+            )
+        own = sorted(name for name in args.environment if name.startswith(PREFIX))
+        if own:
+            raise ValueError(
+                f"{name}: {', '.join(own)}: trainops' own variables come from the handler's "
+                "settings class (PythonFunctionArgs.settings), not from environment"
             )
         given = {*args.environment, *(args.settings.environment() if args.settings else {})}
         problems = environment_problems(module, {STACK.name, *given})

@@ -78,6 +78,29 @@ class RetryableError(RuntimeError):
     """Raised to make the caller (Lambda async retry, SQS redelivery) try again later."""
 
 
+class StartFailed(Exception):
+    """The start call failed: AWS's error ``code`` and the ``detail``; whether trying again can
+    help (``retryable``) and whether the execution may exist after all (``may_have_started``: a
+    5xx or a timeout, after which only a start with the same token tells)."""
+
+    def __init__(self, code: str, detail: str, *, retryable: bool, may_have_started: bool) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = f"{code}: {detail}"
+        self.retryable = retryable
+        self.may_have_started = may_have_started
+
+
+def start_failed(error: ClientError | BotoCoreError) -> StartFailed:
+    """What a failed start call means for the caller (`StartFailed`), from botocore's error."""
+    return StartFailed(
+        error_code(error),
+        str(error),
+        retryable=is_retryable(error),
+        may_have_started=may_have_taken_effect(error),
+    )
+
+
 def error_code(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", ""))

@@ -17,10 +17,11 @@ from typing import Any, NoReturn, Protocol
 from trainops_runtime import admission
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import ModelCatalog, UnknownModel
-from trainops_runtime.errors import RetryableError
+from trainops_runtime.errors import RetryableError, StartFailed
+from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
-from trainops_runtime.training_slots import Slot, SlotTaken, Stale, new_slot, utc_now
+from trainops_runtime.training_slots import Slot, SlotTaken, Stale, slot_for, utc_now
 
 TRIGGER = "queue"
 MAX_REASON_CHARS = 1024  # what the DLQ's reason attribute and the event keep
@@ -40,19 +41,6 @@ class Deferred(Exception):
     """Back-pressure: the platform is at capacity; the message waits in the queue."""
 
 
-class StartFailed(Exception):
-    """The start call failed: AWS's error ``code`` and the ``detail``; whether trying again can
-    help (``retryable``) and whether the execution may exist after all (``may_have_started``: a
-    5xx or a timeout, after which only a start with the same token tells)."""
-
-    def __init__(self, code: str, detail: str, *, retryable: bool, may_have_started: bool) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = f"{code}: {detail}"
-        self.retryable = retryable
-        self.may_have_started = may_have_started
-
-
 class SlotLedger(Protocol):
     """One batch's view of the slot ledger (`adapters.batch_ledger.BatchLedger`)."""
 
@@ -69,10 +57,6 @@ class SlotLedger(Protocol):
     def claim(self, slot: Slot, now: Any) -> None: ...
 
     def release(self, model: str, holder: str) -> None: ...
-
-
-class Log(Protocol):
-    def warning(self, msg: str, *, extra: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -148,14 +132,8 @@ class Intake:
         return self._start(message, request, duplicate=duplicate)
 
     def _slot(self, request: TrainingRequest, now: Any) -> Slot:
-        return new_slot(
-            request.model,
-            holder=request.idempotency_token(),
-            request_id=request.request_id,
-            trigger=TRIGGER,
-            longest_run_minutes=self.catalog.get(request.model).longest_run_minutes,
-            now=now,
-        )
+        longest = self.catalog.get(request.model).longest_run_minutes
+        return slot_for(request, trigger=TRIGGER, longest_run_minutes=longest, now=now)
 
     def _start(
         self, message: Message, request: TrainingRequest, *, duplicate: bool

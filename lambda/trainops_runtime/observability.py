@@ -7,13 +7,22 @@ Powertools always adds a `service` dimension; trainops adds `Stack`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from trainops_runtime import settings
 
 SERVICE = "trainops"
 METRICS_NAMESPACE = "trainops"
 STACK_DIMENSION = "Stack"
+
+
+class Log(Protocol):
+    """What the domain code logs through (Powertools' Logger in the functions, a list in tests)."""
+
+    def info(self, msg: str, *, extra: Mapping[str, Any]) -> None: ...
+
+    def warning(self, msg: str, *, extra: Mapping[str, Any]) -> None: ...
 
 
 def metric_dimensions(stack: str) -> dict[str, str]:

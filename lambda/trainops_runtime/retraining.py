@@ -13,18 +13,18 @@ fakes; the handler (`handlers/start_retraining.py`) wires the adapters behind th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.errors import RetryableError
-from trainops_runtime.intake import StartFailed
+from trainops_runtime.errors import RetryableError, StartFailed
+from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import StartOutcome
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
-from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken, new_slot, utc_now
+from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken, slot_for, utc_now
 
 TRIGGER = "schedule"
 
@@ -65,12 +65,6 @@ def request_for(tick: Tick) -> TrainingRequest:
     )
 
 
-class Log(Protocol):
-    def info(self, msg: str, *, extra: Mapping[str, Any]) -> None: ...
-
-    def warning(self, msg: str, *, extra: Mapping[str, Any]) -> None: ...
-
-
 @dataclass(frozen=True)
 class RetrainingPorts:
     """What a tick needs from the world."""
@@ -87,6 +81,9 @@ class RetrainingPorts:
     start: Callable[[TrainingRequest], str]  # the execution's ARN; raises `StartFailed`
     publish: Callable[..., object]
     notify: Callable[[str, str], object]  # subject, message (nothing when no topic)
+    # adds one to a metric (`RetrainingStarted` as soon as the start succeeded, so a failing
+    # announcement cannot lose it; `RetrainingSkipped`)
+    count: Callable[[str], object]
     log: Log
 
 
@@ -106,14 +103,8 @@ class Retraining:
         if skipped is not None:
             return skipped
         now = utc_now()
-        slot = new_slot(
-            tick.model,
-            holder=request.idempotency_token(),
-            request_id=request.request_id,
-            trigger=TRIGGER,
-            longest_run_minutes=self.catalog.get(tick.model).longest_run_minutes,
-            now=now,
-        )
+        longest = self.catalog.get(tick.model).longest_run_minutes
+        slot = slot_for(request, trigger=TRIGGER, longest_run_minutes=longest, now=now)
         try:
             previous = self.ports.claim(slot, now)
         except SlotTaken as taken:
@@ -182,6 +173,7 @@ class Retraining:
         self.ports.publish(
             _event(events.TRAINING_SKIPPED, request, reason=reason, discriminator=discriminator)
         )
+        self.ports.count("RetrainingSkipped")
         return {"status": StartOutcome.SKIPPED, "model": request.model, "reason": reason}
 
     def _start(self, request: TrainingRequest, *, duplicate: bool, release: bool) -> dict[str, Any]:
@@ -218,6 +210,7 @@ class Retraining:
                 "model": request.model,
                 "executionArn": execution_arn,
             }
+        self.ports.count("RetrainingStarted")
         self._announce_start(request, execution_arn)
         return {
             "status": StartOutcome.STARTED,

@@ -7,9 +7,10 @@ the defaults of the others. The component builds the function's environment with
 the same class (`QueueWorkerSettings.from_environment()`), and the stack config takes its
 defaults from it (`QueueWorkerSettings.default("backoff_base_seconds")`), so a name, a type or a
 default cannot drift between the three. `PythonFunction` refuses settings of another handler's
-class, and `tests/test_settings.py` checks each class against the code of its handler (the
-adapters a handler uses read their shared variable, e.g. the slots table, by its `Variable`).
-An empty value is a value (only an unset variable takes the default), as `os.environ` has it.
+class, and `tests/test_settings.py` checks each class against the code of its handler (an
+adapter that reads a shared variable itself, the event bus, reads it by its `Variable`).
+An empty value is a value (only an unset variable takes the default), as `os.environ` has it;
+a required one must not be empty.
 
 Standard library only: the Pulumi program imports this module too.
 """
@@ -39,13 +40,6 @@ class Variable:
     def read(self) -> str | None:
         """The value (empty if set empty), or the default when the variable is unset."""
         return os.environ.get(self.name, self.default)
-
-    def require(self) -> str:
-        """The value, or the default; a clear error naming the variable when it has neither."""
-        value = self.read()
-        if value is None:
-            raise KeyError(self.name)  # as os.environ[...] says it
-        return value
 
 
 # Every function (set by PythonFunction).
@@ -145,10 +139,12 @@ class HandlerSettings:
         values: dict[str, Any] = {}
         for f, variable in cls._fields():
             raw = os.environ.get(variable.name)
-            if raw is None:
-                if f.default is dataclasses.MISSING:
+            required = f.default is dataclasses.MISSING
+            if raw is None or (required and not raw):
+                if required:
+                    state = "not set" if raw is None else "empty"
                     raise SettingsError(
-                        f"{cls.module} is misconfigured: {variable.name} is not set"
+                        f"{cls.module} is misconfigured: {variable.name} is {state}"
                     )
                 continue
             kind = kinds[f.name]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS
+from trainops_runtime.training_request import DISPLAY_TOKEN_CHARS, TrainingRequest
 
 # Pipeline steps around the training job (processing, evaluation, registration) and start-up.
 EXPIRY_SLACK = timedelta(hours=1)
@@ -108,6 +108,21 @@ def new_slot(
         trigger=trigger,
         claimed_at=claimed_at,
         expires_at=claimed_at + int(lifetime.total_seconds()),
+    )
+
+
+def slot_for(
+    request: TrainingRequest, *, trigger: str, longest_run_minutes: int, now: datetime
+) -> Slot:
+    """The slot ``request`` claims: held by its idempotency token (the start token, which the
+    outcome handler recomputes from the execution), and named by its request id."""
+    return new_slot(
+        request.model,
+        holder=request.idempotency_token(),
+        request_id=request.request_id,
+        trigger=trigger,
+        longest_run_minutes=longest_run_minutes,
+        now=now,
     )
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
-from trainops_runtime.errors import RetryableError
-from trainops_runtime.intake import Deferred, Intake, IntakePorts, Message, StartFailed
+from trainops_runtime.errors import RetryableError, StartFailed
+from trainops_runtime.intake import Deferred, Intake, IntakePorts, Message
 from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest
 from trainops_runtime.training_slots import Slot, Stale

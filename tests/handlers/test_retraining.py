@@ -13,8 +13,7 @@ import pytest
 
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
-from trainops_runtime.errors import RetryableError
-from trainops_runtime.intake import StartFailed
+from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.outcomes import StartOutcome
 from trainops_runtime.retraining import (
     TRIGGER,
@@ -58,6 +57,8 @@ class World:
     published: list[events.DomainEvent] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     logged: list[str] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)
+    notify_fails: bool = False
 
     def claim(self, slot: Slot, now: datetime) -> Slot | None:
         self.calls.append("claim")
@@ -76,6 +77,11 @@ class World:
             raise self.start_error
         return ARN
 
+    def notify(self, subject: str, text: str) -> None:
+        if self.notify_fails:
+            raise RuntimeError("SNS throttled")
+        self.notices.append(subject)
+
     def info(self, msg: str, *, extra: Any) -> None:
         self.logged.append(msg)
 
@@ -90,7 +96,8 @@ class World:
             changed_since=lambda prefix, since: object() if self.new_data else None,
             start=self.start,
             publish=lambda *published: self.published.extend(published),
-            notify=lambda subject, text: self.notices.append(subject),
+            notify=self.notify,
+            count=self.counted.append,
             log=self,
         )
         return Retraining(catalog(only_when_new_data), ports).run(tick or TICK)
@@ -112,6 +119,7 @@ def test_a_tick_claims_starts_and_announces() -> None:
     assert world.calls == ["claim", "start"]
     assert world.types == [events.TRAINING_REQUESTED, events.TRAINING_STARTED]
     assert world.notices == ["trainops: scheduled retraining of churn started"]
+    assert world.counted == ["RetrainingStarted"]
     assert REQUEST.request_id == "schedule:churn:2026-11-30T04:00:00Z"
 
 
@@ -123,6 +131,16 @@ def test_a_tick_skips_while_another_request_trains_the_model() -> None:
     (skipped,) = world.published
     assert skipped.type == events.TRAINING_SKIPPED
     assert skipped.reason == "churn is still training for another request"
+    assert world.counted == ["RetrainingSkipped"]
+
+
+def test_a_start_is_counted_before_it_is_announced() -> None:
+    """The announcement can fail after the start (SNS, EventBridge); Lambda's retry then finds
+    the tick's own slot and answers as a duplicate, so the start is counted once, here."""
+    world = World(notify_fails=True)
+    with pytest.raises(RuntimeError, match="SNS throttled"):
+        world.run()
+    assert world.counted == ["RetrainingStarted"]
 
 
 @pytest.mark.parametrize(

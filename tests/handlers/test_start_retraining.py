@@ -16,9 +16,8 @@ from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import domain_events, settings
 from trainops_runtime.adapters import clients, event_bus, slots
-from trainops_runtime.errors import RetryableError
+from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.handlers import start_retraining
-from trainops_runtime.intake import StartFailed
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {

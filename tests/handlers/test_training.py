@@ -167,10 +167,13 @@ def test_sagemaker_errors_are_classified(
         stubber.add_client_error(
             "start_pipeline_execution", service_error_code=code, http_status_code=status
         )
-        with pytest.raises(ClientError) as raised:
+        with pytest.raises(errors.StartFailed) as raised:
             start_training(parse(REQUEST), CATALOG, trigger="queue")
-    assert errors.is_retryable(raised.value) is retryable
-    assert errors.error_code(raised.value) == code
+    assert raised.value.retryable is retryable
+    assert raised.value.code == code
+    # botocore's error stays attached, and is classified the same way
+    assert isinstance(raised.value.__cause__, ClientError)
+    assert errors.is_retryable(raised.value.__cause__) is retryable
 
 
 def test_network_errors_are_retryable() -> None:

@@ -13,9 +13,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
+from trainops_runtime.errors import start_failed
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest
 from trainops_runtime.training_slots import RunningExecution
 
@@ -68,20 +71,24 @@ def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: 
     """Starts (at most once) the execution for this request; returns its ARN.
 
     Raises InvalidRequest before any AWS call when the model or an override is unknown, and
-    botocore's ClientError otherwise (see `errors.is_retryable`).
+    `StartFailed` (retryable or not, and whether the execution may exist after all) when
+    SageMaker does not start it.
     """
     entry = catalog.get(request.model)
     parameters = pipeline_parameters(request, entry)
-    response = clients.client("sagemaker").start_pipeline_execution(
-        PipelineName=entry.pipeline_name,
-        PipelineExecutionDisplayName=request.execution_display_name(trigger),
-        PipelineExecutionDescription=(
-            f"{trigger}: {request.reason or 'no reason given'} "
-            f"(request {request.request_id}, attempt {request.attempt}, by {request.requested_by})"
-        )[:3072],
-        PipelineParameters=parameters,
-        ClientRequestToken=request.idempotency_token(),
-    )
+    try:
+        response = clients.client("sagemaker").start_pipeline_execution(
+            PipelineName=entry.pipeline_name,
+            PipelineExecutionDisplayName=request.execution_display_name(trigger),
+            PipelineExecutionDescription=(
+                f"{trigger}: {request.reason or 'no reason given'} (request "
+                f"{request.request_id}, attempt {request.attempt}, by {request.requested_by})"
+            )[:3072],
+            PipelineParameters=parameters,
+            ClientRequestToken=request.idempotency_token(),
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise start_failed(error) from error
     return str(response["PipelineExecutionArn"])
 
 

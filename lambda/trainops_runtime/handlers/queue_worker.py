@@ -35,6 +35,7 @@ EventBridge, and to Powertools' batch processing, logging and metrics.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,14 +51,13 @@ from trainops_runtime.adapters.batch_ledger import BatchLedger
 from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.errors import error_code, is_retryable, may_have_taken_effect
+from trainops_runtime.errors import error_code
 from trainops_runtime.handlers.instruments import logger, metrics
-from trainops_runtime.intake import TRIGGER, Intake, IntakePorts, Message, StartFailed
+from trainops_runtime.intake import TRIGGER, Intake, IntakePorts, Message
 from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.settings import QueueWorkerSettings
-from trainops_runtime.training_request import TrainingRequest
 
-# what each outcome counts as (the alarms and the dashboard read these)
+# the metric each outcome of a batch adds to (EMF, in the trainops namespace)
 OUTCOME_METRICS = {
     RequestOutcome.STARTED: "TrainingsStarted",
     RequestOutcome.REJECTED: "TrainingRequestsRejected",
@@ -67,17 +67,6 @@ OUTCOME_METRICS = {
 
 def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakePorts:
     """The real adapters behind the use case's ports."""
-
-    def start(request: TrainingRequest) -> str:
-        try:
-            return start_training(request, catalog, trigger=TRIGGER)
-        except (ClientError, BotoCoreError) as error:
-            raise StartFailed(
-                error_code(error),
-                str(error),
-                retryable=is_retryable(error),
-                may_have_started=may_have_taken_effect(error),
-            ) from error
 
     def to_dead_letters(message: Message, group: str, reason: str) -> None:
         dead_letter(
@@ -90,7 +79,7 @@ def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakeP
 
     return IntakePorts(
         ledger=BatchLedger(settings.slots_table),
-        start=start,
+        start=functools.partial(start_training, catalog=catalog, trigger=TRIGGER),
         dead_letter=to_dead_letters,
         publish=event_bus.publish,
         log=logger,

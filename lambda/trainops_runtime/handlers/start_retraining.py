@@ -22,6 +22,7 @@ wires the slot ledger, SageMaker, S3, EventBridge and SNS behind them, and Power
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -40,22 +41,14 @@ from trainops_runtime.adapters.training import (
     start_training,
 )
 from trainops_runtime.catalog import ModelCatalog
-from trainops_runtime.errors import RetryableError, error_code, is_retryable, may_have_taken_effect
+from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.handlers.instruments import logger, metrics
-from trainops_runtime.intake import StartFailed
-from trainops_runtime.outcomes import StartOutcome
 from trainops_runtime.retraining import TRIGGER, InvalidTick, Retraining, RetrainingPorts
 from trainops_runtime.settings import StartRetrainingSettings
 from trainops_runtime.training_request import TrainingRequest
 from trainops_runtime.training_slots import Slot
 
 __all__ = ["InvalidTick", "handler", "run"]
-
-# what each result counts as (the alarms and the dashboard read these)
-STATUS_METRICS = {
-    StartOutcome.STARTED: "RetrainingStarted",
-    StartOutcome.SKIPPED: "RetrainingSkipped",
-}
 
 
 def _claim_in(table: str) -> Callable[[Slot, datetime], Slot | None]:
@@ -86,26 +79,16 @@ def _ports(config: StartRetrainingSettings[str], catalog: ModelCatalog) -> Retra
     """The real adapters behind the tick's ports."""
     table = config.slots_table or None
 
-    def start(request: TrainingRequest) -> str:
-        try:
-            return start_training(request, catalog, trigger=TRIGGER)
-        except (ClientError, BotoCoreError) as error:
-            raise StartFailed(
-                error_code(error),
-                str(error),
-                retryable=is_retryable(error),
-                may_have_started=may_have_taken_effect(error),
-            ) from error
-
     return RetrainingPorts(
         claim=_claim_in(table) if table else None,
         release=_release_in(table),
         running=lambda model: running_executions(model, catalog),
         last_success_started=lambda model: last_success_started(model, catalog),
         changed_since=newest_change_after,
-        start=start,
+        start=functools.partial(start_training, catalog=catalog, trigger=TRIGGER),
         publish=event_bus.publish,
         notify=lambda subject, text: notify(config.notify_topic_arn, subject, text),
+        count=lambda name: metrics.add_metric(name=name, unit=MetricUnit.Count, value=1),
         log=logger,
     )
 
@@ -114,10 +97,7 @@ def run(event: Any) -> dict[str, Any]:
     config = StartRetrainingSettings[str].from_environment()
     catalog = catalog_module.load()
     observability.tag_stack(metrics)
-    result = Retraining(catalog=catalog, ports=_ports(config, catalog)).run(event)
-    if name := STATUS_METRICS.get(result["status"]):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-    return result
+    return Retraining(catalog=catalog, ports=_ports(config, catalog)).run(event)
 
 
 @logger.inject_lambda_context

@@ -61,7 +61,7 @@ __all__ = [
 # How long a handled event is remembered: past EventBridge's retries (an hour here) and
 # Lambda's asynchronous ones (six hours at most).
 REMEMBER_EVENTS_SECONDS = 24 * 3600
-# what each outcome counts as (the alarms and the dashboard read these)
+# the metric each outcome adds to (EMF, in the trainops namespace)
 OUTCOME_METRICS = {
     RunOutcome.SUCCEEDED: "TrainingsSucceeded",
     RunOutcome.REQUEUED: "TrainingsRequeued",
