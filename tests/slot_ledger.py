@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import slots
 
 TABLE = "trainops-test-training-slots"
@@ -23,7 +24,7 @@ def create_table(name: str = TABLE) -> str:
 def held(name: str = TABLE) -> dict[str, str]:
     """Model -> request id of every slot held right now (as the worker would count them)."""
     ledger = slots.read(name)
-    return {model: slot.request_id for model, slot in ledger.held(slots.utc_now()).items()}
+    return {model: slot.request_id for model, slot in ledger.held(training_slots.utc_now()).items()}
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from tests.e2e.platform import SLOTS, Platform
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import held
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import read_model, slots
 
 PIPELINE = "SageMaker Model Building Pipeline Execution Status Change"
@@ -426,7 +427,7 @@ def test_a_schedule_tick_trains_once_however_often_it_is_delivered(platform: Pla
     # It took the model's slot for an execution that has ended; the stall detector's check,
     # once the grace has passed, finds no such execution running and frees it.
     assert held(SLOTS) == {"fraud": TICK_REQUEST}
-    later = slots.utc_now() + slots.RECONCILE_GRACE + timedelta(minutes=1)
+    later = training_slots.utc_now() + training_slots.RECONCILE_GRACE + timedelta(minutes=1)
     freed = slots.reconcile(SLOTS, {"fraud": [], "churn": []}, {"fraud": 60}, now=later).freed
     assert [slot.request_id for slot in freed] == [TICK_REQUEST]
     assert held(SLOTS) == {}

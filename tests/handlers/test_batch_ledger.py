@@ -7,21 +7,23 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.slot_ledger import TABLE
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import slots
-from trainops_runtime.adapters.batch_ledger import RACED, BatchLedger, Stale
+from trainops_runtime.adapters.batch_ledger import RACED, BatchLedger
 from trainops_runtime.errors import RetryableError
 from trainops_runtime.training_request import TrainingRequest
+from trainops_runtime.training_slots import Stale
 
 
-def slot(request_id: str, model: str) -> slots.Slot:
+def slot(request_id: str, model: str) -> training_slots.Slot:
     request = TrainingRequest(model=model, request_id=request_id, requested_by="tests")
-    return slots.new_slot(
+    return training_slots.new_slot(
         model,
         holder=request.idempotency_token(),
         request_id=request_id,
         trigger="queue",
         longest_run_minutes=60,
-        now=slots.utc_now(),
+        now=training_slots.utc_now(),
     )
 
 
@@ -47,8 +49,10 @@ def test_the_ledger_is_read_once_and_the_batch_counts_its_own_claims(
     ledger.count()
     ledger.count()
     assert calls == ["read"]
-    ledger.claim(slot("r1", "churn"), slots.utc_now())
-    ledger.claim(slot("r2", "fraud"), slots.utc_now())  # its own claim does not make it stale
+    ledger.claim(slot("r1", "churn"), training_slots.utc_now())
+    ledger.claim(
+        slot("r2", "fraud"), training_slots.utc_now()
+    )  # its own claim does not make it stale
     assert ledger.running == 2
     assert slots.read(TABLE).version == 2
 
@@ -60,13 +64,13 @@ def test_a_rival_claim_makes_every_later_claim_wait_without_asking(
     ledger.count()
     rival = BatchLedger(TABLE)
     rival.count()
-    rival.claim(slot("theirs", "fraud"), slots.utc_now())
+    rival.claim(slot("theirs", "fraud"), training_slots.utc_now())
     with pytest.raises(Stale, match="waiting to recount"):
-        ledger.claim(slot("mine", "churn"), slots.utc_now())
+        ledger.claim(slot("mine", "churn"), training_slots.utc_now())
     assert ledger.stale == RACED
     made = len(calls)
     with pytest.raises(Stale):
-        ledger.claim(slot("mine-too", "drift"), slots.utc_now())
+        ledger.claim(slot("mine-too", "drift"), training_slots.utc_now())
     assert len(calls) == made  # no call: the count is known to be stale
     assert "churn" not in ledger.held
 
@@ -74,7 +78,7 @@ def test_a_rival_claim_makes_every_later_claim_wait_without_asking(
 def test_a_failed_read_makes_the_batch_wait_without_another_call(
     slot_ledger: str, calls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def throttled(table: str) -> slots.Ledger:
+    def throttled(table: str) -> training_slots.Ledger:
         calls.append("read")
         raise ClientError({"Error": {"Code": "ThrottlingException"}}, "GetItem")
 

@@ -19,7 +19,7 @@ from tests.queue_helpers import deliver, drain, receive_event, send
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import errors
+from trainops_runtime import errors, training_slots
 from trainops_runtime.adapters import clients, slots
 from trainops_runtime.adapters.request_queue import (
     MAX_MESSAGE_BYTES,
@@ -382,11 +382,11 @@ def test_a_failed_capacity_query_is_not_repeated_for_every_model(
 ORIGINAL_CLAIM = slots.claim
 
 
-def claim_as(model: str, request_id: str, *, trigger: str, now: Any = None) -> slots.Slot:
+def claim_as(model: str, request_id: str, *, trigger: str, now: Any = None) -> training_slots.Slot:
     """Takes ``model``'s slot the way another starter (a tick, another worker) would."""
     request = TrainingRequest(model=model, request_id=request_id, requested_by="elsewhere")
-    moment = now or slots.utc_now()
-    slot = slots.new_slot(
+    moment = now or training_slots.utc_now()
+    slot = training_slots.new_slot(
         model,
         holder=request.idempotency_token(),
         request_id=request_id,
@@ -422,7 +422,9 @@ def test_a_model_held_by_a_schedule_tick_makes_its_request_wait(
 
 def test_an_expired_slot_does_not_block_its_model(queues: Queues, pipelines: PipelineSim) -> None:
     """A slot whose release was lost stops counting after the model's longest run (+ slack)."""
-    claim_as("churn", "req-lost-end", trigger="queue", now=slots.utc_now() - timedelta(days=1))
+    claim_as(
+        "churn", "req-lost-end", trigger="queue", now=training_slots.utc_now() - timedelta(days=1)
+    )
     queues.request("churn", "req-next")
     assert queues.poll() == {"batchItemFailures": []}
     assert len(pipelines.executions("trainops-test-churn")) == 1
@@ -438,7 +440,7 @@ def test_a_claim_that_lost_a_race_waits_instead_of_overshooting(
     monkeypatch.setenv("TRAINOPS_MAX_CONCURRENT_TRAININGS", "3")
     read = slots.read
 
-    def read_then_lose_the_race(table: str) -> slots.Ledger:
+    def read_then_lose_the_race(table: str) -> training_slots.Ledger:
         ledger = read(table)
         claim_as("other", "req-concurrent-worker", trigger="queue")
         return ledger
@@ -446,7 +448,7 @@ def test_a_claim_that_lost_a_race_waits_instead_of_overshooting(
     monkeypatch.setattr(slots, "read", read_then_lose_the_race)
     claims: list[str] = []
 
-    def counted_claim(table: str, slot: slots.Slot, **kwargs: Any) -> Any:
+    def counted_claim(table: str, slot: training_slots.Slot, **kwargs: Any) -> Any:
         claims.append(slot.model)
         return ORIGINAL_CLAIM(table, slot, **kwargs)
 
@@ -495,7 +497,7 @@ def test_a_duplicate_renews_its_claim_and_keeps_it_when_its_start_fails(
 ) -> None:
     """The slot may cover the execution its first delivery started: a failing duplicate must
     not free it, and its claim time is renewed so the stall check's grace starts again."""
-    an_hour_ago = slots.utc_now() - timedelta(hours=1)
+    an_hour_ago = training_slots.utc_now() - timedelta(hours=1)
     claim_as("fraud", "req-first-delivery", trigger="queue", now=an_hour_ago)
     throttle_pipeline(monkeypatch, "trainops-test-fraud")
     queues.request("fraud", "req-first-delivery")

@@ -13,6 +13,7 @@ from tests.handlers.slot_helpers import hold
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.handlers import slot_keeper
@@ -39,7 +40,7 @@ def sim(pipelines: PipelineSim, slot_ledger: str, monkeypatch: pytest.MonkeyPatc
 
 
 def claim(request: TrainingRequest, minutes_ago: int) -> None:
-    hold(request, slots.utc_now() - timedelta(minutes=minutes_ago))
+    hold(request, training_slots.utc_now() - timedelta(minutes=minutes_ago))
 
 
 def test_one_sweep_frees_lost_slots_keeps_live_ones_and_counts_outsiders(
@@ -62,7 +63,7 @@ def test_one_sweep_frees_lost_slots_keeps_live_ones_and_counts_outsiders(
     assert (emf["TrainingSlotsFreed"], emf["TrainingSlotsAdopted"]) == ([1.0], [1.0])
     assert emf["Stack"] == "test"
     assert held() == {"fraud": "r-live", "ranker": ""}
-    assert slots.read(TABLE).slots["ranker"].holder == slots.adopted_holder(console)
+    assert slots.read(TABLE).slots["ranker"].holder == training_slots.adopted_holder(console)
     # a second sweep changes nothing
     assert slot_keeper.run() == {"slotsFreed": 0, "slotsAdopted": 0, "slotsExtended": 0}
     slot_keeper.metrics.flush_metrics()

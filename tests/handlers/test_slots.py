@@ -8,6 +8,7 @@ import pytest
 
 from tests.handlers import slot_helpers
 from tests.slot_ledger import TABLE
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import RunningExecution
 from trainops_runtime.training_request import TrainingRequest
@@ -20,11 +21,11 @@ def request(request_id: str, model: str = "churn") -> TrainingRequest:
     return TrainingRequest(model=model, request_id=request_id, requested_by="tests")
 
 
-def slot_for(req: TrainingRequest, *, now: datetime = NOW) -> slots.Slot:
+def slot_for(req: TrainingRequest, *, now: datetime = NOW) -> training_slots.Slot:
     return slot_helpers.slot_for(req, now)
 
 
-def hold(req: TrainingRequest, *, at: datetime = NOW) -> slots.Slot:
+def hold(req: TrainingRequest, *, at: datetime = NOW) -> training_slots.Slot:
     return slot_helpers.hold(req, at)
 
 
@@ -48,7 +49,7 @@ def running(req: TrainingRequest, execution_id: str, trigger: str = "queue") -> 
 
 def reconcile_churn(
     running_executions: list[RunningExecution], now: datetime
-) -> slots.Reconciliation:
+) -> training_slots.Reconciliation:
     """A sweep that finds ``running_executions`` of churn (a 60-minute model) running."""
     return slots.reconcile(TABLE, {"churn": running_executions}, {"churn": 60}, now=now)
 
@@ -72,7 +73,7 @@ def test_a_claim_takes_a_free_slot_and_counts_a_version(slot_ledger: str) -> Non
 
 def test_a_held_slot_refuses_another_request_and_names_the_holder(slot_ledger: str) -> None:
     hold(request("r-1"))
-    with pytest.raises(slots.SlotTaken) as taken:
+    with pytest.raises(training_slots.SlotTaken) as taken:
         slots.claim(TABLE, slot_for(request("r-2")), now=NOW, expected_version=None)
     assert str(taken.value) == "churn is still training for request r-1 (queue)"
     assert taken.value.holder is not None
@@ -89,7 +90,7 @@ def test_the_same_request_may_claim_again(slot_ledger: str) -> None:
 
 def test_a_stale_count_cannot_claim(slot_ledger: str) -> None:
     slots.claim(TABLE, slot_for(request("f-1", "fraud")), now=NOW, expected_version=0)
-    with pytest.raises(slots.LedgerChanged, match="from version 0 to 1"):
+    with pytest.raises(training_slots.LedgerChanged, match="from version 0 to 1"):
         slots.claim(TABLE, slot_for(request("c-1")), now=NOW, expected_version=0)
     assert set(slots.read(TABLE).slots) == {"fraud"}
 
@@ -115,9 +116,9 @@ def test_release_frees_only_the_holders_slot(slot_ledger: str) -> None:
 
 def test_reconcile_frees_a_slot_whose_execution_is_gone_after_the_grace(slot_ledger: str) -> None:
     hold(request("r-lost-end"))
-    within_grace = NOW + slots.RECONCILE_GRACE - timedelta(seconds=1)
+    within_grace = NOW + training_slots.RECONCILE_GRACE - timedelta(seconds=1)
     assert reconcile_churn([], within_grace).freed == []
-    result = reconcile_churn([], NOW + slots.RECONCILE_GRACE)
+    result = reconcile_churn([], NOW + training_slots.RECONCILE_GRACE)
     assert [s.request_id for s in result.freed] == ["r-lost-end"]
     assert result.adopted == []
     assert slots.read(TABLE).slots == {}
@@ -136,13 +137,13 @@ def test_reconcile_counts_an_execution_started_outside_trainops(slot_ledger: str
     console = execution("fraud", "console1")
     result = slots.reconcile(TABLE, {"fraud": [console], "churn": []}, {"fraud": 60}, now=NOW)
     (adopted,) = result.adopted
-    assert adopted.holder == slots.adopted_holder(console.execution_arn)
+    assert adopted.holder == training_slots.adopted_holder(console.execution_arn)
     assert adopted.trigger == "adopted"
     assert slots.read(TABLE).held(NOW) == {"fraud": adopted}
     # the next check keeps it, and its end (training_outcome) frees it by execution ARN
     assert slots.reconcile(TABLE, {"fraud": [console]}, {"fraud": 60}, now=NOW).adopted == []
     assert slots.release(
-        TABLE, "fraud", "not-its-token", slots.adopted_holder(console.execution_arn)
+        TABLE, "fraud", "not-its-token", training_slots.adopted_holder(console.execution_arn)
     )
 
 
@@ -153,7 +154,9 @@ def test_reconcile_swaps_a_lost_slot_for_the_execution_that_runs(slot_ledger: st
     console = running(request("r-manual"), "m1", trigger="manual")
     result = reconcile_churn([console], NOW + timedelta(hours=1))
     assert [s.request_id for s in result.freed] == ["r-stale"]
-    assert [s.holder for s in result.adopted] == [slots.adopted_holder(console.execution_arn)]
+    assert [s.holder for s in result.adopted] == [
+        training_slots.adopted_holder(console.execution_arn)
+    ]
 
 
 def test_a_renewal_keeps_the_count_and_needs_the_holder(slot_ledger: str) -> None:
@@ -188,7 +191,7 @@ def test_the_reconcile_race_with_a_renewal_keeps_the_slot(
     hold(req)
     read = slots.read
 
-    def read_then_renew(table: str) -> slots.Ledger:
+    def read_then_renew(table: str) -> training_slots.Ledger:
         ledger = read(table)
         slots.renew(table, slot_for(req, now=NOW + timedelta(hours=1)))
         return ledger
@@ -205,9 +208,9 @@ def test_reconcile_adopts_a_run_whose_own_slot_expired(slot_ledger: str) -> None
     hold(req, at=NOW - timedelta(hours=3))
     run = running(req, "o1")
     (adopted,) = reconcile_churn([run], NOW).adopted
-    assert adopted.holder == slots.adopted_holder(run.execution_arn)
+    assert adopted.holder == training_slots.adopted_holder(run.execution_arn)
     assert slots.read(TABLE).held(NOW) == {"churn": adopted}
-    assert str(slots.SlotTaken("churn", adopted)) == (
+    assert str(training_slots.SlotTaken("churn", adopted)) == (
         f"churn is still training for execution {run.execution_arn}"
     )
 
@@ -234,10 +237,10 @@ def test_a_run_that_outlasts_its_estimate_keeps_its_slot(slot_ledger: str) -> No
     # 60-minute run + 60 minutes slack: at 1h45 it has 15 minutes left and still runs
     later = NOW + timedelta(minutes=105)
     (extended,) = reconcile_churn([running(req, "l1")], later).extended
-    assert extended.expires_at == int((later + slots.EXPIRY_SLACK).timestamp())
+    assert extended.expires_at == int((later + training_slots.EXPIRY_SLACK).timestamp())
     assert slots.read(TABLE).held(NOW + timedelta(minutes=150)) == {"churn": extended}
     # with plenty of time left nothing is rewritten
-    assert reconcile_churn([running(req, "l1")], later) == slots.Reconciliation(
+    assert reconcile_churn([running(req, "l1")], later) == training_slots.Reconciliation(
         freed=[], adopted=[], extended=[]
     )
 

@@ -10,6 +10,7 @@ from botocore.stub import Stubber
 
 from tests.catalog_file import use_catalog
 from trainops_runtime import catalog as catalog_module
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import clients, slots
 from trainops_runtime.handlers import stall_detector
 from trainops_runtime.settings import StallDetectorSettings
@@ -292,7 +293,7 @@ def test_with_a_training_queue_it_keeps_the_slot_ledger_true(
     claimed = NOW - timedelta(hours=1)
     slots.claim(
         slot_ledger,
-        slots.new_slot(
+        training_slots.new_slot(
             "churn",
             holder=lost.idempotency_token(),
             request_id="req-lost-end",
@@ -338,7 +339,7 @@ def test_with_a_training_queue_it_keeps_the_slot_ledger_true(
     assert (result["slotsFreed"], result["slotsAdopted"]) == (1, 1)
     ledger = slots.read(slot_ledger)
     assert set(ledger.slots) == {"fraud"}
-    assert ledger.slots["fraud"].holder == slots.adopted_holder(console)
+    assert ledger.slots["fraud"].holder == training_slots.adopted_holder(console)
     stall_detector.metrics.flush_metrics()
     (blob,) = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line

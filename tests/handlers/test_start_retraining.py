@@ -14,7 +14,7 @@ from tests.event_sink import EventSink
 from tests.handlers.slot_helpers import hold
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
-from trainops_runtime import domain_events, settings
+from trainops_runtime import domain_events, retraining, settings, training_slots
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.handlers import start_retraining
@@ -222,7 +222,7 @@ def test_start_is_notified(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_a_malformed_tick_raises(sim: PipelineSim) -> None:
-    with pytest.raises(start_retraining.InvalidTick, match="unexpected schedule payload"):
+    with pytest.raises(retraining.InvalidTick, match="unexpected schedule payload"):
         start_retraining.run({"model": "churn"})
     assert sim.executions("trainops-test-churn") == []
 
@@ -276,7 +276,7 @@ def test_a_tick_skips_while_a_queued_request_trains_its_model(
     ledger_sim: PipelineSim, event_sink: EventSink
 ) -> None:
     queued = TrainingRequest(model="churn", request_id="req-queued", requested_by="tests")
-    hold(queued, slots.utc_now())
+    hold(queued, training_slots.utc_now())
     result = start_retraining.run(TICK)
     assert result["status"] == "skipped"
     assert result["reason"] == "churn is still training for request req-queued (queue)"

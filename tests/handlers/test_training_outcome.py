@@ -16,6 +16,7 @@ from tests.queue_helpers import deliver, drain
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
+from trainops_runtime import completion, training_slots
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.errors import is_retryable_failure
@@ -278,7 +279,7 @@ def test_an_execution_started_outside_trainops_gets_its_own_request_id(
     [
         ({"detail-type": "Something Else"}, "not a pipeline execution status change"),
         (
-            {"detail-type": training_outcome.EVENT_DETAIL_TYPE, "detail": {}},
+            {"detail-type": completion.EVENT_DETAIL_TYPE, "detail": {}},
             "status change without",
         ),
     ],
@@ -286,7 +287,7 @@ def test_an_execution_started_outside_trainops_gets_its_own_request_id(
 def test_unexpected_events_fail_loudly(
     setup: dict[str, str], event: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(training_outcome.UnexpectedEvent, match=message):
+    with pytest.raises(completion.UnexpectedEvent, match=message):
         training_outcome.run(event)
 
 
@@ -295,7 +296,7 @@ def test_another_stacks_pipeline_is_refused(setup: dict[str, str]) -> None:
         "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-prod--churn/execution/x",
         "Failed",
     )
-    with pytest.raises(training_outcome.UnexpectedEvent, match="not a pipeline of this stack"):
+    with pytest.raises(completion.UnexpectedEvent, match="not a pipeline of this stack"):
         training_outcome.run(event)
 
 
@@ -319,8 +320,8 @@ def claim_for(request_id: str, attempt: int = 1) -> None:
     request = TrainingRequest(
         model="churn", request_id=request_id, attempt=attempt, requested_by="tests"
     )
-    now = slots.utc_now()
-    slot = slots.new_slot(
+    now = training_slots.utc_now()
+    slot = training_slots.new_slot(
         "churn",
         holder=request.idempotency_token(),
         request_id=request_id,

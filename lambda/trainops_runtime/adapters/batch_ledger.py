@@ -19,11 +19,10 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from trainops_runtime import training_slots
 from trainops_runtime.adapters import slots
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.training_slots import Stale
-
-__all__ = ["MOVED", "RACED", "BatchLedger", "Stale"]
 
 RACED = "another start claimed a training slot meanwhile; waiting to recount"
 MOVED = "the ledger changed since it was read; waiting to recount"
@@ -34,7 +33,7 @@ class BatchLedger:
     table: str
     version: int = 0
     # model -> slot, for every slot held (not expired) when read or claimed by this batch
-    held: dict[str, slots.Slot] = field(default_factory=dict)
+    held: dict[str, training_slots.Slot] = field(default_factory=dict)
     read_done: bool = False
     failure: str | None = None  # a ledger call failed: nothing more is asked of it
     stale: str | None = None  # the count went stale: no more claims
@@ -55,10 +54,10 @@ class BatchLedger:
             self.failure = f"{error_code(error)}: {error}"
             raise RetryableError(f"capacity unknown: {self.failure}") from error
         self.version = ledger.version
-        self.held = ledger.held(slots.utc_now())
+        self.held = ledger.held(training_slots.utc_now())
         self.read_done = True
 
-    def renew(self, slot: slots.Slot) -> None:
+    def renew(self, slot: training_slots.Slot) -> None:
         """A duplicate delivery: the slot is already this request's. Renewing its claim time
         keeps the stall check from freeing it while the execution starts; it counts no change,
         so no one's count goes stale. If the slot is no longer its own, the count is stale."""
@@ -71,16 +70,16 @@ class BatchLedger:
             self.stale = MOVED
             raise Stale(self.stale)
 
-    def claim(self, slot: slots.Slot, now: datetime) -> None:
+    def claim(self, slot: training_slots.Slot, now: datetime) -> None:
         """The model's slot, conditional on the ledger this batch read and its own claims."""
         if self.stale is not None:
             raise Stale(self.stale)
         try:
             slots.claim(self.table, slot, now=now, expected_version=self.version)
-        except slots.SlotTaken as taken:
+        except training_slots.SlotTaken as taken:
             self.stale = RACED  # claimed since the read, so the count is stale too
             raise Stale(str(taken)) from taken
-        except slots.LedgerChanged as changed:
+        except training_slots.LedgerChanged as changed:
             self.stale = RACED
             raise Stale(self.stale) from changed
         except (ClientError, BotoCoreError) as error:

@@ -28,15 +28,6 @@ from botocore.exceptions import ClientError
 from trainops_runtime.adapters import clients
 from trainops_runtime.recording import StoredEvent
 
-__all__ = [
-    "StoredEvent",
-    "append",
-    "head_version",
-    "plain",
-    "read_stream",
-    "streams",
-]
-
 MARKER_PREFIX = "event#"
 MAX_CONFLICT_RETRIES = 5
 CONFLICT_BACKOFF_SECONDS = 0.02

@@ -35,13 +35,8 @@ from botocore.exceptions import ClientError
 
 from trainops_runtime import settings
 from trainops_runtime.adapters import clients
-
-# The domain model of the ledger, named through this adapter by the code that uses both.
 from trainops_runtime.training_slots import (
     ADOPTED,
-    ADOPTED_PREFIX,
-    DEFAULT_SWEEP_INTERVAL,
-    EXPIRY_SLACK,
     RECONCILE_GRACE,
     Ledger,
     LedgerChanged,
@@ -53,35 +48,7 @@ from trainops_runtime.training_slots import (
     holds,
     new_slot,
     sweep_horizon,
-    utc_now,
 )
-
-__all__ = [
-    "ADOPTED",
-    "ADOPTED_PREFIX",
-    "DEFAULT_SWEEP_INTERVAL",
-    "EXPIRY_SLACK",
-    "RECONCILE_GRACE",
-    "Ledger",
-    "LedgerChanged",
-    "Reconciliation",
-    "RunningExecution",
-    "Slot",
-    "SlotTaken",
-    "adopted_holder",
-    "claim",
-    "extend",
-    "holds",
-    "mark_sweep",
-    "new_slot",
-    "read",
-    "reconcile",
-    "release",
-    "renew",
-    "sweep_horizon",
-    "table_name",
-    "utc_now",
-]
 
 TABLE_ENV = settings.SLOTS_TABLE.name
 KEY = {"id": {"S": "training-slots"}}

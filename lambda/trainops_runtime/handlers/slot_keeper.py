@@ -18,7 +18,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import observability
+from trainops_runtime import observability, training_slots
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import (
@@ -43,7 +43,7 @@ def keep(
     *,
     table: str,
     confirm: Callable[[str], bool] = still_running,
-) -> slots.Reconciliation:
+) -> training_slots.Reconciliation:
     """Reconciles the ledger with ``running`` (listed just before) and logs every repair."""
     result = slots.reconcile(
         table,
@@ -70,7 +70,7 @@ def keep(
     return result
 
 
-def add_metrics(target: Metrics, result: slots.Reconciliation) -> None:
+def add_metrics(target: Metrics, result: training_slots.Reconciliation) -> None:
     target.add_metric(name="TrainingSlotsFreed", unit=MetricUnit.Count, value=len(result.freed))
     target.add_metric(name="TrainingSlotsAdopted", unit=MetricUnit.Count, value=len(result.adopted))
 

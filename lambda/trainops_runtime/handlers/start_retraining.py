@@ -43,12 +43,10 @@ from trainops_runtime.adapters.training import (
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, error_code
 from trainops_runtime.handlers.instruments import logger, metrics
-from trainops_runtime.retraining import TRIGGER, InvalidTick, Retraining, RetrainingPorts
+from trainops_runtime.retraining import TRIGGER, Retraining, RetrainingPorts
 from trainops_runtime.settings import StartRetrainingSettings
 from trainops_runtime.training_request import TrainingRequest
 from trainops_runtime.training_slots import Slot
-
-__all__ = ["InvalidTick", "handler", "run"]
 
 
 def _claim_in(table: str) -> Callable[[Slot, datetime], Slot | None]:

@@ -31,32 +31,20 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import observability
+from trainops_runtime import observability, training_slots
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.adapters.notify import notify
 from trainops_runtime.adapters.request_queue import enqueue
 from trainops_runtime.adapters.training import execution_parameters, failure_reason
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.completion import (
-    EVENT_DETAIL_TYPE,
     CompletionPorts,
-    UnexpectedEvent,
     complete,
-    request_from_parameters,
 )
 from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.outcomes import RunOutcome
 from trainops_runtime.settings import TrainingOutcomeSettings
 from trainops_runtime.training_request import TrainingRequest
-
-__all__ = [
-    "EVENT_DETAIL_TYPE",
-    "UnexpectedEvent",
-    "handle_once",
-    "handler",
-    "request_from_parameters",
-    "run",
-]
 
 # How long a handled event is remembered: past EventBridge's retries (an hour here) and
 # Lambda's asynchronous ones (six hours at most).
@@ -82,7 +70,7 @@ def _ports(config: TrainingOutcomeSettings[str]) -> CompletionPorts:
             config.slots_table,
             request.model,
             request.idempotency_token(),
-            slots.adopted_holder(execution_arn),
+            training_slots.adopted_holder(execution_arn),
         )
         logger.info("training slot", extra={"model": request.model, "freed": freed})
 
