@@ -269,17 +269,14 @@ class TrainingEventStore(pulumi.ComponentResource):
             *raw.alarms,
         ]
         if args.platform.alerts is not None:
-            depth, _ = alarms.queue_depth_alarm(
+            site = alarms.AlarmSite(self, args.platform.alerts)
+            depth = site.queue_depth(
                 f"{name}-projector-failures-depth",
-                parent=self,
-                ladder=args.platform.alerts,
                 queue_name=projector_failures.name,
                 description=f"trainops {stack}: stream records the projector gave up on",
             )
-            lag, _ = alarms.metric_alarm(
+            lag = site.metric(
                 f"{name}-projector-iterator-age",
-                parent=self,
-                ladder=args.platform.alerts,
                 description=f"trainops {stack}: the read model lags the event store by > 5 minutes",
                 metric=alarms.Metric(
                     "AWS/Lambda",

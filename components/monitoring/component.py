@@ -226,10 +226,8 @@ class TrainingMonitor(pulumi.ComponentResource):
             # Failed executions of every pipeline of the stack, counted by the rule that matches
             # them: one alarm (and escalation twin: "executions keep failing") for any number of
             # models, where one ExecutionFailed alarm per pipeline would grow with them.
-            executions_failed, _ = alarms.metric_alarm(
+            executions_failed = alarms.AlarmSite(self, self.ladder).metric(
                 f"{name}-pipeline-executions-failed",
-                parent=self,
-                ladder=self.ladder,
                 description=f"trainops {stack}: pipeline executions failed",
                 metric=alarms.Metric(
                     "AWS/Events", "MatchedEvents", {"RuleName": pipeline_failed.rule.name}
@@ -399,10 +397,8 @@ class TrainingMonitor(pulumi.ComponentResource):
             ("StalledTrainingJobs", "training jobs made no progress"),
             ("OverrunningPipelineExecutions", "pipeline executions are close to their longest run"),
         ):
-            warning, _ = alarms.metric_alarm(
+            warning = alarms.AlarmSite(self, self.ladder).metric(
                 f"{name}-{metric.lower()}",
-                parent=self,
-                ladder=self.ladder,
                 description=f"trainops {stack}: {description}",
                 metric=alarms.Metric(
                     observability.METRICS_NAMESPACE, metric, dimensions, "Maximum"
@@ -451,10 +447,8 @@ class TrainingMonitor(pulumi.ComponentResource):
             )
         created = []
         for label, query, threshold, comparison, periods in specs:
-            warning, _ = alarms.metric_alarm(
+            warning = alarms.AlarmSite(self, self.ladder).metric(
                 f"{name}-training-host-{label}",
-                parent=self,
-                ladder=self.ladder,
                 description=f"training hosts: {label} {comparison} {threshold}",
                 metric=alarms.Query(query),
                 condition=alarms.Condition(

@@ -172,18 +172,15 @@ def build_endpoint(
             opts=child,
         )
     dimensions = {"EndpointName": endpoint_name, "VariantName": endpoint.variant_name}
-    errors, _ = alarms.metric_alarm(
+    site = alarms.AlarmSite(parent, args.ladder)
+    errors = site.metric(
         f"{name}-endpoint-5xx",
-        parent=parent,
-        ladder=args.ladder,
         description=f"{endpoint_name}: the model returned 5xx errors",
         metric=alarms.Metric("AWS/SageMaker", "Invocation5XXErrors", dimensions),
         condition=alarms.Condition(threshold=endpoint.errors_5xx_threshold),
     )
-    latency, _ = alarms.metric_alarm(
+    latency = site.metric(
         f"{name}-endpoint-latency-p99",
-        parent=parent,
-        ladder=args.ladder,
         description=f"{endpoint_name}: p99 model latency above {endpoint.latency_p99_ms} ms",
         metric=alarms.Metric("AWS/SageMaker", "ModelLatency", dimensions, "p99"),
         # ModelLatency is published in microseconds.
@@ -320,10 +317,8 @@ def build_bias_monitoring(
             ("high", "Maximum", "GreaterThanThreshold", alarm.threshold),
             ("low", "Minimum", "LessThanThreshold", -alarm.threshold),
         ):
-            warning, _ = alarms.metric_alarm(
+            warning = alarms.AlarmSite(parent, args.ladder).metric(
                 f"{name}-bias-{slug}-{bound}",
-                parent=parent,
-                ladder=args.ladder,
                 description=(
                     f"{endpoint_name}: bias {alarm.metric} for {alarm.facet}={alarm.facet_value} "
                     f"beyond +/-{alarm.threshold}"

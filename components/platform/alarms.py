@@ -190,59 +190,56 @@ class Query:
         return {"metric_queries": [query]}
 
 
-def metric_alarm(
-    name: str,
-    *,
-    parent: pulumi.Resource,
-    ladder: AlertLadder,
-    description: str,
-    metric: Metric | Query,
-    condition: Condition | None = None,
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
-    """An alarm on one metric or query, and its escalation twin."""
-    condition = condition or Condition()
-    limit = metric.max_window_seconds
-    if limit is not None and condition.period_seconds * condition.evaluation_periods > limit:
-        raise ValueError(
-            f"{name}: a Metrics Insights alarm evaluates at most {limit // 60} minutes of data"
+@dataclass(frozen=True)
+class AlarmSite:
+    """Where a component's alarms are made: under ``parent``, notifying ``ladder`` (whose
+    escalation twins the platform-critical composite alarm collects)."""
+
+    parent: pulumi.Resource
+    ladder: AlertLadder
+
+    def metric(
+        self,
+        name: str,
+        *,
+        description: str,
+        metric: Metric | Query,
+        condition: Condition | None = None,
+    ) -> aws.cloudwatch.MetricAlarm:
+        """An alarm on one metric or query: the first tier, returned; its escalation twin is
+        made too and registered on the ladder."""
+        condition = condition or Condition()
+        limit = metric.max_window_seconds
+        if limit is not None and condition.period_seconds * condition.evaluation_periods > limit:
+            raise ValueError(
+                f"{name}: a Metrics Insights alarm evaluates at most {limit // 60} minutes of data"
+            )
+        warning, _ = _alarm_pair(
+            name,
+            parent=self.parent,
+            ladder=self.ladder,
+            description=description,
+            condition=condition,
+            signal=metric.signal(condition.period_seconds, description),
+            max_window_seconds=limit,
         )
-    return _alarm_pair(
-        name,
-        parent=parent,
-        ladder=ladder,
-        description=description,
-        condition=condition,
-        signal=metric.signal(condition.period_seconds, description),
-        max_window_seconds=limit,
-    )
+        return warning
 
-
-def queue_depth_alarm(
-    name: str,
-    *,
-    parent: pulumi.Resource,
-    ladder: AlertLadder,
-    queue_name: pulumi.Input[str],
-    description: str,
-) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm | None]:
-    """Alarms as soon as one message waits in a dead-letter queue."""
-    return metric_alarm(
-        name,
-        parent=parent,
-        ladder=ladder,
-        description=description,
-        metric=Metric(
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum"
-        ),
-        condition=Condition(period_seconds=60),
-    )
-
-
-def alarm_arns(
-    pairs: Sequence[tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]],
-) -> list[pulumi.Output[str]]:
-    """The first-tier alarm ARNs of some pairs (for dashboards)."""
-    return [warning.arn for warning, _ in pairs]
+    def queue_depth(
+        self, name: str, *, queue_name: pulumi.Input[str], description: str
+    ) -> aws.cloudwatch.MetricAlarm:
+        """Alarms as soon as one message waits in a dead-letter queue."""
+        return self.metric(
+            name,
+            description=description,
+            metric=Metric(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": queue_name},
+                "Maximum",
+            ),
+            condition=Condition(period_seconds=60),
+        )
 
 
 # CloudWatch's PutCompositeAlarm: at most 100 alarms referenced by one rule, and a rule of at

@@ -101,17 +101,14 @@ def rule_with_target(
         dimensions: dict[str, pulumi.Input[str]] = {"RuleName": rule.name}
         if event_bus_name is not None:
             dimensions["EventBusName"] = event_bus_name
-        failed, _ = alarms.metric_alarm(
+        site = alarms.AlarmSite(parent, ladder)
+        failed = site.metric(
             f"{name}-failed-invocations",
-            parent=parent,
-            ladder=ladder,
             description=f"{description}: deliveries to the target failed",
             metric=alarms.Metric("AWS/Events", "FailedInvocations", dimensions),
         )
-        depth, _ = alarms.queue_depth_alarm(
+        depth = site.queue_depth(
             f"{name}-dlq-depth",
-            parent=parent,
-            ladder=ladder,
             queue_name=dead_letters.name,
             description=f"{description}: events gave up and wait in the dead-letter queue",
         )

@@ -340,29 +340,24 @@ class PythonFunction(pulumi.ComponentResource):
         function cannot keep up.
         """
         created = []
-        warning, _ = alarms.metric_alarm(
+        site = alarms.AlarmSite(self, ladder)
+        warning = site.metric(
             f"{name}-errors",
-            parent=self,
-            ladder=ladder,
             description=f"{function_name}: errors in the last 5 minutes",
             metric=alarms.Metric("AWS/Lambda", "Errors", {"FunctionName": function_name}),
         )
         created.append(warning)
         if ladder.lambda_throttle_alarms:
-            warning, _ = alarms.metric_alarm(
+            warning = site.metric(
                 f"{name}-throttles",
-                parent=self,
-                ladder=ladder,
                 description=f"{function_name}: throttled in each of the last 3 periods of 5 min",
                 metric=alarms.Metric("AWS/Lambda", "Throttles", {"FunctionName": function_name}),
                 condition=alarms.Condition(threshold=1, evaluation_periods=3),
             )
             created.append(warning)
         if failure_queue is not None:
-            warning, _ = alarms.queue_depth_alarm(
+            warning = site.queue_depth(
                 f"{name}-failures-depth",
-                parent=self,
-                ladder=ladder,
                 queue_name=failure_queue.name,
                 description=f"{function_name}: asynchronous invocations failed after retries",
             )

@@ -192,10 +192,8 @@ class ScheduledRetraining(pulumi.ComponentResource):
         if function.failure_queue_name is not None:
             dead_letter_names.append(function.failure_queue_name)
         if args.platform.alerts is not None:
-            warning, _ = alarms.queue_depth_alarm(
+            warning = alarms.AlarmSite(self, args.platform.alerts).queue_depth(
                 f"{name}-dlq-depth",
-                parent=self,
-                ladder=args.platform.alerts,
                 queue_name=dead_letters.name,
                 description=f"trainops {stack}: Scheduler could not deliver a retraining tick",
             )

@@ -248,17 +248,14 @@ class TrainingQueue(pulumi.ComponentResource):
             first_tier += keeper.alarms
             functions.append(keeper.function_name)
         if args.platform.alerts is not None:
-            dlq_alarm, _ = alarms.queue_depth_alarm(
+            site = alarms.AlarmSite(self, args.platform.alerts)
+            dlq_alarm = site.queue_depth(
                 f"{name}-dlq-depth",
-                parent=self,
-                ladder=args.platform.alerts,
                 queue_name=dead_letters.name,
                 description=f"trainops {stack}: training requests were rejected or gave up",
             )
-            age_alarm, _ = alarms.metric_alarm(
+            age_alarm = site.metric(
                 f"{name}-oldest-request-age",
-                parent=self,
-                ladder=args.platform.alerts,
                 description=(
                     f"trainops {stack}: a training request waited more than "
                     f"{args.oldest_request_alarm_minutes} minutes"
