@@ -9,7 +9,7 @@ there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -161,3 +161,52 @@ def sweep_horizon(ledger: Ledger, now: datetime) -> timedelta:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep of the ledger should change, decided from one read and one listing."""
+
+    extend: list[tuple[Slot, int]]  # a running execution's slot, and its new expiry
+    free: list[Slot]  # slots no running execution holds, older than the grace
+    adopt: list[tuple[Slot, RunningExecution]]  # a slot to take for an execution that has none
+
+
+def plan_sweep(
+    ledger: Ledger,
+    running: Mapping[str, Sequence[RunningExecution]],
+    longest_run_minutes: Mapping[str, int],
+    *,
+    now: datetime,
+    grace: timedelta = RECONCILE_GRACE,
+) -> SweepPlan:
+    """The sweep's decisions (`adapters.slots.reconcile` says why each is right, and carries
+    them out conditionally): ``running`` is model -> its executions that hold a slot, newest
+    first, listed before the ledger was read."""
+    horizon = sweep_horizon(ledger, now)
+    held = ledger.held(now)
+    plan = SweepPlan(extend=[], free=[], adopt=[])
+    for model, slot in held.items():
+        executions = running.get(model, ())
+        if any(holds(slot, execution) for execution in executions):
+            if slot.expires_at - now.timestamp() < horizon.total_seconds():
+                plan.extend.append((slot, int((now + 2 * horizon).timestamp())))
+            continue
+        if now - datetime.fromtimestamp(slot.claimed_at, UTC) < grace:
+            continue
+        plan.free.append(slot)
+    live = set(held) - {slot.model for slot in plan.free}
+    for model, executions in running.items():
+        if model in live or not executions or model not in longest_run_minutes:
+            continue
+        execution = executions[-1]  # listed newest first: the oldest has held the model longest
+        adopted = new_slot(
+            model,
+            holder=adopted_holder(execution.execution_arn),
+            request_id="",
+            trigger=ADOPTED,
+            longest_run_minutes=longest_run_minutes[model],
+            now=now,
+        )
+        plan.adopt.append((adopted, execution))
+    return plan

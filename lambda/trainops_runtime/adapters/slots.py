@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -36,7 +36,6 @@ from botocore.exceptions import ClientError
 from trainops_runtime import settings
 from trainops_runtime.adapters import clients
 from trainops_runtime.training_slots import (
-    ADOPTED,
     RECONCILE_GRACE,
     Ledger,
     LedgerChanged,
@@ -44,10 +43,7 @@ from trainops_runtime.training_slots import (
     RunningExecution,
     Slot,
     SlotTaken,
-    adopted_holder,
-    holds,
-    new_slot,
-    sweep_horizon,
+    plan_sweep,
 )
 
 TABLE_ENV = settings.SLOTS_TABLE.name
@@ -255,41 +251,26 @@ def reconcile(
     Every change is conditional, so a claim or release racing this one wins. The sweep's time is
     recorded, so the next one knows the interval.
     """
-    ledger = read(table)
+    plan = plan_sweep(read(table), running, longest_run_minutes, now=now, grace=grace)
     result = Reconciliation(freed=[], adopted=[], extended=[])
-    horizon = sweep_horizon(ledger, now)
-    held = ledger.held(now)
-    for model, slot in held.items():
-        executions = running.get(model, ())
-        if any(holds(slot, execution) for execution in executions):
-            if slot.expires_at - now.timestamp() < horizon.total_seconds():
-                longer = replace(slot, expires_at=int((now + 2 * horizon).timestamp()))
-                if extend(table, slot, longer.expires_at):
-                    result.extended.append(longer)
-            continue
-        if now - datetime.fromtimestamp(slot.claimed_at, UTC) < grace:
-            continue
-        if release(table, model, slot.holder, claimed_at=slot.claimed_at):
+    for slot, expires_at in plan.extend:
+        if extend(table, slot, expires_at):
+            result.extended.append(replace(slot, expires_at=expires_at))
+    still_held = set()  # a free that lost a race: the model's slot is someone's again
+    for slot in plan.free:
+        if release(table, slot.model, slot.holder, claimed_at=slot.claimed_at):
             result.freed.append(slot)
-    live = set(held) - {slot.model for slot in result.freed}
-    for model, executions in running.items():
-        if model in live or not executions or model not in longest_run_minutes:
+        else:
+            still_held.add(slot.model)
+    for slot, execution in plan.adopt:
+        if slot.model in still_held:
             continue
-        execution = executions[-1]  # listed newest first: the oldest has held the model longest
-        slot = new_slot(
-            model,
-            holder=adopted_holder(execution.execution_arn),
-            request_id="",
-            trigger=ADOPTED,
-            longest_run_minutes=longest_run_minutes[model],
-            now=now,
-        )
         try:
             claim(table, slot, now=now, expected_version=None)
         except (SlotTaken, LedgerChanged):
             continue  # claimed meanwhile by a start
         if still_running is not None and not still_running(execution.execution_arn):
-            release(table, model, slot.holder)
+            release(table, slot.model, slot.holder)
             continue
         result.adopted.append(slot)
     mark_sweep(table, now)
