@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from trainops_runtime import training_slots
+from trainops_runtime import settings, training_slots
 from trainops_runtime.adapters import slots
 
 TABLE = "trainops-test-training-slots"
@@ -30,5 +30,5 @@ def held(name: str = TABLE) -> dict[str, str]:
 @pytest.fixture
 def slot_ledger(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     """Creates the ledger table and points handlers at it (TRAINOPS_SLOTS_TABLE)."""
-    monkeypatch.setenv(slots.TABLE_ENV, create_table())
+    monkeypatch.setenv(settings.SLOTS_TABLE.name, create_table())
     return TABLE

@@ -13,7 +13,7 @@ from tests.handlers.slot_helpers import hold
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import training_slots
+from trainops_runtime import settings, training_slots
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.handlers import slot_keeper
@@ -70,6 +70,6 @@ def test_one_sweep_frees_lost_slots_keeps_live_ones_and_counts_outsiders(
 
 
 def test_the_keeper_needs_the_table(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(slots.TABLE_ENV)
+    monkeypatch.delenv(settings.SLOTS_TABLE.name)
     with pytest.raises(RuntimeError, match="TRAINOPS_SLOTS_TABLE is not set"):
         slot_keeper.run()

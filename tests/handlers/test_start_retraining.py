@@ -37,6 +37,11 @@ CATALOG = {
 TICK = {"model": "churn", "scheduledTime": "2026-11-22T06:00:00Z"}
 
 
+def ledger_table() -> str | None:
+    """The slot ledger the tick uses (None: the stack has no training queue)."""
+    return settings.SLOTS_TABLE.read() or None
+
+
 def only_when_new_data(monkeypatch: pytest.MonkeyPatch, model: str) -> None:
     """The catalog the program ships when ``model`` retrains only on new data."""
     use_catalog(
@@ -66,7 +71,7 @@ def sim(
     if request.param == "ledger":
         request.getfixturevalue("slot_ledger")
     else:
-        monkeypatch.delenv(slots.TABLE_ENV, raising=False)
+        monkeypatch.delenv(settings.SLOTS_TABLE.name, raising=False)
     return with_pipelines(pipelines, monkeypatch)
 
 
@@ -139,7 +144,7 @@ def test_a_tick_while_an_execution_runs_starts_none_and_records_why(
     assert skipped["detail"]["requestId"] == "schedule:churn:2026-11-22T06:00:00Z"
     assert skipped["detail"]["reason"] == (
         "churn is still training for request schedule:churn:2026-11-21T06:00:00Z (schedule)"
-        if slots.table_name()
+        if ledger_table()
         else f"execution {earlier['executionArn']} is still Executing"
     )
 
@@ -172,7 +177,7 @@ def fresh_data(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> str:
 def end(sim: PipelineSim, execution_arn: str, request_id: str) -> None:
     """SageMaker ends the execution; with a ledger, training_outcome frees its slot."""
     sim.finish(execution_arn, "Succeeded")
-    table = slots.table_name()
+    table = ledger_table()
     if table is not None:
         assert slots.release(table, "churn", held_token(request_id))
 
@@ -229,7 +234,7 @@ def test_a_malformed_tick_raises(sim: PipelineSim) -> None:
 
 def expect_overlap_listing(stubber: Stubber) -> None:
     """Without a ledger the tick first lists the model's executions; with one it lists none."""
-    if slots.table_name() is None:
+    if ledger_table() is None:
         stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
 
 

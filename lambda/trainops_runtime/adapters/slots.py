@@ -33,7 +33,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from trainops_runtime import settings
 from trainops_runtime.adapters import clients
 from trainops_runtime.training_slots import (
     RECONCILE_GRACE,
@@ -46,14 +45,8 @@ from trainops_runtime.training_slots import (
     plan_sweep,
 )
 
-TABLE_ENV = settings.SLOTS_TABLE.name
 KEY = {"id": {"S": "training-slots"}}
 SLOT_PREFIX = "model:"
-
-
-def table_name() -> str | None:
-    """The slots table, or None when this stack has no training queue (ticks then ask SageMaker)."""
-    return settings.SLOTS_TABLE.read() or None
 
 
 def _attribute(slot: Slot) -> dict[str, Any]:
