@@ -8,8 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from trainops_runtime import domain_events
-from trainops_runtime.adapters import event_bus
+from trainops_runtime import domain_events, settings
 
 BUS = "trainops-test-training"
 
@@ -57,5 +56,5 @@ class EventSink:
 
 @pytest.fixture
 def event_sink(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> EventSink:
-    monkeypatch.setenv(event_bus.BUS_ENV_VAR, BUS)
+    monkeypatch.setenv(settings.EVENT_BUS.name, BUS)
     return EventSink()

@@ -111,10 +111,10 @@ def test_every_handler_module_is_declared() -> None:
 
 
 def test_the_reader_follows_imports() -> None:
-    """The check above is only as good as its reader: the queue worker reads the bus through
-    `adapters.event_bus`, not in its own code."""
-    assert "TRAINOPS_EVENT_BUS" in reads("queue_worker")
-    assert "TRAINOPS_EVENT_BUS" not in reads("slot_keeper")
+    """The check above is only as good as its reader: every handler reads the stack's name
+    through `observability` and the catalog's path through `catalog`, not in its own code."""
+    assert {"TRAINOPS_STACK", "TRAINOPS_CATALOG_FILE"} <= reads("queue_worker")
+    assert "TRAINOPS_CATALOG_FILE" not in reads("stop_maintenance")  # it loads no catalog
 
 
 def test_settings_go_out_as_the_environment_and_come_back(monkeypatch) -> None:

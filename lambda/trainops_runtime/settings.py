@@ -7,8 +7,9 @@ the defaults of the others. The component builds the function's environment with
 the same class (`QueueWorkerSettings.from_environment()`), and the stack config takes its
 defaults from it (`QueueWorkerSettings.default("backoff_base_seconds")`), so a name, a type or a
 default cannot drift between the three. `PythonFunction` refuses settings of another handler's
-class, and `tests/test_settings.py` checks each class against the code of its handler (an
-adapter that reads a shared variable itself, the event bus, reads it by its `Variable`).
+class, and `tests/test_settings.py` checks that no code reads a variable its handler's class
+does not declare (only the two every function has, the stack and the catalog path, are read
+directly, by `observability` and `catalog`).
 An empty value is a value (only an unset variable takes the default), as `os.environ` has it;
 a required one must not be empty.
 
@@ -46,7 +47,7 @@ class Variable:
 STACK = Variable("TRAINOPS_STACK", default="unknown")
 # Test and local runs only: the model catalog's path (deployed code carries it beside itself).
 CATALOG_FILE = Variable("TRAINOPS_CATALOG_FILE")
-# Shared resources, set when their feature is on (read by the adapters that use them).
+# Shared resources, set when their feature is on.
 EVENT_BUS = Variable("TRAINOPS_EVENT_BUS")
 SLOTS_TABLE = Variable("TRAINOPS_SLOTS_TABLE")
 EVENT_TABLE = Variable("TRAINOPS_EVENT_TABLE")

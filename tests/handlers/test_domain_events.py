@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from trainops_runtime import domain_events
-from trainops_runtime.adapters import clients, event_bus
+from trainops_runtime.adapters import clients
 from trainops_runtime.adapters.event_bus import PublishError, publish
 from trainops_runtime.domain_events import DomainEvent
 
@@ -60,12 +60,12 @@ def test_unknown_types_and_triggers_are_refused() -> None:
         DomainEvent(type="TrainingStarted", model="m", request_id="r", attempt=1, trigger="cron")
 
 
-def test_without_a_bus_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(event_bus.BUS_ENV_VAR, raising=False)
-    assert publish(STARTED) == 0
+def test_without_a_bus_nothing_is_sent() -> None:
+    assert publish(None, STARTED) == 0
+    assert publish("", STARTED) == 0  # an empty setting is no bus too
 
 
-def test_events_reach_the_bus(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_events_reach_the_bus(moto_aws: None) -> None:
     events = boto3.client("events")
     sqs = boto3.client("sqs")
     events.create_event_bus(Name="training")
@@ -81,10 +81,8 @@ def test_events_reach_the_bus(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -
     events.put_targets(
         Rule="all", EventBusName="training", Targets=[{"Id": "sink", "Arn": queue_arn}]
     )
-    monkeypatch.setenv(event_bus.BUS_ENV_VAR, "training")
-
     many = [DomainEvent(**{**STARTED.__dict__, "request_id": f"req-{i}"}) for i in range(12)]
-    assert publish(*many) == 12  # two PutEvents calls of at most 10
+    assert publish("training", *many) == 12  # two PutEvents calls of at most 10
 
     received = []
     while True:
@@ -102,10 +100,7 @@ def test_events_reach_the_bus(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -
     assert {e["detail-type"] for e in received} == {"TrainingStarted"}
 
 
-def test_a_rejected_entry_raises_instead_of_vanishing(
-    moto_aws: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(event_bus.BUS_ENV_VAR, "training")
+def test_a_rejected_entry_raises_instead_of_vanishing(moto_aws: None) -> None:
     with Stubber(clients.client("events")) as stubber:
         stubber.add_response(
             "put_events",
@@ -115,4 +110,4 @@ def test_a_rejected_entry_raises_instead_of_vanishing(
             },
         )
         with pytest.raises(PublishError, match="TrainingStarted: InternalFailure try again"):
-            publish(STARTED)
+            publish("training", STARTED)

@@ -114,10 +114,10 @@ def test_a_start_whose_announcement_failed_is_announced_by_the_retry(
     the execution running and publishes it, so the history is not left without the start."""
     real_publish = event_bus.publish
 
-    def failing_for_started(*events: domain_events.DomainEvent) -> int:
+    def failing_for_started(bus: str | None, *events: domain_events.DomainEvent) -> int:
         if any(e.type == domain_events.TRAINING_STARTED for e in events):
             raise event_bus.PublishError("EventBridge rejected 1 event(s)")
-        return real_publish(*events)
+        return real_publish(bus, *events)
 
     monkeypatch.setattr(event_bus, "publish", failing_for_started)
     with pytest.raises(event_bus.PublishError):

@@ -1,33 +1,24 @@
 """Publishing domain events to the training bus (EventBridge PutEvents).
 
-No bus configured means event sourcing is off for this stack: nothing is published, nothing
-fails. A rejected entry raises `PublishError` naming each event and AWS's reason.
+No bus (the handler's settings name none) means event sourcing is off for this stack: nothing
+is published, nothing fails. A rejected entry raises `PublishError` naming each event and AWS's
+reason.
 """
 
 from __future__ import annotations
 
-from trainops_runtime import settings
 from trainops_runtime.adapters import clients
 from trainops_runtime.domain_events import DomainEvent
-
-BUS_ENV_VAR = settings.EVENT_BUS.name
 
 
 class PublishError(RuntimeError):
     """EventBridge did not accept an event; raised so the invocation is retried."""
 
 
-def bus_name() -> str | None:
-    return settings.EVENT_BUS.read() or None
-
-
-def publish(*events: DomainEvent) -> int:
-    """Puts the events on the training bus; returns how many were sent (0 when none is set).
-
-    No bus configured means event sourcing is disabled for this stack: nothing to record.
-    """
-    bus = bus_name()
-    if bus is None or not events:
+def publish(bus: str | None, *events: DomainEvent) -> int:
+    """Puts the events on ``bus``; returns how many were sent (0 when there is no bus: event
+    sourcing is disabled for this stack, nothing to record)."""
+    if not bus or not events:
         return 0
     sent = 0
     for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries

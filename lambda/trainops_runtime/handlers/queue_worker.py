@@ -81,7 +81,7 @@ def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakeP
         ledger=BatchLedger(settings.slots_table),
         start=functools.partial(start_training, catalog=catalog, trigger=TRIGGER),
         dead_letter=to_dead_letters,
-        publish=event_bus.publish,
+        publish=functools.partial(event_bus.publish, settings.event_bus),
         log=logger,
     )
 

@@ -84,7 +84,7 @@ def _ports(config: StartRetrainingSettings[str], catalog: ModelCatalog) -> Retra
         last_success_started=lambda model: last_success_started(model, catalog),
         changed_since=newest_change_after,
         start=functools.partial(start_training, catalog=catalog, trigger=TRIGGER),
-        publish=event_bus.publish,
+        publish=functools.partial(event_bus.publish, config.event_bus),
         notify=lambda subject, text: notify(config.notify_topic_arn, subject, text),
         count=lambda name: metrics.add_metric(name=name, unit=MetricUnit.Count, value=1),
         log=logger,

@@ -21,6 +21,7 @@ re-queued message's deduplication id and the start token keep a request from tra
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -80,7 +81,7 @@ def _ports(config: TrainingOutcomeSettings[str]) -> CompletionPorts:
         failure_reason=failure_reason,
         free_slot=free_slot,
         requeue=(lambda retry: enqueue(queue_url, retry)) if queue_url else None,
-        publish=event_bus.publish,
+        publish=functools.partial(event_bus.publish, config.event_bus),
         notify_success=lambda subject, text: notify(config.success_topic_arn, subject, text),
         notify_critical=lambda subject, text: notify(config.critical_topic_arn, subject, text),
     )
