@@ -54,7 +54,7 @@ def _variables_read(tree: ast.Module) -> set[str]:
     declared = {
         name for name, value in vars(settings).items() if isinstance(value, settings.Variable)
     }
-    return {
+    through_module = {
         node.attr
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
@@ -62,6 +62,14 @@ def _variables_read(tree: ast.Module) -> set[str]:
         and node.value.id in aliases
         and node.attr in declared
     }
+    imported = {  # `from trainops_runtime.settings import SLOTS_TABLE`
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "trainops_runtime.settings"
+        for alias in node.names
+        if alias.name in declared
+    }
+    return through_module | imported
 
 
 def reads(handler: str) -> set[str]:
@@ -115,6 +123,48 @@ def test_the_reader_follows_imports() -> None:
     through `observability` and the catalog's path through `catalog`, not in its own code."""
     assert {"TRAINOPS_STACK", "TRAINOPS_CATALOG_FILE"} <= reads("queue_worker")
     assert "TRAINOPS_CATALOG_FILE" not in reads("stop_maintenance")  # it loads no catalog
+
+
+# What reads the environment itself: the settings classes, and the two variables every function
+# has (the stack's name for metrics, the catalog's path for local runs).
+READS_THE_ENVIRONMENT = {"settings", "observability", "catalog"}
+
+
+def _environment_reads(tree: ast.Module) -> set[str]:
+    """What a module reads from the environment itself: `<Variable>.read()` calls (by the
+    variable's name in `settings`), and `os.environ` / `os.getenv` as "os.environ"."""
+    declared = {
+        name for name, value in vars(settings).items() if isinstance(value, settings.Variable)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+            found.add("os.environ")
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "read"
+        ):
+            continue
+        target = node.func.value
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name in declared:
+            found.add(name)
+    return found
+
+
+def test_nothing_else_reads_the_environment() -> None:
+    """Adapters and domain code get tables, queues, topics and the bus from their handler's
+    settings: outside `settings` itself, only `observability` (the stack's name, for metrics)
+    and `catalog` (the catalog's path, for local runs) read the environment, each its one
+    variable every function has."""
+    readers = {}
+    for path in PACKAGE_DIR.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE_DIR).with_suffix("").parts)
+        if found := _environment_reads(ast.parse(path.read_text(encoding="utf-8"))):
+            readers[module] = found
+    readers.pop("settings")
+    assert readers == {"observability": {"STACK"}, "catalog": {"CATALOG_FILE"}}
 
 
 def test_settings_go_out_as_the_environment_and_come_back(monkeypatch) -> None:

@@ -206,8 +206,8 @@ class AlarmSite:
         metric: Metric | Query,
         condition: Condition | None = None,
     ) -> aws.cloudwatch.MetricAlarm:
-        """An alarm on one metric or query: the first tier, returned; its escalation twin is
-        made too and registered on the ladder."""
+        """An alarm on one metric or query: the first tier, returned; when the ladder escalates,
+        its escalation twin is made too and registered on the ladder."""
         condition = condition or Condition()
         limit = metric.max_window_seconds
         if limit is not None and condition.period_seconds * condition.evaluation_periods > limit:

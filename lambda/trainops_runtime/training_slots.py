@@ -2,9 +2,9 @@
 
 What a slot is (a model's claim by one request's idempotency token, with an expiry), what one
 read of the ledger shows, which execution a slot covers, and how far ahead a running
-execution's slot must stay valid. Pure: the DynamoDB item, its conditional updates and the
-sweep that repairs it are the `adapters.slots` adapter's; why the ledger exists is explained
-there.
+execution's slot must stay valid, and what a sweep should change (`plan_sweep`). Pure: the
+DynamoDB item, its conditional updates and carrying a sweep's plan out are the `adapters.slots`
+adapter's; why the ledger exists is explained there.
 """
 
 from __future__ import annotations

@@ -99,6 +99,9 @@ class World:
     def warning(self, msg: str, *, extra: Any) -> None:
         self.warnings.append(msg)
 
+    def info(self, msg: str, *, extra: Any) -> None:
+        pass  # the use case logs only warnings
+
     @property
     def types(self) -> list[str]:
         return [event.type for event in self.published]

@@ -10,8 +10,8 @@ from tests.handlers import slot_helpers
 from tests.slot_ledger import TABLE
 from trainops_runtime import training_slots
 from trainops_runtime.adapters import slots
-from trainops_runtime.adapters.training import RunningExecution
 from trainops_runtime.training_request import TrainingRequest
+from trainops_runtime.training_slots import RunningExecution
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-{}/execution/{}"
@@ -199,6 +199,27 @@ def test_the_reconcile_race_with_a_renewal_keeps_the_slot(
     monkeypatch.setattr(slots, "read", read_then_renew)
     assert reconcile_churn([], NOW + timedelta(hours=1)).freed == []
     assert read(TABLE).slots["churn"].request_id == "r-redelivered"
+
+
+def test_a_sweep_whose_free_lost_a_race_adopts_nothing_for_that_model(
+    slot_ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome handler frees the slot between the sweep's read and its release: the
+    release frees nothing, and the model is left to the next sweep (its listing is already
+    old) rather than adopted for an execution that may have ended meanwhile."""
+    req = request("r-ending")
+    hold(req)
+    read = slots.read
+
+    def read_then_free(table: str) -> training_slots.Ledger:
+        ledger = read(table)
+        slots.release(table, "churn", req.idempotency_token())
+        return ledger
+
+    monkeypatch.setattr(slots, "read", read_then_free)
+    result = reconcile_churn([execution("churn", "other")], NOW + timedelta(hours=1))
+    assert (result.freed, result.adopted) == ([], [])
+    assert "churn" not in read(TABLE).slots
 
 
 def test_reconcile_adopts_a_run_whose_own_slot_expired(slot_ledger: str) -> None:

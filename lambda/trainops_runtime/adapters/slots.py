@@ -249,7 +249,9 @@ def reconcile(
     for slot, expires_at in plan.extend:
         if extend(table, slot, expires_at):
             result.extended.append(replace(slot, expires_at=expires_at))
-    still_held = set()  # a free that lost a race: the model's slot is someone's again
+    # A free that lost a race (the slot was renewed, re-claimed or already freed since the
+    # read): the model is left to the next sweep, whose listing will be fresh.
+    still_held = set()
     for slot in plan.free:
         if release(table, slot.model, slot.holder, claimed_at=slot.claimed_at):
             result.freed.append(slot)

@@ -22,13 +22,13 @@ from trainops_runtime import observability, training_slots
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import slots
 from trainops_runtime.adapters.training import (
-    RunningExecution,
     pipeline_execution_status,
     running_executions,
 )
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.settings import SlotKeeperSettings
+from trainops_runtime.training_slots import RunningExecution
 
 
 def still_running(execution_arn: str) -> bool:

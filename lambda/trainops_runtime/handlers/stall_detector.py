@@ -35,7 +35,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime import observability, stalls
 from trainops_runtime.adapters.training import (
-    RunningExecution,
     describe_training_job,
     running_executions,
     running_training_jobs,
@@ -47,6 +46,7 @@ from trainops_runtime.handlers import slot_keeper
 from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.settings import StallDetectorSettings
 from trainops_runtime.stalls import Finding, Report, StallPorts, Thresholds, job_findings
+from trainops_runtime.training_slots import RunningExecution
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_NAMES = (
