@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn, Protocol
 
 from trainops_runtime import admission
@@ -54,7 +55,7 @@ class SlotLedger(Protocol):
 
     def renew(self, slot: Slot) -> None: ...
 
-    def claim(self, slot: Slot, now: Any) -> None: ...
+    def claim(self, slot: Slot, now: datetime) -> None: ...
 
     def release(self, model: str, holder: str) -> None: ...
 
@@ -131,7 +132,7 @@ class Intake:
             self._defer(message, request, str(stale))
         return self._start(message, request, duplicate=duplicate)
 
-    def _slot(self, request: TrainingRequest, now: Any) -> Slot:
+    def _slot(self, request: TrainingRequest, now: datetime) -> Slot:
         longest = self.catalog.get(request.model).longest_run_minutes
         return slot_for(request, trigger=TRIGGER, longest_run_minutes=longest, now=now)
 

@@ -214,6 +214,8 @@ class ProjectorSettings(HandlerSettings, Generic[Text], module="projector"):
 HANDLERS: Mapping[str, type[HandlerSettings]] = {
     cls.module: cls for cls in HandlerSettings.__subclasses__()
 }
+if len(HANDLERS) != len(HandlerSettings.__subclasses__()):  # two classes for one handler
+    raise TypeError(f"one settings class per handler: {HandlerSettings.__subclasses__()}")
 
 PREFIX = "TRAINOPS_"
 
