@@ -13,7 +13,7 @@ from cli import offline
 from components.platform import iam
 from components.platform.context import PlatformContext
 from components.platform.lambda_function import LAMBDA_DIR, PythonFunction, PythonFunctionArgs
-from trainops_runtime import settings
+from trainops_runtime import catalog, settings
 
 PACKAGE_DIR = LAMBDA_DIR / "trainops_runtime"
 
@@ -306,3 +306,26 @@ def test_every_function_of_both_stacks_gets_what_its_handler_reads() -> None:
             module = function.inputs["handler"].rsplit(".", 1)[0].split(".")[-1]
             names = set(function.inputs["environment"]["variables"])
             assert settings.environment_problems(module, names) == [], function.name
+            shipped = catalog.ARCHIVE_PATH in function.inputs["code"].assets
+            assert shipped is settings.HANDLERS[module].reads_catalog, function.name
+
+
+@pytest.mark.parametrize("handler", sorted(settings.HANDLERS))
+def test_a_handler_is_shipped_the_catalog_exactly_when_it_loads_it(handler: str) -> None:
+    loads = "catalog" in _imports(_module(f"handlers.{handler}"))
+    assert settings.HANDLERS[handler].reads_catalog is loads
+
+
+def test_a_settings_class_names_its_handler() -> None:
+    assert settings.ProjectorSettings.handler() == "trainops_runtime.handlers.projector.handler"
+    function = PythonFunctionArgs(
+        description="f",
+        platform=PlatformContext(
+            ctx=CTX, key_arn="k", log_retention_days=7, powertools_layer_version=27
+        ),
+        memory_mb=128,
+        timeout_seconds=10,
+        reserved_concurrency=1,
+    )
+    with pytest.raises(ValueError, match="needs a handler, or settings whose class names one"):
+        function.entry_point()

@@ -175,8 +175,6 @@ class TrainingEventStore(pulumi.ComponentResource):
             f"{name}-recorder",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.handlers.recorder.handler",
-                model_catalog=args.platform.model_catalog,
                 description="trainops: appends training events to the event store, once",
                 reserved_concurrency=RECORDER_CONCURRENCY,
                 memory_mb=256,
@@ -213,7 +211,6 @@ class TrainingEventStore(pulumi.ComponentResource):
             f"{name}-projector",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.handlers.projector.handler",
                 description="trainops: keeps the read model in step with the event store",
                 memory_mb=256,
                 timeout_seconds=60,

@@ -376,7 +376,6 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             f"{name}-stopper",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.handlers.stop_maintenance.handler",
                 description="trainops: stop maintenance-window retraining on a critical alarm",
                 reserved_concurrency=1,  # one window to stop; a second alarm finds it stopping
                 memory_mb=256,

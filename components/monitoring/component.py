@@ -352,8 +352,6 @@ class TrainingMonitor(pulumi.ComponentResource):
             f"{name}-stall-detector",
             PythonFunctionArgs(
                 platform=args.platform.with_alerts(self.ladder),
-                handler="trainops_runtime.handlers.stall_detector.handler",
-                model_catalog=args.platform.model_catalog,
                 description="trainops: reports overrunning and stalled training jobs",
                 memory_mb=256,
                 timeout_seconds=120,

@@ -119,7 +119,6 @@ def check_handler(handler: str, source_dir: Path = LAMBDA_DIR) -> None:
 class PythonFunctionArgs:
     """What a caller decides about its function; everything else is the platform's convention."""
 
-    handler: str
     description: str
     platform: PlatformContext
     memory_mb: int
@@ -132,18 +131,32 @@ class PythonFunctionArgs:
     statements: Sequence[iam.Statement] = field(default_factory=list)
     # What the handler reads (its class in trainops_runtime.settings): the environment is built
     # from it, so names, types and defaults are the handler's own.
+    # The platform's model catalog ships in the code archive (environment variables are limited
+    # to 4 KB per function) when the class says the handler reads it.
     settings: HandlerSettings | None = None
     # A caller's own handler's variables; trainops' own (`TRAINOPS_*`) come only from settings.
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    # The model catalog (model -> entry, see trainops_runtime.catalog), shipped as a file in
-    # the code archive: environment variables are limited to 4 KB per function.
-    model_catalog: Mapping[str, Any] | None = None
+    # The entry point; a trainops handler's comes from its settings class.
+    handler: str | None = None
     # Functions invoked asynchronously (EventBridge, Scheduler, S3, SNS) get retries, a maximum
     # event age and a dead-letter queue as their on-failure destination.
     invoked_asynchronously: bool = False
     max_async_retries: int = 2
     max_event_age_seconds: int = 6 * 3600
     source_dir: Path = LAMBDA_DIR
+
+    def entry_point(self) -> str:
+        """The handler: the one given, else the one the settings class configures."""
+        if self.handler is not None:
+            return self.handler
+        if self.settings is None:
+            raise ValueError("a function needs a handler, or settings whose class names one")
+        return self.settings.handler()
+
+    def shipped_catalog(self) -> Mapping[str, Any] | None:
+        """The model catalog when this function's handler reads it, else nothing."""
+        reads = self.settings is not None and self.settings.reads_catalog
+        return self.platform.model_catalog if reads else None
 
 
 class PythonFunction(pulumi.ComponentResource):
@@ -217,8 +230,8 @@ class PythonFunction(pulumi.ComponentResource):
             role=role.arn,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
-            handler=args.handler,
-            code=code_archive(args.source_dir, args.model_catalog),
+            handler=args.entry_point(),
+            code=code_archive(args.source_dir, args.shipped_catalog()),
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             layers=[powertools_layer_arn(ctx, args.platform.powertools_layer_version)],
@@ -292,7 +305,8 @@ class PythonFunction(pulumi.ComponentResource):
 
     @staticmethod
     def _validate(name: str, args: PythonFunctionArgs) -> None:
-        check_handler(args.handler, args.source_dir)
+        handler = args.entry_point()
+        check_handler(handler, args.source_dir)
         function_name = PythonFunction.physical_name(name)
         if len(function_name) > FUNCTION_NAME_MAX or not re.match(
             r"^[A-Za-z0-9_-]+$", function_name
@@ -307,7 +321,7 @@ class PythonFunction(pulumi.ComponentResource):
                 "reserved_concurrency must be at least 1 (0 would disable the function)"
             )
         # the handler reads what its component sets: its own settings class, complete
-        module = args.handler.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+        module = handler.rsplit(".", 1)[0].rsplit(".", 1)[-1]
         if args.settings is not None and args.settings.module != module:
             wanted = HANDLERS[module].__name__ if module in HANDLERS else "none"
             raise ValueError(

@@ -128,9 +128,10 @@ class ScheduledRetraining(pulumi.ComponentResource):
         function = PythonFunction(
             f"{name}-start",
             PythonFunctionArgs(
-                platform=args.platform,
-                handler="trainops_runtime.handlers.start_retraining.handler",
-                model_catalog=self.catalog_with_schedules(args.platform.model_catalog, schedules),
+                # The catalog it ships also says when each model's schedule may start it.
+                platform=args.platform.with_catalog(
+                    self.catalog_with_schedules(args.platform.model_catalog, schedules)
+                ),
                 description="trainops: starts scheduled retraining (idempotent, no overlaps)",
                 # Ticks of many models at one minute queue up behind this cap (Scheduler
                 # invokes asynchronously); each start takes about a second.

@@ -138,8 +138,6 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-worker",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.handlers.queue_worker.handler",
-                model_catalog=args.platform.model_catalog,
                 description="trainops: starts training requests from the queue, with back-pressure",
                 memory_mb=256,
                 timeout_seconds=config.worker_timeout_seconds,
@@ -218,8 +216,6 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-outcome",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.handlers.training_outcome.handler",
-                model_catalog=args.platform.model_catalog,
                 description="trainops: records finished trainings, re-queues retryable failures",
                 reserved_concurrency=OUTCOME_CONCURRENCY,
                 memory_mb=256,
@@ -305,8 +301,6 @@ class TrainingQueue(pulumi.ComponentResource):
             f"{name}-slot-keeper",
             PythonFunctionArgs(
                 platform=args.platform,
-                handler="trainops_runtime.handlers.slot_keeper.handler",
-                model_catalog=args.platform.model_catalog,
                 description="trainops: keeps the training-slot ledger true to what runs",
                 memory_mb=256,
                 timeout_seconds=120,

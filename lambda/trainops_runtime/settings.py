@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar, dataclass_transform
 
+# Where the handler modules live; a settings class names one of them.
+HANDLER_PACKAGE = "trainops_runtime.handlers"
+
 # A resource name or ARN: `str` in the function; in the Pulumi program, whatever the component
 # passes (an `Output[str]` of a resource created in the same run).
 Text = TypeVar("Text")
@@ -96,15 +99,23 @@ class Reads:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(setting,))
 class HandlerSettings:
-    """What one handler reads. A subclass names its handler module (``module=``) and declares
-    each variable with `setting`; it is made a frozen dataclass."""
+    """What one handler reads. A subclass names its handler module (``module=``), says whether
+    the handler loads the model catalog (``reads_catalog=``, so that only those functions ship
+    it), and declares each variable with `setting`; it is made a frozen dataclass."""
 
     module: ClassVar[str]
+    reads_catalog: ClassVar[bool]
 
-    def __init_subclass__(cls, *, module: str, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, module: str, reads_catalog: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.module = module
+        cls.reads_catalog = reads_catalog
         dataclass(frozen=True)(cls)
+
+    @classmethod
+    def handler(cls) -> str:
+        """The Lambda handler this class configures (the function's entry point)."""
+        return f"{HANDLER_PACKAGE}.{cls.module}.handler"
 
     @classmethod
     def _fields(cls) -> list[tuple[dataclasses.Field[Any], Variable]]:
@@ -159,7 +170,9 @@ class HandlerSettings:
         return cls(**values)
 
 
-class QueueWorkerSettings(HandlerSettings, Generic[Text], module="queue_worker"):
+class QueueWorkerSettings(
+    HandlerSettings, Generic[Text], module="queue_worker", reads_catalog=True
+):
     max_concurrent_trainings: int = setting(MAX_CONCURRENT_TRAININGS)
     dlq_url: Text = setting(DLQ_URL)
     training_queue_url: Text = setting(TRAINING_QUEUE_URL)
@@ -169,7 +182,9 @@ class QueueWorkerSettings(HandlerSettings, Generic[Text], module="queue_worker")
     event_bus: Text | None = setting(EVENT_BUS, default=None)
 
 
-class TrainingOutcomeSettings(HandlerSettings, Generic[Text], module="training_outcome"):
+class TrainingOutcomeSettings(
+    HandlerSettings, Generic[Text], module="training_outcome", reads_catalog=True
+):
     max_attempts: int = setting(MAX_ATTEMPTS, default=3)
     # None: no queue to retry through (a failure is final)
     training_queue_url: Text | None = setting(TRAINING_QUEUE_URL, default=None)
@@ -179,20 +194,24 @@ class TrainingOutcomeSettings(HandlerSettings, Generic[Text], module="training_o
     event_bus: Text | None = setting(EVENT_BUS, default=None)
 
 
-class StartRetrainingSettings(HandlerSettings, Generic[Text], module="start_retraining"):
+class StartRetrainingSettings(
+    HandlerSettings, Generic[Text], module="start_retraining", reads_catalog=True
+):
     notify_topic_arn: Text | None = setting(NOTIFY_TOPIC_ARN, default=None)
     # None: no training queue; a tick asks SageMaker what runs instead
     slots_table: Text | None = setting(SLOTS_TABLE, default=None)
     event_bus: Text | None = setting(EVENT_BUS, default=None)
 
 
-class StallDetectorSettings(HandlerSettings, Generic[Text], module="stall_detector"):
+class StallDetectorSettings(
+    HandlerSettings, Generic[Text], module="stall_detector", reads_catalog=True
+):
     overrun_fraction: float = setting(OVERRUN_FRACTION, default=0.8)
     stalled_after_minutes: int = setting(STALLED_AFTER_MINUTES, default=60)
     slots_table: Text | None = setting(SLOTS_TABLE, default=None)
 
 
-class SlotKeeperSettings(HandlerSettings, Generic[Text], module="slot_keeper"):
+class SlotKeeperSettings(HandlerSettings, Generic[Text], module="slot_keeper", reads_catalog=True):
     slots_table: Text = setting(SLOTS_TABLE)
 
 
@@ -201,7 +220,7 @@ class StopMaintenanceSettings(HandlerSettings, Generic[Text], module="stop_maint
     guard_alarm_name: Text = setting(GUARD_ALARM_NAME)
 
 
-class RecorderSettings(HandlerSettings, Generic[Text], module="recorder"):
+class RecorderSettings(HandlerSettings, Generic[Text], module="recorder", reads_catalog=True):
     event_table: Text = setting(EVENT_TABLE)
 
 
