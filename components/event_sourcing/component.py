@@ -24,15 +24,10 @@ import pulumi_aws as aws
 
 from components.event_sourcing.config import EventSourcingConfig
 from components.event_sourcing.notebook import build_notebook
-from components.platform import alarms, buckets, iam, naming, queues
-from components.platform.context import PlatformContext
+from components.platform import alarms, buckets, iam, logs, naming, queues
+from components.platform.context import EventBusRef, PlatformContext
 from components.platform.dashboard import DashboardSources
-from components.platform.event_rules import (
-    EventBusRef,
-    RuleTarget,
-    forward_to_bus,
-    rule_with_target,
-)
+from components.platform.event_rules import RuleTarget, forward_to_bus, rule_with_target
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.roles import service_role
 from components.platform.sagemaker import (
@@ -195,13 +190,11 @@ class TrainingEventStore(pulumi.ComponentResource):
         record_rule = rule_with_target(
             f"{name}-record",
             parent=self,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             description=f"trainops {stack}: record every training event",
             event_bus_name=bus.name,
             event_pattern=recorder_pattern(ctx.account_id),
-            target_arn=recorder.function_arn,
-            lambda_function_name=recorder.function_name,
+            function=recorder,
         )
 
         projector_failures = queues.encrypted_queue(
@@ -357,9 +350,7 @@ class TrainingEventStore(pulumi.ComponentResource):
             name,
             rule_name=f"{name}-forward-sagemaker",
             parent=self,
-            ctx=args.platform.ctx,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             bus_arn=bus_arn,
             event_pattern=forward_pattern(args.platform.ctx, stack),
             description=f"trainops {stack}: SageMaker state changes to the training bus",
@@ -378,12 +369,11 @@ class TrainingEventStore(pulumi.ComponentResource):
         """Firehose writes every (non-replayed) event as one JSON line, partitioned by date."""
         ctx = args.platform.ctx
         child = pulumi.ResourceOptions(parent=self)
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = logs.log_group(
             f"{name}-raw-events-logs",
-            name=f"/trainops/{naming.stack_slug()}/raw-events",
-            retention_in_days=args.platform.log_retention_days,
-            kms_key_id=args.platform.key_arn,
-            opts=child,
+            path=f"/trainops/{naming.stack_slug()}/raw-events",
+            platform=args.platform,
+            parent=self,
         )
         log_stream = aws.cloudwatch.LogStream(
             f"{name}-raw-events-log-stream",
@@ -468,8 +458,7 @@ class TrainingEventStore(pulumi.ComponentResource):
         return rule_with_target(
             f"{name}-raw-events-rule",
             parent=self,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             description=f"trainops {pulumi.get_stack()}: raw training events to S3",
             event_bus_name=bus.name,
             event_pattern=raw_events_pattern(),

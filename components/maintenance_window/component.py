@@ -37,7 +37,7 @@ from components.maintenance_window.specs import (
     task_spec,
     window_spec,
 )
-from components.platform import iam, naming
+from components.platform import iam, logs, naming
 from components.platform.context import PlatformContext
 from components.platform.dashboard import DashboardSources
 from components.platform.data_access import covering_data_statements
@@ -101,12 +101,11 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             content=json.dumps(retrain_document(config.command), indent=2),
             opts=child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = logs.log_group(
             f"{name}-logs",
-            name=f"/trainops/{naming.stack_slug()}/maintenance-window",
-            retention_in_days=args.platform.log_retention_days,
-            kms_key_id=args.platform.key_arn,
-            opts=child,
+            path=f"/trainops/{naming.stack_slug()}/maintenance-window",
+            platform=args.platform,
+            parent=self,
         )
         notify_topic = (
             args.platform.alerts.warning_topic_arn if args.platform.alerts is not None else None
@@ -410,12 +409,10 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         rule = rule_with_target(
             f"{name}-stop-on-critical",
             parent=self,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             description=f"trainops {pulumi.get_stack()}: stop retraining on a critical alarm",
             event_pattern=guard_alarm_pattern(args.guard_alarm_arn or ""),
-            target_arn=function.function_arn,
-            lambda_function_name=function.function_name,
+            function=function,
         )
         return _Stopper(
             function_name=function.function_name,
@@ -431,9 +428,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             name,
             rule_name=f"{name}-results",
             parent=self,
-            ctx=args.platform.ctx,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             bus_arn=args.platform.event_bus.arn,
             event_pattern=run_command_pattern(self.document_name),
             description=f"trainops {pulumi.get_stack()}: forward maintenance-window results",

@@ -18,7 +18,14 @@ from typing import Any
 import pulumi
 
 from components.platform import alarms, buckets, iam
-from components.platform.event_rules import EventBusRef
+
+
+@dataclass
+class EventBusRef:
+    """The training event bus handlers publish domain events to (when event sourcing is on)."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
 
 
 @dataclass(frozen=True)

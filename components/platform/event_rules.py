@@ -16,15 +16,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import alarms, iam, queues
+from components.platform.context import PlatformContext
+from components.platform.lambda_function import PythonFunction
 from components.platform.roles import service_role
-
-
-@dataclass
-class EventBusRef:
-    """The training event bus handlers publish domain events to (when event sourcing is on)."""
-
-    name: pulumi.Input[str]
-    arn: pulumi.Input[str]
 
 
 @dataclass
@@ -41,22 +35,26 @@ def rule_with_target(
     name: str,
     *,
     parent: pulumi.Resource,
-    key_arn: pulumi.Input[str],
-    ladder: alarms.AlertLadder | None,
+    platform: PlatformContext,
     description: str,
-    target_arn: pulumi.Input[str],
+    target_arn: pulumi.Input[str] | None = None,
+    function: PythonFunction | None = None,
     event_pattern: Mapping[str, Any] | None = None,
     schedule_expression: str | None = None,
     event_bus_name: pulumi.Input[str] | None = None,
     input_transformer: aws.cloudwatch.EventTargetInputTransformerArgsDict | None = None,
     role_arn: pulumi.Input[str] | None = None,
-    lambda_function_name: pulumi.Input[str] | None = None,
     max_event_age_seconds: int = 3600,
     max_retries: int = 10,
 ) -> RuleTarget:
-    """A rule (pattern or schedule), its single target, the target's DLQ and their alarms."""
+    """A rule (pattern or schedule), its single target (``function``, which it may invoke, or
+    any other ``target_arn``), the target's DLQ and their alarms, on the platform's key and
+    alert ladder."""
     if (event_pattern is None) == (schedule_expression is None):
         raise ValueError("a rule needs exactly one of event_pattern and schedule_expression")
+    if (target_arn is None) == (function is None):
+        raise ValueError("a rule needs exactly one of target_arn and function")
+    key_arn, ladder = platform.key_arn, platform.alerts
     child = pulumi.ResourceOptions(parent=parent)
     rule = aws.cloudwatch.EventRule(
         name,
@@ -73,11 +71,12 @@ def rule_with_target(
         parent=parent,
         senders=[queues.ServiceSender("events.amazonaws.com", rule.arn)],
     )
-    if lambda_function_name is not None:
+    if function is not None:
+        target_arn = function.function_arn
         aws.lambda_.Permission(
             f"{name}-invoke",
             action="lambda:InvokeFunction",
-            function=lambda_function_name,
+            function=function.function_name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
             opts=child,
@@ -121,9 +120,7 @@ def forward_to_bus(
     *,
     rule_name: str,
     parent: pulumi.Resource,
-    ctx: iam.AwsContext,
-    key_arn: pulumi.Input[str],
-    ladder: alarms.AlertLadder | None,
+    platform: PlatformContext,
     bus_arn: pulumi.Input[str],
     event_pattern: Mapping[str, Any],
     description: str,
@@ -136,7 +133,7 @@ def forward_to_bus(
     forwarder = service_role(
         f"{name}-forward",
         service="events",
-        ctx=ctx,
+        ctx=platform.ctx,
         parent=parent,
         description=role_description,
         statements=[iam.allow(["events:PutEvents"], [bus_arn], sid="ToTrainingBus")],
@@ -144,8 +141,7 @@ def forward_to_bus(
     return rule_with_target(
         rule_name,
         parent=parent,
-        key_arn=key_arn,
-        ladder=ladder,
+        platform=platform,
         description=description,
         event_pattern=event_pattern,
         target_arn=bus_arn,

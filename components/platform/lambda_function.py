@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import alarms, iam, naming, queues
+from components.platform import alarms, iam, logs, naming, queues
 from components.platform.context import PlatformContext
 from components.platform.roles import service_role
 from trainops_runtime import catalog
@@ -180,12 +180,8 @@ class PythonFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         function_name = self.physical_name(name)
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.platform.log_retention_days,
-            kms_key_id=args.platform.key_arn,
-            opts=child,
+        log_group = logs.log_group(
+            f"{name}-logs", path=f"/aws/lambda/{function_name}", platform=args.platform, parent=self
         )
 
         failure_queue: aws.sqs.Queue | None = None

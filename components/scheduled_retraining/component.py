@@ -203,8 +203,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
             finished = rule_with_target(
                 f"{name}-finished",
                 parent=self,
-                key_arn=args.platform.key_arn,
-                ladder=args.platform.alerts,
+                platform=args.platform,
                 description=f"trainops {stack}: scheduled retraining finished",
                 event_pattern=finished_pattern(ctx, stack),
                 target_arn=notify_topic_arn,

@@ -229,12 +229,10 @@ class TrainingQueue(pulumi.ComponentResource):
         outcome_rule = rule_with_target(
             f"{name}-outcome",
             parent=self,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             description=f"trainops {stack}: pipeline executions ended",
             event_pattern=outcome_pattern(ctx, stack),
-            target_arn=outcome.function_arn,
-            lambda_function_name=outcome.function_name,
+            function=outcome,
         )
 
         first_tier = [*worker.alarms, *outcome.alarms, *outcome_rule.alarms]
@@ -317,12 +315,10 @@ class TrainingQueue(pulumi.ComponentResource):
         schedule = rule_with_target(
             f"{name}-slot-keeper",
             parent=self,
-            key_arn=args.platform.key_arn,
-            ladder=args.platform.alerts,
+            platform=args.platform,
             description=f"trainops {pulumi.get_stack()}: training-slot ledger sweep",
             schedule_expression=SLOT_KEEPER_SCHEDULE,
-            target_arn=function.function_arn,
-            lambda_function_name=function.function_name,
+            function=function,
             max_event_age_seconds=600,  # a late sweep is useless; the next one comes soon
             max_retries=2,
         )

@@ -27,8 +27,7 @@ from components.maintenance_window.specs import (
 )
 from components.platform import iam
 from components.platform.buckets import AccessLogs
-from components.platform.context import PlatformContext, Storage
-from components.platform.event_rules import EventBusRef
+from components.platform.context import EventBusRef, PlatformContext, Storage
 from components.platform.model_config import ModelConfig
 from tests.components.helpers import (
     ALARM,
