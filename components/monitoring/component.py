@@ -152,24 +152,28 @@ class TrainingMonitor(pulumi.ComponentResource):
         stack = pulumi.get_stack()
         child = pulumi.ResourceOptions(parent=self)
 
-        warning = self._topic(f"{name}-warning", "trainops warning", args, child)
-        critical = self._topic(f"{name}-critical", "trainops critical", args, child)
-        for topic_name, topic in (("warning", warning), ("critical", critical)):
-            for index, address in enumerate(config.alert_emails):
-                aws.sns.TopicSubscription(
-                    f"{name}-{topic_name}-email-{index}",
-                    topic=topic.arn,
-                    protocol="email",
-                    endpoint=address,
-                    opts=child,
-                )
-        for index, url in enumerate(config.alert_webhooks):
+        warning = self._topic(f"{name}-warning", "trainops warning", args)
+        critical = self._topic(f"{name}-critical", "trainops critical", args)
+        # People get both tiers by email; webhooks (a pager, a chat relay) get the critical one.
+        subscriptions = [
+            *(
+                (f"{tier}-email-{index}", topic, "email", address)
+                for tier, topic in (("warning", warning), ("critical", critical))
+                for index, address in enumerate(config.alert_emails)
+            ),
+            *(
+                (f"critical-webhook-{index}", critical, "https", url)
+                for index, url in enumerate(config.alert_webhooks)
+            ),
+        ]
+        for suffix, topic, protocol, endpoint in subscriptions:
             aws.sns.TopicSubscription(
-                f"{name}-critical-webhook-{index}",
-                topic=critical.arn,
-                protocol="https",
-                endpoint=url,
-                endpoint_auto_confirms=True,
+                f"{name}-{suffix}",
+                topic=topic.arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                # an HTTPS endpoint confirms by answering, not by a person clicking a link
+                endpoint_auto_confirms=True if protocol == "https" else None,
                 opts=child,
             )
         if config.slack is not None:
@@ -196,6 +200,8 @@ class TrainingMonitor(pulumi.ComponentResource):
             escalate=config.escalate,
             lambda_throttle_alarms=config.lambda_throttle_alarms,
         )
+        # What the monitor builds alarms on its own ladder, which it has just made.
+        platform = args.platform.with_alerts(self.ladder)
         first_tier: list[aws.cloudwatch.MetricAlarm] = []
         dead_letter_queues: list[pulumi.Input[str]] = []
 
@@ -203,8 +209,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             rule_with_target(
                 f"{name}-training-failed",
                 parent=self,
-                key_arn=args.platform.key_arn,
-                ladder=self.ladder,
+                platform=platform,
                 description=f"trainops {stack}: training job failed or hit its runtime limit",
                 event_pattern=training_failure_pattern(stack),
                 target_arn=critical.arn,
@@ -215,8 +220,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             pipeline_failed = rule_with_target(
                 f"{name}-pipeline-failed",
                 parent=self,
-                key_arn=args.platform.key_arn,
-                ladder=self.ladder,
+                platform=platform,
                 description=f"trainops {stack}: pipeline execution failed",
                 event_pattern=pipeline_failure_pattern(ctx, stack),
                 target_arn=critical.arn,
@@ -268,9 +272,7 @@ class TrainingMonitor(pulumi.ComponentResource):
 
     # ---- topics --------------------------------------------------------------------------
 
-    def _topic(
-        self, name: str, display_name: str, args: TrainingMonitorArgs, child: pulumi.ResourceOptions
-    ) -> aws.sns.Topic:
+    def _topic(self, name: str, display_name: str, args: TrainingMonitorArgs) -> aws.sns.Topic:
         return topics.encrypted_topic(
             name,
             display_name=display_name,
@@ -325,6 +327,7 @@ class TrainingMonitor(pulumi.ComponentResource):
 
     def _stall_detector(self, name: str, args: TrainingMonitorArgs) -> _Detector:
         ctx, config = args.platform.ctx, args.config
+        platform = args.platform.with_alerts(self.ladder)
         stack = pulumi.get_stack()
         statements = [
             *start_statements(ctx, stack, start=False),
@@ -351,7 +354,7 @@ class TrainingMonitor(pulumi.ComponentResource):
         function = PythonFunction(
             f"{name}-stall-detector",
             PythonFunctionArgs(
-                platform=args.platform.with_alerts(self.ladder),
+                platform=platform,
                 description="trainops: reports overrunning and stalled training jobs",
                 memory_mb=256,
                 timeout_seconds=120,
@@ -369,12 +372,10 @@ class TrainingMonitor(pulumi.ComponentResource):
         schedule = rule_with_target(
             f"{name}-stall-check",
             parent=self,
-            key_arn=args.platform.key_arn,
-            ladder=self.ladder,
+            platform=platform,
             description=f"trainops {stack}: periodic stall check",
             schedule_expression=config.stall_check_schedule,
-            target_arn=function.function_arn,
-            lambda_function_name=function.function_name,
+            function=function,
             max_event_age_seconds=600,  # a late sweep is useless; the next one comes soon
             max_retries=2,
         )

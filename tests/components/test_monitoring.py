@@ -104,6 +104,12 @@ def test_subscriptions_follow_the_config(run_stack: RunStack) -> None:
     assert [(t, e) for t, p, e in subscriptions if p == "https"] == [
         (arns["critical"], "https://events.pagerduty.example.com/integration/abc/enqueue")
     ]
+    # an HTTPS endpoint confirms by answering; an address only when its person confirms
+    confirms = {
+        s.inputs["protocol"]: s.inputs.get("endpointAutoConfirms")
+        for s in recording.of_type("aws:sns/topicSubscription:TopicSubscription")
+    }
+    assert confirms == {"email": None, "https": True}
     slack = recording.one("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration").inputs
     assert sorted(slack["snsTopicArns"]) == sorted(arns.values())
     guardrail = recording.one("aws:iam/policy:Policy", "monitoring-chatbot-guardrail")
