@@ -60,22 +60,30 @@ class DashboardSources:
         return result
 
 
-def _metric_widget(
-    title: str,
-    region: str,
-    metrics: list[list[Any]],
-    *,
-    stat: str = "Sum",
-    y: int,
-    x: int = 0,
-    width: int = 12,
+class _Grid:
+    """Places widgets top to bottom in rows 24 units wide, so no widget states coordinates: a
+    row holds half-width widgets side by side, or one full-width widget."""
+
+    def __init__(self) -> None:
+        self.widgets: list[dict[str, Any]] = []
+        self.y = 0
+
+    def row(self, *cells: dict[str, Any], full: bool = False, height: int = 6) -> None:
+        """One row of ``cells`` (each a widget's type and properties)."""
+        width = 24 if full else 12
+        for index, cell in enumerate(cells):
+            self.widgets.append(
+                {**cell, "x": index * width, "y": self.y, "width": width, "height": height}
+            )
+        self.y += height
+
+
+def _metrics(
+    title: str, region: str, metrics: list[list[Any]], stat: str = "Sum"
 ) -> dict[str, Any]:
+    """A time-series graph of ``metrics`` (CloudWatch's metric array form), 5-minute points."""
     return {
         "type": "metric",
-        "x": x,
-        "y": y,
-        "width": width,
-        "height": 6,
         "properties": {
             "title": title,
             "region": region,
@@ -85,6 +93,11 @@ def _metric_widget(
             "metrics": metrics,
         },
     }
+
+
+def _per_name(namespace: str, metric: str, dimension: str, names: list[str]) -> list[list[Any]]:
+    """``metric`` once per resource of ``names`` (one line each on the graph)."""
+    return [[namespace, metric, dimension, name] for name in names]
 
 
 def pipeline_search(prefix: str, metric: str) -> str:
@@ -103,151 +116,76 @@ def pipeline_search(prefix: str, metric: str) -> str:
 
 def dashboard_body(resolved: Mapping[str, Any], region: str, stack: str) -> dict[str, Any]:
     """The dashboard JSON from resolved names (queues, dlqs, functions, alarms)."""
-    widgets: list[dict[str, Any]] = [
-        {
-            "type": "text",
-            "x": 0,
-            "y": 0,
-            "width": 24,
-            "height": 2,
-            "properties": {
-                "markdown": (
-                    f"# trainops `{stack}`\nTraining requests, executions, failures and alarms."
-                )
-            },
-        }
-    ]
-    row = 2
-    queues = sorted(resolved["queues"])
-    if queues:
-        widgets.append(
-            _metric_widget(
-                "Training queue depth",
-                region,
-                [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q] for q in queues],
-                stat="Maximum",
-                y=row,
-            )
+    grid = _Grid()
+    heading = f"# trainops `{stack}`\nTraining requests, executions, failures and alarms."
+    grid.row({"type": "text", "properties": {"markdown": heading}}, full=True, height=2)
+
+    def queue_graph(title: str, metric: str, names: list[str]) -> dict[str, Any]:
+        # the highest point of each five minutes: a backlog shows even if drained between samples
+        return _metrics(title, region, _per_name("AWS/SQS", metric, "QueueName", names), "Maximum")
+
+    depth, age = "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"
+    if queues := sorted(resolved["queues"]):
+        grid.row(
+            queue_graph("Training queue depth", depth, queues),
+            queue_graph("Age of oldest request (s)", age, queues),
         )
-        widgets.append(
-            _metric_widget(
-                "Age of oldest request (s)",
-                region,
-                [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q] for q in queues],
-                stat="Maximum",
-                y=row,
-                x=12,
-            )
-        )
-        row += 6
-    dead_letters = sorted(resolved["dead_letter_queues"])
-    if dead_letters:
-        widgets.append(
-            _metric_widget(
-                "Dead-letter queue depths",
-                region,
-                [
-                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q]
-                    for q in dead_letters
-                ],
-                stat="Maximum",
-                y=row,
-                width=24,
-            )
-        )
-        row += 6
-    prefix = resolved.get("pipeline_name_prefix")
-    if prefix:
+    if dead_letters := sorted(resolved["dead_letter_queues"]):
+        grid.row(queue_graph("Dead-letter queue depths", depth, dead_letters), full=True)
+    executions_row: list[dict[str, Any]] = []
+    if prefix := resolved.get("pipeline_name_prefix"):
         # Every execution of the stack's pipelines, however it was started (schedule, queue,
         # console): SageMaker's own counts, summed over the stack's pipelines.
-        widgets.append(
-            _metric_widget(
-                "Pipeline executions started / succeeded / failed",
-                region,
-                [
-                    [
-                        {
-                            "expression": f"SUM({pipeline_search(prefix, metric)})",
-                            "id": metric.lower(),
-                            "label": label,
-                        }
-                    ]
-                    for metric, label in (
-                        ("ExecutionStarted", "started"),
-                        ("ExecutionSucceeded", "succeeded"),
-                        ("ExecutionFailed", "failed"),
-                    )
-                ],
-                y=row,
+        totals = [
+            [
+                {
+                    "expression": f"SUM({pipeline_search(prefix, metric)})",
+                    "id": metric.lower(),
+                    "label": label,
+                }
+            ]
+            for metric, label in (
+                ("ExecutionStarted", "started"),
+                ("ExecutionSucceeded", "succeeded"),
+                ("ExecutionFailed", "failed"),
             )
-        )
-        row += 6
-        widgets.append(
-            _metric_widget(
-                "Failed executions per pipeline",
-                region,
-                [[{"expression": pipeline_search(prefix, "ExecutionFailed"), "id": "failed"}]],
-                y=row,
-            )
-        )
-    if resolved.get("stall_metrics_stack"):
+        ]
+        grid.row(_metrics("Pipeline executions started / succeeded / failed", region, totals))
+        failed = [{"expression": pipeline_search(prefix, "ExecutionFailed"), "id": "failed"}]
+        executions_row.append(_metrics("Failed executions per pipeline", region, [failed]))
+    if stall_stack := resolved.get("stall_metrics_stack"):
         dimensions = [
             part
-            for key, value in observability.metric_dimensions(
-                resolved["stall_metrics_stack"]
-            ).items()
+            for key, value in observability.metric_dimensions(stall_stack).items()
             for part in (key, value)
         ]
-        widgets.append(
-            _metric_widget(
-                "Stalled and overrunning training",
-                region,
-                [
-                    [STALL_METRICS_NAMESPACE, metric, *dimensions]
-                    for metric in (
-                        "StalledTrainingJobs",
-                        "OverrunningTrainingJobs",
-                        "OverrunningPipelineExecutions",
-                        "RunningTrainingJobs",
-                    )
-                ],
-                stat="Maximum",
-                y=row,
-                x=12,
+        stalls = [
+            [STALL_METRICS_NAMESPACE, metric, *dimensions]
+            for metric in (
+                "StalledTrainingJobs",
+                "OverrunningTrainingJobs",
+                "OverrunningPipelineExecutions",
+                "RunningTrainingJobs",
             )
+        ]
+        executions_row.append(
+            _metrics("Stalled and overrunning training", region, stalls, stat="Maximum")
         )
-    row += 6
-    functions = sorted(resolved["functions"])
-    if functions:
-        widgets.append(
-            _metric_widget(
-                "Lambda errors",
-                region,
-                [["AWS/Lambda", "Errors", "FunctionName", f] for f in functions],
-                y=row,
-                width=24,
-            )
-        )
-        row += 6
+    if executions_row:
+        grid.row(*executions_row)
+    if functions := sorted(resolved["functions"]):
+        errors = _per_name("AWS/Lambda", "Errors", "FunctionName", functions)
+        grid.row(_metrics("Lambda errors", region, errors), full=True)
     alarm_arns = sorted(resolved["alarms"])
     for start in range(0, len(alarm_arns), MAX_ALARMS_PER_WIDGET):
-        widgets.append(
-            {
-                "type": "alarm",
-                "x": 0,
-                "y": row,
-                "width": 24,
-                "height": 6,
-                "properties": {
-                    "title": "Alarm states",
-                    "alarms": alarm_arns[start : start + MAX_ALARMS_PER_WIDGET],
-                    "sortBy": "stateUpdatedTimestamp",
-                    "states": ["ALARM", "INSUFFICIENT_DATA", "OK"],
-                },
-            }
-        )
-        row += 6
-    return {"widgets": widgets}
+        states = {
+            "title": "Alarm states",
+            "alarms": alarm_arns[start : start + MAX_ALARMS_PER_WIDGET],
+            "sortBy": "stateUpdatedTimestamp",
+            "states": ["ALARM", "INSUFFICIENT_DATA", "OK"],
+        }
+        grid.row({"type": "alarm", "properties": states}, full=True)
+    return {"widgets": grid.widgets}
 
 
 @dataclass
