@@ -14,8 +14,9 @@ for the destination). It is otherwise as private, TLS-only, and expires its logs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -87,6 +88,28 @@ def _private(name: str, bucket: aws.s3.Bucket, parent: pulumi.Resource) -> pulum
     )
 
 
+def _lifecycle(
+    name: str,
+    bucket: aws.s3.Bucket,
+    parent: pulumi.Resource,
+    versioning: pulumi.Resource,
+    rules: Mapping[str, Mapping[str, Any]],  # BucketLifecycleConfigurationRuleArgsDict's actions
+) -> None:
+    """Lifecycle ``rules`` (rule id -> its actions), each over the whole bucket, created after
+    the versioning whose noncurrent versions they expire."""
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgsDict(
+                id=rule_id, status="Enabled", filter={}, **actions
+            )
+            for rule_id, actions in rules.items()
+        ],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+    )
+
+
 def _versioned(name: str, bucket: aws.s3.Bucket, parent: pulumi.Resource) -> pulumi.Resource:
     return aws.s3.BucketVersioning(
         f"{name}-versioning",
@@ -137,20 +160,18 @@ def access_log_bucket(
         opts=child,
     )
     versioning = _versioned(name, bucket, parent)
-    aws.s3.BucketLifecycleConfiguration(
-        f"{name}-lifecycle",
-        bucket=bucket.id,
-        rules=[
-            {
-                "id": "expire-access-logs",
-                "status": "Enabled",
-                "filter": {},
+    _lifecycle(
+        name,
+        bucket,
+        parent,
+        versioning,
+        {
+            "expire-access-logs": {
                 "expiration": {"days": retention_days},
                 "noncurrent_version_expiration": {"noncurrent_days": 1},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
             }
-        ],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+        },
     )
     policy = _policy(name, bucket, access_log_bucket_policy(bucket.arn, ctx), parent, public_access)
     return bucket, AccessLogs(bucket.bucket, ready=[policy])
@@ -227,27 +248,22 @@ def secure_bucket(
             rule={"default_retention": {"mode": object_lock.mode, "days": object_lock.days}},
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
         )
-    aws.s3.BucketLifecycleConfiguration(
-        f"{name}-lifecycle",
-        bucket=bucket.id,
-        rules=[
-            {
-                "id": "abort-incomplete-multipart-uploads",
-                "status": "Enabled",
-                "filter": {},
+    _lifecycle(
+        name,
+        bucket,
+        parent,
+        versioning,
+        {
+            "abort-incomplete-multipart-uploads": {
                 "abort_incomplete_multipart_upload": {
                     "days_after_initiation": multipart_upload_abort_days
                 },
             },
-            {
-                "id": "expire-old-versions",
-                "status": "Enabled",
-                "filter": {},
+            "expire-old-versions": {
                 "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_days},
                 "expiration": {"expired_object_delete_marker": True},
             },
-        ],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+        },
     )
     _policy(name, bucket, tls_only_bucket_policy(bucket.arn), parent, public_access)
     return bucket
