@@ -68,6 +68,7 @@ platform = PlatformContext(
     key_arn=foundation.key_arn,
     log_retention_days=settings.log_retention_days,
     powertools_layer_version=settings.powertools_layer_version,
+    models=settings.models,
     storage=foundation.storage,
 )
 
@@ -94,7 +95,6 @@ if settings.monitoring.enabled:
         TrainingMonitorArgs(
             config=settings.monitoring,
             platform=platform,
-            models=settings.models,
             execution_roles={model: p.execution_role for model, p in pipelines.items()},
             training_slots=training_slots,
         ),
@@ -127,7 +127,6 @@ if settings.scheduled_retraining.enabled:
         ScheduledRetrainingArgs(
             config=settings.scheduled_retraining,
             platform=platform,
-            models=settings.models,
             training_slots=training_slots,
         ),
     )
@@ -160,7 +159,6 @@ if settings.maintenance_window.enabled:
         MaintenanceWindowArgs(
             config=settings.maintenance_window,
             platform=platform,
-            models=settings.models,
             guard_alarm_name=platform_critical_alarm if alerts else None,
             guard_alarm_arn=ctx.arn("cloudwatch", f"alarm:{platform_critical_alarm}")
             if alerts

@@ -47,7 +47,6 @@ from components.platform.event_rules import (
     rule_with_target,
 )
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
-from components.platform.model_config import ModelConfig
 from components.platform.roles import service_role
 from trainops_runtime.settings import StopMaintenanceSettings
 
@@ -64,7 +63,6 @@ class _Stopper:
 class MaintenanceWindowArgs:
     config: MaintenanceWindowConfig
     platform: PlatformContext
-    models: Mapping[str, ModelConfig]
     # The platform-critical alarm has a fixed name, so it is known before it exists.
     guard_alarm_name: str | None = None
     guard_alarm_arn: str | None = None
@@ -87,7 +85,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         storage = args.platform.buckets
-        models = list(config.models) or sorted(args.models)
+        models = list(config.models) or sorted(args.platform.models)
         if not models:
             raise ValueError("maintenanceWindow is enabled but no models are configured")
         self.document_name = naming.physical_name("retrain", max_length=128)
@@ -131,7 +129,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
                 lambda r, share=share, slot=slot: task_spec(
                     config,
                     models=share,
-                    data_uris=[args.models[model].training_data for model in share],
+                    data_uris=[args.platform.models[model].training_data for model in share],
                     slot=slot,
                     document=r["document"],
                     bucket=r["bucket"],
@@ -339,7 +337,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
             # Shared by every model in the window: one prefix per data bucket covers them all,
             # so the policy (6,144 characters at most) does not grow with the models.
             *covering_data_statements(
-                args.platform.ctx, [args.models[m].training_data for m in models]
+                args.platform.ctx, [args.platform.models[m].training_data for m in models]
             ),
         ]
         if args.config.guard_with_critical_alarm and args.guard_alarm_arn is not None:

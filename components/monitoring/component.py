@@ -61,7 +61,6 @@ class TrainingMonitorArgs:
 
     config: MonitoringConfig
     platform: PlatformContext
-    models: Mapping[str, ModelConfig]
     # Each model's SageMaker execution role (TrainingPipeline): endpoints and bias jobs run as it.
     execution_roles: Mapping[str, ExecutionRole]
     # The training queue's slot ledger, when the stack has a queue: the stall check, which
@@ -216,7 +215,7 @@ class TrainingMonitor(pulumi.ComponentResource):
                 input_transformer=TRAINING_FAILURE_MESSAGE,
             )
         ]
-        if args.models:
+        if args.platform.models:
             pipeline_failed = rule_with_target(
                 f"{name}-pipeline-failed",
                 parent=self,
@@ -243,14 +242,14 @@ class TrainingMonitor(pulumi.ComponentResource):
             dead_letter_queues.append(rule.dead_letter_queue.name)
 
         functions: list[pulumi.Input[str]] = []
-        if args.models:
+        if args.platform.models:
             detector = self._stall_detector(name, args)
             functions.append(detector.function_name)
             first_tier += detector.alarms
             dead_letter_queues += detector.dead_letter_queues
             first_tier += self._stall_alarms(name, stack)
 
-        first_tier += self._host_alarms(name, config, args.models)
+        first_tier += self._host_alarms(name, config, args.platform.models)
         # Endpoint and bias alarms are per model: in the alarm console, not on the dashboard.
         self._endpoints(name, args)
 
@@ -259,9 +258,9 @@ class TrainingMonitor(pulumi.ComponentResource):
         self.dashboard_sources = DashboardSources(
             dead_letter_queues=dead_letter_queues,
             functions=functions,
-            pipeline_name_prefix=naming.model_prefix() if args.models else None,
+            pipeline_name_prefix=naming.model_prefix() if args.platform.models else None,
             alarms=[alarm.arn for alarm in first_tier],
-            stall_metrics_stack=stack if args.models else None,
+            stall_metrics_stack=stack if args.platform.models else None,
         )
         self.register_outputs(
             {
@@ -461,7 +460,7 @@ class TrainingMonitor(pulumi.ComponentResource):
 
     def _endpoints(self, name: str, args: TrainingMonitorArgs) -> list[aws.cloudwatch.MetricAlarm]:
         created = []
-        for model_name, model in models_with_endpoints(args.models).items():
+        for model_name, model in models_with_endpoints(args.platform.models).items():
             endpoint_args = EndpointArgs(
                 model_name=model_name,
                 model=model,

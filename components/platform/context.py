@@ -4,7 +4,7 @@ Every feature needs the same few things from the stack: where it runs (account, 
 partition), the stack's KMS key, how long logs are kept, which Powertools layer its functions
 use, the artifacts bucket and where buckets log their requests (the Foundation's), where alarms
 go (the alert ladder, when monitoring is on), where domain events go (the training bus, when
-event sourcing is on) and the model catalog its functions ship. They were
+event sourcing is on), the stack's models, and the model catalog its functions ship. They were
 threaded through every component's Args one by one; the context carries them together, so a
 feature's Args say only what is particular to that feature.
 """
@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 
 from components.platform import alarms, buckets, iam
+from components.platform.model_config import ModelConfig
 
 
 @dataclass
@@ -48,6 +49,8 @@ class PlatformContext:
     log_retention_days: int
     # AWS's published Powertools for AWS Lambda (Python) V3 layer version.
     powertools_layer_version: int
+    # The stack's models (`trainops:models`): what the features act on per model.
+    models: Mapping[str, ModelConfig] = field(default_factory=dict)
     # model -> catalog entry (`training_pipeline.component.model_catalog`): shipped in the
     # code of the functions that act on models (`trainops_runtime.catalog`).
     model_catalog: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

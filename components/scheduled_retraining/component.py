@@ -88,7 +88,6 @@ def effective_schedules(
 class ScheduledRetrainingArgs:
     config: ScheduledRetrainingConfig
     platform: PlatformContext
-    models: Mapping[str, ModelConfig]
     # The training queue's slot ledger, when the stack has a queue: ticks claim the model's
     # slot there, so a tick and a queued request never overlap a model.
     training_slots: TrainingSlotsRef | None = None
@@ -109,7 +108,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
         config, ctx = args.config, args.platform.ctx
         child = pulumi.ResourceOptions(parent=self)
         stack = pulumi.get_stack()
-        schedules = effective_schedules(config, args.models)
+        schedules = effective_schedules(config, args.platform.models)
         if not schedules:
             raise ValueError(
                 "scheduledRetraining is enabled but every model opted out; "
@@ -245,7 +244,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
         notify_topic_arn: pulumi.Input[str] | None,
     ) -> list[iam.Statement]:
         statements = start_statements(args.platform.ctx, pulumi.get_stack())
-        fresh = [args.models[s.model].training_data for s in schedules if s.only_when_new_data]
+        fresh = [
+            args.platform.models[s.model].training_data for s in schedules if s.only_when_new_data
+        ]
         if fresh:
             # Listing is what the freshness check needs; reading objects is not. One prefix per
             # bucket covers every model's data, so the policy does not grow with the models.

@@ -381,6 +381,7 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
                     key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
                     log_retention_days=30,
                     powertools_layer_version=27,
+                    models={"m": model},
                     event_bus=EventBusRef(name="training", arn=bus_arn),
                     storage=Storage(
                         artifacts_bucket_name="artifacts",
@@ -388,7 +389,6 @@ def test_run_command_results_are_forwarded_to_the_training_bus() -> None:
                         access_logs=AccessLogs(target_bucket="logs"),
                     ),
                 ),
-                models={"m": model},
             ),
         )
 

@@ -8,13 +8,7 @@ import pytest
 
 from cli import offline
 from components.platform import iam
-from tests.components.helpers import (
-    RunStack,
-    configured_models,
-    role_policy,
-    stack_key_arn,
-    statements_by_sid,
-)
+from tests.components import helpers
 
 ACCOUNT = offline.ACCOUNT_ID
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -29,10 +23,10 @@ def schedules(recording: offline.Recording) -> dict[str, dict]:
     [("dev", "cron(0 6 * * ? *)", "UTC"), ("prod", "cron(0 3 ? * MON-FRI *)", "Europe/Berlin")],
 )
 def test_one_schedule_per_model_with_the_configured_time(
-    run_stack: RunStack, stack: str, expression: str, timezone: str
+    run_stack: helpers.RunStack, stack: str, expression: str, timezone: str
 ) -> None:
     recording = run_stack(stack)
-    models = sorted(configured_models(stack))
+    models = sorted(helpers.configured_models(stack))
     found = schedules(recording)
     assert sorted(found) == models
     group = recording.one("aws:scheduler/scheduleGroup:ScheduleGroup")
@@ -50,7 +44,7 @@ def test_one_schedule_per_model_with_the_configured_time(
 def test_schedules_have_retries_a_dead_letter_queue_and_the_stack_key(
     dev: offline.Recording,
 ) -> None:
-    key_arn = stack_key_arn(dev)
+    key_arn = helpers.stack_key_arn(dev)
     dlq = dev.one("aws:sqs/queue:Queue", "scheduled-retraining-dlq")
     function = dev.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
     for schedule in schedules(dev).values():
@@ -85,8 +79,8 @@ def test_scheduler_role_may_only_invoke_its_function(dev: offline.Recording) -> 
         },
     }
     assert {s.inputs["groupName"] for s in dev.of_type(SCHEDULE)} == {group}
-    policy = role_policy(dev, "scheduled-retraining-scheduler-policy")
-    by_sid = statements_by_sid(policy)
+    policy = helpers.role_policy(dev, "scheduled-retraining-scheduler-policy")
+    by_sid = helpers.statements_by_sid(policy)
     function = dev.one("aws:lambda/function:Function", "scheduled-retraining-start-function")
     assert by_sid["InvokeStartRetraining"] == {
         "Sid": "InvokeStartRetraining",
@@ -100,10 +94,10 @@ def test_scheduler_role_may_only_invoke_its_function(dev: offline.Recording) -> 
     assert set(by_sid) == {"InvokeStartRetraining", "DeadLetters", "StackKey"}
 
 
-def test_the_function_may_start_only_this_stacks_pipelines(run_stack: RunStack) -> None:
+def test_the_function_may_start_only_this_stacks_pipelines(run_stack: helpers.RunStack) -> None:
     recording = run_stack("dev", {"trainops:models.fraud.scheduledRetraining": {"enabled": False}})
     assert sorted(schedules(recording)) == ["churn"]
-    policy = role_policy(recording, "scheduled-retraining-start-policy")
+    policy = helpers.role_policy(recording, "scheduled-retraining-start-policy")
     start = next(
         s for s in policy["Statement"] if "sagemaker:StartPipelineExecution" in s["Action"]
     )
@@ -126,7 +120,7 @@ def test_the_function_may_start_only_this_stacks_pipelines(run_stack: RunStack) 
     )
 
 
-def test_per_model_overrides_and_new_data_gating(run_stack: RunStack) -> None:
+def test_per_model_overrides_and_new_data_gating(run_stack: helpers.RunStack) -> None:
     recording = run_stack(
         "dev",
         {
@@ -154,12 +148,12 @@ def test_per_model_overrides_and_new_data_gating(run_stack: RunStack) -> None:
         "churn": False,
         "fraud": True,
     }
-    policy = role_policy(recording, "scheduled-retraining-start-policy")
+    policy = helpers.role_policy(recording, "scheduled-retraining-start-policy")
     listing = [s for s in policy["Statement"] if s["Action"] == ["s3:ListBucket"]]
     assert listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["fraud/train/*"]}}
 
 
-def test_notifications_go_where_configured(run_stack: RunStack) -> None:
+def test_notifications_go_where_configured(run_stack: helpers.RunStack) -> None:
     warning = run_stack("dev")
     warning_topic = warning.one("aws:sns/topic:Topic", "monitoring-warning").outputs["arn"]
     variables = warning.one(
@@ -179,7 +173,7 @@ def test_notifications_go_where_configured(run_stack: RunStack) -> None:
         },
     )
     topic = dedicated.one("aws:sns/topic:Topic", "scheduled-retraining-notifications")
-    assert topic.inputs["kmsMasterKeyId"] == stack_key_arn(dedicated)
+    assert topic.inputs["kmsMasterKeyId"] == helpers.stack_key_arn(dedicated)
     subscription = dedicated.one(
         "aws:sns/topicSubscription:TopicSubscription", "scheduled-retraining-notifications-email-0"
     ).inputs
@@ -193,7 +187,7 @@ def test_notifications_go_where_configured(run_stack: RunStack) -> None:
     assert "scheduled-retraining-finished" not in {r.name for r in silent.resources}
 
 
-def test_disabling_the_feature_removes_everything(run_stack: RunStack) -> None:
+def test_disabling_the_feature_removes_everything(run_stack: helpers.RunStack) -> None:
     recording = run_stack("dev", {"trainops:scheduledRetraining.enabled": False})
     assert recording.of_type("trainops:retraining:ScheduledRetraining") == []
     assert recording.of_type(SCHEDULE) == []
