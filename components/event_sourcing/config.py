@@ -10,7 +10,14 @@ from pydantic import (
     model_validator,
 )
 
-from components.platform.config_types import INSTANCE_TYPE, ConfigModel, LifecycleDays, nested
+from components.platform.config_types import (
+    INSTANCE_TYPE,
+    ConfigModel,
+    GraceMinutes,
+    LifecycleDays,
+    feature_switch,
+    nested,
+)
 
 
 class NotebookConfig(ConfigModel):
@@ -21,8 +28,8 @@ class NotebookConfig(ConfigModel):
         default="ml.t3.medium", pattern=INSTANCE_TYPE.pattern, description="Notebook instance type."
     )
     volume_size_gb: int = Field(default=20, ge=5, le=16384, description="Notebook volume size.")
-    idle_minutes: int = Field(
-        default=60, ge=5, le=1440, description="Stop the notebook after this long without activity."
+    idle_minutes: GraceMinutes = Field(
+        default=60, description="Stop the notebook after this long without activity."
     )
     subnet_id: str | None = Field(
         default=None,
@@ -43,7 +50,7 @@ class NotebookConfig(ConfigModel):
 class EventSourcingConfig(ConfigModel):
     """Event store of the training workflow (`trainops:eventSourcing`)."""
 
-    enabled: bool = Field(default=False, description="Create the event-sourcing component.")
+    enabled: bool = feature_switch("event-sourcing")
     archive_retention_days: int = Field(
         default=365,
         ge=0,

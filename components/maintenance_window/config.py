@@ -13,9 +13,17 @@ from components.platform.config_types import (
     TAG_KEY,
     ConfigModel,
     ModelName,
+    ScheduleTimeZone,
     SsmScheduleExpression,
-    TimeZone,
+    feature_switch,
 )
+
+# The retrain document runs `<command> --model ... <extraArgs>` in the hosts' shell with both
+# unquoted (specs.py), so neither may hold a character the shell would interpret.
+# The document's own parameter checks the arguments again, with the same pattern.
+EXTRA_ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
+HostCommand = Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,256}$")]
+HostArguments = Annotated[str, Field(pattern=EXTRA_ARGS_PATTERN)]
 
 
 class TagSelector(ConfigModel):
@@ -30,12 +38,12 @@ class TagSelector(ConfigModel):
 class MaintenanceWindowConfig(ConfigModel):
     """SSM maintenance-window retraining on tagged instances (`trainops:maintenanceWindow`)."""
 
-    enabled: bool = Field(default=False, description="Create the maintenance-window component.")
+    enabled: bool = feature_switch("maintenance-window")
     schedule: SsmScheduleExpression = Field(
         default="cron(0 4 ? * SUN *)",
         description="When the window opens (Systems Manager cron/rate/at syntax).",
     )
-    timezone: TimeZone = Field(default="UTC", description="IANA time zone of the schedule.")
+    timezone: ScheduleTimeZone = "UTC"
     duration_hours: int = Field(default=3, ge=1, le=24, description="How long the window is open.")
     cutoff_hours: int = Field(
         default=1, ge=0, le=23, description="Hours before the end when no new task starts."
@@ -51,15 +59,12 @@ class MaintenanceWindowConfig(ConfigModel):
     models: list[ModelName] = Field(
         default_factory=list, description="Models retrained in the window (default: all)."
     )
-    command: str = Field(
+    command: HostCommand = Field(
         default="/opt/trainops/bin/retrain",
-        pattern=r"^[A-Za-z0-9_./-]{1,256}$",
         description="Executable on the hosts; called with --model <name> --data <s3 uri> [extra].",
     )
-    extra_args: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9 =._:/,-]{0,512}$",
-        description="Extra arguments (no shell metacharacters).",
+    extra_args: HostArguments = Field(
+        default="", description="Extra arguments (no shell metacharacters)."
     )
     command_timeout_minutes: int = Field(
         default=120, ge=1, le=2880, description="How long one retraining command may run."

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.maintenance_window.config import MaintenanceWindowConfig
+from components.maintenance_window.config import EXTRA_ARGS_PATTERN, MaintenanceWindowConfig
 from trainops_runtime.training_request import MODEL_NAME_BODY
 
 RUN_COMMAND_EVENT = "EC2 Command Status-change Notification"
@@ -28,7 +28,6 @@ S3_PATTERN = rf"^{S3_URI_BODY}( {S3_URI_BODY})*$"
 LIST_MAX_CHARS = 4096
 # aws:runShellScript's timeoutSeconds: at most 48 hours.
 MAX_COMMAND_SECONDS = 48 * 3600
-ARGS_PATTERN = r"^[A-Za-z0-9 =._:/,-]{0,512}$"
 ALARM_PATTERN = r"^[A-Za-z0-9 ._:/-]{0,255}$"
 OUTPUT_PREFIX = "maintenance-window"
 # Systems Manager quota "Tasks per maintenance window": 20 (AWS General Reference, Systems
@@ -98,7 +97,7 @@ def retrain_document(command: str) -> dict[str, Any]:
                 "type": "String",
                 "description": "Extra arguments for the retraining command",
                 "default": "",
-                "allowedPattern": ARGS_PATTERN,
+                "allowedPattern": EXTRA_ARGS_PATTERN,
             },
             "guardAlarm": {
                 "type": "String",

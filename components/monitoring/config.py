@@ -3,6 +3,8 @@ Manager."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import (
     Field,
     model_validator,
@@ -13,8 +15,10 @@ from components.platform.config_types import (
     ConfigModel,
     Email,
     EmailSubscribers,
+    GraceMinutes,
     HttpsUrl,
     RuleScheduleExpression,
+    feature_switch,
     nested,
 )
 from trainops_runtime.settings import StallDetectorSettings
@@ -27,11 +31,16 @@ class SlackConfig(ConfigModel):
     channel_id: str = Field(pattern=SLACK_ID.pattern, description="Slack channel ID.")
 
 
+# A host's disk or memory use, in percent, at which its alarm fires (above 0: at 0 every host
+# would alarm).
+UsePercent = Annotated[float, Field(gt=0, le=100)]
+
+
 class HostAlarmsConfig(ConfigModel):
     """Thresholds of the training-host alarms (Metrics Insights over all training jobs)."""
 
-    disk_percent: float = Field(default=90, gt=0, le=100, description="Disk use that alarms.")
-    memory_percent: float = Field(default=90, gt=0, le=100, description="Memory use that alarms.")
+    disk_percent: UsePercent = Field(default=90, description="Disk use that alarms.")
+    memory_percent: UsePercent = Field(default=90, description="Memory use that alarms.")
     gpu_idle_percent: float = Field(
         default=5, ge=0, lt=100, description="GPU use below which a GPU host counts as idle."
     )
@@ -75,6 +84,12 @@ class IncidentManagerConfig(ConfigModel):
         "(SSM Contacts allows at most 30; default: escalateAfterMinutes, capped at 30).",
     )
 
+    @model_validator(mode="after")
+    def _contacts_when_enabled(self) -> IncidentManagerConfig:
+        if self.enabled and not self.contacts:
+            raise ValueError("contacts: at least one contact is required when enabled")
+        return self
+
     def stage_minutes_for(self, escalate_after_minutes: int) -> int:
         """The escalation plan's stage duration: configured, or the alarm escalation delay
         within what SSM Contacts accepts."""
@@ -82,17 +97,11 @@ class IncidentManagerConfig(ConfigModel):
             return self.stage_minutes
         return min(escalate_after_minutes, SSM_CONTACTS_STAGE_MAX)
 
-    @model_validator(mode="after")
-    def _contacts_when_enabled(self) -> IncidentManagerConfig:
-        if self.enabled and not self.contacts:
-            raise ValueError("contacts: at least one contact is required when enabled")
-        return self
-
 
 class MonitoringConfig(ConfigModel):
     """Alert topics, alarms and escalation (`trainops:monitoring`)."""
 
-    enabled: bool = Field(default=False, description="Create the monitoring component.")
+    enabled: bool = feature_switch("monitoring")
     alert_emails: EmailSubscribers = Field(
         default_factory=list, description="E-mail subscribers of the alert topics."
     )
@@ -104,10 +113,8 @@ class MonitoringConfig(ConfigModel):
     slack: SlackConfig | None = Field(
         default=None, description="Slack channel for both topics through AWS Chatbot."
     )
-    escalate_after_minutes: int = Field(
+    escalate_after_minutes: GraceMinutes = Field(
         default=30,
-        ge=5,
-        le=1440,
         description="Minutes an alarm may stay in ALARM before it escalates to `critical`.",
     )
     escalate: bool = Field(
@@ -127,10 +134,8 @@ class MonitoringConfig(ConfigModel):
         le=1,
         description="Share of maxRuntimeMinutes after which a running job counts as overrunning.",
     )
-    stalled_after_minutes: int = Field(
+    stalled_after_minutes: GraceMinutes = Field(
         default=StallDetectorSettings.default("stalled_after_minutes"),
-        ge=5,
-        le=1440,
         description="Minutes without progress before a job counts as stalled: no secondary-status "
         "change, or, while training, no log output.",
     )

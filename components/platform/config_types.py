@@ -1,8 +1,9 @@
 """The primitives of the `trainops:` config contract: validated value types (model names, image
 URIs, S3 URIs, instance types, schedules, time zones, e-mail, URLs, log retention,
 hyperparameters) and `ConfigModel`, the base every config object shares (camelCase keys as in
-the YAML, unknown keys are errors), with `nested` for a config object inside another. Each
-validator raises a sentence that says what to do.
+the YAML, unknown keys are errors), with `nested` for a config object inside another and
+`feature_switch` for a feature's `enabled` key. Each validator raises a sentence that says what
+to do.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 HyperparameterName = Annotated[str, AfterValidator(_hyperparameter_key)]
 HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value)]
 
-# Bounds shared by the settings that configure the same kind of AWS value (each field still
+# Bounds shared by the settings that configure the same kind of value (each field still
 # describes its own).
 # SageMaker instances behind one training job or one endpoint variant (trainops caps both).
 InstanceCount = Annotated[int, Field(ge=1, le=100)]
@@ -212,6 +213,14 @@ InstanceCount = Annotated[int, Field(ge=1, le=100)]
 LifecycleDays = Annotated[int, Field(ge=1, le=3650)]
 # E-mail subscribers of one SNS topic (each gets a confirmation mail to answer).
 EmailSubscribers = Annotated[list[Email], Field(max_length=20)]
+# Minutes a condition may last before trainops acts on it (escalates an alarm, counts a job as
+# stalled, stops an idle notebook): at least the five minutes between two checks (an alarm's
+# period, the stall check's default rate, the notebook's idle check), at most a day.
+GraceMinutes = Annotated[int, Field(ge=5, le=1440)]
+
+# A setting several features hold alike, description included: the zone a feature's schedule is
+# read in (scheduled retraining, the maintenance window).
+ScheduleTimeZone = Annotated[TimeZone, Field(description="IANA time zone of the schedule.")]
 
 
 class ConfigModel(BaseModel):
@@ -234,3 +243,9 @@ def nested(config: type[ConfigT], description: str) -> ConfigT:
     fresh one per parent (`default_factory`), so its defaults are documented once, on its own
     fields, not repeated in the parent's."""
     return Field(default_factory=config, description=description)
+
+
+def feature_switch(component: str) -> bool:
+    """A feature's `enabled` key: off unless the stack turns it on, so a stack creates only the
+    features its file names, and adding a feature to trainops changes no existing stack."""
+    return Field(default=False, description=f"Create the {component} component.")

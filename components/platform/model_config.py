@@ -3,7 +3,7 @@ the stack trains (image, data, instances, spot, registry, endpoint, bias monitor
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -27,16 +27,16 @@ from trainops_runtime.pipeline_contract import hyperparameter_parameter
 # SageMaker stops a training job after at most 28 days, runtime and spot wait alike
 # (StoppingCondition MaxRuntimeInSeconds, MaxWaitTimeInSeconds).
 SAGEMAKER_MAX_TRAINING_MINUTES = 28 * 24 * 60
+# Minutes one training job may take, running or waiting for spot capacity.
+TrainingMinutes = Annotated[int, Field(ge=1, le=SAGEMAKER_MAX_TRAINING_MINUTES)]
 
 
 class SpotConfig(ConfigModel):
     """Managed spot training: cheaper, interruptible, resumed from checkpoints."""
 
     enabled: bool = Field(default=False, description="Train on spot capacity with checkpoints.")
-    max_wait_minutes: int | None = Field(
+    max_wait_minutes: TrainingMinutes | None = Field(
         default=None,
-        ge=1,
-        le=SAGEMAKER_MAX_TRAINING_MINUTES,
         description="Runtime plus time spent waiting for spot capacity (default: 2 x maxRuntime).",
     )
 
@@ -160,10 +160,8 @@ class ModelConfig(ConfigModel):
     volume_size_gb: int = Field(
         default=50, ge=1, le=16384, description="EBS volume per training instance, in GB."
     )
-    max_runtime_minutes: int = Field(
+    max_runtime_minutes: TrainingMinutes = Field(
         default=240,
-        ge=1,
-        le=SAGEMAKER_MAX_TRAINING_MINUTES,
         description="Hard stop for one training job (SageMaker allows up to 28 days).",
     )
     hyperparameters: dict[HyperparameterName, HyperparameterValue] = Field(

@@ -13,20 +13,21 @@ from components.platform.config_types import (
     ConfigModel,
     EmailSubscribers,
     ScheduleExpression,
-    TimeZone,
+    ScheduleTimeZone,
     ZonedDateTime,
+    feature_switch,
 )
 
 
 class ScheduledRetrainingConfig(ConfigModel):
     """Retraining on a schedule (`trainops:scheduledRetraining`)."""
 
-    enabled: bool = Field(default=False, description="Create the scheduled retraining component.")
+    enabled: bool = feature_switch("scheduled retraining")
     schedule: ScheduleExpression = Field(
         default="cron(0 6 * * ? *)",
         description="EventBridge Scheduler expression: `cron(...)`, `rate(...)` or `at(...)`.",
     )
-    timezone: TimeZone = Field(default="UTC", description="IANA time zone of the schedule.")
+    timezone: ScheduleTimeZone = "UTC"
     flexible_window_minutes: int = Field(
         default=0,
         ge=0,

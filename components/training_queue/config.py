@@ -7,7 +7,7 @@ from pydantic import (
     model_validator,
 )
 
-from components.platform.config_types import ConfigModel
+from components.platform.config_types import ConfigModel, feature_switch
 from trainops_runtime.settings import QueueWorkerSettings, TrainingOutcomeSettings
 
 # SQS keeps a message at most 14 days: the longest a request can wait, so the longest
@@ -18,7 +18,7 @@ OLDEST_MESSAGE_ALARM_MAX_MINUTES = 14 * 24 * 60
 class TrainingQueueConfig(ConfigModel):
     """The SQS-fed training pipeline (`trainops:trainingQueue`)."""
 
-    enabled: bool = Field(default=False, description="Create the training queue component.")
+    enabled: bool = feature_switch("training queue")
     max_concurrent_trainings: int = Field(
         default=4,
         ge=1,
