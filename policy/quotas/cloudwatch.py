@@ -29,21 +29,20 @@ DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 # ---- alarms
 
 ALARM_NAME = name_quota("cloudwatch-alarm-name", "a CloudWatch alarm name", 255, CLOUDWATCH_ALARM)
-COMPOSITE_ALARM_RULE = Quota(
-    "composite-alarm-rule",
-    "a composite alarm rule",
-    10_240,
-    "characters",
-    "group the alarms into nested composite alarms",
-    CLOUDWATCH_ALARM,
+
+
+def _composite_rule(quota_id: str, what: str, limit: int, unit: str) -> Quota:
+    """A quota on one composite alarm rule: met by nesting composite alarms, each with a share
+    of the alarms."""
+    fix = "group the alarms into nested composite alarms"
+    return Quota(quota_id, what, limit, unit, fix, CLOUDWATCH_ALARM)
+
+
+COMPOSITE_ALARM_RULE = _composite_rule(
+    "composite-alarm-rule", "a composite alarm rule", 10_240, "characters"
 )
-COMPOSITE_ALARM_MEMBERS = Quota(
-    "composite-alarm-members",
-    "the alarms one composite alarm rule references",
-    100,
-    "alarms",
-    "group the alarms into nested composite alarms",
-    CLOUDWATCH_ALARM,
+COMPOSITE_ALARM_MEMBERS = _composite_rule(
+    "composite-alarm-members", "the alarms one composite alarm rule references", 100, "alarms"
 )
 
 

@@ -12,14 +12,19 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MANAGED_POLICY = "aws:iam/policy:Policy"
 
+
+def _policy_size(quota_id: str, what: str, limit: int, fix: str) -> Quota:
+    """A quota on the size of IAM policies, in the unit IAM counts them in (`iam_size`):
+    characters, whitespace not counted."""
+    return Quota(quota_id, what, limit, "characters (whitespace not counted)", fix, IAM_QUOTAS)
+
+
 # Each role's inline policies add up (measured on the role policies that name it).
-ROLE_INLINE_POLICIES = Quota(
+ROLE_INLINE_POLICIES = _policy_size(
     "iam-role-inline-policies",
     "all inline policies of one IAM role together",
     10_240,
-    "characters (whitespace not counted)",
     SCOPE_INSTEAD_OF_LISTING + " (one role per model keeps per-model grants apart)",
-    IAM_QUOTAS,
 )
 
 
@@ -28,21 +33,14 @@ def _inline_policy_size(props: Mapping[str, Any]) -> int | None:
     return None if policy is None else iam_size(policy)
 
 
-MANAGED_POLICY_SIZE = Quota(
-    "iam-managed-policy",
-    "an IAM managed policy",
-    6_144,
-    "characters (whitespace not counted)",
-    SCOPE_INSTEAD_OF_LISTING,
-    IAM_QUOTAS,
+MANAGED_POLICY_SIZE = _policy_size(
+    "iam-managed-policy", "an IAM managed policy", 6_144, SCOPE_INSTEAD_OF_LISTING
 )
-TRUST_POLICY = Quota(
+TRUST_POLICY = _policy_size(
     "iam-trust-policy",
     "an IAM role's trust policy",
     2_048,
-    "characters (whitespace not counted)",
     "trust fewer principals, or raise the quota (up to 4,096) in Service Quotas",
-    IAM_QUOTAS,
 )
 ROLE_NAME = name_quota("iam-role-name", "an IAM role name", 64, IAM_QUOTAS)
 ROLES = Quota(

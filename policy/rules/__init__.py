@@ -1,11 +1,12 @@
 """trainops guardrails as plain functions: one rule set for the policy pack and for the tests.
 
 * `engine`: how rules read resources (plain values or the policy engine's proxies), the `Rule`
-  type and its declarations (`@rule(...)` above a check, `requirements_rule(...)` for a list of
+  type and its declaration (`@rule(...)` above a check; `unmet` for a check that is a list of
   requirements), running one rule on one resource, suppression matching;
 * one module per AWS service (`sqs`, `sns`, `lambda_`, `events`, `scheduler`, `dynamodb`, `s3`,
   `kms`, `iam`, `cloudwatch`, `sagemaker`, and `service_quotas` for `policy/quotas/`), each rule
-  declared with its id, description, source and resource types right above its check;
+  declared with its id, resource types and source right above its check, whose docstring
+  opens with the rule's description;
 * `registry`: `RULES` assembled from the service modules, suppressions, `evaluate`.
 
 `policy/pack.py` turns every rule into a CrossGuard policy for `pulumi preview --policy-pack

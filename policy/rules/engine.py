@@ -3,10 +3,11 @@
 Each rule is `check(resource, stack) -> [message, ...]`: the resource under review (its Pulumi
 type token, logical name and properties, camelCase as the engine sees them) and the whole stack
 (for rules that need another resource, e.g. a bucket's encryption configuration). A service
-module declares each rule with `@rule(...)` right above its check: its id, what it requires,
-the published check or AWS guidance it implements, the resource types it examines and its
-enforcement level. A check that is only a list of requirements, each with its message, is
-declared as that list instead (`requirements_rule`, with `is_true`, `is_set`, `equals`).
+module declares each rule with `@rule(id, *types, source=...)` right above its check: its id, the
+resource types it examines, the published check or AWS guidance it implements and its
+enforcement level; the first paragraph of the check's docstring says what the rule requires (its
+description), the rest says why. A check that is only a list of requirements, each with its
+message, returns the requirements it finds `unmet` (conditions: `is_true`, `is_set`).
 
 Property values may be plain dicts and lists (the tests) or the policy engine's read-only
 `Mapping` / `Sequence` proxies, which raise on reading a value that is unknown during preview.
@@ -19,6 +20,7 @@ This module only needs the standard library: the pack runs it in its own virtual
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,29 +151,48 @@ class Rule:
         return self.check(resource, stack)
 
 
+def _description(check: Check) -> str:
+    """The first paragraph of ``check``'s docstring, on one line and without its full stop."""
+    paragraph = (inspect.getdoc(check) or "").split("\n\n", 1)[0]
+    return " ".join(paragraph.split()).removesuffix(".")
+
+
 def rule(
     rule_id: str,
-    *,
-    description: str,
+    *types: str,
     source: str,
-    types: tuple[str, ...],
+    related: str = "",
     enforcement_level: str = MANDATORY,
 ) -> Callable[[Check], Rule]:
-    """Declares the check below it as a rule, with its metadata beside it.
+    """Declares the check below it as a rule, with its metadata beside it: the rule id, the
+    resource types it examines ("*" for every type) and where the rule comes from.
 
-    Sources name the check the rule implements; "related:" marks a check that guards a
-    neighbouring property (the closest published check), not this exact one.
+    What the rule requires (its description) is the first paragraph of the check's docstring:
+    written once, where the check's reader looks first, with the why after it. The pack thus
+    needs docstrings at run time (under ``python -OO`` declaring a rule raises).
+
+    ``source`` names the check the rule implements; ``related`` a check that guards a
+    neighbouring property (the closest published check), not this exact one, cited after the
+    source as "related: ...".
     """
     if enforcement_level not in (MANDATORY, ADVISORY):
         raise ValueError(f"{rule_id}: unknown enforcement level {enforcement_level!r}")
+    if not types:
+        raise ValueError(f"{rule_id}: examines no resource type")
+    cited = f"{source}; related: {related}" if related else source
 
     def declare(check: Check) -> Rule:
-        return Rule(rule_id, source, description, types, check, enforcement_level)
+        description = _description(check)
+        if not description:
+            raise ValueError(f"{rule_id}: the check's docstring must say what the rule requires")
+        return Rule(rule_id, cited, description, types, check, enforcement_level)
 
     return declare
 
 
 # A requirement: what a resource (in its stack) must meet, and the message when it does not.
+# Most guardrails are "this property is on, that key is set": as data they read as the list of
+# what a resource must have, and each message stands beside the property it guards.
 Condition = Callable[[Resource, Stack], bool]
 Requirement = tuple[Condition, str]
 
@@ -179,31 +200,6 @@ Requirement = tuple[Condition, str]
 def unmet(resource: Resource, stack: Stack, requirements: Iterable[Requirement]) -> list[str]:
     """The messages of the requirements ``resource`` does not meet, in order."""
     return [message for meets, message in requirements if not meets(resource, stack)]
-
-
-def requirements_rule(
-    rule_id: str,
-    *,
-    description: str,
-    source: str,
-    types: tuple[str, ...],
-    requires: Iterable[Requirement],
-    enforcement_level: str = MANDATORY,
-) -> Rule:
-    """Declares a rule that is a list of independent requirements, each with its message.
-
-    Most guardrails are "this property is on, that key is set": as data they read as the list
-    of what a resource must have, and each message stands beside the property it guards.
-    """
-    requirements = tuple(requires)
-    declare = rule(
-        rule_id,
-        description=description,
-        source=source,
-        types=types,
-        enforcement_level=enforcement_level,
-    )
-    return declare(lambda resource, stack: unmet(resource, stack, requirements))
 
 
 def is_true(*path: str) -> Condition:
@@ -214,11 +210,6 @@ def is_true(*path: str) -> Condition:
 def is_set(*path: str) -> Condition:
     """The property at ``path`` has a value (neither missing nor empty)."""
     return lambda resource, _: bool(resource.get(*path))
-
-
-def equals(value: Any, *path: str) -> Condition:
-    """The property at ``path`` equals ``value``."""
-    return lambda resource, _: resource.get(*path) == value
 
 
 # ---- running rules -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .common import EVENT_TARGET, failure_destination, has_failure_destination, queue_by_arn
-from .engine import Resource, Rule, Stack, is_set, requirements_rule
+from .engine import Requirement, Resource, Rule, Stack, is_set, rule, unmet
 
 
 def _standard_dead_letter_queue(target: Resource, stack: Stack) -> bool:
@@ -13,19 +13,24 @@ def _standard_dead_letter_queue(target: Resource, stack: Stack) -> bool:
     return queue is None or not queue.props.get("fifoQueue")
 
 
-events_target = requirements_rule(
-    "events-target",
-    description="EventBridge targets have a retry policy and a standard-queue DLQ",
-    source="AWS EventBridge user guide (retry policy, DLQ)",
-    types=(EVENT_TARGET,),
-    requires=[
-        (is_set("retryPolicy"), "EventBridge target has no explicit retry policy"),
-        (has_failure_destination, "EventBridge target has no dead-letter queue"),
-        (
-            _standard_dead_letter_queue,
-            "EventBridge dead-letter queues must be standard (not FIFO) queues",
-        ),
-    ],
-)
+TARGET_REQUIREMENTS: list[Requirement] = [
+    (is_set("retryPolicy"), "EventBridge target has no explicit retry policy"),
+    (has_failure_destination, "EventBridge target has no dead-letter queue"),
+    (
+        _standard_dead_letter_queue,
+        "EventBridge dead-letter queues must be standard (not FIFO) queues",
+    ),
+]
+
+
+@rule("events-target", EVENT_TARGET, source="AWS EventBridge user guide (retry policy, DLQ)")
+def events_target(target: Resource, stack: Stack) -> list[str]:
+    """EventBridge targets have a retry policy and a standard-queue DLQ.
+
+    The default retries last up to a day and then drop the event; a DLQ keeps it, and a retry
+    policy states how long the target may be down.
+    """
+    return unmet(target, stack, TARGET_REQUIREMENTS)
+
 
 RULES: tuple[Rule, ...] = (events_target,)

@@ -69,13 +69,12 @@ def _is_wildcard(action: str) -> bool:
     return action == "*" or action.endswith(":*")
 
 
-@rule(
-    "iam-wildcard-actions",
-    description="No Allow statement has a wildcard action",
-    source="cdk-nag AwsSolutions-IAM5",
-    types=("*",),
-)
+@rule("iam-wildcard-actions", "*", source="cdk-nag AwsSolutions-IAM5")
 def iam_no_wildcard_actions(resource: Resource, _: Stack) -> list[str]:
+    """No Allow statement has a wildcard action.
+
+    A wildcard grants every action the service has, and every one it adds later.
+    """
     problems = []
     for prop, statement in _allow_statements(resource):
         wildcards = [a for a in _actions(statement) if _is_wildcard(a)]
@@ -84,13 +83,13 @@ def iam_no_wildcard_actions(resource: Resource, _: Stack) -> list[str]:
     return problems
 
 
-@rule(
-    "iam-star-resource",
-    description='Resource "*" only for actions that allow nothing else',
-    source="cdk-nag AwsSolutions-IAM5",
-    types=("*",),
-)
+@rule("iam-star-resource", "*", source="cdk-nag AwsSolutions-IAM5")
 def iam_star_resource(resource: Resource, _: Stack) -> list[str]:
+    """Resource "*" only for actions that allow nothing else.
+
+    An action that can be scoped to a resource is scoped to this stack's, so a leaked credential
+    reaches no further than the stack (a key policy's "*" is the key itself).
+    """
     if resource.type in SELF_REFERENTIAL_POLICIES:
         return []
     problems = []
@@ -109,11 +108,15 @@ def iam_star_resource(resource: Resource, _: Stack) -> list[str]:
 
 @rule(
     "iam-managed-policies",
-    description="No AWS-managed admin or FullAccess policies",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    ROLE,
     source="cdk-nag AwsSolutions-IAM4",
-    types=("aws:iam/rolePolicyAttachment:RolePolicyAttachment", ROLE),
 )
 def iam_managed_policies(resource: Resource, _: Stack) -> list[str]:
+    """No AWS-managed admin or FullAccess policies.
+
+    They grant whole services on every resource of the account, and AWS widens them over time.
+    """
     arns = as_list(resource.props.get("policyArn")) + as_list(
         resource.props.get("managedPolicyArns")
     )
@@ -128,12 +131,14 @@ def iam_managed_policies(resource: Resource, _: Stack) -> list[str]:
 
 
 @rule(
-    "iam-trust-scoped",
-    description="Service trust policies are scoped to this account",
-    source="AWS IAM user guide (cross-service confused deputy prevention)",
-    types=(ROLE,),
+    "iam-trust-scoped", ROLE, source="AWS IAM user guide (cross-service confused deputy prevention)"
 )
 def iam_trust_scoped(resource: Resource, _: Stack) -> list[str]:
+    """Service trust policies are scoped to this account.
+
+    Without a source condition, the service may assume the role on behalf of another account's
+    resources (the confused deputy).
+    """
     problems = []
     for statement in statements(resource.props.get("assumeRolePolicy")):
         principal = statement.get("Principal")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from .engine import Rule, is_true, requirements_rule
+from .engine import Resource, Rule, Stack, is_true, rule, unmet
 
-kms_rotation = requirements_rule(
-    "kms-rotation",
-    description="KMS keys rotate",
-    source="checkov CKV_AWS_7",
-    types=("aws:kms/key:Key",),
-    requires=[(is_true("enableKeyRotation"), "KMS key rotation is off")],
-)
+
+@rule("kms-rotation", "aws:kms/key:Key", source="checkov CKV_AWS_7")
+def kms_rotation(key: Resource, stack: Stack) -> list[str]:
+    """KMS keys rotate.
+
+    Automatic rotation limits how much data one key version protects; KMS keeps the old
+    versions, so what they encrypted stays readable.
+    """
+    return unmet(key, stack, [(is_true("enableKeyRotation"), "KMS key rotation is off")])
+
 
 RULES: tuple[Rule, ...] = (kms_rotation,)

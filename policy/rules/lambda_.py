@@ -13,18 +13,18 @@ from .common import (
     customer_managed_key,
     has_failure_destination,
 )
-from .engine import Resource, Rule, Stack, equals, is_set, requirements_rule, rule
+from .engine import Requirement, Resource, Rule, Stack, is_set, rule, unmet
 
 SUPPORTED_PYTHON_RUNTIMES = frozenset({"python3.12", "python3.13", "python3.14"})
 
 
-@rule(
-    "lambda-runtime",
-    description="Lambda runs a supported Python runtime",
-    source="cdk-nag AwsSolutions-L1; checkov CKV_AWS_363",
-    types=(FUNCTION,),
-)
+@rule("lambda-runtime", FUNCTION, source="cdk-nag AwsSolutions-L1; checkov CKV_AWS_363")
 def lambda_runtime(resource: Resource, _: Stack) -> list[str]:
+    """Lambda runs a supported Python runtime.
+
+    A deprecated runtime gets no more security patches, and Lambda then stops creating and
+    updating functions on it.
+    """
     runtime = resource.props.get("runtime")
     if runtime not in SUPPORTED_PYTHON_RUNTIMES:
         supported = ", ".join(sorted(SUPPORTED_PYTHON_RUNTIMES))
@@ -32,25 +32,25 @@ def lambda_runtime(resource: Resource, _: Stack) -> list[str]:
     return []
 
 
-lambda_sizing = requirements_rule(
-    "lambda-sizing",
-    description="Lambda memory and timeout are explicit",
-    source="AWS Well-Architected (explicit limits)",
-    types=(FUNCTION,),
-    requires=[
-        (is_set(prop), f"Lambda {prop} is not set explicitly") for prop in ("memorySize", "timeout")
-    ],
-)
+EXPLICIT_LIMITS: list[Requirement] = [
+    (is_set(prop), f"Lambda {prop} is not set explicitly") for prop in ("memorySize", "timeout")
+]
 
 
-@rule(
-    "lambda-concurrency",
-    description="Lambda functions reserve (and so cap) their concurrency",
-    source="checkov CKV_AWS_115",
-    types=(FUNCTION,),
-)
+@rule("lambda-sizing", FUNCTION, source="AWS Well-Architected (explicit limits)")
+def lambda_sizing(resource: Resource, stack: Stack) -> list[str]:
+    """Lambda memory and timeout are explicit.
+
+    The defaults (128 MB, 3 seconds) rarely fit a real handler: each function states its own.
+    """
+    return unmet(resource, stack, EXPLICIT_LIMITS)
+
+
+@rule("lambda-concurrency", FUNCTION, source="checkov CKV_AWS_115")
 def lambda_concurrency(resource: Resource, _: Stack) -> list[str]:
-    """A function without reserved concurrency may take the account's whole shared pool when
+    """Lambda functions reserve (and so cap) their concurrency.
+
+    A function without reserved concurrency may take the account's whole shared pool when
     events flood in (and run up cost); 0 would throttle every invocation. The provider
     reports -1 when none is reserved."""
     reserved = resource.props.get("reservedConcurrentExecutions")
@@ -62,22 +62,24 @@ def lambda_concurrency(resource: Resource, _: Stack) -> list[str]:
     return []
 
 
-lambda_tracing = requirements_rule(
-    "lambda-tracing",
-    description="Lambda X-Ray tracing is active",
-    source="checkov CKV_AWS_50",
-    types=(FUNCTION,),
-    requires=[(equals("Active", "tracingConfig", "mode"), "X-Ray tracing is not active")],
-)
+@rule("lambda-tracing", FUNCTION, source="checkov CKV_AWS_50")
+def lambda_tracing(resource: Resource, _: Stack) -> list[str]:
+    """Lambda X-Ray tracing is active.
+
+    A trace follows one request through the queues, the functions and the AWS calls they make.
+    """
+    if resource.get("tracingConfig", "mode") != "Active":
+        return ["X-Ray tracing is not active"]
+    return []
 
 
-@rule(
-    "lambda-logs",
-    description="Lambda logs to a managed log group with retention and KMS",
-    source="checkov CKV_AWS_66 / CKV_AWS_158",
-    types=(FUNCTION,),
-)
+@rule("lambda-logs", FUNCTION, source="checkov CKV_AWS_66 / CKV_AWS_158")
 def lambda_logs(resource: Resource, stack: Stack) -> list[str]:
+    """Lambda logs to a managed log group with retention and KMS.
+
+    Left to Lambda, the group appears on the first invocation, outside the stack: unencrypted,
+    and keeping every log forever.
+    """
     group_name = (
         resource.get("loggingConfig", "logGroup") or f"/aws/lambda/{resource.props.get('name')}"
     )
@@ -101,13 +103,16 @@ def _invoked_arn(invoker: Resource) -> Any:
 
 @rule(
     "lambda-async-failures",
-    description="Asynchronously invoked Lambdas have a failure destination",
-    source="AWS Lambda developer guide (asynchronous invocation destinations); "
-    "related: checkov CKV_AWS_116 (Lambda DLQ)",
-    types=(FUNCTION,),
+    FUNCTION,
+    source="AWS Lambda developer guide (asynchronous invocation destinations)",
+    related="checkov CKV_AWS_116 (Lambda DLQ)",
 )
 def lambda_async_failures(resource: Resource, stack: Stack) -> list[str]:
-    """Functions invoked asynchronously (rule or schedule targets) need a failure destination."""
+    """Asynchronously invoked Lambdas have a failure destination.
+
+    Lambda drops an asynchronous event (from a rule or schedule target) once its retries are
+    used up, unless an on-failure destination keeps it.
+    """
     arn = resource.props.get("arn")
     if not isinstance(arn, str) or not arn:
         return []

@@ -46,13 +46,19 @@ def _log_target(refs: set[str], stack: Stack) -> bool:
 
 @rule(
     "s3-bucket",
-    description="Buckets block public access, are versioned, SSE-KMS (SSE-S3 for an access-log "
-    "target) and TLS-only",
+    BUCKET,
     source="checkov CKV_AWS_53 / CKV_AWS_54 / CKV_AWS_55 / CKV_AWS_56, CKV_AWS_21, CKV_AWS_145; "
     "cdk-nag AwsSolutions-S10",
-    types=(BUCKET,),
 )
 def s3_bucket(resource: Resource, stack: Stack) -> list[str]:
+    """Buckets block public access, are versioned, SSE-KMS (SSE-S3 for an access-log target)
+    and TLS-only.
+
+    A public bucket leaks its data, an unversioned one loses it to an overwrite, plain HTTP
+    exposes it in transit. The settings live on companion resources (public access block,
+    versioning, encryption configuration, bucket policy), found by the bucket's name; an
+    access-log target may use SSE-S3, the only encryption S3 delivers server access logs into.
+    """
     refs = _bucket_refs(resource, stack)
 
     def companions(type_token: str) -> list[Resource]:
@@ -91,14 +97,11 @@ def s3_bucket(resource: Resource, stack: Stack) -> list[str]:
     return problems
 
 
-@rule(
-    "s3-access-logs",
-    description="Buckets log every request (server access logs, or CloudTrail data events)",
-    source="checkov CKV_AWS_18",
-    types=(BUCKET,),
-)
+@rule("s3-access-logs", BUCKET, source="checkov CKV_AWS_18")
 def s3_access_logs(resource: Resource, stack: Stack) -> list[str]:
-    """Every request to a bucket leaves a trail: server access logs to a log bucket, or the
+    """Buckets log every request (server access logs, or CloudTrail data events).
+
+    Every request to a bucket leaves a trail: server access logs to a log bucket, or the
     documented CloudTrail data-events alternative (tagged). A log bucket does not log itself."""
     refs = _bucket_refs(resource, stack)
     if refs and stack.find(BUCKET_LOGGING, lambda r: r.props.get("bucket") in refs):

@@ -117,13 +117,20 @@ REQUIREMENTS: dict[str, list[Requirement]] = {
 
 @rule(
     "sagemaker",
-    description="SageMaker training, monitoring, models and notebooks are encrypted and "
-    "network-isolated",
-    source="checkov CKV_AWS_22 / CKV_AWS_98 / CKV_AWS_370; "
-    "related: checkov CKV_AWS_367 / CKV_AWS_368 (data-quality monitoring jobs)",
-    types=(PIPELINE, MONITORING_JOB, MODEL, NOTEBOOK, ENDPOINT_CONFIGURATION),
+    PIPELINE,
+    MONITORING_JOB,
+    MODEL,
+    NOTEBOOK,
+    ENDPOINT_CONFIGURATION,
+    source="checkov CKV_AWS_22 / CKV_AWS_98 / CKV_AWS_370",
+    related="checkov CKV_AWS_367 / CKV_AWS_368 (data-quality monitoring jobs)",
 )
 def sagemaker_isolation_encryption(resource: Resource, stack: Stack) -> list[str]:
+    """SageMaker training, monitoring, models and notebooks are encrypted and network-isolated.
+
+    Network isolation keeps the training and inference containers from sending data out; the
+    KMS keys put what they leave on volumes and in S3 under key policies the stack controls.
+    """
     if resource.type == PIPELINE:
         return _pipeline_problems(resource)
     return unmet(resource, stack, REQUIREMENTS.get(resource.type, ()))

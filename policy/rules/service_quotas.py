@@ -32,14 +32,11 @@ def _sharing(resource: Resource, stack: Stack) -> list[Resource]:
     return stack.find(resource.type, _same(key, value))
 
 
-@rule(
-    "aws-quotas",
-    description="Every resource fits AWS's quotas: policy sizes, environments, patterns, names",
-    source="AWS service quotas and API limits (each cited in policy/quotas/)",
-    types=("*",),
-)
+@rule("aws-quotas", "*", source="AWS service quotas and API limits (each cited in policy/quotas/)")
 def aws_quotas(resource: Resource, stack: Stack) -> list[str]:
-    """Each quota the resource exceeds on its own, and the quotas that add up across resources
+    """Every resource fits AWS's quotas: policy sizes, environments, patterns, names.
+
+    Each quota the resource exceeds on its own, and the quotas that add up across resources
     (a role's inline policies, a window's tasks, the stack's windows and roles), reported once:
     on the last resource that contributes."""
     found = quotas.measure(resource.type, resource.name, resource.props)

@@ -16,13 +16,13 @@ from .common import (
 from .engine import Resource, Rule, Stack, decoded, dig, rule
 
 
-@rule(
-    "sqs-kms",
-    description="SQS queues are encrypted with a customer-managed KMS key",
-    source="checkov CKV_AWS_27 (stricter: the key must be customer-managed)",
-    types=(Q,),
-)
+@rule("sqs-kms", Q, source="checkov CKV_AWS_27 (stricter: the key must be customer-managed)")
 def sqs_kms(resource: Resource, _: Stack) -> list[str]:
+    """SQS queues are encrypted with a customer-managed KMS key.
+
+    The policy of the AWS-managed key cannot be changed: it can neither be narrowed to this
+    stack's roles nor let the services that send to the queue (EventBridge, SNS) use the key.
+    """
     key = resource.props.get("kmsMasterKeyId")
     if not key:
         return ["SQS queue is not encrypted with a KMS key (set kmsMasterKeyId to the stack key)"]
@@ -35,13 +35,13 @@ def sqs_kms(resource: Resource, _: Stack) -> list[str]:
 DEAD_LETTER_SOURCES = (Q, *FAILURE_DESTINATIONS)
 
 
-@rule(
-    "sqs-dead-letters",
-    description="Every queue has a DLQ (maxReceiveCount >= 5) or is one",
-    source="cdk-nag AwsSolutions-SQS3",
-    types=(Q,),
-)
+@rule("sqs-dead-letters", Q, source="cdk-nag AwsSolutions-SQS3")
 def sqs_dead_letters(resource: Resource, stack: Stack) -> list[str]:
+    """Every queue has a DLQ (maxReceiveCount >= 5) or is one.
+
+    A message that keeps failing is otherwise received again until it expires, and lost; with
+    fewer than five receives, a few throttled or timed-out attempts move a good message there.
+    """
     redrive = resource.props.get("redrivePolicy")
     if isinstance(redrive, str) and redrive:
         parsed = decoded(redrive)
@@ -66,13 +66,12 @@ def sqs_dead_letters(resource: Resource, stack: Stack) -> list[str]:
     return ["SQS queue has no dead-letter queue and is not one"]
 
 
-@rule(
-    "sqs-fifo-dlq",
-    description="A FIFO queue's DLQ is FIFO",
-    source="AWS SQS developer guide (FIFO DLQs)",
-    types=(Q,),
-)
+@rule("sqs-fifo-dlq", Q, source="AWS SQS developer guide (FIFO DLQs)")
 def sqs_fifo_dlq(resource: Resource, stack: Stack) -> list[str]:
+    """A FIFO queue's DLQ is FIFO.
+
+    SQS refuses a redrive policy that mixes the two kinds: said here, before `pulumi up` fails.
+    """
     redrive = resource.props.get("redrivePolicy")
     if not resource.props.get("fifoQueue") or not isinstance(redrive, str):
         return []
@@ -83,13 +82,14 @@ def sqs_fifo_dlq(resource: Resource, stack: Stack) -> list[str]:
 
 
 @rule(
-    "sqs-visibility",
-    description="Queue visibility >= 6 x consumer timeout",
-    source="AWS Lambda developer guide (SQS event sources)",
-    types=(EVENT_SOURCE_MAPPING,),
+    "sqs-visibility", EVENT_SOURCE_MAPPING, source="AWS Lambda developer guide (SQS event sources)"
 )
 def sqs_visibility(resource: Resource, stack: Stack) -> list[str]:
-    """For an SQS event source mapping: queue visibility >= 6 x the consumer's timeout."""
+    """Queue visibility >= 6 x consumer timeout.
+
+    Checked on each SQS event source mapping: AWS's margin for Lambda to retry a throttled batch
+    before its messages become visible again, and are received a second time.
+    """
     queue = queue_by_arn(stack, resource.props.get("eventSourceArn"))
     function_ref = resource.props.get("functionName")
     if queue is None or not isinstance(function_ref, str) or not function_ref:

@@ -99,6 +99,14 @@ def bad(rule_id: str, what: str, resources: list[rules.Resource], expected: str)
     return pytest.param(rule_id, resources, expected, id=f"{rule_id}-{what}")
 
 
+def bad_cases(rule_id: str, cases: dict[str, tuple[list[rules.Resource], str]]) -> list[Any]:
+    """The bad cases of one rule, each named by what is wrong: ``{what: (resources, expected)}``
+    (the rule is named once, above the ways to break it)."""
+    return [
+        bad(rule_id, what, resources, expected) for what, (resources, expected) in cases.items()
+    ]
+
+
 def case_rule_ids(cases: Iterable[Any]) -> set[str]:
     """The rule ids of ``pytest.param`` bad cases."""
     return {case.values[0] for case in cases}

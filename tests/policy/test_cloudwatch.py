@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import alarm, bad, service_tests
+from tests.policy.support import alarm, bad_cases, service_tests
 
 GOOD: dict[str, list[rules.Resource]] = {"alarms": [alarm(), alarm(composite=True)]}
 
-BAD = [
-    bad("alarm-actions", "empty", [alarm(alarmActions=[])], "notifies nobody"),
-    bad("alarm-actions", "missing", [alarm(alarmActions=None)], "notifies nobody"),
-    bad("alarm-actions", "disabled", [alarm(actionsEnabled=False)], "actionsEnabled is false"),
-    bad(
-        "alarm-actions",
-        "composite-alarm-empty",
-        [alarm(composite=True, alarmActions=[])],
-        "notifies nobody",
-    ),
-]
+BAD = bad_cases(
+    "alarm-actions",
+    {
+        "empty": ([alarm(alarmActions=[])], "notifies nobody"),
+        "missing": ([alarm(alarmActions=None)], "notifies nobody"),
+        "disabled": ([alarm(actionsEnabled=False)], "actionsEnabled is false"),
+        "composite-alarm-empty": ([alarm(composite=True, alarmActions=[])], "notifies nobody"),
+    },
+)
 
 (
     test_every_cloudwatch_rule_has_a_bad_case,

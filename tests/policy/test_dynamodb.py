@@ -4,36 +4,31 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import KEY, bad, service_tests, table
+from tests.policy.support import KEY, bad_cases, service_tests, table
 
 GOOD: dict[str, list[rules.Resource]] = {"dynamodb": [table()]}
 
-BAD = [
-    bad(
-        "dynamodb",
-        "point-in-time-recovery-off",
-        [table(pointInTimeRecovery={"enabled": False})],
-        "point-in-time recovery is off",
-    ),
-    bad(
-        "dynamodb",
-        "encrypted-without-a-customer-managed-key",
-        [table(serverSideEncryption={"enabled": True})],
-        "customer-managed KMS key",
-    ),
-    bad(
-        "dynamodb",
-        "encryption-disabled",
-        [table(serverSideEncryption={"enabled": False, "kmsKeyArn": KEY})],
-        "customer-managed KMS key",
-    ),
-    bad(
-        "dynamodb",
-        "deletion-protection-off",
-        [table(deletionProtectionEnabled=False)],
-        "deletion protection is off",
-    ),
-]
+BAD = bad_cases(
+    "dynamodb",
+    {
+        "point-in-time-recovery-off": (
+            [table(pointInTimeRecovery={"enabled": False})],
+            "point-in-time recovery is off",
+        ),
+        "encrypted-without-a-customer-managed-key": (
+            [table(serverSideEncryption={"enabled": True})],
+            "customer-managed KMS key",
+        ),
+        "encryption-disabled": (
+            [table(serverSideEncryption={"enabled": False, "kmsKeyArn": KEY})],
+            "customer-managed KMS key",
+        ),
+        "deletion-protection-off": (
+            [table(deletionProtectionEnabled=False)],
+            "deletion protection is off",
+        ),
+    },
+)
 
 (
     test_every_dynamodb_rule_has_a_bad_case,

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import bad, event_target, modified, queue, service_tests, swap
+from tests.policy.support import bad_cases, event_target, modified, queue, service_tests
 
 GOOD: dict[str, list[rules.Resource]] = {
     "events": [event_target(), queue("events-dlq")],
 }
 EVENTS = GOOD["events"]
 
-BAD = [
-    bad(
-        "events-target",
-        "without-retry-policy",
-        swap(EVENTS, 0, event_target(retryPolicy=None)),
-        "no explicit retry",
-    ),
-    bad(
-        "events-target",
-        "without-dlq",
-        [event_target(deadLetterConfig=None)],
-        "no dead-letter queue",
-    ),
-    bad("events-target", "fifo-dlq", modified(EVENTS, 1, fifoQueue=True), "must be standard"),
-]
+BAD = bad_cases(
+    "events-target",
+    {
+        "without-retry-policy": (modified(EVENTS, 0, retryPolicy=None), "no explicit retry"),
+        "without-dlq": ([event_target(deadLetterConfig=None)], "no dead-letter queue"),
+        "fifo-dlq": (modified(EVENTS, 1, fifoQueue=True), "must be standard"),
+    },
+)
 
 (
     test_every_events_rule_has_a_bad_case,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import bad, resource, service_tests
+from tests.policy.support import bad_cases, resource, service_tests
 
 KMS_KEY = "aws:kms/key:Key"
 GOOD: dict[str, list[rules.Resource]] = {"kms": [resource(KMS_KEY, "k", enableKeyRotation=True)]}
 
-BAD = [
-    bad("kms-rotation", "off", [resource(KMS_KEY, "k", enableKeyRotation=False)], "rotation is off")
-]
+BAD = bad_cases(
+    "kms-rotation", {"off": ([resource(KMS_KEY, "k", enableKeyRotation=False)], "rotation is off")}
+)
 
 (
     test_every_kms_rule_has_a_bad_case,

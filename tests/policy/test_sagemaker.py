@@ -8,7 +8,7 @@ import rules
 
 from tests.policy.support import (
     KEY,
-    bad,
+    bad_cases,
     endpoint_configuration,
     monitoring_job,
     pipeline,
@@ -28,73 +28,56 @@ GOOD: dict[str, list[rules.Resource]] = {
 }
 SAGEMAKER = GOOD["sagemaker"]
 
-BAD = [
-    bad(
-        "sagemaker",
-        "training-step-not-isolated",
-        [pipeline(EnableNetworkIsolation=False)],
-        "is not network-isolated",
-    ),
-    bad(
-        "sagemaker",
-        "training-step-volumes-without-a-key",
-        [pipeline(ResourceConfig={"InstanceType": {"Get": "Parameters.InstanceType"}})],
-        "does not encrypt its volumes",
-    ),
-    bad(
-        "sagemaker",
-        "training-step-output-without-a-key",
-        [pipeline(OutputDataConfig={"S3OutputPath": "s3://b"})],
-        "does not encrypt its output",
-    ),
-    bad(
-        "sagemaker",
-        "monitoring-job-not-isolated",
-        [monitoring_job(networkConfig={"enableNetworkIsolation": False})],
-        "monitoring job is not network-isolated",
-    ),
-    bad(
-        "sagemaker",
-        "monitoring-job-volumes-without-a-key",
-        [monitoring_job(cluster={"volumeKmsKeyId": None})],
-        "monitoring job volumes are not encrypted",
-    ),
-    bad(
-        "sagemaker",
-        "monitoring-job-output-without-a-key",
-        [monitoring_job(modelBiasJobOutputConfig={"monitoringOutputs": []})],
-        "monitoring job output is not encrypted",
-    ),
-    bad(
-        "sagemaker",
-        "model-not-isolated",
-        swap(
-            SAGEMAKER,
-            0,
-            resource("aws:sagemaker/model:Model", "m", enableNetworkIsolation=False),
+BAD = bad_cases(
+    "sagemaker",
+    {
+        "training-step-not-isolated": (
+            [pipeline(EnableNetworkIsolation=False)],
+            "is not network-isolated",
         ),
-        "model container is not network-isolated",
-    ),
-    bad(
-        "sagemaker",
-        "notebook-without-a-key",
-        swap(SAGEMAKER, 1, resource("aws:sagemaker/notebookInstance:NotebookInstance", "n")),
-        "notebook storage is not encrypted",
-    ),
-    bad(
-        "sagemaker",
-        "endpoint-without-a-key",
-        swap(SAGEMAKER, 2, endpoint_configuration(kmsKeyArn=None)),
-        "endpoint storage is not encrypted",
-    ),
-    # one variant without local storage is enough to need the key
-    bad(
-        "sagemaker",
-        "endpoint-one-variant-without-local-storage-and-no-key",
-        [endpoint_configuration("ml.g5.xlarge", "ml.m5.large", kmsKeyArn=None)],
-        "endpoint storage is not encrypted",
-    ),
-]
+        "training-step-volumes-without-a-key": (
+            [pipeline(ResourceConfig={"InstanceType": {"Get": "Parameters.InstanceType"}})],
+            "does not encrypt its volumes",
+        ),
+        "training-step-output-without-a-key": (
+            [pipeline(OutputDataConfig={"S3OutputPath": "s3://b"})],
+            "does not encrypt its output",
+        ),
+        "monitoring-job-not-isolated": (
+            [monitoring_job(networkConfig={"enableNetworkIsolation": False})],
+            "monitoring job is not network-isolated",
+        ),
+        "monitoring-job-volumes-without-a-key": (
+            [monitoring_job(cluster={"volumeKmsKeyId": None})],
+            "monitoring job volumes are not encrypted",
+        ),
+        "monitoring-job-output-without-a-key": (
+            [monitoring_job(modelBiasJobOutputConfig={"monitoringOutputs": []})],
+            "monitoring job output is not encrypted",
+        ),
+        "model-not-isolated": (
+            swap(
+                SAGEMAKER,
+                0,
+                resource("aws:sagemaker/model:Model", "m", enableNetworkIsolation=False),
+            ),
+            "model container is not network-isolated",
+        ),
+        "notebook-without-a-key": (
+            swap(SAGEMAKER, 1, resource("aws:sagemaker/notebookInstance:NotebookInstance", "n")),
+            "notebook storage is not encrypted",
+        ),
+        "endpoint-without-a-key": (
+            swap(SAGEMAKER, 2, endpoint_configuration(kmsKeyArn=None)),
+            "endpoint storage is not encrypted",
+        ),
+        # one variant without local storage is enough to need the key
+        "endpoint-one-variant-without-local-storage-and-no-key": (
+            [endpoint_configuration("ml.g5.xlarge", "ml.m5.large", kmsKeyArn=None)],
+            "endpoint storage is not encrypted",
+        ),
+    },
+)
 
 (
     test_every_sagemaker_rule_has_a_bad_case,

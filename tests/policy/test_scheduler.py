@@ -4,36 +4,28 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import bad, queue, schedule, service_tests, swap
+from tests.policy.support import bad_cases, modified, queue, schedule, service_tests, swap
 
 GOOD: dict[str, list[rules.Resource]] = {
     "scheduler": [schedule(), queue("schedule-dlq")],
 }
 SCHEDULER = GOOD["scheduler"]
 
-BAD = [
-    bad(
-        "scheduler",
-        "without-retry-policy",
-        swap(SCHEDULER, 0, schedule(target={"retryPolicy": None})),
-        "no explicit retry",
-    ),
-    bad(
-        "scheduler",
-        "without-dlq",
-        [schedule(target={"deadLetterConfig": None})],
-        "no dead-letter queue",
-    ),
-    bad(
-        "scheduler", "without-a-key", swap(SCHEDULER, 0, schedule(kmsKeyArn=None)), "not encrypted"
-    ),
-    bad(
-        "scheduler",
-        "aws-managed-key",
-        swap(SCHEDULER, 0, schedule(kmsKeyArn="alias/aws/scheduler")),
-        "not encrypted",
-    ),
-]
+BAD = bad_cases(
+    "scheduler",
+    {
+        "without-retry-policy": (
+            swap(SCHEDULER, 0, schedule(target={"retryPolicy": None})),
+            "no explicit retry",
+        ),
+        "without-dlq": ([schedule(target={"deadLetterConfig": None})], "no dead-letter queue"),
+        "without-a-key": (modified(SCHEDULER, 0, kmsKeyArn=None), "not encrypted"),
+        "aws-managed-key": (
+            modified(SCHEDULER, 0, kmsKeyArn="alias/aws/scheduler"),
+            "not encrypted",
+        ),
+    },
+)
 
 (
     test_every_scheduler_rule_has_a_bad_case,

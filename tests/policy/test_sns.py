@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import KEY, bad, modified, resource, service_tests
+from tests.policy.support import KEY, bad_cases, modified, resource, service_tests
 
 GOOD: dict[str, list[rules.Resource]] = {
     "sns": [resource("aws:sns/topic:Topic", "t", kmsMasterKeyId=KEY)],
 }
 SNS = GOOD["sns"]
 
-BAD = [
-    bad(
-        "sns-cmk",
-        "aws-managed-alias",
-        modified(SNS, 0, kmsMasterKeyId="alias/aws/sns"),
-        "customer-managed",
-    ),
-    bad(
-        "sns-cmk", "topic-without-a-key", modified(SNS, 0, kmsMasterKeyId=None), "customer-managed"
-    ),
-]
+BAD = bad_cases(
+    "sns-cmk",
+    {
+        "aws-managed-alias": (modified(SNS, 0, kmsMasterKeyId="alias/aws/sns"), "customer-managed"),
+        "topic-without-a-key": (modified(SNS, 0, kmsMasterKeyId=None), "customer-managed"),
+    },
+)
 
 (
     test_every_sns_rule_has_a_bad_case,
