@@ -147,39 +147,31 @@ class Recording:
                     yield resource, json.loads(value)
 
 
-# The resource part of ARNs, as AWS formats them (so IAM linting sees realistic ARNs).
-ARN_FORMATS: dict[str, tuple[str, str]] = {
-    "aws:cloudwatch/eventBus:EventBus": ("events", "event-bus/{name}"),
-    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),
-    "aws:cloudwatch/eventArchive:EventArchive": ("events", "archive/{name}"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("cloudwatch", "alarm:{name}"),
-    "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}"),
-    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": (
-        "firehose",
-        "deliverystream/{name}",
-    ),
-    "aws:ssm/document:Document": ("ssm", "document/{name}"),
-    "aws:ssm/maintenanceWindow:MaintenanceWindow": ("ssm", "maintenancewindow/{name}"),
-    "aws:scheduler/scheduleGroup:ScheduleGroup": ("scheduler", "schedule-group/{name}"),
-    "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}"),
-    "aws:sagemaker/pipeline:Pipeline": ("sagemaker", "pipeline/{name}"),
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
-        "sagemaker",
-        "model-package-group/{name}",
-    ),
-    "aws:sagemaker/model:Model": ("sagemaker", "model/{name}"),
-    "aws:sagemaker/endpoint:Endpoint": ("sagemaker", "endpoint/{name}"),
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
-        "sagemaker",
-        "endpoint-config/{name}",
-    ),
-    "aws:sagemaker/notebookInstance:NotebookInstance": ("sagemaker", "notebook-instance/{name}"),
-    "aws:iam/policy:Policy": ("iam", "policy/{name}"),
-    "aws:sns/topic:Topic": ("sns", "{name}"),
-    "aws:ssmincidents/responsePlan:ResponsePlan": ("ssm-incidents", "response-plan/{name}"),
-    "aws:ssmcontacts/contact:Contact": ("ssm-contacts", "contact/{name}"),
-    "aws:ssmcontacts/contactChannel:ContactChannel": ("ssm-contacts", "contactchannel/{name}"),
+# What precedes the name in each type's ARN, as AWS formats them (`service:resource-prefix`),
+# so IAM linting sees realistic ARNs.
+ARN_PREFIXES: dict[str, str] = {
+    "aws:cloudwatch/eventBus:EventBus": "events:event-bus/",
+    "aws:cloudwatch/eventRule:EventRule": "events:rule/",
+    "aws:cloudwatch/eventArchive:EventArchive": "events:archive/",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch:alarm:",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "cloudwatch:alarm:",
+    "aws:cloudwatch/dashboard:Dashboard": "cloudwatch:dashboard/",
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": "firehose:deliverystream/",
+    "aws:ssm/document:Document": "ssm:document/",
+    "aws:ssm/maintenanceWindow:MaintenanceWindow": "ssm:maintenancewindow/",
+    "aws:scheduler/scheduleGroup:ScheduleGroup": "scheduler:schedule-group/",
+    "aws:scheduler/schedule:Schedule": "scheduler:schedule/default/",
+    "aws:sagemaker/pipeline:Pipeline": "sagemaker:pipeline/",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "sagemaker:model-package-group/",
+    "aws:sagemaker/model:Model": "sagemaker:model/",
+    "aws:sagemaker/endpoint:Endpoint": "sagemaker:endpoint/",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "sagemaker:endpoint-config/",
+    "aws:sagemaker/notebookInstance:NotebookInstance": "sagemaker:notebook-instance/",
+    "aws:iam/policy:Policy": "iam:policy/",
+    "aws:sns/topic:Topic": "sns:",
+    "aws:ssmincidents/responsePlan:ResponsePlan": "ssm-incidents:response-plan/",
+    "aws:ssmcontacts/contact:Contact": "ssm-contacts:contact/",
+    "aws:ssmcontacts/contactChannel:ContactChannel": "ssm-contacts:contactchannel/",
 }
 
 
@@ -244,10 +236,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif kind == "aws:dynamodb/table:Table":
             arn = f"arn:aws:dynamodb:{region}:{account}:table/{physical}"
             outputs["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"
-        elif kind in ARN_FORMATS:
-            service, resource_format = ARN_FORMATS[kind]
+        elif kind in ARN_PREFIXES:
+            service, resource_prefix = ARN_PREFIXES[kind].split(":", 1)
             scope = "" if service == "iam" else region
-            arn = f"arn:aws:{service}:{scope}:{account}:{resource_format.format(name=physical)}"
+            arn = f"arn:aws:{service}:{scope}:{account}:{resource_prefix}{physical}"
         outputs.setdefault("name", physical)
         outputs.setdefault("arn", arn)
         return resource_id, outputs

@@ -79,6 +79,18 @@ class PlatformContext:
         """The same context, alarming on ``alerts`` (monitoring builds the ladder)."""
         return replace(self, alerts=alerts)
 
+    @property
+    def event_bus_name(self) -> pulumi.Input[str] | None:
+        """The training bus functions publish to (their settings' `event_bus`); None without."""
+        return self.event_bus.name if self.event_bus is not None else None
+
+    def publish_statements(self) -> list[iam.Statement]:
+        """What a function needs to publish domain events: PutEvents on the training bus alone
+        (nothing when the stack has no bus)."""
+        if self.event_bus is None:
+            return []
+        return [iam.allow(["events:PutEvents"], [self.event_bus.arn], sid="PublishDomainEvents")]
+
     def with_event_bus(self, event_bus: EventBusRef | None) -> PlatformContext:
         """The same context, publishing to ``event_bus`` (event sourcing builds the bus)."""
         return replace(self, event_bus=event_bus)

@@ -141,7 +141,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 settings=StartRetrainingSettings(
                     notify_topic_arn=notify_topic_arn,
                     slots_table=args.training_slots.name if args.training_slots else None,
-                    event_bus=args.platform.event_bus.name if args.platform.event_bus else None,
+                    event_bus=args.platform.event_bus_name,
                 ),
                 invoked_asynchronously=True,
             ),
@@ -254,12 +254,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
         if notify_topic_arn is not None:
             statements.append(iam.allow(["sns:Publish"], [notify_topic_arn], sid="NotifyStart"))
             statements.append(iam.use_key(args.platform.key_arn, sid="EncryptedTopic"))
-        if args.platform.event_bus is not None:
-            statements.append(
-                iam.allow(
-                    ["events:PutEvents"], [args.platform.event_bus.arn], sid="PublishDomainEvents"
-                )
-            )
+        statements += args.platform.publish_statements()
         if args.training_slots is not None:
             # A tick's claim returns the slot it replaced (ALL_OLD): read as well as update.
             statements += args.training_slots.statements(args.platform.key_arn)

@@ -125,14 +125,8 @@ class TrainingQueue(pulumi.ComponentResource):
 
         common_statements = [
             iam.use_key(args.platform.key_arn, sid="StackKey"),
+            *args.platform.publish_statements(),
         ]
-        if args.platform.event_bus is not None:
-            common_statements.append(
-                iam.allow(
-                    ["events:PutEvents"], [args.platform.event_bus.arn], sid="PublishDomainEvents"
-                )
-            )
-        bus_name = args.platform.event_bus.name if args.platform.event_bus else None
 
         worker = PythonFunction(
             f"{name}-worker",
@@ -164,7 +158,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     backoff_base_seconds=config.backoff_base_seconds,
                     backoff_max_seconds=config.backoff_max_seconds,
                     slots_table=training_slots.name,
-                    event_bus=bus_name,
+                    event_bus=args.platform.event_bus_name,
                 ),
                 reserved_concurrency=config.worker_concurrency,
             ),
@@ -205,7 +199,7 @@ class TrainingQueue(pulumi.ComponentResource):
             if alerts and config.notify_success
             else None,
             slots_table=training_slots.name,
-            event_bus=bus_name,
+            event_bus=args.platform.event_bus_name,
         )
         if alerts is not None:
             notify_topics = [alerts.critical_topic_arn]
