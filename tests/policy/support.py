@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import pack
 import pytest
@@ -392,35 +392,41 @@ def endpoint_configuration(*instance_types: str, **props: Any) -> rules.Resource
     )
 
 
-def service_tests(
-    service: ModuleType, good: dict[str, list[rules.Resource]], cases: list[Any]
-) -> tuple[Callable[..., None], ...]:
-    """Every service module's four tests over its own tables: each rule of ``service`` has a bad
-    case, the good stacks pass every rule, and each bad case fails with its message, directly
-    and through the policy engine."""
+class BadCaseTests:
+    """The tests every rule module runs over its bad cases: subclass it (or `ServiceTests`) once
+    per module with the module's rules and cases, and pytest runs them for it: each rule has a
+    bad case, and each bad case fails with its message, directly and through the policy
+    engine."""
 
-    def test_every_rule_has_a_bad_case() -> None:
-        assert {r.id for r in service.RULES} == case_rule_ids(cases)
+    service: ClassVar[ModuleType]
+    bad: ClassVar[list[Any]]
 
-    @pytest.mark.parametrize("name", list(good))
-    def test_the_good_stacks_pass_every_rule(name: str) -> None:
-        assert_passes(good[name])
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Parametrizes the tests over the subclass's tables (pytest asks the class)."""
+        if "rule_id" in metafunc.fixturenames:
+            metafunc.parametrize(CASE, self.bad)
+        if "name" in metafunc.fixturenames:
+            metafunc.parametrize("name", list(getattr(self, "good", {})))
 
-    @pytest.mark.parametrize(CASE, cases)
+    def test_every_rule_has_a_bad_case(self) -> None:
+        assert {r.id for r in self.service.RULES} == case_rule_ids(self.bad)
+
     def test_each_check_fails_on_a_bad_resource(
-        rule_id: str, resources: list[rules.Resource], expected: str
+        self, rule_id: str, resources: list[rules.Resource], expected: str
     ) -> None:
         assert_fails(rule_id, resources, expected)
 
-    @pytest.mark.parametrize(CASE, cases)
     def test_each_check_fails_through_the_policy_engine(
-        rule_id: str, resources: list[rules.Resource], expected: str
+        self, rule_id: str, resources: list[rules.Resource], expected: str
     ) -> None:
         assert_fails_in_engine(rule_id, resources, expected)
 
-    return (
-        test_every_rule_has_a_bad_case,
-        test_the_good_stacks_pass_every_rule,
-        test_each_check_fails_on_a_bad_resource,
-        test_each_check_fails_through_the_policy_engine,
-    )
+
+class ServiceTests(BadCaseTests):
+    """`BadCaseTests`, and the service's good stacks pass every rule (`class TestSqsRules
+    (ServiceTests)` with ``service``, ``good`` and ``bad``)."""
+
+    good: ClassVar[dict[str, list[rules.Resource]]]
+
+    def test_the_good_stacks_pass_every_rule(self, name: str) -> None:
+        assert_passes(self.good[name])

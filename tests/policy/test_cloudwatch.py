@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import alarm, bad_cases, service_tests
+from tests.policy.support import ServiceTests, alarm, bad_cases
 
 GOOD: dict[str, list[rules.Resource]] = {"alarms": [alarm(), alarm(composite=True)]}
 
@@ -18,9 +18,8 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_every_cloudwatch_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.cloudwatch, GOOD, BAD)
+
+class TestCloudWatchRules(ServiceTests):
+    service = rules.cloudwatch
+    good = GOOD
+    bad = BAD

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import KEY, bad_cases, service_tests, table
+from tests.policy.support import KEY, ServiceTests, bad_cases, table
 
 GOOD: dict[str, list[rules.Resource]] = {"dynamodb": [table()]}
 
@@ -30,9 +30,8 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_every_dynamodb_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.dynamodb, GOOD, BAD)
+
+class TestDynamoDbRules(ServiceTests):
+    service = rules.dynamodb
+    good = GOOD
+    bad = BAD

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import bad_cases, event_target, modified, queue, service_tests
+from tests.policy.support import ServiceTests, bad_cases, event_target, modified, queue
 
 GOOD: dict[str, list[rules.Resource]] = {
     "events": [event_target(), queue("events-dlq")],
@@ -20,9 +20,8 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_every_events_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.events, GOOD, BAD)
+
+class TestEventBridgeRules(ServiceTests):
+    service = rules.events
+    good = GOOD
+    bad = BAD

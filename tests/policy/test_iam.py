@@ -7,12 +7,12 @@ import rules
 
 from tests.policy.support import (
     ACCOUNT,
+    ServiceTests,
     bad,
     doc,
     resource,
     role,
     role_policy,
-    service_tests,
 )
 
 GOOD: dict[str, list[rules.Resource]] = {
@@ -88,12 +88,11 @@ BAD = [
     ),
 ]
 
-(
-    test_every_iam_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.iam, GOOD, BAD)
+
+class TestIamRules(ServiceTests):
+    service = rules.iam
+    good = GOOD
+    bad = BAD
 
 
 def test_star_only_actions_have_no_resource_type_in_the_iam_reference() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import rules
 
 from tests.policy.support import (
+    ServiceTests,
     arn,
     bad,
     event_target,
@@ -14,7 +15,6 @@ from tests.policy.support import (
     log_group,
     queue,
     schedule,
-    service_tests,
     swap,
 )
 
@@ -98,9 +98,8 @@ BAD = [
     ),
 ]
 
-(
-    test_every_lambda_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.lambda_, GOOD, BAD)
+
+class TestLambdaRules(ServiceTests):
+    service = rules.lambda_
+    good = GOOD
+    bad = BAD

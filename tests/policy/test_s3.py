@@ -8,13 +8,13 @@ import rules
 from tests.policy.support import (
     SSE_S3,
     TLS_ONLY,
+    ServiceTests,
     bad,
     bucket,
     changed,
     doc,
     log_bucket,
     modified,
-    service_tests,
     without_access_logs,
 )
 
@@ -79,9 +79,8 @@ BAD = [
     ),
 ]
 
-(
-    test_every_s3_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.s3, GOOD, BAD)
+
+class TestS3Rules(ServiceTests):
+    service = rules.s3
+    good = GOOD
+    bad = BAD

@@ -8,12 +8,12 @@ import rules
 
 from tests.policy.support import (
     KEY,
+    ServiceTests,
     bad_cases,
     endpoint_configuration,
     monitoring_job,
     pipeline,
     resource,
-    service_tests,
     swap,
 )
 
@@ -79,12 +79,11 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_every_sagemaker_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.sagemaker, GOOD, BAD)
+
+class TestSageMakerRules(ServiceTests):
+    service = rules.sagemaker
+    good = GOOD
+    bad = BAD
 
 
 # ---- local instance storage --------------------------------------------------------------------

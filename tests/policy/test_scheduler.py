@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import bad_cases, modified, queue, schedule, service_tests, swap
+from tests.policy.support import ServiceTests, bad_cases, modified, queue, schedule, swap
 
 GOOD: dict[str, list[rules.Resource]] = {
     "scheduler": [schedule(), queue("schedule-dlq")],
@@ -27,9 +27,8 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_every_scheduler_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.scheduler, GOOD, BAD)
+
+class TestSchedulerRules(ServiceTests):
+    service = rules.scheduler
+    good = GOOD
+    bad = BAD

@@ -8,6 +8,7 @@ import json
 import rules
 
 from tests.policy.support import (
+    BadCaseTests,
     arn,
     bad_cases,
     doc,
@@ -15,7 +16,6 @@ from tests.policy.support import (
     log_group,
     resource,
     role,
-    service_tests,
 )
 
 BAD = bad_cases(
@@ -83,9 +83,8 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_the_quota_rule_has_bad_cases,
-    _,  # no good stacks of its own: tests/policy/test_stacks.py runs it over both stacks
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.service_quotas, {}, BAD)
+
+# No good stacks of its own: tests/policy/test_stacks.py runs the rule over both stacks.
+class TestServiceQuotaRules(BadCaseTests):
+    service = rules.service_quotas
+    bad = BAD

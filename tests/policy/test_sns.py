@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from tests.policy.support import KEY, bad_cases, modified, resource, service_tests
+from tests.policy.support import KEY, ServiceTests, bad_cases, modified, resource
 
 GOOD: dict[str, list[rules.Resource]] = {
     "sns": [resource("aws:sns/topic:Topic", "t", kmsMasterKeyId=KEY)],
@@ -19,9 +19,8 @@ BAD = bad_cases(
     },
 )
 
-(
-    test_every_sns_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.sns, GOOD, BAD)
+
+class TestSnsRules(ServiceTests):
+    service = rules.sns
+    good = GOOD
+    bad = BAD

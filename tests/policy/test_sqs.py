@@ -6,6 +6,7 @@ from __future__ import annotations
 import rules
 
 from tests.policy.support import (
+    ServiceTests,
     arn,
     bad,
     fn,
@@ -14,7 +15,6 @@ from tests.policy.support import (
     queue,
     redrive,
     resource,
-    service_tests,
 )
 
 GOOD: dict[str, list[rules.Resource]] = {
@@ -84,9 +84,8 @@ BAD = [
     ),
 ]
 
-(
-    test_every_sqs_rule_has_a_bad_case,
-    test_the_good_stacks_pass_every_rule,
-    test_each_check_fails_on_a_bad_resource,
-    test_each_check_fails_through_the_policy_engine,
-) = service_tests(rules.sqs, GOOD, BAD)
+
+class TestSqsRules(ServiceTests):
+    service = rules.sqs
+    good = GOOD
+    bad = BAD
