@@ -57,31 +57,28 @@ RUN_COMMAND_COUNTERS = {
 
 
 def initial_model_state(model: str) -> dict[str, Any]:
+    """A model no event has reached yet: what its events will tell starts unknown (None)."""
+    learned = (
+        "lastEventAt",
+        "lastRequest",
+        "runningExecution",
+        "lastSuccess",
+        "lastFailure",
+        "lastMaintenanceRun",
+    )
     return {
         "model": model,
         "lastVersion": 0,
-        "lastEventAt": None,
-        "lastRequest": None,
-        "runningExecution": None,
-        "lastSuccess": None,
-        "lastFailure": None,
-        "lastMaintenanceRun": None,
+        **dict.fromkeys(learned),
         "counts": {},
         "ordering": {"ended": [], "running": {}},
     }
 
 
 def initial_run_state(run: str) -> dict[str, Any]:
-    return {
-        "run": run,
-        "lastVersion": 0,
-        "executionArn": None,
-        "model": None,
-        "requestId": None,
-        "attempt": None,
-        "status": None,
-        "timeline": [],
-    }
+    """A run (one request's attempts) no event has reached yet."""
+    learned = ("executionArn", "model", "requestId", "attempt", "status")
+    return {"run": run, "lastVersion": 0, **dict.fromkeys(learned), "timeline": []}
 
 
 def _count(state: dict[str, Any], counter: str) -> None:
