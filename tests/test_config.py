@@ -295,3 +295,22 @@ def test_the_program_fails_with_a_run_error_naming_the_key() -> None:
 def test_a_bad_region_is_reported(parse_with: Callable[..., StackConfig]) -> None:
     (problem,) = problems_for(parse_with, {"aws:region": "moon-1"})
     assert problem == "aws:region: not an AWS region name such as us-east-1 (got 'moon-1')"
+
+
+def test_a_nested_object_is_described_by_its_docstring() -> None:
+    from components.platform.config_types import ConfigModel, nested
+    from components.platform.model_config import SpotConfig
+
+    field = StackConfig.model_fields["monitoring"]
+    assert (
+        field.description == "Alert topics, alarms, escalation, bias monitoring and the dashboard."
+    )
+    assert nested(SpotConfig).description == (  # type: ignore[attr-defined]
+        "Managed spot training: cheaper, interruptible, resumed from checkpoints."
+    )
+
+    class Undocumented(ConfigModel):
+        pass
+
+    with pytest.raises(TypeError, match="Undocumented: its docstring must say what"):
+        nested(Undocumented)

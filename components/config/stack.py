@@ -48,25 +48,13 @@ class StackConfig(ConfigModel):
         ge=1,
         description="Version of AWS's published Powertools for AWS Lambda (Python) V3 layer.",
     )
-    artifacts: ArtifactsConfig = nested(ArtifactsConfig, "Artifacts bucket settings.")
-    access_logs: AccessLogsConfig = nested(
-        AccessLogsConfig, "Access logging of the artifacts and raw-events buckets."
-    )
-    monitoring: MonitoringConfig = nested(
-        MonitoringConfig, "Alert topics, alarms, escalation, bias monitoring and the dashboard."
-    )
-    scheduled_retraining: ScheduledRetrainingConfig = nested(
-        ScheduledRetrainingConfig, "Retraining every model on a schedule (EventBridge Scheduler)."
-    )
-    training_queue: TrainingQueueConfig = nested(
-        TrainingQueueConfig, "Training requests through an SQS FIFO queue, with back-pressure."
-    )
-    maintenance_window: MaintenanceWindowConfig = nested(
-        MaintenanceWindowConfig, "Retraining on your own tagged hosts in an SSM maintenance window."
-    )
-    event_sourcing: EventSourcingConfig = nested(
-        EventSourcingConfig, "Event bus, archive, event store, projections and replay."
-    )
+    artifacts: ArtifactsConfig = nested(ArtifactsConfig)
+    access_logs: AccessLogsConfig = nested(AccessLogsConfig)
+    monitoring: MonitoringConfig = nested(MonitoringConfig)
+    scheduled_retraining: ScheduledRetrainingConfig = nested(ScheduledRetrainingConfig)
+    training_queue: TrainingQueueConfig = nested(TrainingQueueConfig)
+    maintenance_window: MaintenanceWindowConfig = nested(MaintenanceWindowConfig)
+    event_sourcing: EventSourcingConfig = nested(EventSourcingConfig)
 
     _region: str = PrivateAttr(default="")
 

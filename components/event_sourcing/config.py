@@ -21,7 +21,7 @@ from components.platform.config_types import (
 
 
 class NotebookConfig(ConfigModel):
-    """An optional, hardened SageMaker notebook for exploring runs and events."""
+    """Optional, hardened SageMaker notebook for exploring runs and events."""
 
     enabled: bool = Field(default=False, description="Create the notebook instance.")
     instance_type: str = Field(
@@ -48,7 +48,7 @@ class NotebookConfig(ConfigModel):
 
 
 class EventSourcingConfig(ConfigModel):
-    """Event store of the training workflow (`trainops:eventSourcing`)."""
+    """Event bus, archive, event store, projections and replay."""
 
     enabled: bool = feature_switch("event-sourcing")
     archive_retention_days: int = Field(
@@ -76,4 +76,4 @@ class EventSourcingConfig(ConfigModel):
         le=604800,
         description="Older stream records go to the projector's failure queue.",
     )
-    notebook: NotebookConfig = nested(NotebookConfig, "Optional exploration notebook.")
+    notebook: NotebookConfig = nested(NotebookConfig)

@@ -36,7 +36,7 @@ class TagSelector(ConfigModel):
 
 
 class MaintenanceWindowConfig(ConfigModel):
-    """SSM maintenance-window retraining on tagged instances (`trainops:maintenanceWindow`)."""
+    """Retraining on your own tagged hosts in an SSM maintenance window."""
 
     enabled: bool = feature_switch("maintenance-window")
     schedule: SsmScheduleExpression = Field(

@@ -37,7 +37,7 @@ UsePercent = Annotated[float, Field(gt=0, le=100)]
 
 
 class HostAlarmsConfig(ConfigModel):
-    """Thresholds of the training-host alarms (Metrics Insights over all training jobs)."""
+    """Training-host alarm thresholds (Metrics Insights over all training jobs)."""
 
     disk_percent: UsePercent = Field(default=90, description="Disk use that alarms.")
     memory_percent: UsePercent = Field(default=90, description="Memory use that alarms.")
@@ -66,7 +66,7 @@ class IncidentContact(ConfigModel):
 
 
 class IncidentManagerConfig(ConfigModel):
-    """Optional AWS Systems Manager Incident Manager escalation for critical alarms."""
+    """Optional Incident Manager escalation of critical alarms."""
 
     enabled: bool = Field(default=False, description="Engage Incident Manager on critical alarms.")
     contacts: list[IncidentContact] = Field(
@@ -99,7 +99,7 @@ class IncidentManagerConfig(ConfigModel):
 
 
 class MonitoringConfig(ConfigModel):
-    """Alert topics, alarms and escalation (`trainops:monitoring`)."""
+    """Alert topics, alarms, escalation, bias monitoring and the dashboard."""
 
     enabled: bool = feature_switch("monitoring")
     alert_emails: EmailSubscribers = Field(
@@ -139,8 +139,6 @@ class MonitoringConfig(ConfigModel):
         description="Minutes without progress before a job counts as stalled: no secondary-status "
         "change, or, while training, no log output.",
     )
-    host_alarms: HostAlarmsConfig = nested(HostAlarmsConfig, "Training-host alarm thresholds.")
-    incident_manager: IncidentManagerConfig = nested(
-        IncidentManagerConfig, "Incident Manager escalation."
-    )
+    host_alarms: HostAlarmsConfig = nested(HostAlarmsConfig)
+    incident_manager: IncidentManagerConfig = nested(IncidentManagerConfig)
     dashboard: bool = Field(default=True, description="Create the operations dashboard.")

@@ -8,6 +8,7 @@ to do.
 
 from __future__ import annotations
 
+import inspect
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -238,11 +239,15 @@ class ConfigModel(BaseModel):
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
-def nested(config: type[ConfigT], description: str) -> ConfigT:
+def nested(config: type[ConfigT]) -> ConfigT:
     """A nested config object the YAML may leave out, in which case it takes its own defaults: a
     fresh one per parent (`default_factory`), so its defaults are documented once, on its own
-    fields, not repeated in the parent's."""
-    return Field(default_factory=config, description=description)
+    fields, not repeated in the parent's. Its description in the reference is the first
+    paragraph of the class's docstring, so what the object is is written once."""
+    summary = inspect.cleandoc(config.__doc__ or "").split("\n\n", 1)[0]
+    if not summary:
+        raise TypeError(f"{config.__name__}: its docstring must say what the object configures")
+    return Field(default_factory=config, description=" ".join(summary.split()))
 
 
 def feature_switch(component: str) -> bool:

@@ -12,7 +12,7 @@ from components.platform.config_types import ConfigModel, LifecycleDays
 
 
 class ArtifactsConfig(ConfigModel):
-    """The shared artifacts bucket (`trainops:artifacts`)."""
+    """The artifacts bucket every model shares."""
 
     noncurrent_version_days: LifecycleDays = Field(
         default=90,
@@ -21,7 +21,7 @@ class ArtifactsConfig(ConfigModel):
 
 
 class AccessLogsConfig(ConfigModel):
-    """An audit trail of every request to the stack's buckets (`trainops:accessLogs`)."""
+    """Access logging of the artifacts and raw-events buckets: an audit trail of every request."""
 
     destination: Literal["server", "cloudtrail"] = Field(
         default="server",

@@ -169,11 +169,9 @@ class ModelConfig(ConfigModel):
         max_length=100,
         description="Hyperparameters passed to the job; values are strings (quote numbers).",
     )
-    spot: SpotConfig = nested(SpotConfig, "Managed spot training.")
-    register_model: RegisterModelConfig = nested(RegisterModelConfig, "Model registry step.")
-    scheduled_retraining: ModelScheduleConfig = nested(
-        ModelScheduleConfig, "Per-model schedule override or opt-out."
-    )
+    spot: SpotConfig = nested(SpotConfig)
+    register_model: RegisterModelConfig = nested(RegisterModelConfig)
+    scheduled_retraining: ModelScheduleConfig = nested(ModelScheduleConfig)
     endpoint: EndpointConfig | None = Field(
         default=None, description="Endpoint serving this model (alarms; optional deployment)."
     )

@@ -20,7 +20,7 @@ from components.platform.config_types import (
 
 
 class ScheduledRetrainingConfig(ConfigModel):
-    """Retraining on a schedule (`trainops:scheduledRetraining`)."""
+    """Retraining every model on a schedule (EventBridge Scheduler)."""
 
     enabled: bool = feature_switch("scheduled retraining")
     schedule: ScheduleExpression = Field(

@@ -16,7 +16,7 @@ OLDEST_MESSAGE_ALARM_MAX_MINUTES = 14 * 24 * 60
 
 
 class TrainingQueueConfig(ConfigModel):
-    """The SQS-fed training pipeline (`trainops:trainingQueue`)."""
+    """Training requests through an SQS FIFO queue, with back-pressure."""
 
     enabled: bool = feature_switch("training queue")
     max_concurrent_trainings: int = Field(
