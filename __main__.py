@@ -70,6 +70,9 @@ platform = PlatformContext(
     powertools_layer_version=settings.powertools_layer_version,
     models=settings.models,
     storage=foundation.storage,
+    # The training queue's slot ledger (which models train now): the queue creates it; schedule
+    # ticks and the stall check use it too, so it is named before any of them is built.
+    training_slots=TrainingSlotsRef.for_stack(ctx) if settings.training_queue.enabled else None,
 )
 
 # One SageMaker pipeline per configured model: what every trigger below ends up starting.
@@ -82,9 +85,6 @@ pipelines = {
 }
 platform = platform.with_catalog(catalog_of(pipelines))
 dashboard_sources: list[DashboardSources] = []
-# The training queue's slot ledger (which models train now): the queue creates it; schedule
-# ticks and the stall check use it too, so it is named before any of them is built.
-training_slots = TrainingSlotsRef.for_stack(ctx) if settings.training_queue.enabled else None
 
 # ---- Components, each created only when its feature is enabled in the stack config. ----------
 # Monitoring comes first: its alert ladder is where every other component puts its alarms.
@@ -96,7 +96,6 @@ if settings.monitoring.enabled:
             config=settings.monitoring,
             platform=platform,
             execution_roles={model: p.execution_role for model, p in pipelines.items()},
-            training_slots=training_slots,
         ),
     )
     dashboard_sources.append(monitor.dashboard_sources)
@@ -127,7 +126,6 @@ if settings.scheduled_retraining.enabled:
         ScheduledRetrainingArgs(
             config=settings.scheduled_retraining,
             platform=platform,
-            training_slots=training_slots,
         ),
     )
     dashboard_sources.append(retraining.dashboard_sources)

@@ -46,7 +46,6 @@ from components.platform.sagemaker import (
     pipeline_arn_match,
     start_statements,
 )
-from components.platform.training_slots import TrainingSlotsRef
 from trainops_runtime import observability
 from trainops_runtime.settings import StallDetectorSettings
 
@@ -63,10 +62,6 @@ class TrainingMonitorArgs:
     platform: PlatformContext
     # Each model's SageMaker execution role (TrainingPipeline): endpoints and bias jobs run as it.
     execution_roles: Mapping[str, ExecutionRole]
-    # The training queue's slot ledger, when the stack has a queue: the stall check, which
-    # lists every running execution anyway, keeps it true (slot_keeper: frees lost slots,
-    # counts running executions that hold none).
-    training_slots: TrainingSlotsRef | None = None
 
 
 def training_failure_pattern(stack: str) -> dict[str, Any]:
@@ -348,8 +343,8 @@ class TrainingMonitor(pulumi.ComponentResource):
                 sid="ReadTrainingLogActivity",
             ),
         ]
-        if args.training_slots is not None:
-            statements += args.training_slots.statements(args.platform.key_arn)
+        if args.platform.training_slots is not None:
+            statements += args.platform.training_slots.statements(args.platform.key_arn)
         function = PythonFunction(
             f"{name}-stall-detector",
             PythonFunctionArgs(
@@ -361,7 +356,9 @@ class TrainingMonitor(pulumi.ComponentResource):
                 settings=StallDetectorSettings(
                     overrun_fraction=config.overrun_fraction,
                     stalled_after_minutes=config.stalled_after_minutes,
-                    slots_table=args.training_slots.name if args.training_slots else None,
+                    slots_table=args.platform.training_slots.name
+                    if args.platform.training_slots
+                    else None,
                 ),
                 reserved_concurrency=1,  # one sweep at a time
                 invoked_asynchronously=True,

@@ -4,9 +4,10 @@ Every feature needs the same few things from the stack: where it runs (account, 
 partition), the stack's KMS key, how long logs are kept, which Powertools layer its functions
 use, the artifacts bucket and where buckets log their requests (the Foundation's), where alarms
 go (the alert ladder, when monitoring is on), where domain events go (the training bus, when
-event sourcing is on), the stack's models, and the model catalog its functions ship. They were
-threaded through every component's Args one by one; the context carries them together, so a
-feature's Args say only what is particular to that feature.
+event sourcing is on), the training-slot ledger (when the queue is on), the stack's models and
+the model catalog its functions ship. They were threaded through every component's Args one by
+one; the context carries them together, so a feature's Args say only what is particular to
+that feature.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pulumi
 
 from components.platform import alarms, buckets, iam
 from components.platform.model_config import ModelConfig
+from components.platform.training_slots import TrainingSlotsRef
 
 
 @dataclass
@@ -60,6 +62,10 @@ class PlatformContext:
     alerts: alarms.AlertLadder | None = None
     # Where domain events go; None when event sourcing is off (then nothing publishes).
     event_bus: EventBusRef | None = None
+    # The training queue's slot ledger (which models train now); None without a queue. Schedule
+    # ticks and the stall check claim and keep slots there, so a tick and a queued request never
+    # overlap a model.
+    training_slots: TrainingSlotsRef | None = None
 
     def with_catalog(self, model_catalog: Mapping[str, Mapping[str, Any]]) -> PlatformContext:
         """The same context, shipping ``model_catalog`` (built from the pipelines)."""
@@ -83,6 +89,11 @@ class PlatformContext:
     def event_bus_name(self) -> pulumi.Input[str] | None:
         """The training bus functions publish to (their settings' `event_bus`); None without."""
         return self.event_bus.name if self.event_bus is not None else None
+
+    @property
+    def slots_table_name(self) -> str | None:
+        """The slot ledger functions claim in (their settings' `slots_table`); None without."""
+        return self.training_slots.name if self.training_slots is not None else None
 
     def publish_statements(self) -> list[iam.Statement]:
         """What a function needs to publish domain events: PutEvents on the training bus alone

@@ -33,7 +33,6 @@ from components.platform.sagemaker import (
     pipeline_arn_match,
     start_statements,
 )
-from components.platform.training_slots import TrainingSlotsRef
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
 from trainops_runtime.settings import StartRetrainingSettings
 from trainops_runtime.training_request import TRIGGER_CODES
@@ -88,9 +87,6 @@ def effective_schedules(
 class ScheduledRetrainingArgs:
     config: ScheduledRetrainingConfig
     platform: PlatformContext
-    # The training queue's slot ledger, when the stack has a queue: ticks claim the model's
-    # slot there, so a tick and a queued request never overlap a model.
-    training_slots: TrainingSlotsRef | None = None
 
 
 class ScheduledRetraining(pulumi.ComponentResource):
@@ -140,7 +136,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
                 statements=self._function_statements(args, schedules, notify_topic_arn),
                 settings=StartRetrainingSettings(
                     notify_topic_arn=notify_topic_arn,
-                    slots_table=args.training_slots.name if args.training_slots else None,
+                    slots_table=args.platform.training_slots.name
+                    if args.platform.training_slots
+                    else None,
                     event_bus=args.platform.event_bus_name,
                 ),
                 invoked_asynchronously=True,
@@ -255,9 +253,9 @@ class ScheduledRetraining(pulumi.ComponentResource):
             statements.append(iam.allow(["sns:Publish"], [notify_topic_arn], sid="NotifyStart"))
             statements.append(iam.use_key(args.platform.key_arn, sid="EncryptedTopic"))
         statements += args.platform.publish_statements()
-        if args.training_slots is not None:
+        if args.platform.training_slots is not None:
             # A tick's claim returns the slot it replaced (ALL_OLD): read as well as update.
-            statements += args.training_slots.statements(args.platform.key_arn)
+            statements += args.platform.training_slots.statements(args.platform.key_arn)
         return statements
 
     def _scheduler_role(
