@@ -31,7 +31,6 @@ from components import (
     config,
 )
 from components.platform import naming, quota_guard, tagging
-from components.platform.context import PlatformContext
 from components.training_pipeline.component import model_catalog as catalog_of
 
 settings = config.load()
@@ -63,13 +62,10 @@ foundation = Foundation(
 
 # What every feature builds on; the pipelines add the model catalog, monitoring the alert
 # ladder, event sourcing the bus.
-platform = PlatformContext(
-    ctx=ctx,
-    key_arn=foundation.key_arn,
+platform = foundation.platform(
     log_retention_days=settings.log_retention_days,
     powertools_layer_version=settings.powertools_layer_version,
     models=settings.models,
-    storage=foundation.storage,
     # The training queue's slot ledger (which models train now): the queue creates it; schedule
     # ticks and the stall check use it too, so it is named before any of them is built.
     training_slots=TrainingSlotsRef.for_stack(ctx) if settings.training_queue.enabled else None,
@@ -106,11 +102,7 @@ platform = platform.with_alerts(alerts)
 if settings.event_sourcing.enabled:
     event_store = TrainingEventStore(
         "event-sourcing",
-        TrainingEventStoreArgs(
-            config=settings.event_sourcing,
-            platform=platform,
-            environment=settings.environment,
-        ),
+        TrainingEventStoreArgs(config=settings.event_sourcing, platform=platform),
     )
     platform = platform.with_event_bus(event_store.bus)
     dashboard_sources.append(event_store.dashboard_sources)
@@ -123,10 +115,7 @@ if settings.event_sourcing.enabled:
 if settings.scheduled_retraining.enabled:
     retraining = ScheduledRetraining(
         "scheduled-retraining",
-        ScheduledRetrainingArgs(
-            config=settings.scheduled_retraining,
-            platform=platform,
-        ),
+        ScheduledRetrainingArgs(config=settings.scheduled_retraining, platform=platform),
     )
     dashboard_sources.append(retraining.dashboard_sources)
     pulumi.export("scheduleGroup", retraining.schedule_group_name)
@@ -137,7 +126,6 @@ if settings.training_queue.enabled:
         TrainingQueueArgs(
             config=settings.training_queue,
             platform=platform,
-            oldest_request_alarm_minutes=settings.oldest_request_alarm_minutes,
             # The stall check keeps the slot ledger; without monitoring the queue does.
             keep_slots=monitor is None,
         ),
@@ -158,9 +146,6 @@ if settings.maintenance_window.enabled:
             config=settings.maintenance_window,
             platform=platform,
             guard_alarm_name=platform_critical_alarm if alerts else None,
-            guard_alarm_arn=ctx.arn("cloudwatch", f"alarm:{platform_critical_alarm}")
-            if alerts
-            else None,
         ),
     )
     dashboard_sources.append(window.dashboard_sources)

@@ -26,7 +26,6 @@ from components.platform.foundation_config import AccessLogsConfig, ArtifactsCon
 from components.platform.model_config import ModelConfig
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
 from components.training_queue.config import (
-    OLDEST_MESSAGE_ALARM_MAX_MINUTES,
     TrainingQueueConfig,
 )
 
@@ -96,20 +95,3 @@ class StackConfig(ConfigModel):
     def region(self) -> str:
         """The stack's AWS region (`aws:region`)."""
         return self._region
-
-    @property
-    def oldest_request_alarm_minutes(self) -> int:
-        """`trainingQueue.oldestMessageAlarmMinutes`, or the longest run of any model plus an
-        hour (at least 120): one model trains one request at a time, so the next may wait that
-        long without anything being wrong."""
-        configured = self.training_queue.oldest_message_alarm_minutes
-        if configured is not None:
-            return configured
-        longest = max(
-            (
-                max(m.max_runtime_minutes, m.spot_max_wait_minutes if m.spot.enabled else 0)
-                for m in self.models.values()
-            ),
-            default=0,
-        )
-        return min(OLDEST_MESSAGE_ALARM_MAX_MINUTES, max(120, longest + 60))

@@ -92,7 +92,6 @@ def raw_events_pattern() -> dict[str, Any]:
 class TrainingEventStoreArgs:
     config: EventSourcingConfig
     platform: PlatformContext
-    environment: str
 
 
 class TrainingEventStore(pulumi.ComponentResource):
@@ -111,7 +110,9 @@ class TrainingEventStore(pulumi.ComponentResource):
         super().__init__("trainops:events:TrainingEventStore", name, None, opts)
         config, ctx = args.config, args.platform.ctx
         stack, slug = pulumi.get_stack(), naming.stack_slug()
-        protect = config.protect if config.protect is not None else args.environment == "prod"
+        protect = (
+            config.protect if config.protect is not None else args.platform.environment == "prod"
+        )
         child = pulumi.ResourceOptions(parent=self)
 
         bus = aws.cloudwatch.EventBus(f"{name}-bus", name=bus_name(slug), opts=child)

@@ -65,7 +65,13 @@ class MaintenanceWindowArgs:
     platform: PlatformContext
     # The platform-critical alarm has a fixed name, so it is known before it exists.
     guard_alarm_name: str | None = None
-    guard_alarm_arn: str | None = None
+
+    @property
+    def guard_alarm_arn(self) -> str | None:
+        """The guard alarm's ARN (this account and region), when there is one."""
+        if self.guard_alarm_name is None:
+            return None
+        return self.platform.ctx.arn("cloudwatch", f"alarm:{self.guard_alarm_name}")
 
 
 class MaintenanceWindowRetraining(pulumi.ComponentResource):
@@ -168,11 +174,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         function_alarms: list[aws.cloudwatch.MetricAlarm] = []
         if args.platform.event_bus is not None:
             rules.append(self._forward_run_command_events(name, args))
-        if (
-            config.guard_with_critical_alarm
-            and args.guard_alarm_name is not None
-            and args.guard_alarm_arn is not None
-        ):
+        if config.guard_with_critical_alarm and args.guard_alarm_name is not None:
             stopper = self._stop_on_critical_alarm(
                 name, args, window_id, guard_alarm_name=args.guard_alarm_name
             )

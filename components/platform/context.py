@@ -51,6 +51,8 @@ class PlatformContext:
     log_retention_days: int
     # AWS's published Powertools for AWS Lambda (Python) V3 layer version.
     powertools_layer_version: int
+    # `trainops:environment` (e.g. `prod`): what stateful resources default their protection to.
+    environment: str = ""
     # The stack's models (`trainops:models`): what the features act on per model.
     models: Mapping[str, ModelConfig] = field(default_factory=dict)
     # model -> catalog entry (`training_pipeline.component.model_catalog`): shipped in the

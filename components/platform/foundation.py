@@ -15,6 +15,7 @@ into this object's children.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,7 +23,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import buckets, iam, naming
-from components.platform.context import Storage
+from components.platform.context import PlatformContext, Storage
+from components.platform.model_config import ModelConfig
+from components.platform.training_slots import TrainingSlotsRef
 
 # What the account's administrators may do with the key, listed explicitly rather than `kms:*`.
 # Keeping PutKeyPolicy/GetKeyPolicy here is what keeps the key manageable (no lock-out).
@@ -152,6 +155,7 @@ class Foundation(pulumi.ComponentResource):
             access_logs=access_logs,
         )
         self.access_log_bucket_name = log_bucket.bucket if log_bucket is not None else None
+        self._args = args
         self.register_outputs(
             {
                 "access_log_bucket_name": self.access_log_bucket_name,
@@ -161,6 +165,27 @@ class Foundation(pulumi.ComponentResource):
                 "artifacts_bucket_name": self.artifacts_bucket_name,
                 "artifacts_bucket_arn": self.artifacts_bucket_arn,
             }
+        )
+
+    def platform(
+        self,
+        *,
+        log_retention_days: int,
+        powertools_layer_version: int,
+        models: Mapping[str, ModelConfig],
+        training_slots: TrainingSlotsRef | None = None,
+    ) -> PlatformContext:
+        """What every feature builds on: this foundation's account, environment, key and
+        buckets, with the stack's log retention, Powertools layer, models and slot ledger."""
+        return PlatformContext(
+            ctx=self._args.ctx,
+            environment=self._args.environment,
+            key_arn=self.key_arn,
+            storage=self.storage,
+            log_retention_days=log_retention_days,
+            powertools_layer_version=powertools_layer_version,
+            models=models,
+            training_slots=training_slots,
         )
 
     @staticmethod

@@ -48,8 +48,6 @@ OUTCOME_CONCURRENCY = 2
 class TrainingQueueArgs:
     config: TrainingQueueConfig
     platform: PlatformContext
-    # How old the oldest waiting request may get before it alarms (see StackConfig).
-    oldest_request_alarm_minutes: int = 120
     # Schedule the slot keeper here. With monitoring, its stall check keeps the ledger on the
     # listing it makes anyway; a stack without monitoring needs the queue to do it.
     keep_slots: bool = False
@@ -237,6 +235,8 @@ class TrainingQueue(pulumi.ComponentResource):
             functions.append(keeper.function_name)
         if args.platform.alerts is not None:
             site = alarms.AlarmSite(self, args.platform.alerts)
+            # a request may wait for its model's running training without anything being wrong
+            oldest_minutes = config.oldest_request_alarm_minutes(args.platform.models)
             dlq_alarm = site.queue_depth(
                 f"{name}-dlq-depth",
                 queue_name=dead_letters.name,
@@ -246,14 +246,12 @@ class TrainingQueue(pulumi.ComponentResource):
                 f"{name}-oldest-request-age",
                 description=(
                     f"trainops {stack}: a training request waited more than "
-                    f"{args.oldest_request_alarm_minutes} minutes"
+                    f"{oldest_minutes} minutes"
                 ),
                 metric=alarms.Metric(
                     "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": queue.name}, "Maximum"
                 ),
-                condition=alarms.Condition(
-                    threshold=args.oldest_request_alarm_minutes * 60, period_seconds=300
-                ),
+                condition=alarms.Condition(threshold=oldest_minutes * 60, period_seconds=300),
             )
             first_tier += [dlq_alarm, age_alarm]
 

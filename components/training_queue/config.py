@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import (
     Field,
     model_validator,
 )
 
 from components.platform.config_types import ConfigModel, feature_switch
+from components.platform.model_config import ModelConfig
 from trainops_runtime.settings import QueueWorkerSettings, TrainingOutcomeSettings
 
 # SQS keeps a message at most 14 days: the longest a request can wait, so the longest
@@ -87,6 +90,21 @@ class TrainingQueueConfig(ConfigModel):
                 "reaching the DLQ; lower maxReceiveCount or raise retentionDays"
             )
         return self
+
+    def oldest_request_alarm_minutes(self, models: Mapping[str, ModelConfig]) -> int:
+        """`oldestMessageAlarmMinutes`, or the longest run of any of ``models`` plus an hour (at
+        least 120): one model trains one request at a time, so the next may wait that long
+        without anything being wrong."""
+        if self.oldest_message_alarm_minutes is not None:
+            return self.oldest_message_alarm_minutes
+        longest = max(
+            (
+                max(m.max_runtime_minutes, m.spot_max_wait_minutes if m.spot.enabled else 0)
+                for m in models.values()
+            ),
+            default=0,
+        )
+        return min(OLDEST_MESSAGE_ALARM_MAX_MINUTES, max(120, longest + 60))
 
     @property
     def retention_seconds(self) -> int:
