@@ -303,7 +303,7 @@ class TrainingEventStore(pulumi.ComponentResource):
                 forward.dead_letter_queue.name,
             ],
             functions=[recorder.function_name, projector.function_name],
-            alarms=[alarm.arn for alarm in first_tier],
+            alarms=first_tier,
         )
         self.register_outputs(
             {

@@ -186,9 +186,7 @@ class MaintenanceWindowRetraining(pulumi.ComponentResource):
         self.dashboard_sources = DashboardSources(
             dead_letter_queues=[rule.dead_letter_queue.name for rule in rules] + failure_queues,
             functions=functions,
-            alarms=[
-                alarm.arn for alarm in [*function_alarms, *(a for r in rules for a in r.alarms)]
-            ],
+            alarms=[*function_alarms, *(alarm for rule in rules for alarm in rule.alarms)],
         )
 
         self.window_id = window_id

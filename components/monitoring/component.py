@@ -254,7 +254,7 @@ class TrainingMonitor(pulumi.ComponentResource):
             dead_letter_queues=dead_letter_queues,
             functions=functions,
             pipeline_name_prefix=naming.model_prefix() if args.platform.models else None,
-            alarms=[alarm.arn for alarm in first_tier],
+            alarms=first_tier,
             stall_metrics_stack=stack if args.platform.models else None,
         )
         self.register_outputs(

@@ -14,7 +14,7 @@ Per-model alarms (endpoints, bias) live in the alarm console.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,8 @@ class DashboardSources:
     queues: list[pulumi.Input[str]] = field(default_factory=list)
     dead_letter_queues: list[pulumi.Input[str]] = field(default_factory=list)
     functions: list[pulumi.Input[str]] = field(default_factory=list)
-    alarms: list[pulumi.Input[str]] = field(default_factory=list)
+    # The first-tier alarms (their escalation twins would only repeat them).
+    alarms: list[aws.cloudwatch.MetricAlarm] = field(default_factory=list)
     stall_metrics_stack: str | None = None
     # `trainops-<stack>--`: what every pipeline name of the stack starts with.
     pipeline_name_prefix: str | None = None
@@ -209,7 +210,7 @@ class OperationsDashboard(pulumi.ComponentResource):
             queues=pulumi.Output.all(*sources.queues),
             dead_letter_queues=pulumi.Output.all(*sources.dead_letter_queues),
             functions=pulumi.Output.all(*sources.functions),
-            alarms=pulumi.Output.all(*sources.alarms),
+            alarms=pulumi.Output.all(*(alarm.arn for alarm in sources.alarms)),
         ).apply(
             lambda resolved: json.dumps(
                 dashboard_body(
@@ -232,9 +233,3 @@ class OperationsDashboard(pulumi.ComponentResource):
         )
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboard_name": self.dashboard_name})
-
-
-def dashboard_alarm_arns(
-    alarm_list: Sequence[aws.cloudwatch.MetricAlarm],
-) -> list[pulumi.Output[str]]:
-    return [alarm.arn for alarm in alarm_list]

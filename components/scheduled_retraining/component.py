@@ -214,7 +214,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
         self.dashboard_sources = DashboardSources(
             dead_letter_queues=dead_letter_names,
             functions=[function.function_name],
-            alarms=[alarm.arn for alarm in first_tier],
+            alarms=first_tier,
         )
         self.register_outputs(
             {

@@ -267,7 +267,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 *([outcome.failure_queue_name] if outcome.failure_queue_name else []),
             ],
             functions=functions,
-            alarms=[alarm.arn for alarm in first_tier],
+            alarms=first_tier,
         )
         self.register_outputs(
             {
