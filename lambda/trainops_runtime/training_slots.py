@@ -168,7 +168,7 @@ class SweepPlan:
     """What a sweep of the ledger should change, decided from one read and one listing."""
 
     extend: list[tuple[Slot, int]]  # a running execution's slot, and its new expiry
-    free: list[Slot]  # slots no running execution holds, older than the grace
+    free: list[Slot]  # slots no running execution holds, claimed before the grace
     adopt: list[tuple[Slot, RunningExecution]]  # a slot to take for an execution that has none
 
 
@@ -178,7 +178,6 @@ def plan_sweep(
     longest_run_minutes: Mapping[str, int],
     *,
     now: datetime,
-    grace: timedelta = RECONCILE_GRACE,
 ) -> SweepPlan:
     """The sweep's decisions (`adapters.slots.reconcile` says why each is right, and carries
     them out conditionally): ``running`` is model -> its executions that hold a slot, newest
@@ -192,7 +191,7 @@ def plan_sweep(
             if slot.expires_at - now.timestamp() < horizon.total_seconds():
                 plan.extend.append((slot, int((now + 2 * horizon).timestamp())))
             continue
-        if now - datetime.fromtimestamp(slot.claimed_at, UTC) < grace:
+        if now - datetime.fromtimestamp(slot.claimed_at, UTC) < RECONCILE_GRACE:
             continue
         plan.free.append(slot)
     live = set(held) - {slot.model for slot in plan.free}

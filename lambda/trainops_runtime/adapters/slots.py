@@ -28,14 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from trainops_runtime.adapters import clients
 from trainops_runtime.training_slots import (
-    RECONCILE_GRACE,
     Ledger,
     LedgerChanged,
     Reconciliation,
@@ -223,16 +222,15 @@ def reconcile(
     longest_run_minutes: Mapping[str, int],
     *,
     now: datetime,
-    grace: timedelta = RECONCILE_GRACE,
     still_running: Callable[[str], bool] | None = None,
 ) -> Reconciliation:
     """Brings the ledger in line with what SageMaker says runs (``running``: model -> its
     executions that hold a slot, newest first, listed *before* this call).
 
-    * A slot claimed more than ``grace`` ago whose request has no running execution is freed:
-      its end event was lost, or its start died and was never redelivered. (The grace covers a
-      claim made just before its execution appears in the listing; a claim renewed since the
-      read is not freed.)
+    * A slot claimed more than `RECONCILE_GRACE` ago whose request has no running execution is
+      freed: its end event was lost, or its start died and was never redelivered. (The grace
+      covers a claim made just before its execution appears in the listing; a claim renewed
+      since the read is not freed.)
     * A slot whose execution still runs keeps at least `sweep_horizon` of validity: when less
       is left it is extended to twice that (pipeline steps around the training can outlast the
       estimate, and the next sweeps must come before it lapses, however they are scheduled).
@@ -244,7 +242,7 @@ def reconcile(
     Every change is conditional, so a claim or release racing this one wins. The sweep's time is
     recorded, so the next one knows the interval.
     """
-    plan = plan_sweep(read(table), running, longest_run_minutes, now=now, grace=grace)
+    plan = plan_sweep(read(table), running, longest_run_minutes, now=now)
     result = Reconciliation(freed=[], adopted=[], extended=[])
     for slot, expires_at in plan.extend:
         if extend(table, slot, expires_at):
