@@ -210,3 +210,24 @@ def test_only_adapters_call_aws() -> None:
     calls = [call for path in sorted(RUNTIME.rglob("*.py")) for call in _client_calls(path)]
     assert calls  # the adapters do
     assert [call for call in calls if not call.startswith("adapters/")] == []
+
+
+# A module that outgrows this does more than one thing: split it by what it decides.
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_outside_the_tests_is_over_500_lines() -> None:
+    project = offline.PROJECT_DIR
+    sources = [
+        path
+        for path in project.rglob("*.py")
+        if not any(
+            part == "tests" or part.startswith(".") for part in path.relative_to(project).parts
+        )
+    ]
+    assert len(sources) > 50  # the walk found the project
+    sizes = {
+        str(path.relative_to(project)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sources
+    }
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
