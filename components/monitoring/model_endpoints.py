@@ -18,13 +18,12 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker as sm
 
-from components.platform import alarms, data_access, iam, instance_types, naming
+from components.platform import alarms, bias_metrics, data_access, iam, instance_types
 from components.platform.config_types import S3_URI
 from components.platform.context import PlatformContext
 from components.platform.model_config import BiasMonitoringConfig, ModelConfig
 from components.platform.sagemaker import ExecutionRole
 
-BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"
 # AWS's SageMaker Clarify processing image registries (from the SageMaker Python SDK's
 # image_uri_config/clarify.json); other regions set `biasMonitoring.clarifyImage`.
 CLARIFY_REGISTRIES = {
@@ -33,7 +32,6 @@ CLARIFY_REGISTRIES = {
     "us-west-1": "740489534195",
     "us-west-2": "306415355426",
 }
-SCHEDULES = {"hourly": ("cron(0 * ? * * *)", 3600), "daily": ("cron(0 0 ? * * *)", 86400)}
 
 
 @dataclass
@@ -82,15 +80,6 @@ def _s3_read_statements(ctx: iam.AwsContext, uris: list[str], sid: str) -> list[
     ]
 
 
-def endpoint_name_for(model_name: str, model: ModelConfig) -> str:
-    endpoint = model.endpoint
-    if endpoint is None:
-        raise ValueError(f"{model_name} declares no endpoint")
-    if endpoint.deploy:
-        return naming.model_name(model_name, max_length=63)
-    return str(endpoint.name)
-
-
 def build_endpoint(
     name: str, args: EndpointArgs, parent: pulumi.Resource
 ) -> tuple[str, list[aws.cloudwatch.MetricAlarm]]:
@@ -98,7 +87,7 @@ def build_endpoint(
     model, endpoint = args.model, args.model.endpoint
     assert endpoint is not None  # noqa: S101 - callers only pass models with endpoints
     child = pulumi.ResourceOptions(parent=parent)
-    endpoint_name = endpoint_name_for(args.model_name, model)
+    endpoint_name = bias_metrics.endpoint_name_for(args.model_name, model)
     if endpoint.deploy:
         image = endpoint.image or model.image
         statements = _s3_read_statements(
@@ -236,7 +225,7 @@ def build_bias_monitoring(
         ),
         opts=child,
     )
-    job_definition_name = naming.model_name(args.model_name, "bias", max_length=63)
+    job_definition_name = bias_metrics.job_definition_name(args.model_name)
     cluster: sm.ModelBiasJobDefinitionClusterConfigArgsDict = {
         "instance_count": 1,
         "instance_type": bias.instance_type,
@@ -289,7 +278,7 @@ def build_bias_monitoring(
         stopping_condition={"max_runtime_in_seconds": bias.max_runtime_minutes * 60},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[permissions]),
     )
-    expression, period = SCHEDULES[bias.schedule]
+    expression, _ = bias_metrics.SCHEDULES[bias.schedule]
     aws_native.sagemaker.MonitoringSchedule(
         f"{name}-bias-schedule",
         monitoring_schedule_name=job_definition_name,
@@ -302,35 +291,17 @@ def build_bias_monitoring(
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[definition]),
     )
     created = []
+    site = alarms.AlarmSite(parent, args.ladder)
     for alarm in bias.alarms:
-        dimensions = {
-            "Endpoint": endpoint_name,
-            "MonitoringSchedule": job_definition_name,
-            "BiasStage": alarm.stage,
-            "Label": alarm.label,
-            "LabelValue": alarm.label_value,
-            "Facet": alarm.facet,
-            "FacetValue": alarm.facet_value,
-        }
-        slug = f"{alarm.metric}-{alarm.facet}-{alarm.facet_value}".lower()
-        for bound, statistic, comparison, limit in (
-            ("high", "Maximum", "GreaterThanThreshold", alarm.threshold),
-            ("low", "Minimum", "LessThanThreshold", -alarm.threshold),
-        ):
-            warning = alarms.AlarmSite(parent, args.ladder).metric(
-                f"{name}-bias-{slug}-{bound}",
-                description=(
-                    f"{endpoint_name}: bias {alarm.metric} for {alarm.facet}={alarm.facet_value} "
-                    f"beyond +/-{alarm.threshold}"
-                ),
-                metric=alarms.Metric(
-                    BIAS_NAMESPACE, f"bias_metric_{alarm.metric}", dimensions, statistic
-                ),
-                condition=alarms.Condition(
-                    threshold=limit, comparison=comparison, period_seconds=period
-                ),
+        for bound in bias_metrics.bias_bounds(args.model_name, args.model, alarm):
+            created.append(
+                site.metric(
+                    f"{name}-bias-{bound.suffix}",
+                    description=bound.description,
+                    metric=bound.metric,
+                    condition=bound.condition,
+                )
             )
-            created.append(warning)
     return created
 
 
