@@ -55,8 +55,11 @@ def generated_model_name(index: int) -> str:
 
 
 def generated_models(count: int) -> dict[str, Any]:
-    """``count`` models shaped like prod's churn model, each with its own data prefix."""
+    """``count`` models shaped like prod's churn model, each with its own data prefix. Churn's
+    quality event patterns stay with churn (they name it, and a stack holds at most 100 pattern
+    rules): a fleet's quality signals are alarms named by the convention, one rule for all."""
     base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
+    base = {**base, "qualityRetraining": {**base.get("qualityRetraining", {}), "eventPatterns": []}}
     return {
         name: {**base, "trainingData": f"s3://example-ml-data/{name}/train/"}
         for name in map(generated_model_name, range(count))

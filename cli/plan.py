@@ -23,6 +23,7 @@ FEATURES = {
     "trainops:queue:TrainingQueue": "trainingQueue",
     "trainops:ssm:MaintenanceWindowRetraining": "maintenanceWindow",
     "trainops:events:TrainingEventStore": "eventSourcing",
+    "trainops:quality:QualityRetraining": "qualityRetraining",
 }
 
 # The settings worth seeing per resource type (property paths into the inputs).
@@ -237,6 +238,10 @@ NODES = {
         "events",
         "TrainingEventStore<br/>bus + archive → recorder λ → store → projector λ",
     ),
+    "trainops:quality:QualityRetraining": (
+        "quality",
+        "QualityRetraining<br/>quality alarms · events → quality_trigger λ · cooldown ledger",
+    ),
     "trainops:monitoring:OperationsDashboard": ("dashboard", "OperationsDashboard"),
 }
 EDGES = [
@@ -254,8 +259,15 @@ EDGES = [
     ("window", "hosts", "retrain"),
     ("window", "events", "run results"),
     ("monitor", "dashboard", "alarms"),
+    ("signals", "quality", "quality alarms · events"),
+    ("quality", "queue", "quality retraining requests"),
+    ("quality", "events", "domain events"),
 ]
-EXTERNAL = {"producers": "producers / trainops submit", "hosts": "tagged training hosts"}
+EXTERNAL = {
+    "producers": "producers / trainops submit",
+    "hosts": "tagged training hosts",
+    "signals": "model quality: Model Monitor · Clarify · team alarms",
+}
 
 
 def mermaid(recording: offline.Recording) -> str:

@@ -21,6 +21,7 @@ from components.platform.foundation import Foundation, FoundationArgs
 from components.platform.iam import AwsContext
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.training_slots import TrainingSlotsRef
+from components.quality_retraining.component import QualityRetraining, QualityRetrainingArgs
 from components.scheduled_retraining.component import ScheduledRetraining, ScheduledRetrainingArgs
 from components.training_pipeline.component import TrainingPipeline, TrainingPipelineArgs
 from components.training_queue.component import TrainingQueue, TrainingQueueArgs
@@ -40,6 +41,8 @@ __all__ = [
     "PlatformCriticalAlarmArgs",
     "PythonFunction",
     "PythonFunctionArgs",
+    "QualityRetraining",
+    "QualityRetrainingArgs",
     "ScheduledRetraining",
     "ScheduledRetrainingArgs",
     "StackConfig",

@@ -24,10 +24,14 @@ from components.platform.config_types import (
 )
 from components.platform.foundation_config import AccessLogsConfig, ArtifactsConfig
 from components.platform.model_config import ModelConfig
+from components.quality_retraining.config import QualityRetrainingConfig
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
 from components.training_queue.config import (
     TrainingQueueConfig,
 )
+
+# Rules quality signal patterns may add to the default bus, beside the stack's own few.
+MAX_QUALITY_PATTERN_RULES = 100
 
 
 class StackConfig(ConfigModel):
@@ -54,6 +58,7 @@ class StackConfig(ConfigModel):
     training_queue: TrainingQueueConfig = nested(TrainingQueueConfig)
     maintenance_window: MaintenanceWindowConfig = nested(MaintenanceWindowConfig)
     event_sourcing: EventSourcingConfig = nested(EventSourcingConfig)
+    quality_retraining: QualityRetrainingConfig = nested(QualityRetrainingConfig)
 
     _region: str = PrivateAttr(default="")
 
@@ -88,6 +93,36 @@ class StackConfig(ConfigModel):
             raise ValueError(
                 "scheduledRetraining.notifications: 'warning' needs monitoring.enabled: true; "
                 "enable monitoring, or use 'dedicated' or 'none'"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _quality_retraining_needs_the_queue_and_alerts(self) -> StackConfig:
+        """Quality retrains go through the training queue, so deduplication, training slots,
+        back-pressure and retries apply to them as to any request; a tripped circuit breaker
+        must reach a person, so monitoring's critical topic must exist."""
+        if not self.quality_retraining.enabled:
+            return self
+        if not self.training_queue.enabled:
+            raise ValueError(
+                "qualityRetraining: needs trainingQueue.enabled: true (quality retrains are "
+                "queued requests); enable the training queue, or turn qualityRetraining off"
+            )
+        if not self.monitoring.enabled:
+            raise ValueError(
+                "qualityRetraining: needs monitoring.enabled: true (a tripped circuit breaker "
+                "alerts the critical topic); enable monitoring, or turn qualityRetraining off"
+            )
+        patterns = sum(
+            len(model.quality_retraining.event_patterns)
+            for model in self.models.values()
+            if model.quality_retraining.enabled
+        )
+        if patterns > MAX_QUALITY_PATTERN_RULES:
+            raise ValueError(
+                f"models.*.qualityRetraining.eventPatterns: {patterns} patterns, one rule each; "
+                f"at most {MAX_QUALITY_PATTERN_RULES} per stack (EventBridge allows 300 rules "
+                "per bus): alarm on the signal instead, named trainops-<stack>--<model>--quality*"
             )
         return self
 

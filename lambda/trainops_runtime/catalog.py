@@ -48,6 +48,8 @@ class CatalogEntry:
     max_wait_minutes: int | None = None
     # Scheduled ticks of this model skip when nothing under its training data changed.
     only_when_new_data: bool = False
+    # The model takes quality signals: its degraded-quality alarms and events retrain it.
+    quality_retraining: bool = False
 
     @classmethod
     def from_dict(cls, model: str, raw: Any) -> CatalogEntry:
@@ -61,6 +63,7 @@ class CatalogEntry:
                 hyperparameters=tuple(str(h) for h in raw.get("hyperparameters") or ()),
                 max_wait_minutes=int(raw["maxWaitMinutes"]) if raw.get("maxWaitMinutes") else None,
                 only_when_new_data=bool(raw.get("onlyWhenNewData", False)),
+                quality_retraining=bool(raw.get("qualityRetraining", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CatalogError(

@@ -35,3 +35,12 @@ class RunOutcome(StrEnum):
     STOPPED = "stopped"
     REQUEUED = "requeued"  # a retryable failure: the next attempt is queued
     FAILED = "failed"  # final: alerted
+
+
+class QualityOutcome(StrEnum):
+    """What the quality trigger did with one signal."""
+
+    REQUESTED = "requested"  # a retraining request went to the training queue
+    SUPPRESSED = "suppressed"  # within the model's cooldown, or its breaker already tripped today
+    TRIPPED = "tripped"  # today's cap reached: the circuit breaker alerted instead
+    IGNORED = "ignored"  # not a quality signal of a model that takes them

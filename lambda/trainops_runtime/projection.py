@@ -2,7 +2,8 @@
 Lambda and `trainops replay`, so both build identical state from the same events.
 
 Per model (`model#<name>`): the last request, the running execution, the last success and
-failure, the last maintenance-window run on the team's own hosts, and counts. Per run
+failure, the last maintenance-window run on the team's own hosts, and counts (among them the
+quality signals and what became of them, and the evaluation gate's verdicts). Per run
 (`run#<execution id>`): its request, status and timeline.
 
 Counting rule (no double counts): `succeeded`, `failed` and `stopped` come from SageMaker's own
@@ -41,6 +42,13 @@ DOMAIN_COUNTERS = {
     "TrainingRejected": "rejected",
     "TrainingRequeued": "requeued",
     "TrainingFailed": "gaveUp",
+    # quality-triggered retraining: signals, and what became of them
+    "QualityDegraded": "qualityDegraded",
+    "RetrainRequested": "retrainRequested",
+    "RetrainSuppressed": "retrainSuppressed",
+    # the pipeline's evaluation gate
+    "GatePassed": "gatePassed",
+    "GateFailed": "gateFailed",
 }
 STATUS_COUNTERS = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
 # Final Run Command statuses of a maintenance-window retraining on the model's own hosts.
