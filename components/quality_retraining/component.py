@@ -37,7 +37,7 @@ from components.platform.event_rules import RuleTarget, rule_with_target
 from components.platform.lambda_function import PythonFunction, PythonFunctionArgs
 from components.platform.model_config import ModelConfig
 from components.quality_retraining.config import QualityRetrainingConfig
-from trainops_runtime.quality import QUALITY_MARKER
+from trainops_runtime.quality_signals import QUALITY_MARKER
 from trainops_runtime.settings import QualityTriggerSettings
 
 # Signals of many models at once queue up behind this cap (EventBridge invokes asynchronously

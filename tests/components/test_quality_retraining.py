@@ -18,7 +18,7 @@ from components.quality_retraining.component import (
 )
 from tests.components import helpers
 from tests.test_event_patterns import matches, sample
-from trainops_runtime import quality
+from trainops_runtime import quality_signals
 
 RULE = "aws:cloudwatch/eventRule:EventRule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
@@ -157,7 +157,9 @@ def test_the_name_convention_is_the_one_the_function_reads() -> None:
     def named() -> None:
         name = quality_alarm_name("churn", "feature-drift")
         assert name == "trainops-test--churn--quality-feature-drift"
-        assert quality.model_of_alarm(name, "trainops-test--", ["churn", "fraud"]) == "churn"
+        assert (
+            quality_signals.model_of_alarm(name, "trainops-test--", ["churn", "fraud"]) == "churn"
+        )
 
     offline.run_under_mocks("test", {"aws:region": "us-east-1"}, named)
     assert signal_template("churn").startswith('{"qualitySignal": {"model": "churn"')

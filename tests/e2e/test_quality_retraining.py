@@ -29,7 +29,7 @@ from tests.lambda_context import LambdaContext
 from tests.sagemaker_sim import PipelineSim
 from trainops_runtime.adapters import slots
 from trainops_runtime.handlers import quality_trigger
-from trainops_runtime.quality import InvalidSignal
+from trainops_runtime.quality_signals import InvalidSignal
 
 FIXTURE = (
     Path(__file__).parent.parent

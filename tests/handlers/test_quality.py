@@ -19,20 +19,23 @@ from trainops_runtime import projection, quality, recording, training_request
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import RetryableError
 from trainops_runtime.outcomes import QualityOutcome
-from trainops_runtime.quality import (
-    QUALITY_MARKER,
+from trainops_runtime.quality import QualityPorts, QualityTrigger
+from trainops_runtime.quality_breaker import (
     Accept,
-    Ignored,
-    InvalidSignal,
     LedgerItem,
     Policy,
-    QualityPorts,
-    QualityTrigger,
-    Signal,
     Suppress,
     Trip,
+    alert_sent,
     applied,
     decide,
+)
+from trainops_runtime.quality_signals import (
+    QUALITY_MARKER,
+    REQUEST_HASH_CHARS,
+    Ignored,
+    InvalidSignal,
+    Signal,
     model_of_alarm,
     parse_signal,
     request_for,
@@ -250,7 +253,7 @@ def test_a_signal_becomes_a_quality_request_whose_id_it_determines() -> None:
     assert isinstance(parsed, Signal)
     request = request_for(parsed)
     assert request.request_id.startswith("quality:")
-    assert len(request.request_id) == len("quality:") + quality.REQUEST_HASH_CHARS
+    assert len(request.request_id) == len("quality:") + REQUEST_HASH_CHARS
     assert request_for(parsed) == request
     assert request.requested_by == "trainops-quality"
     assert request.reason == f"quality: {ALARM} at 2026-11-22T11:00:00Z"
@@ -539,10 +542,10 @@ def test_what_a_decision_writes() -> None:
     tripped = replace(before, version=8, alerted_day=DAY, alert_signal_id="s-new", alert_sent=False)
     assert applied(before, trip, signal()) == tripped
     # once its alert went out
-    assert quality.alert_sent(tripped, signal()) == replace(tripped, version=9, alert_sent=True)
-    assert quality.alert_sent(replace(tripped, alert_sent=True), signal()) is None
-    assert quality.alert_sent(tripped, signal(signal_id="s-other")) is None
-    assert quality.alert_sent(None, signal()) is None
+    assert alert_sent(tripped, signal()) == replace(tripped, version=9, alert_sent=True)
+    assert alert_sent(replace(tripped, alert_sent=True), signal()) is None
+    assert alert_sent(tripped, signal(signal_id="s-other")) is None
+    assert alert_sent(None, signal()) is None
     # nothing to write: a suppression, or a retry of what the item already records
     assert applied(before, Suppress("cooldown", "x"), signal()) is None
     assert applied(before, replace(accept, retry=True), signal()) is None

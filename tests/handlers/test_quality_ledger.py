@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from trainops_runtime.adapters import quality_ledger
-from trainops_runtime.quality import LedgerItem
+from trainops_runtime.quality_breaker import LedgerItem
 
 TABLE = "trainops-test-quality-ledger"
 

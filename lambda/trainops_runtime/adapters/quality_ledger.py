@@ -3,7 +3,7 @@
 One item per model, partition key `model` (S), with `lastAcceptedAt` (N, epoch seconds),
 `day` (S, the UTC day `count` counts, YYYY-MM-DD), `count` (N), `lastSignalId` (S),
 `alertedDay` (S), `alertSignalId` (S), `alertSent` (BOOL) and `version` (N). The rules are
-`trainops_runtime.quality`; here the item is read (strongly consistent) and written with one
+`trainops_runtime.quality_breaker`; here the item is read (strongly consistent) and written with one
 conditional UpdateItem on the version read, so two signals of one model deciding at once cannot
 both change it: the second write fails, and its signal reads and decides again.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from trainops_runtime.adapters import clients
-from trainops_runtime.quality import LedgerItem
+from trainops_runtime.quality_breaker import LedgerItem
 
 KEY_ATTRIBUTE = "model"
 # field of LedgerItem -> (attribute, DynamoDB type); `model` is the key, written as such

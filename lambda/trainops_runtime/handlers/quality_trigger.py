@@ -35,7 +35,8 @@ from trainops_runtime.adapters import event_bus, quality_ledger
 from trainops_runtime.adapters.notify import notify
 from trainops_runtime.adapters.request_queue import enqueue
 from trainops_runtime.handlers.instruments import logger, metrics
-from trainops_runtime.quality import LedgerItem, Policy, QualityPorts, QualityTrigger
+from trainops_runtime.quality import QualityPorts, QualityTrigger
+from trainops_runtime.quality_breaker import LedgerItem, Policy
 from trainops_runtime.settings import QualityTriggerSettings
 from trainops_runtime.training_request import TrainingRequest
 
