@@ -7,6 +7,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
+    ApprovalDeployment,
+    ApprovalDeploymentArgs,
     AwsContext,
     DashboardSources,
     Foundation,
@@ -151,6 +153,19 @@ if settings.quality_retraining.enabled and training_queue is not None:
     )
     dashboard_sources.append(quality.dashboard_sources)
     pulumi.export("qualityLedgerTable", quality.ledger_table_name)
+
+# Approved model versions are deployed to their endpoints (the config requires monitoring).
+if settings.approval_deployment.enabled:
+    deployment = ApprovalDeployment(
+        "approval-deployment",
+        ApprovalDeploymentArgs(
+            config=settings.approval_deployment,
+            platform=platform,
+            execution_roles={model: p.execution_role for model, p in pipelines.items()},
+        ),
+    )
+    dashboard_sources.append(deployment.dashboard_sources)
+    pulumi.export("deploymentLedgerTable", deployment.ledger_table_name)
 
 # The platform-critical composite alarm is built last (it summarises every escalation), but
 # its name is fixed, so components can refer to it before it exists.

@@ -24,6 +24,7 @@ FEATURES = {
     "trainops:ssm:MaintenanceWindowRetraining": "maintenanceWindow",
     "trainops:events:TrainingEventStore": "eventSourcing",
     "trainops:quality:QualityRetraining": "qualityRetraining",
+    "trainops:deployment:ApprovalDeployment": "approvalDeployment",
 }
 
 # The settings worth seeing per resource type (property paths into the inputs).
@@ -242,6 +243,10 @@ NODES = {
         "quality",
         "QualityRetraining<br/>quality alarms · events → quality_trigger λ · cooldown ledger",
     ),
+    "trainops:deployment:ApprovalDeployment": (
+        "deployment",
+        "ApprovalDeployment<br/>approvals · endpoint states → deploy_approved λ · rollback alarms",
+    ),
     "trainops:monitoring:OperationsDashboard": ("dashboard", "OperationsDashboard"),
 }
 EDGES = [
@@ -262,11 +267,15 @@ EDGES = [
     ("signals", "quality", "quality alarms · events"),
     ("quality", "queue", "quality retraining requests"),
     ("quality", "events", "domain events"),
+    ("approvers", "deployment", "approve a registered version"),
+    ("deployment", "monitor", "blue/green updates of its endpoints"),
+    ("deployment", "events", "domain events"),
 ]
 EXTERNAL = {
     "producers": "producers / trainops submit",
     "hosts": "tagged training hosts",
     "signals": "model quality: Model Monitor · Clarify · team alarms",
+    "approvers": "people approving model versions",
 }
 
 

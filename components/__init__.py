@@ -1,5 +1,6 @@
 """trainops: reusable Pulumi components for operating model training on AWS."""
 
+from components.approval_deployment.component import ApprovalDeployment, ApprovalDeploymentArgs
 from components.config import ConfigError, StackConfig, load, parse
 from components.event_sourcing.component import TrainingEventStore, TrainingEventStoreArgs
 from components.maintenance_window.component import (
@@ -28,6 +29,8 @@ from components.training_queue.component import TrainingQueue, TrainingQueueArgs
 
 __all__ = [
     "AlertLadder",
+    "ApprovalDeployment",
+    "ApprovalDeploymentArgs",
     "AwsContext",
     "ConfigError",
     "DashboardSources",

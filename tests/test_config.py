@@ -235,7 +235,8 @@ def test_an_unknown_top_level_key_names_the_valid_keys(
 ) -> None:
     (problem,) = problems_for(parse_with, {"trainops:monitorng": {"enabled": True}})
     assert problem.startswith(
-        "trainops:monitorng: unknown key; valid keys are accessLogs, artifacts, environment,"
+        "trainops:monitorng: unknown key; valid keys are accessLogs, approvalDeployment, "
+        "artifacts, environment,"
     )
 
 

@@ -1,6 +1,7 @@
 """`StackConfig`: the whole `trainops:` namespace of one stack, composed of each feature's
 config, with the rules that span features (a maintenance model must be a configured model; a
-feature that alerts needs monitoring)."""
+feature that alerts needs monitoring; a model deployed on approval needs the feature that deploys
+it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.approval_deployment.config import ApprovalDeploymentConfig
 from components.event_sourcing.config import EventSourcingConfig
 from components.maintenance_window.config import MaintenanceWindowConfig
 from components.monitoring.config import MonitoringConfig
@@ -59,6 +61,7 @@ class StackConfig(ConfigModel):
     maintenance_window: MaintenanceWindowConfig = nested(MaintenanceWindowConfig)
     event_sourcing: EventSourcingConfig = nested(EventSourcingConfig)
     quality_retraining: QualityRetrainingConfig = nested(QualityRetrainingConfig)
+    approval_deployment: ApprovalDeploymentConfig = nested(ApprovalDeploymentConfig)
 
     _region: str = PrivateAttr(default="")
 
@@ -123,6 +126,35 @@ class StackConfig(ConfigModel):
                 f"models.*.qualityRetraining.eventPatterns: {patterns} patterns, one rule each; "
                 f"at most {MAX_QUALITY_PATTERN_RULES} per stack (EventBridge allows 300 rules "
                 "per bus): alarm on the signal instead, named trainops-<stack>--<model>--quality*"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _approval_deployment_has_its_switch_and_alerts(self) -> StackConfig:
+        """A model that opts into approval-driven deployment hands its endpoint's config to the
+        deploy function, which exists only with the feature on; a rollback must reach a person,
+        so monitoring's critical topic must exist (and its warning topic, which the rollback
+        alarms notify)."""
+        opted = sorted(
+            name
+            for name, model in self.models.items()
+            if model.endpoint is not None and model.endpoint.deploy_on_approval
+        )
+        if opted and not self.approval_deployment.enabled:
+            key = (
+                f"models.{opted[0]}.endpoint.deployOnApproval"
+                if len(opted) == 1
+                else f"models.<name>.endpoint.deployOnApproval of {', '.join(opted)}"
+            )
+            raise ValueError(
+                f"{key}: needs approvalDeployment.enabled: true (the feature that deploys "
+                "approved versions); turn approvalDeployment on, or remove deployOnApproval"
+            )
+        if self.approval_deployment.enabled and not self.monitoring.enabled:
+            raise ValueError(
+                "approvalDeployment: needs monitoring.enabled: true (a rolled-back deployment "
+                "alerts the critical topic, and the rollback alarms notify the warning topic); "
+                "enable monitoring, or turn approvalDeployment off"
             )
         return self
 

@@ -6,6 +6,13 @@ Model (network isolation), EndpointConfig (stack key, data capture to the artifa
 Model Monitor needs) and Endpoint. A model with `biasMonitoring:` gets a Clarify
 `ModelBiasJobDefinition` *and* a `MonitoringSchedule` that runs it, with alarms on the bias
 metrics it publishes.
+
+With `deployOnApproval`, the endpoint serves whatever version was approved last, deployed by
+approval-driven deployment: Pulumi still creates the endpoint (from `modelDataUrl`) but ignores
+changes to its `endpointConfigName` and `deploymentConfig`, so `pulumi up` (with or without a
+refresh) never moves it back to the config made here; and it never deletes the Model and
+EndpointConfig it made (`retain_on_delete`), which the endpoint may still be serving when a
+change replaces them. Retiring them is a runbook step (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from components.platform.config_types import S3_URI
 from components.platform.context import PlatformContext
 from components.platform.model_config import BiasMonitoringConfig, ModelConfig
 from components.platform.sagemaker import ExecutionRole
+
+# What approval-driven deployment owns of an endpoint (pulumi_aws `sagemaker.Endpoint` inputs):
+# the config it serves and the deployment policy of the last update.
+HANDED_OVER_PROPERTIES = ["endpointConfigName", "deploymentConfig"]
 
 # AWS's SageMaker Clarify processing image registries (from the SageMaker Python SDK's
 # image_uri_config/clarify.json); other regions set `biasMonitoring.clarifyImage`.
@@ -113,12 +124,17 @@ def build_endpoint(
             policy=iam.to_json(iam.document(*statements)),
             opts=child,
         )
+        # Approved versions take over the endpoint: what Pulumi made here may still serve it
+        # when a change replaces it, so Pulumi never deletes it.
+        handed_over = endpoint.deploy_on_approval
         sagemaker_model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=args.execution_role.arn,
             enable_network_isolation=True,
             primary_container={"image": image, "model_data_url": endpoint.model_data_url},
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[permissions]),
+            opts=pulumi.ResourceOptions(
+                parent=parent, depends_on=[permissions], retain_on_delete=handed_over or None
+            ),
         )
         config_args: dict = {
             "production_variants": [
@@ -150,7 +166,9 @@ def build_endpoint(
             f"{name}-config",
             # its earlier logical name: an existing config is kept, not replaced
             opts=pulumi.ResourceOptions(
-                parent=parent, aliases=[pulumi.Alias(name=f"{name}-endpoint-config")]
+                parent=parent,
+                aliases=[pulumi.Alias(name=f"{name}-endpoint-config")],
+                retain_on_delete=handed_over or None,
             ),
             **config_args,
         )
@@ -158,7 +176,13 @@ def build_endpoint(
             f"{name}-endpoint",
             name=endpoint_name,
             endpoint_config_name=endpoint_config.name,
-            opts=child,
+            # The deploy function owns which config the endpoint serves (and the deployment
+            # policy it used): a refresh brings them into the state, and an update must never
+            # send the endpoint back to the config above.
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                ignore_changes=HANDED_OVER_PROPERTIES if handed_over else None,
+            ),
         )
     dimensions = {"EndpointName": endpoint_name, "VariantName": endpoint.variant_name}
     site = alarms.AlarmSite(parent, args.ladder)

@@ -146,6 +146,77 @@ class ModelScheduleConfig(ConfigModel):
     only_when_new_data: bool | None = Field(default=None, description="Override onlyWhenNewData.")
 
 
+# SageMaker's bounds on an endpoint's blue/green DeploymentConfig (botocore's sagemaker service
+# model: TrafficRoutingConfig WaitIntervalInSeconds 0-3600, BlueGreenUpdatePolicy
+# TerminationWaitInSeconds 0-3600 and MaximumExecutionTimeoutInSeconds 600-28800, CapacitySize
+# Value at least 1; a canary is at most half of the variant's instances, TrafficRoutingConfig
+# CanarySize).
+MAX_BAKE_SECONDS = 3600
+MIN_DEPLOYMENT_TIMEOUT_SECONDS, MAX_DEPLOYMENT_TIMEOUT_SECONDS = 600, 28800
+MAX_CANARY_PERCENT = 50
+# How long the rollback alarms need to see the new fleet before they can fire (3 one-minute
+# periods, approval_deployment.component): a shorter bake could never roll back on latency.
+ROLLBACK_ALARM_WINDOW_SECONDS = 180
+
+
+class BlueGreenConfig(ConfigModel):
+    """How an approved version replaces the serving one (with `deployOnApproval`): SageMaker's
+    blue/green deployment, rolled back automatically when the endpoint's deployment alarms
+    (5xx errors, p99 latency) fire while the new fleet bakes."""
+
+    traffic_routing: Literal["ALL_AT_ONCE", "CANARY"] = Field(
+        default="ALL_AT_ONCE",
+        description="ALL_AT_ONCE: all traffic moves to the new fleet, which then bakes; CANARY: "
+        "canarySizePercent of it first, the rest after a bake (needs at least 2 instances).",
+    )
+    canary_size_percent: int = Field(
+        default=10,
+        ge=1,
+        le=MAX_CANARY_PERCENT,
+        description="With CANARY, the share of the new fleet's capacity that takes traffic "
+        "first (SageMaker allows at most 50).",
+    )
+    wait_interval_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=MAX_BAKE_SECONDS,
+        description="Baking period: how long the alarms watch the new fleet before the next "
+        f"step (at least {ROLLBACK_ALARM_WINDOW_SECONDS}, what the alarms need; at most 3600).",
+    )
+    termination_wait_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=MAX_BAKE_SECONDS,
+        description="How long the old fleet stays after the deployment before it is terminated "
+        "(0-3600).",
+    )
+    maximum_execution_timeout_seconds: int = Field(
+        default=3600,
+        ge=MIN_DEPLOYMENT_TIMEOUT_SECONDS,
+        le=MAX_DEPLOYMENT_TIMEOUT_SECONDS,
+        description="Time limit of the whole deployment (600-28800); it must exceed "
+        "waitIntervalSeconds plus terminationWaitSeconds.",
+    )
+
+    @model_validator(mode="after")
+    def _bake_fits_the_alarms_and_the_timeout(self) -> BlueGreenConfig:
+        if self.wait_interval_seconds < ROLLBACK_ALARM_WINDOW_SECONDS:
+            raise ValueError(
+                f"waitIntervalSeconds ({self.wait_interval_seconds}) is shorter than "
+                f"the {ROLLBACK_ALARM_WINDOW_SECONDS} seconds the rollback alarms need to see the "
+                f"new fleet; set it to at least {ROLLBACK_ALARM_WINDOW_SECONDS}"
+            )
+        waits = self.wait_interval_seconds + self.termination_wait_seconds
+        if self.maximum_execution_timeout_seconds <= waits:
+            raise ValueError(
+                f"maximumExecutionTimeoutSeconds ({self.maximum_execution_timeout_seconds}) "
+                "must exceed waitIntervalSeconds plus "
+                f"terminationWaitSeconds ({waits}), as SageMaker requires; raise it or shorten "
+                "the waits"
+            )
+        return self
+
+
 class EndpointConfig(ConfigModel):
     """A real-time endpoint serving the model: deployed by trainops, or an existing one."""
 
@@ -181,6 +252,14 @@ class EndpointConfig(ConfigModel):
     errors_5xx_threshold: int = Field(
         default=1, ge=1, description="Invocation5XXErrors per 5 minutes that alarm."
     )
+    deploy_on_approval: bool = Field(
+        default=False,
+        description="Deploy each version approved in the model's package group to this "
+        "endpoint (blue/green, rolled back on its alarms); needs deploy: true, "
+        "registerModel.enabled and trainops:approvalDeployment. Pulumi then leaves the "
+        "endpoint's config to the deployments.",
+    )
+    blue_green: BlueGreenConfig = nested(BlueGreenConfig)
 
     @model_validator(mode="after")
     def _deploy_or_name(self) -> EndpointConfig:
@@ -188,6 +267,25 @@ class EndpointConfig(ConfigModel):
             raise ValueError("modelDataUrl is required when deploy is true")
         if not self.deploy and self.name is None:
             raise ValueError("name (an existing endpoint) is required when deploy is false")
+        return self
+
+    @model_validator(mode="after")
+    def _approvals_deploy_to_an_endpoint_trainops_owns(self) -> EndpointConfig:
+        if self.deploy_on_approval and not self.deploy:
+            raise ValueError(
+                "deployOnApproval needs deploy: true (trainops deploys "
+                "approved versions only to an endpoint it created); set deploy: true with a "
+                "modelDataUrl, or remove deployOnApproval"
+            )
+        if (
+            self.deploy_on_approval
+            and self.blue_green.traffic_routing == "CANARY"
+            and self.initial_instance_count < 2
+        ):
+            raise ValueError(
+                "blueGreen.trafficRouting: CANARY needs initialInstanceCount of at least 2 (a "
+                "canary is at most half of the fleet); use ALL_AT_ONCE or more instances"
+            )
         return self
 
 
@@ -298,6 +396,20 @@ class ModelConfig(ConfigModel):
         ):
             raise ValueError(
                 "qualityRetraining.biasAlarms needs biasMonitoring with at least one alarm"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _approvals_need_registration(self) -> ModelConfig:
+        if (
+            self.endpoint is not None
+            and self.endpoint.deploy_on_approval
+            and not self.register_model.enabled
+        ):
+            raise ValueError(
+                "endpoint.deployOnApproval needs registerModel.enabled: true (approved versions "
+                "come from the model's package group); enable registerModel, or remove "
+                "deployOnApproval"
             )
         return self
 

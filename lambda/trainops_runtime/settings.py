@@ -73,6 +73,7 @@ QUALITY_LEDGER_TABLE = Variable("TRAINOPS_QUALITY_LEDGER_TABLE")
 QUALITY_ALARM_PREFIX = Variable("TRAINOPS_QUALITY_ALARM_PREFIX")
 COOLDOWN_MINUTES = Variable("TRAINOPS_COOLDOWN_MINUTES")
 MAX_PER_DAY = Variable("TRAINOPS_MAX_PER_DAY")
+DEPLOYMENT_LEDGER_TABLE = Variable("TRAINOPS_DEPLOYMENT_LEDGER_TABLE")
 
 _EVERY_FUNCTION = (STACK, CATALOG_FILE)
 _VARIABLE = "trainops.variable"
@@ -244,6 +245,17 @@ class QualityTriggerSettings(
     cooldown_minutes: int = setting(COOLDOWN_MINUTES, default=360)
     max_per_day: int = setting(MAX_PER_DAY, default=3)
     # where a tripped circuit breaker alerts
+    critical_topic_arn: Text | None = setting(CRITICAL_TOPIC_ARN, default=None)
+    event_bus: Text | None = setting(EVENT_BUS, default=None)
+
+
+class DeployApprovedSettings(
+    HandlerSettings, Generic[Text], module="deploy_approved", reads_catalog=True
+):
+    # model -> the deployment in flight (or the last one): what an endpoint's state change is
+    # measured against (one item per model)
+    ledger_table: Text = setting(DEPLOYMENT_LEDGER_TABLE)
+    # where a rolled-back or failed deployment alerts
     critical_topic_arn: Text | None = setting(CRITICAL_TOPIC_ARN, default=None)
     event_bus: Text | None = setting(EVENT_BUS, default=None)
 

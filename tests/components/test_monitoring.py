@@ -187,6 +187,10 @@ def test_every_alarm_has_actions_missing_data_rule_and_an_escalation(
             continue
         assert alarm["alarmActions"] == [arns["warning"]], name
         assert alarm["okActions"] == [arns["warning"]], name
+        if "--deploy-" in str(alarm.get("name")):
+            # a rollback alarm guards a deployment's bake (SageMaker acts on it); the endpoint's
+            # own alarms, on the same metrics, are the ones that escalate
+            continue
         escalated = alarms[f"{name}-escalated"]
         query = "metricQueries" in escalated
         period = escalated["metricQueries"][0]["period"] if query else escalated["period"]
