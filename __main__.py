@@ -7,6 +7,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
+    ApprovalDeployment,
+    ApprovalDeploymentArgs,
     AwsContext,
     DashboardSources,
     Foundation,
@@ -17,6 +19,8 @@ from components import (
     OperationsDashboardArgs,
     PlatformCriticalAlarm,
     PlatformCriticalAlarmArgs,
+    QualityRetraining,
+    QualityRetrainingArgs,
     ScheduledRetraining,
     ScheduledRetrainingArgs,
     TrainingEventStore,
@@ -120,6 +124,7 @@ if settings.scheduled_retraining.enabled:
     dashboard_sources.append(retraining.dashboard_sources)
     pulumi.export("scheduleGroup", retraining.schedule_group_name)
 
+training_queue = None
 if settings.training_queue.enabled:
     training_queue = TrainingQueue(
         "training-queue",
@@ -134,6 +139,33 @@ if settings.training_queue.enabled:
     pulumi.export("trainingQueueUrl", training_queue.queue_url)
     pulumi.export("trainingDeadLetterQueueUrl", training_queue.dead_letter_queue_url)
     pulumi.export("trainingSlotsTable", training_queue.training_slots_table)
+
+# Quality signals become requests on the training queue (the config requires the queue).
+if settings.quality_retraining.enabled and training_queue is not None:
+    quality = QualityRetraining(
+        "quality-retraining",
+        QualityRetrainingArgs(
+            config=settings.quality_retraining,
+            platform=platform,
+            request_queue_url=training_queue.queue_url,
+            request_queue_arn=training_queue.queue_arn,
+        ),
+    )
+    dashboard_sources.append(quality.dashboard_sources)
+    pulumi.export("qualityLedgerTable", quality.ledger_table_name)
+
+# Approved model versions are deployed to their endpoints (the config requires monitoring).
+if settings.approval_deployment.enabled:
+    deployment = ApprovalDeployment(
+        "approval-deployment",
+        ApprovalDeploymentArgs(
+            config=settings.approval_deployment,
+            platform=platform,
+            execution_roles={model: p.execution_role for model, p in pipelines.items()},
+        ),
+    )
+    dashboard_sources.append(deployment.dashboard_sources)
+    pulumi.export("deploymentLedgerTable", deployment.ledger_table_name)
 
 # The platform-critical composite alarm is built last (it summarises every escalation), but
 # its name is fixed, so components can refer to it before it exists.

@@ -55,8 +55,14 @@ def generated_model_name(index: int) -> str:
 
 
 def generated_models(count: int) -> dict[str, Any]:
-    """``count`` models shaped like prod's churn model, each with its own data prefix."""
+    """``count`` models shaped like prod's churn model, each with its own data prefix. Churn's
+    quality event patterns stay with churn (they name it, and a stack holds at most 100 pattern
+    rules): a fleet's quality signals are alarms named by the convention, one rule for all. So
+    does churn's endpoint: an endpoint bills its instances every hour whether or not anything
+    trains, and the measurements are of what trainops adds per trained model."""
     base = json.loads(offline.stack_config("prod")["trainops:models"])["churn"]
+    base = {**base, "qualityRetraining": {**base.get("qualityRetraining", {}), "eventPatterns": []}}
+    base.pop("endpoint", None)
     return {
         name: {**base, "trainingData": f"s3://example-ml-data/{name}/train/"}
         for name in map(generated_model_name, range(count))

@@ -42,6 +42,10 @@ def printable(value: Any) -> str:
     return "".join(out)
 
 
+# Fields of a domain event's `data` worth a place on its history line.
+DATA_SHOWN = ("status", "decision", "endpointConfig")
+
+
 def _summary(event: dict[str, Any]) -> str:
     payload = event["payload"]
     parts = []
@@ -56,6 +60,12 @@ def _summary(event: dict[str, Any]) -> str:
     ):
         if payload.get(key) not in (None, ""):
             parts.append(f"{key}={printable(payload[key])}")
+    # which step of a deployment an event is (`ModelDeployed` started, completed or failed; an
+    # approval deployed or refused), and its version's endpoint config
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    for key in DATA_SHOWN:
+        if data.get(key) not in (None, ""):
+            parts.append(f"{key}={printable(data[key])}")
     execution = payload.get("executionArn") or payload.get("pipelineExecutionArn")
     if execution:
         parts.append(f"execution={printable(str(execution).rsplit('/', 1)[-1])}")

@@ -68,6 +68,10 @@ class RecordedResource:
     # URNs this resource explicitly depends on (`depends_on`), as the engine received them.
     dependencies: tuple[str, ...] = ()
     id: str = ""  # the provider id the mocks assigned (custom resources)
+    # Resource options the engine would act on: inputs an update leaves as they are, and
+    # whether a delete leaves the cloud resource in place.
+    ignore_changes: tuple[str, ...] = ()
+    retain_on_delete: bool = False
 
     @property
     def component(self) -> bool:
@@ -294,6 +298,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 dependencies=tuple(request.dependencies),
                 id=str(getattr(response, "id", "") or ""),
+                ignore_changes=tuple(request.ignoreChanges),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
         return response

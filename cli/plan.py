@@ -23,6 +23,8 @@ FEATURES = {
     "trainops:queue:TrainingQueue": "trainingQueue",
     "trainops:ssm:MaintenanceWindowRetraining": "maintenanceWindow",
     "trainops:events:TrainingEventStore": "eventSourcing",
+    "trainops:quality:QualityRetraining": "qualityRetraining",
+    "trainops:deployment:ApprovalDeployment": "approvalDeployment",
 }
 
 # The settings worth seeing per resource type (property paths into the inputs).
@@ -237,6 +239,14 @@ NODES = {
         "events",
         "TrainingEventStore<br/>bus + archive → recorder λ → store → projector λ",
     ),
+    "trainops:quality:QualityRetraining": (
+        "quality",
+        "QualityRetraining<br/>quality alarms · events → quality_trigger λ · cooldown ledger",
+    ),
+    "trainops:deployment:ApprovalDeployment": (
+        "deployment",
+        "ApprovalDeployment<br/>approvals · endpoint states → deploy_approved λ · rollback alarms",
+    ),
     "trainops:monitoring:OperationsDashboard": ("dashboard", "OperationsDashboard"),
 }
 EDGES = [
@@ -254,8 +264,19 @@ EDGES = [
     ("window", "hosts", "retrain"),
     ("window", "events", "run results"),
     ("monitor", "dashboard", "alarms"),
+    ("signals", "quality", "quality alarms · events"),
+    ("quality", "queue", "quality retraining requests"),
+    ("quality", "events", "domain events"),
+    ("approvers", "deployment", "approve a registered version"),
+    ("deployment", "monitor", "blue/green updates of its endpoints"),
+    ("deployment", "events", "domain events"),
 ]
-EXTERNAL = {"producers": "producers / trainops submit", "hosts": "tagged training hosts"}
+EXTERNAL = {
+    "producers": "producers / trainops submit",
+    "hosts": "tagged training hosts",
+    "signals": "model quality: Model Monitor · Clarify · team alarms",
+    "approvers": "people approving model versions",
+}
 
 
 def mermaid(recording: offline.Recording) -> str:

@@ -235,14 +235,15 @@ def test_an_unknown_top_level_key_names_the_valid_keys(
 ) -> None:
     (problem,) = problems_for(parse_with, {"trainops:monitorng": {"enabled": True}})
     assert problem.startswith(
-        "trainops:monitorng: unknown key; valid keys are accessLogs, artifacts, environment,"
+        "trainops:monitorng: unknown key; valid keys are accessLogs, approvalDeployment, "
+        "artifacts, environment,"
     )
 
 
 def test_an_unknown_model_key_names_the_model_keys(parse_with: Callable[..., StackConfig]) -> None:
     (problem,) = problems_for(parse_with, {"trainops:models.churn.instancetype": "ml.m5.large"})
     assert problem.startswith(
-        "trainops:models.churn.instancetype: unknown key; valid keys are biasMonitoring, endpoint, hyperparameters, image,"
+        "trainops:models.churn.instancetype: unknown key; valid keys are biasMonitoring, endpoint, evaluation, hyperparameters, image,"
     )
 
 
@@ -314,3 +315,138 @@ def test_a_nested_object_is_described_by_its_docstring() -> None:
 
     with pytest.raises(TypeError, match="Undocumented: its docstring must say what"):
         nested(Undocumented)
+
+
+GATE = {
+    "command": ["python3", "/opt/program/evaluate.py"],
+    "heldOutData": "s3://example-ml-data/churn/holdout/",
+    "metric": "metrics.auc.value",
+    "threshold": 0.8,
+}
+REGISTERED = {"trainops:models.churn.registerModel": {"enabled": True}}
+BAD_GATES = [
+    # (override of the gate, expected line)
+    (
+        {"metric": "metrics..auc"},
+        "trainops:models.churn.evaluation.metric: not a JSON path into the evaluation report; "
+        "use names joined by dots, each optionally indexed, e.g. metrics.auc.value or "
+        "classes[0].f1 (got 'metrics..auc')",
+    ),
+    (
+        {"metric": "$.metrics.auc"},
+        "trainops:models.churn.evaluation.metric: not a JSON path into the evaluation report",
+    ),
+    (
+        {"metric": "metrics auc"},
+        "trainops:models.churn.evaluation.metric: not a JSON path into the evaluation report",
+    ),
+    (
+        {"threshold": float("nan")},
+        "trainops:models.churn.evaluation.threshold: the threshold must be a finite number "
+        "(not NaN or infinity)",
+    ),
+    (
+        {"threshold": "inf"},
+        "trainops:models.churn.evaluation.threshold: the threshold must be a finite number",
+    ),
+    (
+        {"threshold": "high"},
+        "trainops:models.churn.evaluation.threshold: the threshold must be a number, e.g. 0.8 "
+        "(got 'high')",
+    ),
+    (
+        {"threshold": True},
+        "trainops:models.churn.evaluation.threshold: the threshold must be a number, e.g. 0.8",
+    ),
+    (
+        {"comparison": "GreaterThan"},
+        "trainops:models.churn.evaluation.comparison: Input should be 'GreaterThanOrEqualTo' or "
+        "'LessThanOrEqualTo' (got 'GreaterThan')",
+    ),
+    (
+        {"command": []},
+        "trainops:models.churn.evaluation.command: List should have at least 1 item",
+    ),
+    (
+        {"heldOutData": "churn/holdout/"},
+        "trainops:models.churn.evaluation.heldOutData: not an S3 URI; use s3://<bucket>/<prefix>/",
+    ),
+    ({"image": "churn-eval:1"}, "trainops:models.churn.evaluation.image: not an ECR image URI"),
+    (
+        {"instanceType": "m5.xlarge"},
+        "trainops:models.churn.evaluation.instanceType: not a SageMaker instance type",
+    ),
+    (
+        {"maxRuntimeMinutes": 12961},
+        "trainops:models.churn.evaluation.maxRuntimeMinutes: Input should be less than or equal "
+        "to 12960",
+    ),
+    (
+        {"compareWithApproved": "sometimes"},
+        "trainops:models.churn.evaluation.compareWithApproved: Input should be a valid boolean",
+    ),
+    (
+        {"treshold": 0.8},
+        "trainops:models.churn.evaluation.treshold: unknown key; valid keys are command, "
+        "compareWithApproved, comparison, heldOutData, image, instanceType, maxRuntimeMinutes, "
+        "metric, threshold",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"), BAD_GATES, ids=[str(b[0])[:40] for b in BAD_GATES]
+)
+def test_each_evaluation_key_is_validated_with_a_clear_message(
+    parse_with: Callable[..., StackConfig], override: dict[str, Any], expected: str
+) -> None:
+    problems = problems_for(
+        parse_with, {**REGISTERED, "trainops:models.churn.evaluation": {**GATE, **override}}
+    )
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(expected), problems[0]
+
+
+@pytest.mark.parametrize("missing", ["command", "heldOutData", "metric", "threshold"])
+def test_an_evaluation_names_its_missing_required_keys(
+    parse_with: Callable[..., StackConfig], missing: str
+) -> None:
+    gate = {key: value for key, value in GATE.items() if key != missing}
+    (problem,) = problems_for(parse_with, {**REGISTERED, "trainops:models.churn.evaluation": gate})
+    assert problem.startswith(
+        f"trainops:models.churn.evaluation.{missing}: required key is missing"
+    )
+
+
+def test_an_evaluation_needs_registration(parse_with: Callable[..., StackConfig]) -> None:
+    (problem,) = problems_for(parse_with, {"trainops:models.churn.evaluation": GATE})
+    assert problem.startswith(
+        "trainops:models.churn: evaluation needs registerModel.enabled: true (the gate decides "
+        "whether a trained model is registered)"
+    )
+
+
+def test_an_evaluation_takes_its_defaults(parse_with: Callable[..., StackConfig]) -> None:
+    settings = parse_with("dev", {**REGISTERED, "trainops:models.churn.evaluation": GATE})
+    gate = settings.models["churn"].evaluation
+    assert gate is not None
+    assert gate.image is None  # the training image
+    assert gate.instance_type == "ml.m5.xlarge"
+    assert gate.comparison == "GreaterThanOrEqualTo"
+    assert gate.compare_with_approved is False
+    assert gate.max_runtime_minutes == 60
+    assert settings.models["fraud"].evaluation is None
+    # a threshold may arrive as a string (`pulumi config set --path`) or an integer
+    for raw in ("0.75", 1):
+        override = {**GATE, "threshold": raw}
+        parsed = parse_with("dev", {**REGISTERED, "trainops:models.churn.evaluation": override})
+        assert parsed.models["churn"].evaluation == gate.model_copy(
+            update={"threshold": float(raw)}
+        )
+
+
+def test_prod_gates_one_model() -> None:
+    models = config.parse(offline.stack_config("prod")).models
+    gated = {name for name, model in models.items() if model.evaluation is not None}
+    assert gated == {"churn"}
+    assert models["churn"].register_model.enabled

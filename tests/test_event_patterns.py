@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from cli import offline
+from components.approval_deployment.component import approval_pattern, endpoint_pattern
 from components.event_sourcing.component import (
     forward_pattern,
     raw_events_pattern,
@@ -70,6 +71,10 @@ RULES = {
     "forwarding": forward_pattern(CTX, "dev"),
     "forwarding-prod": forward_pattern(CTX, "prod"),
     "run-command": run_command_pattern(RETRAIN_DOCUMENT),
+    "approvals": approval_pattern("dev"),
+    "approvals-prod": approval_pattern("prod"),
+    "endpoints": endpoint_pattern("dev"),
+    "endpoints-prod": endpoint_pattern("prod"),
 }
 
 
@@ -90,6 +95,15 @@ RULES = {
         ("forwarding-prod", "sagemaker_training_job_failed", False),
         ("forwarding", "ssm_run_command_status_success", False),
         ("run-command", "ssm_maintenance_window_task_execution_failed", False),
+        ("approvals", "sagemaker_model_package_state_change_approved", True),
+        ("approvals", "sagemaker_model_package_state_change_pending", False),
+        ("approvals", "sagemaker_model_package_state_change_rejected", False),
+        ("approvals-prod", "sagemaker_model_package_state_change_approved", False),
+        ("approvals", "sagemaker_endpoint_state_change_in_service", False),
+        ("endpoints", "sagemaker_endpoint_state_change_in_service", True),
+        ("endpoints", "sagemaker_endpoint_state_change_updating", True),
+        ("endpoints-prod", "sagemaker_endpoint_state_change_in_service", False),
+        ("endpoints", "sagemaker_model_package_state_change_approved", False),
     ],
 )
 def test_a_rule_delivers_exactly_its_sample_events(
@@ -167,6 +181,31 @@ def test_finished_rule_matches_only_scheduled_executions(moto_aws: None) -> None
     assert not matches(pattern, queued)
 
 
+@pytest.mark.parametrize(
+    "group",
+    # another stack; a stack whose name starts with this one's; a group outside trainops
+    ["trainops-prod--churn", "trainops-dev-2--churn", "trainops-devx--churn", "churn"],
+)
+def test_approval_and_endpoint_rules_ignore_other_stacks(moto_aws: None, group: str) -> None:
+    approved = sample("sagemaker_model_package_state_change_approved")
+    endpoint = sample("sagemaker_endpoint_state_change_in_service")
+    assert matches(approval_pattern("dev"), approved)
+    assert matches(endpoint_pattern("dev"), endpoint)
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/2"
+    approved["detail"].update(ModelPackageGroupName=group, ModelPackageArn=arn)
+    approved["resources"] = [arn]
+    endpoint["detail"]["EndpointName"] = group
+    assert not matches(approval_pattern("dev"), approved)
+    assert not matches(endpoint_pattern("dev"), endpoint)
+
+
+def test_the_approval_rule_matches_any_number_of_models(moto_aws: None) -> None:
+    """The prefix matches a group the pattern never heard of: nothing lists the models."""
+    approved = sample("sagemaker_model_package_state_change_approved")
+    approved["detail"]["ModelPackageGroupName"] = "trainops-dev--m499-" + "x" * 27
+    assert matches(approval_pattern("dev"), approved)
+
+
 def test_the_stack_uses_these_patterns(run_stack) -> None:  # type: ignore[no-untyped-def]
     recording = run_stack("dev")
     rules = {
@@ -176,6 +215,13 @@ def test_the_stack_uses_these_patterns(run_stack) -> None:  # type: ignore[no-un
     }
     assert rules["monitoring-training-failed"] == training_failure_pattern("dev")
     assert rules["monitoring-pipeline-failed"] == pipeline_failure_pattern(CTX, "dev")
+    prod = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in run_stack("prod").of_type("aws:cloudwatch/eventRule:EventRule")
+        if r.inputs.get("eventPattern")
+    }
+    assert prod["approval-deployment-approvals"] == approval_pattern("prod")
+    assert prod["approval-deployment-endpoints"] == endpoint_pattern("prod")
 
 
 @pytest.mark.parametrize("document", [RETRAIN_DOCUMENT, "AWS-RunShellScript"])

@@ -72,6 +72,45 @@ def test_history_prints_the_models_timeline(
     assert versions == [1, 2, 3]
 
 
+def test_history_shows_each_step_of_a_deployment(
+    dev_store: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = [
+        ("ModelApproved", "", {"decision": "deploy", "packageVersion": 2}),
+        (
+            "ModelDeployed",
+            "started",
+            {"status": "started", "endpointConfig": "trainops-dev--churn-v2"},
+        ),
+        ("DeploymentRolledBack", "", {"endpointConfig": "trainops-dev--churn-v2"}),
+    ]
+    for index, (kind, discriminator, data) in enumerate(steps):
+        event = DomainEvent(
+            type=kind,
+            model="churn",
+            request_id="approval:churn:v2",
+            attempt=1,
+            trigger="approval",
+            data=data,
+            discriminator=discriminator,
+        )
+        recorder.run(
+            {
+                "id": f"eb-deploy-{index}",
+                "source": "trainops.training",
+                "detail-type": kind,
+                "time": "2026-11-22T09:00:00Z",
+                "detail": event.detail(),
+            }
+        )
+    assert main(["history", "--stack", "dev", "--model", "churn"]) == 0
+    lines = capsys.readouterr().out.splitlines()[4:]
+    assert [line.split()[2] for line in lines] == [kind for kind, _, _ in steps]
+    assert "trigger=approval decision=deploy" in lines[0]
+    assert "status=started endpointConfig=trainops-dev--churn-v2" in lines[1]
+    assert "requestId=approval:churn:v2" in lines[2]
+
+
 def test_history_of_an_unknown_model_names_the_known_ones(
     dev_store: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,7 @@
 """`StackConfig`: the whole `trainops:` namespace of one stack, composed of each feature's
 config, with the rules that span features (a maintenance model must be a configured model; a
-feature that alerts needs monitoring)."""
+feature that alerts needs monitoring; a model deployed on approval needs the feature that deploys
+it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.approval_deployment.config import ApprovalDeploymentConfig
 from components.event_sourcing.config import EventSourcingConfig
 from components.maintenance_window.config import MaintenanceWindowConfig
 from components.monitoring.config import MonitoringConfig
@@ -24,10 +26,14 @@ from components.platform.config_types import (
 )
 from components.platform.foundation_config import AccessLogsConfig, ArtifactsConfig
 from components.platform.model_config import ModelConfig
+from components.quality_retraining.config import QualityRetrainingConfig
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
 from components.training_queue.config import (
     TrainingQueueConfig,
 )
+
+# Rules quality signal patterns may add to the default bus, beside the stack's own few.
+MAX_QUALITY_PATTERN_RULES = 100
 
 
 class StackConfig(ConfigModel):
@@ -54,6 +60,8 @@ class StackConfig(ConfigModel):
     training_queue: TrainingQueueConfig = nested(TrainingQueueConfig)
     maintenance_window: MaintenanceWindowConfig = nested(MaintenanceWindowConfig)
     event_sourcing: EventSourcingConfig = nested(EventSourcingConfig)
+    quality_retraining: QualityRetrainingConfig = nested(QualityRetrainingConfig)
+    approval_deployment: ApprovalDeploymentConfig = nested(ApprovalDeploymentConfig)
 
     _region: str = PrivateAttr(default="")
 
@@ -88,6 +96,65 @@ class StackConfig(ConfigModel):
             raise ValueError(
                 "scheduledRetraining.notifications: 'warning' needs monitoring.enabled: true; "
                 "enable monitoring, or use 'dedicated' or 'none'"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _quality_retraining_needs_the_queue_and_alerts(self) -> StackConfig:
+        """Quality retrains go through the training queue, so deduplication, training slots,
+        back-pressure and retries apply to them as to any request; a tripped circuit breaker
+        must reach a person, so monitoring's critical topic must exist."""
+        if not self.quality_retraining.enabled:
+            return self
+        if not self.training_queue.enabled:
+            raise ValueError(
+                "qualityRetraining: needs trainingQueue.enabled: true (quality retrains are "
+                "queued requests); enable the training queue, or turn qualityRetraining off"
+            )
+        if not self.monitoring.enabled:
+            raise ValueError(
+                "qualityRetraining: needs monitoring.enabled: true (a tripped circuit breaker "
+                "alerts the critical topic); enable monitoring, or turn qualityRetraining off"
+            )
+        patterns = sum(
+            len(model.quality_retraining.event_patterns)
+            for model in self.models.values()
+            if model.quality_retraining.enabled
+        )
+        if patterns > MAX_QUALITY_PATTERN_RULES:
+            raise ValueError(
+                f"models.*.qualityRetraining.eventPatterns: {patterns} patterns, one rule each; "
+                f"at most {MAX_QUALITY_PATTERN_RULES} per stack (EventBridge allows 300 rules "
+                "per bus): alarm on the signal instead, named trainops-<stack>--<model>--quality*"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _approval_deployment_has_its_switch_and_alerts(self) -> StackConfig:
+        """A model that opts into approval-driven deployment hands its endpoint's config to the
+        deploy function, which exists only with the feature on; a rollback must reach a person,
+        so monitoring's critical topic must exist (and its warning topic, which the rollback
+        alarms notify)."""
+        opted = sorted(
+            name
+            for name, model in self.models.items()
+            if model.endpoint is not None and model.endpoint.deploy_on_approval
+        )
+        if opted and not self.approval_deployment.enabled:
+            key = (
+                f"models.{opted[0]}.endpoint.deployOnApproval"
+                if len(opted) == 1
+                else f"models.<name>.endpoint.deployOnApproval of {', '.join(opted)}"
+            )
+            raise ValueError(
+                f"{key}: needs approvalDeployment.enabled: true (the feature that deploys "
+                "approved versions); turn approvalDeployment on, or remove deployOnApproval"
+            )
+        if self.approval_deployment.enabled and not self.monitoring.enabled:
+            raise ValueError(
+                "approvalDeployment: needs monitoring.enabled: true (a rolled-back deployment "
+                "alerts the critical topic, and the rollback alarms notify the warning topic); "
+                "enable monitoring, or turn approvalDeployment off"
             )
         return self
 

@@ -6,6 +6,13 @@ Model (network isolation), EndpointConfig (stack key, data capture to the artifa
 Model Monitor needs) and Endpoint. A model with `biasMonitoring:` gets a Clarify
 `ModelBiasJobDefinition` *and* a `MonitoringSchedule` that runs it, with alarms on the bias
 metrics it publishes.
+
+With `deployOnApproval`, the endpoint serves whatever version was approved last, deployed by
+approval-driven deployment: Pulumi still creates the endpoint (from `modelDataUrl`) but ignores
+changes to its `endpointConfigName` and `deploymentConfig`, so `pulumi up` (with or without a
+refresh) never moves it back to the config made here; and it never deletes the Model and
+EndpointConfig it made (`retain_on_delete`), which the endpoint may still be serving when a
+change replaces them. Retiring them is a runbook step (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -18,13 +25,16 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker as sm
 
-from components.platform import alarms, data_access, iam, instance_types, naming
+from components.platform import alarms, bias_metrics, data_access, iam, instance_types
 from components.platform.config_types import S3_URI
 from components.platform.context import PlatformContext
 from components.platform.model_config import BiasMonitoringConfig, ModelConfig
 from components.platform.sagemaker import ExecutionRole
 
-BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"
+# What approval-driven deployment owns of an endpoint (pulumi_aws `sagemaker.Endpoint` inputs):
+# the config it serves and the deployment policy of the last update.
+HANDED_OVER_PROPERTIES = ["endpointConfigName", "deploymentConfig"]
+
 # AWS's SageMaker Clarify processing image registries (from the SageMaker Python SDK's
 # image_uri_config/clarify.json); other regions set `biasMonitoring.clarifyImage`.
 CLARIFY_REGISTRIES = {
@@ -33,7 +43,6 @@ CLARIFY_REGISTRIES = {
     "us-west-1": "740489534195",
     "us-west-2": "306415355426",
 }
-SCHEDULES = {"hourly": ("cron(0 * ? * * *)", 3600), "daily": ("cron(0 0 ? * * *)", 86400)}
 
 
 @dataclass
@@ -82,15 +91,6 @@ def _s3_read_statements(ctx: iam.AwsContext, uris: list[str], sid: str) -> list[
     ]
 
 
-def endpoint_name_for(model_name: str, model: ModelConfig) -> str:
-    endpoint = model.endpoint
-    if endpoint is None:
-        raise ValueError(f"{model_name} declares no endpoint")
-    if endpoint.deploy:
-        return naming.model_name(model_name, max_length=63)
-    return str(endpoint.name)
-
-
 def build_endpoint(
     name: str, args: EndpointArgs, parent: pulumi.Resource
 ) -> tuple[str, list[aws.cloudwatch.MetricAlarm]]:
@@ -98,7 +98,7 @@ def build_endpoint(
     model, endpoint = args.model, args.model.endpoint
     assert endpoint is not None  # noqa: S101 - callers only pass models with endpoints
     child = pulumi.ResourceOptions(parent=parent)
-    endpoint_name = endpoint_name_for(args.model_name, model)
+    endpoint_name = bias_metrics.endpoint_name_for(args.model_name, model)
     if endpoint.deploy:
         image = endpoint.image or model.image
         statements = _s3_read_statements(
@@ -124,12 +124,17 @@ def build_endpoint(
             policy=iam.to_json(iam.document(*statements)),
             opts=child,
         )
+        # Approved versions take over the endpoint: what Pulumi made here may still serve it
+        # when a change replaces it, so Pulumi never deletes it.
+        handed_over = endpoint.deploy_on_approval
         sagemaker_model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=args.execution_role.arn,
             enable_network_isolation=True,
             primary_container={"image": image, "model_data_url": endpoint.model_data_url},
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[permissions]),
+            opts=pulumi.ResourceOptions(
+                parent=parent, depends_on=[permissions], retain_on_delete=handed_over or None
+            ),
         )
         config_args: dict = {
             "production_variants": [
@@ -161,7 +166,9 @@ def build_endpoint(
             f"{name}-config",
             # its earlier logical name: an existing config is kept, not replaced
             opts=pulumi.ResourceOptions(
-                parent=parent, aliases=[pulumi.Alias(name=f"{name}-endpoint-config")]
+                parent=parent,
+                aliases=[pulumi.Alias(name=f"{name}-endpoint-config")],
+                retain_on_delete=handed_over or None,
             ),
             **config_args,
         )
@@ -169,7 +176,13 @@ def build_endpoint(
             f"{name}-endpoint",
             name=endpoint_name,
             endpoint_config_name=endpoint_config.name,
-            opts=child,
+            # The deploy function owns which config the endpoint serves (and the deployment
+            # policy it used): a refresh brings them into the state, and an update must never
+            # send the endpoint back to the config above.
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                ignore_changes=HANDED_OVER_PROPERTIES if handed_over else None,
+            ),
         )
     dimensions = {"EndpointName": endpoint_name, "VariantName": endpoint.variant_name}
     site = alarms.AlarmSite(parent, args.ladder)
@@ -236,7 +249,7 @@ def build_bias_monitoring(
         ),
         opts=child,
     )
-    job_definition_name = naming.model_name(args.model_name, "bias", max_length=63)
+    job_definition_name = bias_metrics.job_definition_name(args.model_name)
     cluster: sm.ModelBiasJobDefinitionClusterConfigArgsDict = {
         "instance_count": 1,
         "instance_type": bias.instance_type,
@@ -289,7 +302,7 @@ def build_bias_monitoring(
         stopping_condition={"max_runtime_in_seconds": bias.max_runtime_minutes * 60},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[permissions]),
     )
-    expression, period = SCHEDULES[bias.schedule]
+    expression, _ = bias_metrics.SCHEDULES[bias.schedule]
     aws_native.sagemaker.MonitoringSchedule(
         f"{name}-bias-schedule",
         monitoring_schedule_name=job_definition_name,
@@ -302,35 +315,17 @@ def build_bias_monitoring(
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[definition]),
     )
     created = []
+    site = alarms.AlarmSite(parent, args.ladder)
     for alarm in bias.alarms:
-        dimensions = {
-            "Endpoint": endpoint_name,
-            "MonitoringSchedule": job_definition_name,
-            "BiasStage": alarm.stage,
-            "Label": alarm.label,
-            "LabelValue": alarm.label_value,
-            "Facet": alarm.facet,
-            "FacetValue": alarm.facet_value,
-        }
-        slug = f"{alarm.metric}-{alarm.facet}-{alarm.facet_value}".lower()
-        for bound, statistic, comparison, limit in (
-            ("high", "Maximum", "GreaterThanThreshold", alarm.threshold),
-            ("low", "Minimum", "LessThanThreshold", -alarm.threshold),
-        ):
-            warning = alarms.AlarmSite(parent, args.ladder).metric(
-                f"{name}-bias-{slug}-{bound}",
-                description=(
-                    f"{endpoint_name}: bias {alarm.metric} for {alarm.facet}={alarm.facet_value} "
-                    f"beyond +/-{alarm.threshold}"
-                ),
-                metric=alarms.Metric(
-                    BIAS_NAMESPACE, f"bias_metric_{alarm.metric}", dimensions, statistic
-                ),
-                condition=alarms.Condition(
-                    threshold=limit, comparison=comparison, period_seconds=period
-                ),
+        for bound in bias_metrics.bias_bounds(args.model_name, args.model, alarm):
+            created.append(
+                site.metric(
+                    f"{name}-bias-{bound.suffix}",
+                    description=bound.description,
+                    metric=bound.metric,
+                    condition=bound.condition,
+                )
             )
-            created.append(warning)
     return created
 
 

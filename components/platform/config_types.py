@@ -9,6 +9,7 @@ to do.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -191,6 +192,25 @@ def _hyperparameter_key(value: str) -> str:
     return value
 
 
+# EventBridge's default quota on one rule's event pattern (PutRule EventPattern).
+EVENT_PATTERN_MAX_CHARS = 2048
+
+
+def _event_pattern(value: dict[str, Any]) -> dict[str, Any]:
+    """A pattern a rule on the default bus may carry: it names its `source` (a pattern without
+    one would match every AWS service's events) and fits the pattern quota."""
+    if not value.get("source"):
+        raise ValueError(
+            'an event pattern must name its source, e.g. {"source": ["aws.sagemaker"]}'
+        )
+    size = len(json.dumps(value, sort_keys=True))
+    if size > EVENT_PATTERN_MAX_CHARS:
+        raise ValueError(
+            f"the event pattern is {size} characters; EventBridge allows {EVENT_PATTERN_MAX_CHARS}"
+        )
+    return value
+
+
 ModelName = Annotated[str, AfterValidator(_model_name)]
 EcrImage = Annotated[str, AfterValidator(_ecr_image)]
 S3Uri = Annotated[str, AfterValidator(_s3_uri)]
@@ -205,6 +225,7 @@ HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 HyperparameterName = Annotated[str, AfterValidator(_hyperparameter_key)]
 HyperparameterValue = Annotated[str, BeforeValidator(_hyperparameter_value)]
+EventPattern = Annotated[dict[str, Any], AfterValidator(_event_pattern)]
 
 # Bounds shared by the settings that configure the same kind of value (each field still
 # describes its own).

@@ -93,6 +93,27 @@ def code_archive(
     return pulumi.AssetArchive(assets)
 
 
+def _holds_outputs(value: Any) -> bool:
+    if isinstance(value, pulumi.Output):
+        return True
+    if isinstance(value, Mapping):
+        return any(_holds_outputs(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_outputs(item) for item in value)
+    return False
+
+
+def function_code(
+    source_dir: Path = LAMBDA_DIR, model_catalog: Mapping[str, Any] | None = None
+) -> pulumi.Input[pulumi.Archive]:
+    """The function's code archive. A catalog may name resources created in the same run (a
+    model's execution role, the stack key): then the archive is built once they exist, with one
+    `Output.all` over the values it holds (`iam.to_json`), not one Output per catalog field."""
+    if model_catalog is None or not _holds_outputs(model_catalog):
+        return code_archive(source_dir, model_catalog)
+    return iam.to_json(model_catalog).apply(lambda text: code_archive(source_dir, json.loads(text)))
+
+
 def check_handler(handler: str, source_dir: Path = LAMBDA_DIR) -> None:
     """Fails at preview if `handler` does not name a `def handler(event, context)` in lambda/."""
     module, _, function = handler.rpartition(".")
@@ -227,7 +248,7 @@ class PythonFunction(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=args.entry_point(),
-            code=code_archive(args.source_dir, args.shipped_catalog()),
+            code=function_code(args.source_dir, args.shipped_catalog()),
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             layers=[powertools_layer_arn(ctx, args.platform.powertools_layer_version)],

@@ -3,15 +3,16 @@
 Every way trainops retrains a model (schedule, queue, maintenance window) ends in one act:
 start this pipeline. The pipeline trains with the model's image on encrypted volumes with
 network isolation, writes artifacts under the model's prefixes in the artifacts bucket, and
-optionally registers the result for manual approval.
+optionally registers the result for manual approval, after an evaluation gate if the model has
+one (`evaluation`: a processing job on held-out data whose metric must meet a threshold).
 
 Each model has its own SageMaker execution role (path `/trainops/<stack>/`): it reads only this
-model's training data, pulls only its image, writes only its artifacts, creates only training
-jobs that carry its tag and the stack's encryption settings, and registers only into its own
-package group. One role per model is least privilege, and it is what keeps every role's policy
-the same size however many models the stack trains (IAM allows 10,240 characters of inline
-policy per role). The component describes itself to the Lambda runtime through
-`catalog_entry`.
+model's training (and held-out) data, pulls only its images, writes only its artifacts, creates
+only training (and evaluation) jobs that carry its tag and the stack's isolation and encryption
+settings, and registers only into its own package group. One role per model is least
+privilege, and it is what keeps every role's policy the same size however many models the
+stack trains (IAM allows 10,240 characters of inline policy per role). The component describes
+itself to the Lambda runtime through `catalog_entry`.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from components.platform.model_config import ModelConfig
 from components.platform.roles import service_role
 from components.platform.sagemaker import MODEL_TAG, STACK_TAG, ExecutionRole
 from components.training_pipeline import definition as pd
+from components.training_pipeline import evaluation as gate
 
 PIPELINE_NAME_MAX = 256
 PACKAGE_GROUP_NAME_MAX = 63
-# Where each model's SageMaker jobs write in the artifacts bucket (`<kind>/<model>/...`).
+# Where each model's SageMaker jobs write in the artifacts bucket (`<kind>/<model>/...`); a
+# model with an evaluation gate also writes its reports under `evaluation/<model>/`.
 ARTIFACT_KINDS = ("models", "checkpoints")
+EVALUATION_KIND = "evaluation"
 
 
 @dataclass
@@ -130,6 +134,13 @@ class TrainingPipeline(pulumi.ComponentResource):
             "maxRuntimeMinutes": model.max_runtime_minutes,
             "maxWaitMinutes": model.spot_max_wait_minutes if model.spot.enabled else None,
         }
+        if model.evaluation is not None:
+            # What the outcome handler reports when a run passes the gate.
+            self.catalog_entry["evaluation"] = {
+                "metric": model.evaluation.metric,
+                "threshold": model.evaluation.threshold,
+                "comparison": model.evaluation.comparison,
+            }
         self.register_outputs(
             {
                 "pipeline_name": self.pipeline_name,
@@ -165,7 +176,31 @@ class TrainingPipeline(pulumi.ComponentResource):
             response_types=tuple(model.register_model.response_types),
             inference_instance_types=tuple(model.register_model.inference_instance_types),
             tags={MODEL_TAG: args.model_name, STACK_TAG: stack},
+            evaluation=evaluation_inputs(model),
         )
+
+
+def evaluation_inputs(model: ModelConfig) -> gate.EvaluationInputs | None:
+    """The model's evaluation gate as the definition takes it (None without one)."""
+    evaluation = model.evaluation
+    if evaluation is None:
+        return None
+    return gate.EvaluationInputs(
+        image=evaluation.image or model.image,
+        command=tuple(evaluation.command),
+        held_out_data_uri=evaluation.held_out_data,
+        metric=evaluation.metric,
+        threshold=evaluation.threshold,
+        instance_type=evaluation.instance_type,
+        comparison=evaluation.comparison,
+        compare_with_approved=evaluation.compare_with_approved,
+        max_runtime_seconds=evaluation.max_runtime_minutes * 60,
+    )
+
+
+def artifact_kinds(model: ModelConfig) -> tuple[str, ...]:
+    """The prefixes (`<kind>/<model>/`) the model's jobs write in the artifacts bucket."""
+    return ARTIFACT_KINDS + ((EVALUATION_KIND,) if model.evaluation is not None else ())
 
 
 def execution_role_statements(
@@ -178,11 +213,15 @@ def execution_role_statements(
     role_arn: pulumi.Input[str],
     model_package_group: str | None,
 ) -> list[iam.Statement]:
-    """Everything one model's execution role may do: its data, image, artifacts, logs, key."""
+    """Everything one model's execution role may do: its data, images, artifacts, logs, key."""
     bucket_arn = pulumi.Output.concat(f"arn:{ctx.partition}:s3:::", artifacts_bucket_name)
-    own_prefixes = [f"{kind}/{model_name}/" for kind in ARTIFACT_KINDS]
+    own_prefixes = [f"{kind}/{model_name}/" for kind in artifact_kinds(model)]
+    evaluation = model.evaluation
+    # The evaluation job reads the held-out data and runs the evaluation image, if it has its own.
+    data = [model.training_data] + ([evaluation.held_out_data] if evaluation else [])
+    images = [model.image] + ([evaluation.image] if evaluation and evaluation.image else [])
     return [
-        *data_access.training_data_statements(ctx, [model.training_data]),
+        *data_access.training_data_statements(ctx, data),
         iam.allow(
             ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
             [pulumi.Output.concat(bucket_arn, f"/{prefix}*") for prefix in own_prefixes],
@@ -230,7 +269,7 @@ def execution_role_statements(
                 }
             },
         ),
-        *data_access.image_pull_statements(ctx, [model.image], sid="PullTrainingImage"),
+        *data_access.image_pull_statements(ctx, images, sid="PullTrainingImage"),
         *pipeline_role_statements(
             ctx,
             model_name,
@@ -238,6 +277,102 @@ def execution_role_statements(
             key_arn=key_arn,
             role_arn=role_arn,
             model_package_group=model_package_group,
+            evaluation_instance_type=evaluation.instance_type if evaluation else None,
+        ),
+    ]
+
+
+def _job_conditions(
+    model_name: str, *, instance_type: str, key_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    """What a job the pipeline creates for this model must carry, or SageMaker refuses it: the
+    model's tag, network isolation, encrypted traffic between instances, and the stack key on
+    its volumes and output. Instances with local NVMe storage take no volume key
+    (hardware-encrypted); for those the job must run on the configured instance type instead."""
+    conditions: dict[str, Any] = {
+        "StringEquals": {f"aws:RequestTag/{MODEL_TAG}": model_name},
+        "Bool": {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        },
+        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
+    }
+    if instance_types.has_local_storage(instance_type):
+        conditions["ArnEquals"] = {"sagemaker:OutputKmsKey": key_arn}
+        conditions["ForAllValues:StringEquals"] = {"sagemaker:InstanceTypes": [instance_type]}
+    return conditions
+
+
+def _same_conditions(training_instance_type: str, evaluation_instance_type: str) -> bool:
+    """Whether training and evaluation jobs are held to identical conditions: both take the
+    stack's volume key, or both run on the same local-storage instance type."""
+    local = instance_types.has_local_storage
+    if local(training_instance_type) or local(evaluation_instance_type):
+        return training_instance_type == evaluation_instance_type
+    return True
+
+
+def _job_statements(
+    ctx: iam.AwsContext,
+    model_name: str,
+    *,
+    training: dict[str, Any],
+    evaluation: dict[str, Any],
+    same_conditions: bool,
+) -> list[iam.Statement]:
+    """The training and evaluation (processing) jobs of a gated model: created only with the
+    model's tag, isolation and the stack's encryption, tagged only while being created,
+    followed and stopped only when they carry the tag. One statement covers both kinds where
+    their conditions agree, which keeps the role's policy well inside IAM's 10,240 characters."""
+    training_jobs = ctx.arn("sagemaker", "training-job/pipelines-*")
+    evaluation_jobs = ctx.arn("sagemaker", "processing-job/pipelines-*")
+    jobs = [training_jobs, evaluation_jobs]
+    if same_conditions:
+        create = [
+            iam.allow(
+                ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"],
+                jobs,
+                sid="CreateIsolatedEncryptedJobs",
+                conditions=training,
+            )
+        ]
+    else:
+        create = [
+            iam.allow(
+                ["sagemaker:CreateTrainingJob"],
+                [training_jobs],
+                sid="CreateIsolatedEncryptedTrainingJobs",
+                conditions=training,
+            ),
+            iam.allow(
+                ["sagemaker:CreateProcessingJob"],
+                [evaluation_jobs],
+                sid="CreateIsolatedEncryptedEvaluationJobs",
+                conditions=evaluation,
+            ),
+        ]
+    return [
+        *create,
+        iam.allow(
+            ["sagemaker:AddTags"],
+            jobs,
+            sid="TagJobsOnCreate",
+            conditions={
+                "StringEquals": {
+                    "sagemaker:TaggingAction": ["CreateProcessingJob", "CreateTrainingJob"]
+                }
+            },
+        ),
+        iam.allow(
+            [
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:StopTrainingJob",
+            ],
+            jobs,
+            sid="FollowJobs",
+            conditions={"StringEquals": {f"aws:ResourceTag/{MODEL_TAG}": model_name}},
         ),
     ]
 
@@ -250,46 +385,50 @@ def pipeline_role_statements(
     key_arn: pulumi.Input[str],
     role_arn: pulumi.Input[str],
     model_package_group: str | None,
+    evaluation_instance_type: str | None = None,
 ) -> list[iam.Statement]:
     """What the pipeline (running as the execution role) may do for this model.
 
     Pipelines name their training jobs `pipelines-<execution>-<step>-<suffix>`, so the job ARN
     cannot be narrowed further; instead the request must carry this model's tag and the stack's
-    isolation and encryption settings, or SageMaker refuses to create the job. Instances with
-    local NVMe storage take no volume key (hardware-encrypted); for those the job must run on
-    the configured instance type instead.
+    isolation and encryption settings (`_job_conditions`), or SageMaker refuses to create the
+    job. A model with an evaluation gate (``evaluation_instance_type``) also runs processing
+    jobs, named alike and held to the same conditions (`_job_statements`).
     """
     training_jobs = ctx.arn("sagemaker", "training-job/pipelines-*")
-    conditions: dict[str, Any] = {
-        "StringEquals": {f"aws:RequestTag/{MODEL_TAG}": model_name},
-        "Bool": {
-            "sagemaker:NetworkIsolation": "true",
-            "sagemaker:InterContainerTrafficEncryption": "true",
-        },
-        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
-    }
-    if instance_types.has_local_storage(instance_type):
-        conditions["ArnEquals"] = {"sagemaker:OutputKmsKey": key_arn}
-        conditions["ForAllValues:StringEquals"] = {"sagemaker:InstanceTypes": [instance_type]}
-    statements = [
-        iam.allow(
-            ["sagemaker:CreateTrainingJob"],
-            [training_jobs],
-            sid="CreateIsolatedEncryptedTrainingJobs",
-            conditions=conditions,
-        ),
-        iam.allow(
-            ["sagemaker:AddTags"],
-            [training_jobs],
-            sid="TagTrainingJobsOnCreate",
-            conditions={"StringEquals": {"sagemaker:TaggingAction": "CreateTrainingJob"}},
-        ),
-        iam.allow(
-            ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-            [training_jobs],
-            sid="FollowTrainingJobs",
-            conditions={"StringEquals": {f"aws:ResourceTag/{MODEL_TAG}": model_name}},
-        ),
+    conditions = _job_conditions(model_name, instance_type=instance_type, key_arn=key_arn)
+    if evaluation_instance_type is not None:
+        statements = _job_statements(
+            ctx,
+            model_name,
+            training=conditions,
+            evaluation=_job_conditions(
+                model_name, instance_type=evaluation_instance_type, key_arn=key_arn
+            ),
+            same_conditions=_same_conditions(instance_type, evaluation_instance_type),
+        )
+    else:
+        statements = [
+            iam.allow(
+                ["sagemaker:CreateTrainingJob"],
+                [training_jobs],
+                sid="CreateIsolatedEncryptedTrainingJobs",
+                conditions=conditions,
+            ),
+            iam.allow(
+                ["sagemaker:AddTags"],
+                [training_jobs],
+                sid="TagTrainingJobsOnCreate",
+                conditions={"StringEquals": {"sagemaker:TaggingAction": "CreateTrainingJob"}},
+            ),
+            iam.allow(
+                ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+                [training_jobs],
+                sid="FollowTrainingJobs",
+                conditions={"StringEquals": {f"aws:ResourceTag/{MODEL_TAG}": model_name}},
+            ),
+        ]
+    statements += [
         iam.allow(
             ["iam:PassRole"],
             [role_arn],

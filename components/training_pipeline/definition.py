@@ -2,7 +2,8 @@
 
 A pure function of plain values, so it is tested without Pulumi: it returns the JSON document
 SageMaker's pipeline definition schema (version 2020-12-01) describes: `Parameters` that every
-trigger can set per execution, a `Training` step, and optionally a `RegisterModel` step.
+trigger can set per execution, a `Training` step, and optionally a `RegisterModel` step, which
+an evaluation gate (`evaluation`: Processing, Condition and Fail steps) may guard.
 
 Per-execution values are pipeline parameters referenced with `{"Get": "Parameters.<Name>"}`;
 the artifacts land under `s3://<bucket>/models/<model>/<RequestId>/attempt-<Attempt>/`, so a
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.platform import instance_types
+from components.training_pipeline import evaluation as gate
 from trainops_runtime.pipeline_contract import (
     ATTEMPT,
     INSTANCE_COUNT,
@@ -29,6 +31,8 @@ from trainops_runtime.pipeline_contract import (
 SCHEMA_VERSION = "2020-12-01"
 TRAIN_STEP = "Train"
 REGISTER_STEP = "RegisterModel"
+# The trained model (model.tar.gz), a property of the Train step (DescribeTrainingJob's shape).
+MODEL_ARTIFACTS = {"Get": f"Steps.{TRAIN_STEP}.ModelArtifacts.S3ModelArtifacts"}
 
 
 def get(parameter: str) -> dict[str, str]:
@@ -60,6 +64,8 @@ class PipelineInputs:
     response_types: tuple[str, ...] = ("text/csv",)
     inference_instance_types: tuple[str, ...] = ("ml.m5.large",)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The gate that decides whether a trained model is registered (None: registered as trained).
+    evaluation: gate.EvaluationInputs | None = None
 
 
 def parameters(inputs: PipelineInputs) -> list[dict[str, Any]]:
@@ -79,11 +85,14 @@ def parameters(inputs: PipelineInputs) -> list[dict[str, Any]]:
         {"Name": hyperparameter_parameter(name), "Type": "String", "DefaultValue": value}
         for name, value in sorted(inputs.hyperparameters.items())
     ]
+    if inputs.evaluation is not None:
+        declared += gate.parameters(inputs.evaluation)
     return declared
 
 
-def _run_prefix(inputs: PipelineInputs, kind: str) -> dict[str, Any]:
-    """s3://<bucket>/<kind>/<model>/<RequestId>/attempt-<Attempt>/ as a pipeline expression."""
+def _run_prefix(inputs: PipelineInputs, kind: str, file: str = "") -> dict[str, Any]:
+    """s3://<bucket>/<kind>/<model>/<RequestId>/attempt-<Attempt>/ (followed by ``file``) as a
+    pipeline expression."""
     return {
         "Std:Join": {
             "On": "/",
@@ -91,7 +100,7 @@ def _run_prefix(inputs: PipelineInputs, kind: str) -> dict[str, Any]:
                 f"s3://{inputs.artifacts_bucket}/{kind}/{inputs.model}",
                 get(REQUEST_ID),
                 {"Std:Join": {"On": "-", "Values": ["attempt", get(ATTEMPT)]}},
-                "",
+                file,
             ],
         }
     }
@@ -152,9 +161,7 @@ def register_step(inputs: PipelineInputs) -> dict[str, Any]:
                 "Containers": [
                     {
                         "Image": inputs.inference_image or inputs.image,
-                        "ModelDataUrl": {
-                            "Get": f"Steps.{TRAIN_STEP}.ModelArtifacts.S3ModelArtifacts"
-                        },
+                        "ModelDataUrl": MODEL_ARTIFACTS,
                     }
                 ],
                 "SupportedContentTypes": list(inputs.content_types),
@@ -168,10 +175,25 @@ def register_step(inputs: PipelineInputs) -> dict[str, Any]:
 def definition(inputs: PipelineInputs) -> dict[str, Any]:
     """The complete pipeline definition document."""
     steps = [training_step(inputs)]
+    if inputs.evaluation is not None and not inputs.register:
+        raise ValueError("an evaluation gate guards registration: it needs a RegisterModel step")
     if inputs.register:
         if not inputs.model_package_group:
             raise ValueError("a RegisterModel step needs a model package group")
-        steps.append(register_step(inputs))
+        if inputs.evaluation is None:
+            steps.append(register_step(inputs))
+        else:
+            steps += gate.gate_steps(
+                inputs.evaluation,
+                register=register_step(inputs),
+                model_artifacts=MODEL_ARTIFACTS,
+                report_prefix=_run_prefix(inputs, "evaluation"),
+                report_uri=_run_prefix(inputs, "evaluation", gate.REPORT_FILE),
+                role_arn=inputs.role_arn,
+                key_arn=inputs.key_arn,
+                volume_size_gb=inputs.volume_size_gb,
+                tags=inputs.tags,
+            )
     return {
         "Version": SCHEMA_VERSION,
         "Metadata": {},
@@ -197,3 +219,36 @@ def referenced_parameters(document: Any) -> set[str]:
         for value in document:
             found |= referenced_parameters(value)
     return found
+
+
+def _walk(document: Any) -> list[dict[str, Any]]:
+    """Every object inside ``document`` (itself included), depth first."""
+    if isinstance(document, dict):
+        return [document] + [o for value in document.values() for o in _walk(value)]
+    if isinstance(document, list):
+        return [o for value in document for o in _walk(value)]
+    return []
+
+
+def declared_steps(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step of the definition by name, the branches of Condition steps included."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = list(document.get("Steps", []))
+    while pending:
+        step = pending.pop(0)
+        if step["Name"] in found:
+            raise ValueError(f"step name {step['Name']} is used twice")
+        found[step["Name"]] = step
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments", {})
+            pending += [*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])]
+    return found
+
+
+def referenced_step_properties(document: Any) -> set[str]:
+    """Every `Steps.<Step>.<Property>` the document reads (for consistency checks)."""
+    return {
+        reference
+        for o in _walk(document)
+        if isinstance(reference := o.get("Get"), str) and reference.startswith("Steps.")
+    }

@@ -38,6 +38,79 @@ class UnknownModel(LookupError):
 
 
 @dataclass(frozen=True)
+class BlueGreen:
+    """The blue/green policy of an approved version's deployment (`endpoint.blueGreen`)."""
+
+    traffic_routing: str  # ALL_AT_ONCE | CANARY
+    canary_size_percent: int
+    wait_interval_seconds: int
+    termination_wait_seconds: int
+    maximum_execution_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class DataCapture:
+    """Where the endpoint captures requests and responses (as the config Pulumi created does)."""
+
+    destination: str  # s3://<artifacts>/data-capture/<model>
+    sampling_percent: int
+    kms_key_arn: str
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """Where and how a model's approved versions are deployed (`endpoint.deployOnApproval`):
+    what the deploy function needs to build each version's model and endpoint config and to
+    update the endpoint, all of it fixed by the stack config."""
+
+    package_group: str  # `trainops-<stack>--<model>`, also the base of the names it creates
+    endpoint_name: str
+    variant_name: str
+    instance_type: str
+    instance_count: int
+    execution_role_arn: str  # the model's own SageMaker execution role
+    volume_kms_key_arn: str | None  # None on instances with hardware-encrypted local storage
+    data_capture: DataCapture | None
+    blue_green: BlueGreen
+    rollback_alarms: tuple[str, ...]  # the endpoint's deployment alarms, by name
+    tags: tuple[tuple[str, str], ...]  # put on the models and endpoint configs it creates
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> DeploymentSpec:
+        """Raises KeyError, TypeError or ValueError on an incomplete entry (CatalogEntry names
+        the model)."""
+        if not isinstance(raw, dict):
+            raise TypeError("deployment is not an object")
+        capture = raw.get("dataCapture")
+        blue_green = raw["blueGreen"]
+        return cls(
+            package_group=str(raw["packageGroup"]),
+            endpoint_name=str(raw["endpointName"]),
+            variant_name=str(raw["variantName"]),
+            instance_type=str(raw["instanceType"]),
+            instance_count=int(raw["instanceCount"]),
+            execution_role_arn=str(raw["executionRoleArn"]),
+            volume_kms_key_arn=str(raw["volumeKmsKeyArn"]) if raw.get("volumeKmsKeyArn") else None,
+            data_capture=DataCapture(
+                destination=str(capture["destination"]),
+                sampling_percent=int(capture["samplingPercent"]),
+                kms_key_arn=str(capture["kmsKeyArn"]),
+            )
+            if capture
+            else None,
+            blue_green=BlueGreen(
+                traffic_routing=str(blue_green["trafficRouting"]),
+                canary_size_percent=int(blue_green["canarySizePercent"]),
+                wait_interval_seconds=int(blue_green["waitIntervalSeconds"]),
+                termination_wait_seconds=int(blue_green["terminationWaitSeconds"]),
+                maximum_execution_timeout_seconds=int(blue_green["maximumExecutionTimeoutSeconds"]),
+            ),
+            rollback_alarms=tuple(str(name) for name in raw["rollbackAlarms"]),
+            tags=tuple(sorted((str(k), str(v)) for k, v in dict(raw.get("tags") or {}).items())),
+        )
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     """One model's pipeline and the inputs a request may override."""
 
@@ -48,6 +121,10 @@ class CatalogEntry:
     max_wait_minutes: int | None = None
     # Scheduled ticks of this model skip when nothing under its training data changed.
     only_when_new_data: bool = False
+    # The model takes quality signals: its degraded-quality alarms and events retrain it.
+    quality_retraining: bool = False
+    # The model's approved versions are deployed to its endpoint (the deploy function's catalog).
+    deployment: DeploymentSpec | None = None
 
     @classmethod
     def from_dict(cls, model: str, raw: Any) -> CatalogEntry:
@@ -61,6 +138,10 @@ class CatalogEntry:
                 hyperparameters=tuple(str(h) for h in raw.get("hyperparameters") or ()),
                 max_wait_minutes=int(raw["maxWaitMinutes"]) if raw.get("maxWaitMinutes") else None,
                 only_when_new_data=bool(raw.get("onlyWhenNewData", False)),
+                quality_retraining=bool(raw.get("qualityRetraining", False)),
+                deployment=DeploymentSpec.from_dict(raw["deployment"])
+                if raw.get("deployment")
+                else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CatalogError(
@@ -81,6 +162,10 @@ class ModelCatalog:
         self.entries = dict(entries)
         # Events name the pipeline; with hundreds of models a scan per event would add up.
         self._pipelines = {e.pipeline_name.lower(): m for m, e in self.entries.items()}
+        # Approvals name the package group, endpoint state changes the endpoint.
+        deployed = {m: e.deployment for m, e in self.entries.items() if e.deployment}
+        self._package_groups = {d.package_group.lower(): m for m, d in deployed.items()}
+        self._endpoints = {d.endpoint_name.lower(): m for m, d in deployed.items()}
 
     @classmethod
     def from_json(cls, text: str) -> ModelCatalog:
@@ -106,6 +191,14 @@ class ModelCatalog:
         """The model whose pipeline is called ``pipeline_name``, if any (SageMaker writes names
         in lower case inside ARNs and events; trainops names are lower case already)."""
         return self._pipelines.get(pipeline_name.lower())
+
+    def by_package_group(self, group: str) -> str | None:
+        """The model whose approved versions in ``group`` are deployed, if any."""
+        return self._package_groups.get(group.lower())
+
+    def by_endpoint(self, endpoint_name: str) -> str | None:
+        """The model whose approved versions ``endpoint_name`` serves, if any."""
+        return self._endpoints.get(endpoint_name.lower())
 
 
 def catalog_path() -> Path:

@@ -12,7 +12,7 @@ event sourcing is enabled; the bus name arrives in `TRAINOPS_EVENT_BUS`). One sc
                       the same fact published twice has the same id, so the store keeps it once,
       "type":         the event type again (handy once the envelope is gone),
       "model", "requestId", "attempt", "trigger" ("schedule" | "queue" | "maintenance-window"
-      | "cli" | "pipeline"), "occurredAt" (ISO 8601, UTC),
+      | "cli" | "pipeline" | "quality" | "approval"), "occurredAt" (ISO 8601, UTC),
       "executionArn", "reason"   when known,
       "data":         type-specific extras (e.g. {"retryable": true, "failureReason": "..."})
     }
@@ -42,6 +42,20 @@ TRAINING_REJECTED = "TrainingRejected"  # invalid request, never retried
 TRAINING_SUCCEEDED = "TrainingSucceeded"
 TRAINING_FAILED = "TrainingFailed"
 TRAINING_REQUEUED = "TrainingRequeued"
+# Quality-triggered retraining (handlers/quality_trigger.py): a model's quality signal, the
+# request it became, or why it did not (data.reason: "cooldown" | "breaker").
+QUALITY_DEGRADED = "QualityDegraded"
+RETRAIN_REQUESTED = "RetrainRequested"
+RETRAIN_SUPPRESSED = "RetrainSuppressed"
+# The evaluation gate of a model's pipeline (data: metric, value, threshold).
+GATE_PASSED = "GatePassed"
+GATE_FAILED = "GateFailed"
+# Approval-driven deployment (handlers/deploy_approved.py): a version approved in the model's
+# package group, its deployment to the model's endpoint (data.status: "started", "completed",
+# "failed") and SageMaker rolling it back on the endpoint's alarms.
+MODEL_APPROVED = "ModelApproved"
+MODEL_DEPLOYED = "ModelDeployed"
+DEPLOYMENT_ROLLED_BACK = "DeploymentRolledBack"
 EVENT_TYPES = frozenset(
     {
         TRAINING_REQUESTED,
@@ -52,9 +66,19 @@ EVENT_TYPES = frozenset(
         TRAINING_SUCCEEDED,
         TRAINING_FAILED,
         TRAINING_REQUEUED,
+        QUALITY_DEGRADED,
+        RETRAIN_REQUESTED,
+        RETRAIN_SUPPRESSED,
+        GATE_PASSED,
+        GATE_FAILED,
+        MODEL_APPROVED,
+        MODEL_DEPLOYED,
+        DEPLOYMENT_ROLLED_BACK,
     }
 )
-TRIGGERS = frozenset({"schedule", "queue", "maintenance-window", "cli", "pipeline"})
+TRIGGERS = frozenset(
+    {"schedule", "queue", "maintenance-window", "cli", "pipeline", "quality", "approval"}
+)
 
 
 @dataclass(frozen=True)

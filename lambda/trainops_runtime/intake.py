@@ -3,7 +3,8 @@
 `Intake.handle` takes one queued message and rejects it (to the DLQ, with the reason), makes it
 wait (back-pressure), or starts its model's pipeline: parse and check the request, consult the
 batch's view of the slot ledger (`admission.admit`), claim or renew the model's slot, start,
-and record each step as a domain event. It calls AWS only through the ports it is given
+and record each step as a domain event, under the request's trigger (`queue` for a producer's
+request, `quality` for one a quality signal sent). It calls AWS only through the ports it is given
 (`IntakePorts`), so every rule here runs in unit tests with fakes; the handler
 (`handlers/queue_worker.py`) wires the real adapters and Powertools around it.
 """
@@ -24,7 +25,7 @@ from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
 from trainops_runtime.training_slots import Slot, SlotTaken, Stale, slot_for, utc_now
 
-TRIGGER = "queue"
+TRIGGER = "queue"  # a request that names none, and a message that is no request at all
 MAX_REASON_CHARS = 1024  # what the DLQ's reason attribute and the event keep
 
 
@@ -65,8 +66,9 @@ class IntakePorts:
     """What the use case needs from the world."""
 
     ledger: SlotLedger
-    # starts the request's pipeline execution (returns its ARN); raises `StartFailed`, or
-    # `InvalidRequest` when an override cannot run for the model
+    # starts the request's pipeline execution as its trigger (`request.trigger`; returns the
+    # execution's ARN); raises `StartFailed`, or `InvalidRequest` when an override cannot run
+    # for the model
     start: Callable[[TrainingRequest], str]
     # moves a message to the dead-letter queue with the reason, under the given group
     dead_letter: Callable[[Message, str, str], None]
@@ -106,6 +108,7 @@ class Intake:
                 model=admission.model_hint(message.group),
                 request_id=request.request_id,
                 attempt=request.attempt,
+                trigger=request.trigger,
             )
             return RequestOutcome.REJECTED
 
@@ -134,7 +137,7 @@ class Intake:
 
     def _slot(self, request: TrainingRequest, now: datetime) -> Slot:
         longest = self.catalog.get(request.model).longest_run_minutes
-        return slot_for(request, trigger=TRIGGER, longest_run_minutes=longest, now=now)
+        return slot_for(request, trigger=request.trigger, longest_run_minutes=longest, now=now)
 
     def _start(
         self, message: Message, request: TrainingRequest, *, duplicate: bool
@@ -188,7 +191,7 @@ class Intake:
             )
 
     def _event(self, kind: str, request: TrainingRequest, **fields: Any) -> events.DomainEvent:
-        return events.about(kind, request, TRIGGER, **fields)
+        return events.about(kind, request, request.trigger, **fields)
 
     def _reject_request(self, message: Message, request: TrainingRequest, reason: str) -> None:
         self._reject(
@@ -197,6 +200,7 @@ class Intake:
             model=request.model,
             request_id=request.request_id,
             attempt=request.attempt,
+            trigger=request.trigger,
         )
 
     def _reject(
@@ -206,6 +210,8 @@ class Intake:
         model: str = admission.NO_MODEL,
         request_id: str | None = None,
         attempt: int = 1,
+        *,
+        trigger: str = TRIGGER,
     ) -> None:
         """Never retried: the message goes to the DLQ with the reason and is acknowledged. The
         rejection is recorded under the request's own id when the body names one."""
@@ -217,7 +223,7 @@ class Intake:
                 model=model if model != admission.NO_MODEL else "unknown",
                 request_id=request_id or f"sqs:{message.message_id}",
                 attempt=attempt,
-                trigger=TRIGGER,
+                trigger=trigger,
                 reason=reason,
             )
         )

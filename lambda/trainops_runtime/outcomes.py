@@ -35,3 +35,25 @@ class RunOutcome(StrEnum):
     STOPPED = "stopped"
     REQUEUED = "requeued"  # a retryable failure: the next attempt is queued
     FAILED = "failed"  # final: alerted
+
+
+class QualityOutcome(StrEnum):
+    """What the quality trigger did with one signal."""
+
+    REQUESTED = "requested"  # a retraining request went to the training queue
+    SUPPRESSED = "suppressed"  # within the model's cooldown, or its breaker already tripped today
+    TRIPPED = "tripped"  # today's cap reached: the circuit breaker alerted instead
+    IGNORED = "ignored"  # not a quality signal of a model that takes them
+
+
+class DeploymentOutcome(StrEnum):
+    """What the deploy function did with an approval or an endpoint's state change."""
+
+    STARTED = "started"  # the endpoint is updating to the approved version
+    DUPLICATE = "duplicate"  # the endpoint already serves, or is updating to, that version
+    REFUSED = "refused"  # never deployed: revoked, older than the serving one, or rolled back
+    COMPLETED = "completed"  # the endpoint serves the deployed version
+    ROLLED_BACK = "rolled-back"  # SageMaker rolled the deployment back: alerted
+    FAILED = "failed"  # the endpoint failed during the deployment: alerted
+    IN_PROGRESS = "in-progress"  # the deployment is still under way
+    IGNORED = "ignored"  # no model of this stack deploys on approval, or nothing in flight

@@ -16,6 +16,15 @@ MAX_RUNTIME_SECONDS = "MaxRuntimeSeconds"
 REQUEST_ID = "RequestId"
 ATTEMPT = "Attempt"
 HYPERPARAMETER_PREFIX = "Hp-"
+# A model with `evaluation.compareWithApproved`: the metric of its currently approved model
+# package, which the new model must match or beat. Its default is the threshold, so an execution
+# started without it is gated by the threshold alone.
+APPROVED_METRIC_VALUE = "ApprovedMetricValue"
+
+# The evaluation gate's Fail step ends a run whose model missed the threshold with this message
+# (the step's FailureReason), in a fixed form the outcome handler recognizes (`completion`):
+#   trainops-gate-failed metric=<JSON path> value=<value> threshold=<threshold>[ approved=<value>]
+GATE_FAILED_MARKER = "trainops-gate-failed"
 
 # Executions in these states still hold a training slot.
 RUNNING_STATES = frozenset({"Executing", "Stopping"})

@@ -2,7 +2,9 @@
 Lambda and `trainops replay`, so both build identical state from the same events.
 
 Per model (`model#<name>`): the last request, the running execution, the last success and
-failure, the last maintenance-window run on the team's own hosts, and counts. Per run
+failure, the last maintenance-window run on the team's own hosts, the last approval-driven
+deployment (once the model has one), and counts (among them the quality signals and what became
+of them, the evaluation gate's verdicts, approvals and deployments by outcome). Per run
 (`run#<execution id>`): its request, status and timeline.
 
 Counting rule (no double counts): `succeeded`, `failed` and `stopped` come from SageMaker's own
@@ -41,6 +43,22 @@ DOMAIN_COUNTERS = {
     "TrainingRejected": "rejected",
     "TrainingRequeued": "requeued",
     "TrainingFailed": "gaveUp",
+    # quality-triggered retraining: signals, and what became of them
+    "QualityDegraded": "qualityDegraded",
+    "RetrainRequested": "retrainRequested",
+    "RetrainSuppressed": "retrainSuppressed",
+    # the pipeline's evaluation gate
+    "GatePassed": "gatePassed",
+    "GateFailed": "gateFailed",
+    # approval-driven deployment (ModelDeployed counts by its data.status)
+    "ModelApproved": "modelApproved",
+    "DeploymentRolledBack": "deploymentsRolledBack",
+}
+MODEL_DEPLOYED, DEPLOYMENT_ROLLED_BACK = "ModelDeployed", "DeploymentRolledBack"
+DEPLOYMENT_COUNTERS = {
+    "started": "deploymentsStarted",
+    "completed": "deploymentsCompleted",
+    "failed": "deploymentsFailed",
 }
 STATUS_COUNTERS = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
 # Final Run Command statuses of a maintenance-window retraining on the model's own hosts.
@@ -237,6 +255,30 @@ def _maintenance(state: dict[str, Any], payload: dict[str, Any], at: Any) -> Non
         _newest(state, "lastMaintenanceRun", record)
 
 
+def _deployment(state: dict[str, Any], kind: str, payload: dict[str, Any], at: Any) -> None:
+    """A step of an approval-driven deployment: counted, and the model's `lastDeployment` (the
+    newest deployment by time; of one deployment, its end, which is final)."""
+    raw = payload.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    status = "rolledBack" if kind == DEPLOYMENT_ROLLED_BACK else data.get("status")
+    if kind == MODEL_DEPLOYED and status in DEPLOYMENT_COUNTERS:
+        _count(state, DEPLOYMENT_COUNTERS[status])
+    record = {
+        "at": at,
+        "requestId": payload.get("requestId"),
+        "packageVersion": data.get("packageVersion"),
+        "endpointConfig": data.get("endpointConfig"),
+        "status": status,
+    }
+    current: dict[str, Any] = state.get("lastDeployment") or {}
+    same = current.get("requestId") == record["requestId"]
+    if current and same and (current.get("status") == "started") != (status == "started"):
+        if status != "started":
+            state["lastDeployment"] = record  # the end of the deployment, whenever it came
+        return
+    _newest(state, "lastDeployment", record)
+
+
 def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """Applies ``event`` to ``state`` in place (callers own the state)."""
     if event["version"] <= state["lastVersion"]:
@@ -256,6 +298,8 @@ def _apply_model(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
         _pipeline_status(state, payload, at)
     elif kind == RUN_COMMAND_STATUS:
         _maintenance(state, payload, at)
+    elif kind in (MODEL_DEPLOYED, DEPLOYMENT_ROLLED_BACK):
+        _deployment(state, kind, payload, at)
     state["lastVersion"] = event["version"]
     if _not_older(at, state["lastEventAt"]):
         state["lastEventAt"] = at  # the newest event time, not the last to arrive

@@ -69,6 +69,11 @@ OVERRUN_FRACTION = Variable("TRAINOPS_OVERRUN_FRACTION")
 STALLED_AFTER_MINUTES = Variable("TRAINOPS_STALLED_AFTER_MINUTES")
 MAINTENANCE_WINDOW_ID = Variable("TRAINOPS_MAINTENANCE_WINDOW_ID")
 GUARD_ALARM_NAME = Variable("TRAINOPS_GUARD_ALARM_NAME")
+QUALITY_LEDGER_TABLE = Variable("TRAINOPS_QUALITY_LEDGER_TABLE")
+QUALITY_ALARM_PREFIX = Variable("TRAINOPS_QUALITY_ALARM_PREFIX")
+COOLDOWN_MINUTES = Variable("TRAINOPS_COOLDOWN_MINUTES")
+MAX_PER_DAY = Variable("TRAINOPS_MAX_PER_DAY")
+DEPLOYMENT_LEDGER_TABLE = Variable("TRAINOPS_DEPLOYMENT_LEDGER_TABLE")
 
 _EVERY_FUNCTION = (STACK, CATALOG_FILE)
 _VARIABLE = "trainops.variable"
@@ -227,6 +232,32 @@ class RecorderSettings(HandlerSettings, Generic[Text], module="recorder", reads_
 class ProjectorSettings(HandlerSettings, Generic[Text], module="projector"):
     event_table: Text = setting(EVENT_TABLE)
     read_model_table: Text = setting(READ_MODEL_TABLE)
+
+
+class QualityTriggerSettings(
+    HandlerSettings, Generic[Text], module="quality_trigger", reads_catalog=True
+):
+    training_queue_url: Text = setting(TRAINING_QUEUE_URL)
+    # model -> its cooldown and today's count of quality retrains (one item per model)
+    ledger_table: Text = setting(QUALITY_LEDGER_TABLE)
+    # `trainops-<stack>--`: a quality alarm is named `<prefix><model>--quality...`
+    alarm_prefix: Text = setting(QUALITY_ALARM_PREFIX)
+    cooldown_minutes: int = setting(COOLDOWN_MINUTES, default=360)
+    max_per_day: int = setting(MAX_PER_DAY, default=3)
+    # where a tripped circuit breaker alerts
+    critical_topic_arn: Text | None = setting(CRITICAL_TOPIC_ARN, default=None)
+    event_bus: Text | None = setting(EVENT_BUS, default=None)
+
+
+class DeployApprovedSettings(
+    HandlerSettings, Generic[Text], module="deploy_approved", reads_catalog=True
+):
+    # model -> the deployment in flight (or the last one): what an endpoint's state change is
+    # measured against (one item per model)
+    ledger_table: Text = setting(DEPLOYMENT_LEDGER_TABLE)
+    # where a rolled-back or failed deployment alerts
+    critical_topic_arn: Text | None = setting(CRITICAL_TOPIC_ARN, default=None)
+    event_bus: Text | None = setting(EVENT_BUS, default=None)
 
 
 # handler module -> its settings class

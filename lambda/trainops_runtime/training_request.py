@@ -38,7 +38,23 @@ TRIGGER_CODES = {
     "maintenance-window": "mw",
     "pipeline": "pip",
     "manual": "man",
+    "quality": "qua",
 }
+# What a request asks the queue worker to start it as (`trigger` in the schema): a producer's
+# request ("queue", the default, left out of the message), or a quality signal's ("quality").
+REQUEST_TRIGGERS = ("queue", "quality")
+DEFAULT_TRIGGER = "queue"
+
+
+def request_trigger_of(display_name: str | None) -> str:
+    """The request trigger an execution was started as, read back from its display name
+    (`<code>-...`), so a retry keeps it; `queue` for any other start (a schedule tick, the
+    console)."""
+    code = (display_name or "").split("-", 1)[0]
+    for trigger in REQUEST_TRIGGERS:
+        if TRIGGER_CODES[trigger] == code:
+            return trigger
+    return DEFAULT_TRIGGER
 
 
 class InvalidRequest(ValueError):
@@ -65,6 +81,8 @@ class TrainingRequest:
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
     requested_by: str = "unknown"
     reason: str = ""
+    # the trigger the queue worker starts, claims the slot and records events as
+    trigger: str = DEFAULT_TRIGGER
 
     def __post_init__(self) -> None:
         check(self.to_dict())
@@ -80,6 +98,8 @@ class TrainingRequest:
         }
         if self.data_uri is not None:
             body["dataUri"] = self.data_uri
+        if self.trigger != DEFAULT_TRIGGER:  # a producer's request stays byte-identical
+            body["trigger"] = self.trigger
         return body
 
     def to_message(self) -> str:
@@ -157,4 +177,5 @@ def parse(raw: str | bytes | Mapping[str, Any]) -> TrainingRequest:
         hyperparameters=dict(raw.get("hyperparameters", {})),
         requested_by=raw.get("requestedBy", "unknown"),
         reason=raw.get("reason", ""),
+        trigger=raw.get("trigger", DEFAULT_TRIGGER),
     )

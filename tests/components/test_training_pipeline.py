@@ -12,6 +12,7 @@ from cli import offline
 from components.platform import iam, instance_types
 from components.platform.sagemaker import start_only_statements, start_statements
 from components.training_pipeline import definition as pd
+from components.training_pipeline.component import pipeline_role_statements
 from tests.components.helpers import (
     ROLE_POLICY,
     ParseWith,
@@ -306,3 +307,253 @@ def test_training_data_access_follows_the_model(run_stack: RunStack) -> None:
     policy = role_policy(recording, "pipeline-churn-execution-policy")
     reads = [s["Resource"] for s in policy["Statement"] if s["Action"] == ["s3:GetObject"]]
     assert reads == [["arn:aws:s3:::other-bucket/churn/*"]]
+
+
+def gated_steps(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return pd.declared_steps(document)
+
+
+def test_prod_gates_churn_registration_on_its_evaluation(prod: offline.Recording) -> None:
+    """Pulumi.prod.yaml turns the gate on for churn: evaluated on held-out data with the training
+    image, registered only on the Condition step's true branch."""
+    models = configured_models("prod")
+    evaluation = models["churn"]["evaluation"]
+    key_arn = stack_key_arn(prod)
+    document = definitions(prod)["trainops-prod--churn"]
+    assert [s["Type"] for s in document["Steps"]] == ["Training", "Processing", "Condition"]
+    steps = gated_steps(document)
+    evaluate = steps["Evaluate"]["Arguments"]
+    assert evaluate["AppSpecification"] == {
+        "ImageUri": models["churn"]["image"],  # default: the training image
+        "ContainerEntrypoint": evaluation["command"],
+    }
+    assert evaluate["ProcessingInputs"][1]["S3Input"]["S3Uri"] == evaluation["heldOutData"]
+    assert evaluate["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key_arn
+    assert evaluate["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
+    assert evaluate["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert {"Key": "trainops:model", "Value": "churn"} in evaluate["Tags"]
+    check = steps["CheckEvaluation"]["Arguments"]
+    (condition,) = check["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == evaluation["metric"]
+    assert condition["RightValue"] == evaluation["threshold"]
+    assert [s["Name"] for s in check["IfSteps"]] == ["RegisterModel"]
+    assert [s["Type"] for s in check["ElseSteps"]] == ["Fail"]
+    metrics = check["IfSteps"][0]["Arguments"]["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert metrics["ContentType"] == "application/json"
+    # the other models are as before
+    for model in ("fraud", "forecast"):
+        assert [s["Type"] for s in definitions(prod)[f"trainops-prod--{model}"]["Steps"]] == [
+            "Training"
+        ]
+
+
+def test_the_outcome_handler_learns_the_gate_from_the_catalog(prod: offline.Recording) -> None:
+    function = prod.one("aws:lambda/function:Function", "training-queue-outcome-function")
+    catalog = json.loads(function.archive_file("trainops_runtime/catalog.json") or "{}")
+    assert catalog["churn"]["evaluation"] == {
+        "metric": "metrics.auc.value",
+        "threshold": 0.8,
+        "comparison": "GreaterThanOrEqualTo",
+    }
+    assert "evaluation" not in catalog["fraud"]
+
+
+def test_the_evaluation_jobs_are_the_models_own_isolated_and_encrypted(
+    prod: offline.Recording,
+) -> None:
+    key_arn = stack_key_arn(prod)
+    bucket_arn = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["arn"]
+    role = prod.one("aws:iam/role:Role", "pipeline-churn-execution")
+    text = prod.one(ROLE_POLICY, "pipeline-churn-execution-policy").inputs["policy"]
+    assert "fraud" not in text
+    assert "forecast" not in text
+    policy = statements_by_sid(json.loads(text))
+    jobs = [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/pipelines-*",
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:processing-job/pipelines-*",
+    ]
+    # training (ml.m5.2xlarge) and evaluation (ml.m5.xlarge) jobs are held to the same
+    # conditions, so one statement covers both kinds
+    assert "CreateIsolatedEncryptedTrainingJobs" not in policy
+    create = policy["CreateIsolatedEncryptedJobs"]
+    assert create["Action"] == ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"]
+    assert create["Resource"] == jobs
+    assert create["Condition"] == {
+        "StringEquals": {"aws:RequestTag/trainops:model": "churn"},
+        "Bool": {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        },
+        "ArnEquals": {"sagemaker:VolumeKmsKey": key_arn, "sagemaker:OutputKmsKey": key_arn},
+    }
+    assert policy["TagJobsOnCreate"] == {
+        "Sid": "TagJobsOnCreate",
+        "Effect": "Allow",
+        "Action": ["sagemaker:AddTags"],
+        "Resource": jobs,
+        "Condition": {
+            "StringEquals": {
+                "sagemaker:TaggingAction": ["CreateProcessingJob", "CreateTrainingJob"]
+            }
+        },
+    }
+    assert policy["FollowJobs"]["Action"] == [
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopProcessingJob",
+        "sagemaker:StopTrainingJob",
+    ]
+    assert policy["FollowJobs"]["Resource"] == jobs
+    assert policy["FollowJobs"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/trainops:model": "churn"}
+    }
+    # it passes itself (and only itself) to SageMaker's jobs
+    assert policy["PassExecutionRoleToTrainingJobs"]["Resource"] == [role.outputs["arn"]]
+    # reads the held-out data beside the training data; writes reports under its own prefix
+    assert policy["ReadTrainingData0"]["Resource"] == [
+        "arn:aws:s3:::example-ml-data/churn/holdout/*",
+        "arn:aws:s3:::example-ml-data/churn/train/*",
+    ]
+    assert policy["ListTrainingData1"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["churn/holdout/*", "churn/train/*"]}
+    }
+    assert policy["WriteOwnArtifacts"]["Resource"] == [
+        f"{bucket_arn}/models/churn/*",
+        f"{bucket_arn}/checkpoints/churn/*",
+        f"{bucket_arn}/evaluation/churn/*",
+    ]
+    assert policy["ListOwnArtifacts"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["models/churn/*", "checkpoints/churn/*", "evaluation/churn/*"]}
+    }
+    # a model without a gate gets none of it
+    fraud = statements_by_sid(role_policy(prod, "pipeline-fraud-execution-policy"))
+    assert {"CreateIsolatedEncryptedTrainingJobs", "FollowTrainingJobs"} <= set(fraud)
+    assert "processing-job" not in json.dumps(fraud)
+    assert "evaluation/" not in json.dumps(fraud)
+
+
+def test_an_evaluation_image_and_local_storage_instance_are_granted_exactly(
+    run_stack: RunStack,
+) -> None:
+    image = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/churn-eval:3"
+    recording = run_stack(
+        "dev",
+        {
+            "trainops:models.churn.registerModel": {"enabled": True},
+            "trainops:models.churn.evaluation": {
+                "image": image,
+                "command": ["evaluate"],
+                "heldOutData": "s3://other-bucket/churn/holdout/",
+                "instanceType": "ml.m5d.xlarge",
+                "metric": "metrics.rmse.value",
+                "threshold": 12.5,
+                "comparison": "LessThanOrEqualTo",
+                "compareWithApproved": True,
+                "maxRuntimeMinutes": 30,
+            },
+        },
+    )
+    key_arn = stack_key_arn(recording)
+    document = definitions(recording)["trainops-dev--churn"]
+    assert {p["Name"]: p["DefaultValue"] for p in document["Parameters"]}[
+        "ApprovedMetricValue"
+    ] == 12.5
+    evaluate = gated_steps(document)["Evaluate"]["Arguments"]
+    assert evaluate["AppSpecification"]["ImageUri"] == image
+    assert evaluate["StoppingCondition"] == {"MaxRuntimeInSeconds": 30 * 60}
+    assert "VolumeKmsKeyId" not in evaluate["ProcessingResources"]["ClusterConfig"]
+    policy = statements_by_sid(role_policy(recording, "pipeline-churn-execution-policy"))
+    assert policy["PullTrainingImage"]["Resource"] == [
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/churn-eval",
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/churn-train",
+    ]
+    # evaluation on local NVMe storage, training on EBS: a statement for each kind
+    evaluation_jobs = policy["CreateIsolatedEncryptedEvaluationJobs"]
+    assert evaluation_jobs["Action"] == ["sagemaker:CreateProcessingJob"]
+    assert evaluation_jobs["Resource"] == [
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:processing-job/pipelines-*"
+    ]
+    condition = evaluation_jobs["Condition"]
+    assert condition["StringEquals"] == {"aws:RequestTag/trainops:model": "churn"}
+    assert condition["ArnEquals"] == {"sagemaker:OutputKmsKey": key_arn}
+    assert condition["ForAllValues:StringEquals"] == {"sagemaker:InstanceTypes": ["ml.m5d.xlarge"]}
+    # the training job keeps its own (EBS-backed) conditions
+    training = policy["CreateIsolatedEncryptedTrainingJobs"]["Condition"]
+    assert training["ArnEquals"] == {
+        "sagemaker:VolumeKmsKey": key_arn,
+        "sagemaker:OutputKmsKey": key_arn,
+    }
+    reads = [s["Resource"] for s in policy.values() if s["Action"] == ["s3:GetObject"]]
+    assert reads == [
+        ["arn:aws:s3:::example-ml-data/churn/train/*"],
+        ["arn:aws:s3:::other-bucket/churn/holdout/*"],
+    ]
+
+
+def test_evaluation_without_registration_is_a_config_error(parse_with: ParseWith) -> None:
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        parse_with(
+            "dev",
+            {
+                "trainops:models.churn.evaluation": {
+                    "command": ["evaluate"],
+                    "heldOutData": "s3://example-ml-data/churn/holdout/",
+                    "metric": "metrics.auc.value",
+                    "threshold": 0.8,
+                }
+            },
+        )
+    (problem,) = raised.value.problems
+    assert problem.startswith("trainops:models.churn: evaluation needs registerModel.enabled: true")
+
+
+@pytest.mark.parametrize(
+    ("training", "evaluation", "creates"),
+    [
+        ("ml.m5.xlarge", "ml.c5.2xlarge", {"CreateIsolatedEncryptedJobs"}),
+        ("ml.g5.xlarge", "ml.g5.xlarge", {"CreateIsolatedEncryptedJobs"}),
+        (
+            "ml.g5.xlarge",
+            "ml.m5.xlarge",
+            {"CreateIsolatedEncryptedTrainingJobs", "CreateIsolatedEncryptedEvaluationJobs"},
+        ),
+    ],
+    ids=["both-ebs", "same-local-type", "local-training-ebs-evaluation"],
+)
+def test_a_gated_models_job_statements_are_scoped_and_lint_clean(
+    training: str, evaluation: str, creates: set[str]
+) -> None:
+    """One statement per job kind where their conditions differ, one for both where they agree;
+    either way every create demands the model's tag, isolation and the stack key, and the
+    document passes parliament."""
+    from parliament import analyze_policy_string
+
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    statements = pipeline_role_statements(
+        CTX,
+        "churn",
+        instance_type=training,
+        key_arn=key,
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/trainops/dev/churn",
+        model_package_group="trainops-dev--churn",
+        evaluation_instance_type=evaluation,
+    )
+    document = iam.document(*statements)
+    by_sid = statements_by_sid(document)
+    assert {sid for sid in by_sid if sid.startswith("Create")} == creates
+    processing = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:processing-job/pipelines-*"
+    for sid in creates:
+        condition = by_sid[sid]["Condition"]
+        assert condition["StringEquals"] == {"aws:RequestTag/trainops:model": "churn"}
+        assert condition["Bool"] == {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        }
+        assert condition["ArnEquals"]["sagemaker:OutputKmsKey"] == key
+    assert any(processing in by_sid[sid]["Resource"] for sid in creates)
+    for sid in ("TagJobsOnCreate", "FollowJobs"):
+        assert processing in by_sid[sid]["Resource"]
+    assert analyze_policy_string(json.dumps(document)).findings == []

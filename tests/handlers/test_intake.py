@@ -249,3 +249,26 @@ def test_a_duplicate_whose_start_fails_keeps_its_slot() -> None:
     with pytest.raises(RetryableError):
         world.intake().handle(message(REQUEST.to_message()))
     assert "release" not in world.ledger.calls
+
+
+@pytest.mark.parametrize("trigger", ["queue", "quality"])
+def test_a_request_is_started_claimed_and_recorded_as_its_trigger(trigger: str) -> None:
+    """A quality signal's request (`trigger: quality`) goes the queue's way, under its trigger;
+    a producer's request names none and stays `queue`."""
+    request = TrainingRequest(model="churn", request_id="req-q", trigger=trigger)
+    world = World()
+    assert world.intake().handle(message(request.to_message())) == RequestOutcome.STARTED
+    (started,) = world.starts
+    assert started.trigger == trigger
+    assert world.ledger.held["churn"].trigger == trigger
+    assert {event.trigger for event in world.published} == {trigger}
+
+
+def test_a_rejected_quality_request_is_recorded_as_quality() -> None:
+    request = TrainingRequest(
+        model="churn", request_id="req-q", trigger="quality", hyperparameters={"nope": "1"}
+    )
+    world = World(start_error=InvalidRequest("hyperparameters nope are not configured"))
+    assert world.intake().handle(message(request.to_message())) == RequestOutcome.REJECTED
+    (rejected,) = world.published[1:]
+    assert (rejected.type, rejected.trigger) == (events.TRAINING_REJECTED, "quality")

@@ -15,6 +15,9 @@ OPTIONAL_FEATURES = {
     "trainops:models.churn.endpoint": {
         "deploy": True,
         "modelDataUrl": "s3://example-ml-data/churn/model.tar.gz",
+        "deployOnApproval": True,
+        "initialInstanceCount": 2,
+        "blueGreen": {"trafficRouting": "CANARY", "canarySizePercent": 50},
     },
     "trainops:models.churn.registerModel": {"enabled": True},
     "trainops:models.churn.spot": {"enabled": True},

@@ -25,6 +25,10 @@ request; a batch of rejects reads nothing), which says which models train now. P
   A retryable SageMaker error reports the message failed for redelivery with backoff; a
   permanent one moves it to the DLQ.
 
+A request's `trigger` (`queue` unless it says `quality`: one the quality trigger sent for a
+degraded model) is what its execution's display name starts with, its slot names and its events
+carry.
+
 Messages of one model (one FIFO group) stay in order: after a failure in a group, the rest of
 that group in the batch is reported failed too; other models carry on.
 
@@ -53,7 +57,7 @@ from trainops_runtime.adapters.training import start_training
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import error_code
 from trainops_runtime.handlers.instruments import logger, metrics
-from trainops_runtime.intake import TRIGGER, Intake, IntakePorts, Message
+from trainops_runtime.intake import Intake, IntakePorts, Message
 from trainops_runtime.outcomes import RequestOutcome
 from trainops_runtime.settings import QueueWorkerSettings
 
@@ -79,7 +83,8 @@ def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakeP
 
     return IntakePorts(
         ledger=BatchLedger(settings.slots_table),
-        start=functools.partial(start_training, catalog=catalog, trigger=TRIGGER),
+        # as the request's trigger: `queue`, or `quality` for a quality signal's request
+        start=lambda request: start_training(request, catalog, trigger=request.trigger),
         dead_letter=to_dead_letters,
         publish=functools.partial(event_bus.publish, settings.event_bus),
         log=logger,

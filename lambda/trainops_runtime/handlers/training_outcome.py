@@ -12,6 +12,9 @@ start. Then:
   failure reason from the execution and its steps. A retryable failure (capacity, quotas, spot,
   service faults) with attempts left is **re-queued** as the same request with attempt + 1
   (`TrainingRequeued`); otherwise `TrainingFailed` is published and `critical` is alerted.
+  A model that missed its evaluation gate (the gate's Fail step reason) is never re-queued:
+  `GateFailed` and `TrainingFailed` are published and `critical` names metric, value and
+  threshold. A gated model's success publishes `GatePassed` first (the catalog names the gate).
 
 EventBridge delivers at least once. Each event is handled once (Powertools idempotency keyed on
 the event id, its records in the training-slot ledger table, kept a day): a repeated delivery of
@@ -22,6 +25,7 @@ re-queued message's deduplication id and the start token keep a request from tra
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -40,7 +44,9 @@ from trainops_runtime.adapters.training import execution_parameters, failure_rea
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.completion import (
     CompletionPorts,
+    Gate,
     complete,
+    gates_in_catalog,
 )
 from trainops_runtime.handlers.instruments import logger, metrics
 from trainops_runtime.outcomes import RunOutcome
@@ -56,6 +62,20 @@ OUTCOME_METRICS = {
     RunOutcome.REQUEUED: "TrainingsRequeued",
     RunOutcome.FAILED: "TrainingsFailed",
 }
+# ... and each result of an evaluation gate
+GATE_METRICS = {"passed": "GatesPassed", "failed": "GatesFailed"}
+
+
+@functools.cache
+def _gates_in(path: str) -> dict[str, Gate]:
+    """The gated models of the catalog file at ``path`` (read once per execution environment)."""
+    with open(path, encoding="utf-8") as file:
+        return gates_in_catalog(json.load(file))
+
+
+def evaluation_gate(model: str) -> Gate | None:
+    """The model's evaluation gate, from the catalog the function ships."""
+    return _gates_in(str(catalog_module.catalog_path())).get(model)
 
 
 def _ports(config: TrainingOutcomeSettings[str]) -> CompletionPorts:
@@ -84,6 +104,7 @@ def _ports(config: TrainingOutcomeSettings[str]) -> CompletionPorts:
         publish=functools.partial(event_bus.publish, config.event_bus),
         notify_success=lambda subject, text: notify(config.success_topic_arn, subject, text),
         notify_critical=lambda subject, text: notify(config.critical_topic_arn, subject, text),
+        evaluation_gate=evaluation_gate,
     )
 
 
@@ -98,6 +119,8 @@ def run(event: dict[str, Any], catalog: ModelCatalog | None = None) -> dict[str,
     observability.tag_stack(metrics)
     if name := OUTCOME_METRICS.get(result["outcome"]):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if gate := GATE_METRICS.get(result.get("gate", "")):
+        metrics.add_metric(name=gate, unit=MetricUnit.Count, value=1)
     return result
 
 
