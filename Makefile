@@ -14,8 +14,10 @@ $(BIN)/.installed: pyproject.toml requirements.txt
 
 install: $(BIN)/.installed
 
+# On every core, then the tests that measure time on an otherwise idle machine.
 test: install          ## the offline test-suite (Pulumi mocks, moto)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto -m 'not timing'
+	$(BIN)/pytest -m timing
 
 # The functions run on Lambda's python3.13 (components/platform/lambda_function.py RUNTIME); the code they
 # run is tested on that Python too, in its own venv installed from pyproject.toml.
@@ -38,7 +40,8 @@ $(LAMBDA_VENV)/bin/.installed: pyproject.toml requirements.txt
 
 test-lambda-runtime: $(LAMBDA_VENV)/bin/.installed  ## handler and end-to-end tests on python3.13
 	$(LAMBDA_VENV)/bin/python --version
-	$(LAMBDA_VENV)/bin/pytest -q $(LAMBDA_TESTS)
+	$(LAMBDA_VENV)/bin/pytest -q -n auto -m 'not timing' $(LAMBDA_TESTS)
+	$(LAMBDA_VENV)/bin/pytest -q -m timing $(LAMBDA_TESTS)
 
 plan: install          ## resources a stack would create, offline: make plan STACK=prod
 	$(BIN)/trainops plan --stack $(STACK)

@@ -63,6 +63,7 @@ def test_code_archive_is_small() -> None:
     assert measure.archive_bytes() < 200 * 1024
 
 
+@pytest.mark.timing
 def test_handler_imports_stay_close_to_boto3_and_powertools() -> None:
     ratios = measure.import_ratios(runs=5)
     ratios.pop("_baseline_seconds")
@@ -70,6 +71,7 @@ def test_handler_imports_stay_close_to_boto3_and_powertools() -> None:
     assert slow == {}
 
 
+@pytest.mark.timing
 def test_replay_fold_is_fast() -> None:
     assert measure.fold_events_per_second(40_000) >= 50_000
 

@@ -17,6 +17,8 @@ from cli import offline
 from policy import quotas
 
 COUNTS = (1, 10, 100, 500)
+# The stacks are timed as they are built (the evaluation budget), so the module runs alone.
+pytestmark = pytest.mark.timing
 
 
 @pytest.fixture(scope="module")

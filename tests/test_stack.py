@@ -94,6 +94,7 @@ def test_no_account_ids_other_than_the_documented_example() -> None:
         assert accounts <= {offline.ACCOUNT_ID}, (path.name, accounts)
 
 
+@pytest.mark.timing
 def test_prod_evaluates_in_under_three_seconds(run_stack: Callable[..., offline.Recording]) -> None:
     run_stack("prod")  # imports and caches warmed, as in a `pulumi preview` after start-up
     started = time.perf_counter()
