@@ -1,5 +1,5 @@
-"""SageMaker: training steps, monitoring jobs, models, notebooks and endpoints are encrypted and
-network-isolated."""
+"""SageMaker: training and processing steps, monitoring jobs, models, notebooks and endpoints are
+encrypted and network-isolated."""
 
 from __future__ import annotations
 
@@ -57,27 +57,40 @@ def _pipeline_value(definition: Any, value: Any) -> Any:
     return None
 
 
-def _training_steps(definition: Any) -> list[Mapping[str, Any]]:
+def _steps(definition: Any, kind: str) -> list[Mapping[str, Any]]:
     steps = as_list(dig(definition, "Steps"))
-    return [s for s in steps if isinstance(s, Mapping) and s.get("Type") == "Training"]
+    return [s for s in steps if isinstance(s, Mapping) and s.get("Type") == kind]
+
+
+def _volumes_encrypted(definition: Any, cluster: Any) -> bool:
+    """A job's cluster names a volume key, or runs on (hardware-encrypted) local storage."""
+    instance_type = _pipeline_value(definition, dig(cluster, "InstanceType"))
+    return bool(dig(cluster, "VolumeKmsKeyId")) or has_local_storage(instance_type)
 
 
 def _pipeline_problems(resource: Resource) -> list[str]:
+    """The pipeline's jobs: Training steps (the model) and Processing steps (an evaluation
+    gate's), each network-isolated with its volumes and output under a KMS key."""
     problems = []
     definition = decoded(resource.props.get("pipelineDefinition"))
-    for step in _training_steps(definition):
+    for step in _steps(definition, "Training"):
         arguments, name = step.get("Arguments"), step.get("Name")
         if dig(arguments, "EnableNetworkIsolation") is not True:
             problems.append(f"training step {name} is not network-isolated")
-        instance_type = _pipeline_value(
-            definition, dig(arguments, "ResourceConfig", "InstanceType")
-        )
-        if not dig(arguments, "ResourceConfig", "VolumeKmsKeyId") and not has_local_storage(
-            instance_type
-        ):
+        if not _volumes_encrypted(definition, dig(arguments, "ResourceConfig")):
             problems.append(f"training step {name} does not encrypt its volumes with a KMS key")
         if not dig(arguments, "OutputDataConfig", "KmsKeyId"):
             problems.append(f"training step {name} does not encrypt its output with a KMS key")
+    for step in _steps(definition, "Processing"):
+        arguments, name = step.get("Arguments"), step.get("Name")
+        if dig(arguments, "NetworkConfig", "EnableNetworkIsolation") is not True:
+            problems.append(f"processing step {name} is not network-isolated")
+        if not _volumes_encrypted(
+            definition, dig(arguments, "ProcessingResources", "ClusterConfig")
+        ):
+            problems.append(f"processing step {name} does not encrypt its volumes with a KMS key")
+        if not dig(arguments, "ProcessingOutputConfig", "KmsKeyId"):
+            problems.append(f"processing step {name} does not encrypt its output with a KMS key")
     return problems
 
 
@@ -93,8 +106,8 @@ def _endpoint_storage_encrypted(configuration: Resource, _: Stack) -> bool:
     return bool(variants) and all(has_local_storage(dig(v, "instanceType")) for v in variants)
 
 
-# What each resource type other than a pipeline (whose training steps are read from its
-# definition) requires.
+# What each resource type other than a pipeline (whose training and processing steps are read
+# from its definition) requires.
 REQUIREMENTS: dict[str, list[Requirement]] = {
     MONITORING_JOB: [
         (
@@ -126,9 +139,11 @@ REQUIREMENTS: dict[str, list[Requirement]] = {
     related="checkov CKV_AWS_367 / CKV_AWS_368 (data-quality monitoring jobs)",
 )
 def sagemaker_isolation_encryption(resource: Resource, stack: Stack) -> list[str]:
-    """SageMaker training, monitoring, models and notebooks are encrypted and network-isolated.
+    """SageMaker training, processing, monitoring, models and notebooks are encrypted and
+    network-isolated.
 
-    Network isolation keeps the training and inference containers from sending data out; the
+    Network isolation keeps the training, evaluation and inference containers from sending data
+    out; the
     KMS keys put what they leave on volumes and in S3 under key policies the stack controls.
     """
     if resource.type == PIPELINE:

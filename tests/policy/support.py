@@ -364,6 +364,31 @@ def pipeline(instance_type: str = "ml.m5.xlarge", **arguments: Any) -> rules.Res
     )
 
 
+def gated_pipeline(
+    instance_type: str = "ml.m5.xlarge", cluster: dict[str, Any] | None = None, **arguments: Any
+) -> rules.Resource:
+    """A pipeline whose evaluation gate runs a Processing step (``arguments`` replace its own)."""
+    base = {
+        "NetworkConfig": {"EnableNetworkIsolation": True},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceType": instance_type,
+                "InstanceCount": 1,
+                "VolumeKmsKeyId": KEY,
+                **(cluster or {}),
+            }
+        },
+        "ProcessingOutputConfig": {"Outputs": [], "KmsKeyId": KEY},
+    }
+    definition = json.loads(pipeline().props["pipelineDefinition"])
+    definition["Steps"].append(
+        {"Name": "Evaluate", "Type": "Processing", "Arguments": {**base, **arguments}}
+    )
+    return resource(
+        "aws:sagemaker/pipeline:Pipeline", "p", pipelineDefinition=json.dumps(definition)
+    )
+
+
 def monitoring_job(cluster: dict[str, Any] | None = None, **props: Any) -> rules.Resource:
     base = {
         "networkConfig": {"enableNetworkIsolation": True},

@@ -1,5 +1,5 @@
-"""SageMaker rules: training steps, monitoring jobs, models, notebooks and endpoints are encrypted
-and network-isolated; instances with local NVMe storage need no volume key."""
+"""SageMaker rules: training and processing steps, monitoring jobs, models, notebooks and endpoints
+are encrypted and network-isolated; instances with local NVMe storage need no volume key."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tests.policy.support import (
     ServiceTests,
     bad_cases,
     endpoint_configuration,
+    gated_pipeline,
     monitoring_job,
     pipeline,
     resource,
@@ -19,6 +20,7 @@ from tests.policy.support import (
 
 GOOD: dict[str, list[rules.Resource]] = {
     "pipeline": [pipeline()],
+    "gated-pipeline": [gated_pipeline()],
     "monitoring": [monitoring_job()],
     "sagemaker": [
         resource("aws:sagemaker/model:Model", "m", enableNetworkIsolation=True),
@@ -42,6 +44,18 @@ BAD = bad_cases(
         "training-step-output-without-a-key": (
             [pipeline(OutputDataConfig={"S3OutputPath": "s3://b"})],
             "does not encrypt its output",
+        ),
+        "processing-step-not-isolated": (
+            [gated_pipeline(NetworkConfig={"EnableNetworkIsolation": False})],
+            "processing step Evaluate is not network-isolated",
+        ),
+        "processing-step-volumes-without-a-key": (
+            [gated_pipeline(cluster={"VolumeKmsKeyId": None})],
+            "processing step Evaluate does not encrypt its volumes",
+        ),
+        "processing-step-output-without-a-key": (
+            [gated_pipeline(ProcessingOutputConfig={"Outputs": []})],
+            "processing step Evaluate does not encrypt its output",
         ),
         "monitoring-job-not-isolated": (
             [monitoring_job(networkConfig={"enableNetworkIsolation": False})],
@@ -97,6 +111,7 @@ def test_local_storage_instances_need_no_volume_key() -> None:
             ResourceConfig={"InstanceType": {"Get": "Parameters.InstanceType"}},
         ),
         monitoring_job(cluster={"instanceType": "ml.m5d.large", "volumeKmsKeyId": None}),
+        gated_pipeline("ml.m5d.xlarge", cluster={"VolumeKmsKeyId": None}),
         endpoint_configuration("ml.g5.xlarge", "ml.p4d.24xlarge", kmsKeyArn=None),
     ]
     assert rules.evaluate(rules.Stack(local), suppressions=[]) == []
