@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from components.platform import alarms, buckets, iam
+from components.platform import alarms, buckets, iam, naming
 from components.platform.model_config import ModelConfig
 from components.platform.training_slots import TrainingSlotsRef
 
@@ -103,6 +103,35 @@ class PlatformContext:
         if self.event_bus is None:
             return []
         return [iam.allow(["events:PutEvents"], [self.event_bus.arn], sid="PublishDomainEvents")]
+
+    def approved_metric_statements(self) -> list[iam.Statement]:
+        """What a starter needs when a model's gate compares with the approved version
+        (`evaluation.compareWithApproved`): find the newest approved version in this stack's
+        package groups, read its evaluation report from the artifacts bucket's `evaluation/`
+        prefix (encrypted with the stack key). By prefix, so the policy does not grow with the
+        models; nothing when no gate compares."""
+        if not any(
+            model.evaluation is not None and model.evaluation.compare_with_approved
+            for model in self.models.values()
+        ):
+            return []
+        ctx, prefix = self.ctx, naming.model_prefix()
+        packages = ctx.arn("sagemaker", f"model-package/{prefix}*/*")
+        return [
+            # ListModelPackages names the group; its versions are the packages under it.
+            iam.allow(
+                ["sagemaker:ListModelPackages"],
+                [ctx.arn("sagemaker", f"model-package-group/{prefix}*"), packages],
+                sid="FindApprovedVersions",
+            ),
+            iam.allow(["sagemaker:DescribeModelPackage"], [packages], sid="ReadApprovedVersions"),
+            iam.allow(
+                ["s3:GetObject"],
+                [pulumi.Output.concat(self.buckets.artifacts_bucket_arn, "/evaluation/*")],
+                sid="ReadEvaluationReports",
+            ),
+            iam.allow(["kms:Decrypt"], [self.key_arn], sid="DecryptEvaluationReports"),
+        ]
 
     def with_event_bus(self, event_bus: EventBusRef | None) -> PlatformContext:
         """The same context, publishing to ``event_bus`` (event sourcing builds the bus)."""

@@ -126,8 +126,9 @@ class EvaluationConfig(ConfigModel):
     )
     compare_with_approved: bool = Field(
         default=False,
-        description="Also require the metric to be at least as good as the approved package's, "
-        "given as the pipeline parameter ApprovedMetricValue (default: the threshold).",
+        description="Also require the metric to be at least as good as the newest approved "
+        "version's (its evaluation report), which the starters look up and pass as the pipeline "
+        "parameter ApprovedMetricValue (without an approved version: the threshold alone).",
     )
     max_runtime_minutes: int = Field(
         default=60,

@@ -253,6 +253,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
             statements.append(iam.allow(["sns:Publish"], [notify_topic_arn], sid="NotifyStart"))
             statements.append(iam.use_key(args.platform.key_arn, sid="EncryptedTopic"))
         statements += args.platform.publish_statements()
+        statements += args.platform.approved_metric_statements()
         if args.platform.training_slots is not None:
             # A tick's claim returns the slot it replaced (ALL_OLD): read as well as update.
             statements += args.platform.training_slots.statements(args.platform.key_arn)

@@ -141,6 +141,17 @@ class TrainingPipeline(pulumi.ComponentResource):
                 "threshold": model.evaluation.threshold,
                 "comparison": model.evaluation.comparison,
             }
+            if model.evaluation.compare_with_approved:
+                # Where the starters find the approved version's value (`ApprovedMetricValue`).
+                self.catalog_entry["approvedMetric"] = {
+                    "packageGroup": self.model_package_group_name,
+                    "metric": model.evaluation.metric,
+                    "reports": pulumi.Output.concat(
+                        "s3://",
+                        args.platform.buckets.artifacts_bucket_name,
+                        f"/{EVALUATION_KIND}/{args.model_name}/",
+                    ),
+                }
         self.register_outputs(
             {
                 "pipeline_name": self.pipeline_name,

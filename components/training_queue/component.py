@@ -147,6 +147,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     ),
                     iam.allow(["sqs:SendMessage"], [dead_letters.arn], sid="RejectToDeadLetters"),
                     training_slots.statement(read=True),
+                    *args.platform.approved_metric_statements(),
                     *common_statements,
                 ],
                 settings=QueueWorkerSettings(

@@ -58,6 +58,27 @@ class DataCapture:
 
 
 @dataclass(frozen=True)
+class ApprovedMetric:
+    """Where a model with `evaluation.compareWithApproved` finds the metric its new versions must
+    match or beat: the evaluation report of the newest approved version in its package group,
+    read only from the model's own report prefix (the gate's Processing step writes there)."""
+
+    package_group: str
+    metric: str  # the JSON path in the report, as the Condition step reads it
+    reports: str  # s3://<artifacts>/evaluation/<model>/
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ApprovedMetric:
+        if not isinstance(raw, dict):
+            raise TypeError("approvedMetric is not an object")
+        return cls(
+            package_group=str(raw["packageGroup"]),
+            metric=str(raw["metric"]),
+            reports=str(raw["reports"]),
+        )
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     """Where and how a model's approved versions are deployed (`endpoint.deployOnApproval`):
     what the deploy function needs to build each version's model and endpoint config and to
@@ -125,6 +146,8 @@ class CatalogEntry:
     quality_retraining: bool = False
     # The model's approved versions are deployed to its endpoint (the deploy function's catalog).
     deployment: DeploymentSpec | None = None
+    # The gate also compares with the approved version's metric (the starters look it up).
+    approved_metric: ApprovedMetric | None = None
 
     @classmethod
     def from_dict(cls, model: str, raw: Any) -> CatalogEntry:
@@ -141,6 +164,9 @@ class CatalogEntry:
                 quality_retraining=bool(raw.get("qualityRetraining", False)),
                 deployment=DeploymentSpec.from_dict(raw["deployment"])
                 if raw.get("deployment")
+                else None,
+                approved_metric=ApprovedMetric.from_dict(raw["approvedMetric"])
+                if raw.get("approvedMetric")
                 else None,
             )
         except (KeyError, TypeError, ValueError) as error:

@@ -315,7 +315,8 @@ def gated_steps(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_prod_gates_churn_registration_on_its_evaluation(prod: offline.Recording) -> None:
     """Pulumi.prod.yaml turns the gate on for churn: evaluated on held-out data with the training
-    image, registered only on the Condition step's true branch."""
+    image, compared with the threshold and the approved version, registered only on the
+    Condition step's true branch."""
     models = configured_models("prod")
     evaluation = models["churn"]["evaluation"]
     key_arn = stack_key_arn(prod)
@@ -333,10 +334,14 @@ def test_prod_gates_churn_registration_on_its_evaluation(prod: offline.Recording
     assert evaluate["NetworkConfig"]["EnableNetworkIsolation"] is True
     assert {"Key": "trainops:model", "Value": "churn"} in evaluate["Tags"]
     check = steps["CheckEvaluation"]["Arguments"]
-    (condition,) = check["Conditions"]
-    assert condition["Type"] == "GreaterThanOrEqualTo"
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == evaluation["metric"]
-    assert condition["RightValue"] == evaluation["threshold"]
+    # at least the threshold, and at least the approved version (compareWithApproved)
+    assert evaluation["compareWithApproved"] is True
+    threshold, approved = check["Conditions"]
+    for condition in (threshold, approved):
+        assert condition["Type"] == "GreaterThanOrEqualTo"
+        assert condition["LeftValue"]["Std:JsonGet"]["Path"] == evaluation["metric"]
+    assert threshold["RightValue"] == evaluation["threshold"]
+    assert approved["RightValue"] == {"Get": "Parameters.ApprovedMetricValue"}
     assert [s["Name"] for s in check["IfSteps"]] == ["RegisterModel"]
     assert [s["Type"] for s in check["ElseSteps"]] == ["Fail"]
     metrics = check["IfSteps"][0]["Arguments"]["ModelMetrics"]["ModelQuality"]["Statistics"]
@@ -557,3 +562,44 @@ def test_a_gated_models_job_statements_are_scoped_and_lint_clean(
     for sid in ("TagJobsOnCreate", "FollowJobs"):
         assert processing in by_sid[sid]["Resource"]
     assert analyze_policy_string(json.dumps(document)).findings == []
+
+
+def test_the_starters_find_the_approved_versions_metric_in_prod(prod: offline.Recording) -> None:
+    """churn's gate compares with the approved version: both starters ship where its value is
+    (the model's package group and its own report prefix) and may read exactly that."""
+    bucket = prod.one("aws:s3/bucket:Bucket", "foundation-artifacts").outputs["bucket"]
+    prefix = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:"
+    for function, policy in (
+        ("training-queue-worker-function", "training-queue-worker-policy"),
+        ("scheduled-retraining-start-function", "scheduled-retraining-start-policy"),
+    ):
+        shipped = prod.one("aws:lambda/function:Function", function)
+        catalog = json.loads(shipped.archive_file("trainops_runtime/catalog.json") or "{}")
+        assert catalog["churn"]["approvedMetric"] == {
+            "packageGroup": "trainops-prod--churn",
+            "metric": "metrics.auc.value",
+            "reports": f"s3://{bucket}/evaluation/churn/",
+        }
+        assert "approvedMetric" not in catalog["fraud"]
+        grants = statements_by_sid(role_policy(prod, policy))
+        assert grants["FindApprovedVersions"]["Resource"] == [
+            f"{prefix}model-package-group/trainops-prod--*",
+            f"{prefix}model-package/trainops-prod--*/*",
+        ]
+        assert grants["ReadApprovedVersions"] == {
+            "Sid": "ReadApprovedVersions",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModelPackage"],
+            "Resource": [f"{prefix}model-package/trainops-prod--*/*"],
+        }
+        assert grants["ReadEvaluationReports"]["Action"] == ["s3:GetObject"]
+        assert grants["ReadEvaluationReports"]["Resource"] == [
+            f"arn:aws:s3:::{bucket}/evaluation/*"
+        ]
+        assert grants["DecryptEvaluationReports"]["Resource"] == [stack_key_arn(prod)]
+
+
+def test_without_a_comparing_gate_the_starters_read_no_registry(dev: offline.Recording) -> None:
+    grants = json.dumps(role_policy(dev, "training-queue-worker-policy"))
+    assert "ModelPackage" not in grants
+    assert "evaluation/" not in grants

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients
+from trainops_runtime.adapters.approved_metric import approved_comparison
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import start_failed
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest
@@ -72,17 +73,22 @@ def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: 
 
     Raises InvalidRequest before any AWS call when the model or an override is unknown, and
     `StartFailed` (retryable or not, and whether the execution may exist after all) when
-    SageMaker does not start it.
+    SageMaker does not start it, or when the approved version's metric a gate compares with
+    cannot be read.
     """
     entry = catalog.get(request.model)
-    parameters = pipeline_parameters(request, entry)
+    parameters = pipeline_parameters(request, entry)  # an invalid request fails before AWS calls
+    comparison = approved_comparison(entry.approved_metric) if entry.approved_metric else None
+    if comparison and comparison.value is not None:
+        parameters.append({"Name": contract.APPROVED_METRIC_VALUE, "Value": repr(comparison.value)})
+    gate = f"; gate {comparison.detail}" if comparison else ""
     try:
         response = clients.client("sagemaker").start_pipeline_execution(
             PipelineName=entry.pipeline_name,
             PipelineExecutionDisplayName=request.execution_display_name(trigger),
             PipelineExecutionDescription=(
                 f"{trigger}: {request.reason or 'no reason given'} (request "
-                f"{request.request_id}, attempt {request.attempt}, by {request.requested_by})"
+                f"{request.request_id}, attempt {request.attempt}, by {request.requested_by}){gate}"
             )[:3072],
             PipelineParameters=parameters,
             ClientRequestToken=request.idempotency_token(),
