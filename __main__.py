@@ -34,6 +34,7 @@ from components import (
     TrainingSlotsRef,
     config,
 )
+from components.budgets import SpendBudgets, SpendBudgetsArgs
 from components.platform import naming, quota_guard, tagging
 from components.training_pipeline.component import model_catalog as catalog_of
 
@@ -61,6 +62,8 @@ foundation = Foundation(
         noncurrent_version_days=settings.artifacts.noncurrent_version_days,
         access_log_destination=settings.access_logs.destination,
         access_log_retention_days=settings.access_logs.retention_days,
+        # AWS Budgets publishes to the encrypted alert topics: the key lets it, only with budgets
+        budget_notifications=settings.spend_guardrails.budgets.enabled,
     ),
 )
 
@@ -73,6 +76,7 @@ platform = foundation.platform(
     # The training queue's slot ledger (which models train now): the queue creates it; schedule
     # ticks and the stall check use it too, so it is named before any of them is built.
     training_slots=TrainingSlotsRef.for_stack(ctx) if settings.training_queue.enabled else None,
+    spend=settings.spend_guardrails,
 )
 
 # One SageMaker pipeline per configured model: what every trigger below ends up starting.
@@ -101,6 +105,19 @@ if settings.monitoring.enabled:
     dashboard_sources.append(monitor.dashboard_sources)
 alerts = monitor.ladder if monitor else None
 platform = platform.with_alerts(alerts)
+
+# Monthly AWS Budgets per model and for the stack, notifying monitoring's topics (the config
+# requires monitoring); created after monitoring, so the topic policies that admit Budgets exist
+# before a budget names their topics.
+if settings.spend_guardrails.budgets.enabled and monitor is not None:
+    budgets = SpendBudgets(
+        "budgets",
+        SpendBudgetsArgs(platform=platform),
+        opts=pulumi.ResourceOptions(depends_on=[monitor]),
+    )
+    pulumi.export("modelBudgets", budgets.model_budget_names)
+    if budgets.stack_budget_name is not None:
+        pulumi.export("stackBudget", budgets.stack_budget_name)
 
 # Event sourcing comes before the components that publish to its bus.
 if settings.event_sourcing.enabled:

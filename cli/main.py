@@ -28,7 +28,8 @@ from pathlib import Path
 import pulumi
 
 from cli import events as events_module
-from cli import offline, plan
+from cli import offline, plan, plan_comment, spend
+from cli import policy_config as policy_config_module
 from cli import submit as submit_module
 from cli.reference import (
     CONFIG_REFERENCE_FILE,
@@ -40,7 +41,7 @@ from components import config as config_module
 from components.config import ConfigError
 
 
-def _print_table(recording: offline.Recording) -> None:
+def _print_table(recording: offline.Recording, settings: config_module.StackConfig) -> None:
     grouped = plan.groups(recording)
     total = sum(len(resources) for resources in grouped.values())
     print(f"Stack {recording.stack}: {total} resources (offline, under mocks)\n")
@@ -48,8 +49,12 @@ def _print_table(recording: offline.Recording) -> None:
         resources = grouped[label]
         print(f"{label}  ({len(resources)})")
         for resource in sorted(resources, key=lambda r: (r.type, r.name)):
-            settings = plan.key_settings(resource)
-            shown = "  " + ", ".join(f"{k}={v}" for k, v in settings.items()) if settings else ""
+            shown_settings = plan.key_settings(resource)
+            shown = (
+                "  " + ", ".join(f"{k}={v}" for k, v in shown_settings.items())
+                if shown_settings
+                else ""
+            )
             print(f"    {resource.type:<70} {resource.name}{shown}")
         print()
     print("Resources per feature:")
@@ -69,9 +74,11 @@ def _print_table(recording: offline.Recording) -> None:
     print(f"    {'total':<44} {'':>4}   {'':<8}  ${cost['total']:>8.2f}")
     for item in cost["unpriced"]:
         print(f"    (not priced: {item})")
+    for line in spend.text(spend.run_costs(settings), spend.budgets(recording)):
+        print(line)
 
 
-def _plan_json(recording: offline.Recording) -> str:
+def _plan_json(recording: offline.Recording, settings: config_module.StackConfig) -> str:
     grouped = plan.groups(recording)
     return json.dumps(
         {
@@ -79,6 +86,11 @@ def _plan_json(recording: offline.Recording) -> str:
             "total": sum(len(resources) for resources in grouped.values()),
             "features": dict(sorted(plan.feature_counts(recording).items())),
             "idleMonthlyCost": plan.idle_cost(recording),
+            "maxCostPerRun": spend.run_costs(settings),
+            "budgets": spend.budgets(recording),
+            # the architecture diagram (--format mermaid), so one JSON holds what a pull
+            # request's comment compares
+            "diagram": plan.mermaid(recording),
             "components": {
                 label: [
                     {"type": r.type, "name": r.name, "settings": plan.key_settings(r)}
@@ -97,6 +109,7 @@ def _plan_json(recording: offline.Recording) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     overrides = dict(offline.parse_override(item) for item in args.set or [])
     recording = offline.run_program(args.stack, overrides)
+    settings = config_module.parse(offline.stack_config(args.stack, overrides))
     if args.diff:
         other = offline.run_program(args.diff, overrides)
         difference = plan.diff(recording, other)
@@ -105,11 +118,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             print(plan.diff_table(difference, recording.stack, other.stack))
     elif args.format == "json":
-        print(_plan_json(recording))
+        print(_plan_json(recording, settings))
     elif args.format == "mermaid":
         print(plan.mermaid(recording))
     else:
-        _print_table(recording)
+        _print_table(recording, settings)
+    return 0
+
+
+def cmd_plan_comment(args: argparse.Namespace) -> int:
+    """The pull-request comment comparing two directories of `<stack>.json` plans."""
+    comment = plan_comment.render(
+        plan_comment.load_plans(args.base), plan_comment.load_plans(args.head)
+    )
+    print(comment, end="")
     return 0
 
 
@@ -130,12 +152,20 @@ def cmd_submit(args: argparse.Namespace) -> int:
         params=args.param or [],
         reason=args.reason,
         requested_by=args.requested_by,
+        instance_count=args.instance_count,
+        max_runtime_minutes=args.max_runtime_minutes,
     )
+    print(submit_module.projection_line(request, settings), file=sys.stderr)
     if args.dry_run:
         print(request.to_message())
         return 0
     os.environ.setdefault("AWS_DEFAULT_REGION", settings.region)
     print(json.dumps(submit_module.submit(request, args.stack, settings.region), indent=2))
+    return 0
+
+
+def cmd_policy_config(args: argparse.Namespace) -> int:
+    print(json.dumps(policy_config_module.policy_config(args.stack), indent=2))
     return 0
 
 
@@ -181,6 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan_parser.set_defaults(func=cmd_plan)
 
+    comment = commands.add_parser(
+        "plan-comment",
+        help="Markdown comparing the offline plans of a pull request's base and head",
+    )
+    comment.add_argument(
+        "--base",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="the base's plans: DIR/<stack>.json from `trainops plan --stack S --format json`",
+    )
+    comment.add_argument(
+        "--head", required=True, type=Path, metavar="DIR", help="the head's plans, likewise"
+    )
+    comment.set_defaults(func=cmd_plan_comment)
+
     submit = commands.add_parser("submit", help="validate a training request and queue it")
     submit.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     submit.add_argument("--model", required=True, help="a model configured in the stack")
@@ -188,10 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="hyperparameter override"
     )
+    submit.add_argument(
+        "--instance-count", type=int, help="training instances for this run (default: configured)"
+    )
+    submit.add_argument(
+        "--max-runtime-minutes",
+        type=int,
+        help="a shorter hard stop for this run (at most the configured maxRuntimeMinutes)",
+    )
     submit.add_argument("--reason", default="", help="why this training is requested")
     submit.add_argument("--requested-by", help="who asks (default: your user name)")
     submit.add_argument("--dry-run", action="store_true", help="validate and print, send nothing")
     submit.set_defaults(func=cmd_submit)
+
+    policy_config = commands.add_parser(
+        "policy-config", help="the policy pack's config for a stack (--policy-pack-config)"
+    )
+    policy_config.add_argument("--stack", required=True, help="reads Pulumi.<stack>.yaml")
+    policy_config.set_defaults(func=cmd_policy_config)
 
     history = commands.add_parser("history", help="a model's recorded events as a timeline")
     history.add_argument("--stack", required=True)

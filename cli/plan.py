@@ -25,6 +25,7 @@ FEATURES = {
     "trainops:events:TrainingEventStore": "eventSourcing",
     "trainops:quality:QualityRetraining": "qualityRetraining",
     "trainops:deployment:ApprovalDeployment": "approvalDeployment",
+    "trainops:budgets:SpendBudgets": "spendGuardrails",
 }
 
 # The settings worth seeing per resource type (property paths into the inputs).

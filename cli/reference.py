@@ -97,12 +97,45 @@ def diagram() -> str:
     return f"```mermaid\n{plan.mermaid(offline.run_program(DIAGRAM_STACK))}\n```"
 
 
+RUN_COSTS_BEGIN = "<!-- run-costs:begin -->"
+RUN_COSTS_END = "<!-- run-costs:end -->"
+
+
+def run_cost_table() -> str:
+    """Markdown table of every example stack's models: what one run may cost at most, and the
+    cap it is held to (`trainops plan` shows the same)."""
+    from cli import offline, spend  # noqa: PLC0415 - reads the stack files; only when asked
+    from components import config as config_module  # noqa: PLC0415
+    from trainops_runtime import training_prices  # noqa: PLC0415
+
+    lines = [
+        f"List prices {training_prices.AS_OF}, us-east-1, on demand "
+        f"([source]({training_prices.SOURCE.split()[0]})); training plus, with a gate, its "
+        "evaluation job; volumes included.",
+        "",
+        "| Stack | Model | One run at most | Maximum cost | Cap |",
+        "| --- | --- | --- | ---: | ---: |",
+    ]
+    for stack in offline.available_stacks():
+        settings = config_module.parse(offline.stack_config(stack))
+        for model, cost in spend.run_costs(settings).items():
+            breakdown = cost["breakdown"].rsplit(" (list prices", 1)[0]
+            maximum = f"${cost['maxCost']:,.2f}" if cost["maxCost"] is not None else "not priced"
+            cap = f"${cost['cap']:,.2f}" if cost["cap"] is not None else "none"
+            lines.append(f"| {stack} | {model} | {breakdown} | {maximum} | {cap} |")
+    return "\n".join(lines)
+
+
 def update_generated_sections(path: Path) -> bool:
     """Rewrites the generated sections `path` holds, found by their markers: the config table
     (in `CONFIG_REFERENCE_FILE`) and the diagram (in `DIAGRAM_FILE`). Returns whether anything
     changed; a file with neither section is an error."""
     text = path.read_text(encoding="utf-8")
-    generators = ((BEGIN, END, config_reference), (DIAGRAM_BEGIN, DIAGRAM_END, diagram))
+    generators = (
+        (BEGIN, END, config_reference),
+        (DIAGRAM_BEGIN, DIAGRAM_END, diagram),
+        (RUN_COSTS_BEGIN, RUN_COSTS_END, run_cost_table),
+    )
     present = [(begin, end, generate) for begin, end, generate in generators if begin in text]
     if not present:
         raise ValueError(

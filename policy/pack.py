@@ -17,6 +17,7 @@ import rules
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     ReportViolation,
     StackValidationArgs,
     StackValidationPolicy,
@@ -26,11 +27,14 @@ from pulumi_policy.proxy import UnknownValueError
 UNKNOWNS_POLICY = "trainops-preview-unknowns"
 
 
-def stack_of(args: StackValidationArgs) -> rules.Stack:
-    """The stack as the rules see it (``resources[i]`` is ``args.resources[i]``)."""
+def stack_of(args: StackValidationArgs, rule: rules.Rule | None = None) -> rules.Stack:
+    """The stack as the rules see it (``resources[i]`` is ``args.resources[i]``), with the
+    policy's configuration (`--policy-pack-config`) for a rule that takes one."""
+    config = {rule.id: dict(args.get_config())} if rule and rule.config_schema else {}
     return rules.Stack(
         [rules.Resource(type=r.resource_type, name=r.name, props=r.props) for r in args.resources],
         unknown_errors=(UnknownValueError,),
+        config=config,
     )
 
 
@@ -42,7 +46,7 @@ def _checks(
 ) -> Iterator[tuple[str, rules.Resource, Result]]:
     """``rule`` on every resource it examines, with the resource's URN: its violations, or the
     unknown value that stopped the check."""
-    stack = stack_of(args)
+    stack = stack_of(args, rule)
     for policy_resource, resource in zip(args.resources, stack.resources, strict=True):
         if not rules.in_scope(rule, resource, suppressions):
             continue
@@ -67,6 +71,9 @@ def policy_for(rule: rules.Rule, suppressions: list[rules.Suppression]) -> Stack
         description=f"{rule.description} [{rule.source}]",
         validate=validate,
         enforcement_level=EnforcementLevel(rule.enforcement_level),
+        config_schema=PolicyConfigSchema(properties=dict(rule.config_schema))
+        if rule.config_schema
+        else None,
     )
 
 

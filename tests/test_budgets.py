@@ -15,12 +15,13 @@ def calls() -> dict:
 
 
 def test_program_grows_linearly_with_models() -> None:
-    """Per model (shaped like prod's churn: registered, gated): execution role and its policy,
-    pipeline, model package group, schedule, and (up to 20 models, the maintenance window's
-    task limit) a maintenance task; the gate and the quality signals add none."""
+    """Per model (shaped like prod's churn: registered, gated, budgeted): execution role and its
+    policy, pipeline, model package group, schedule, monthly budget, and (up to 20 models, the
+    maintenance window's task limit) a maintenance task; the gate and the quality signals add
+    none."""
     one, ten, fifty = (measure.evaluate("prod", n)["resources"] for n in (1, 10, 50))
-    assert (ten - one) / 9 == 6
-    assert (fifty - ten) / 40 == 5 + 10 / 40  # tasks 11-20, then the 20 tasks are shared
+    assert (ten - one) / 9 == 7
+    assert (fifty - ten) / 40 == 6 + 10 / 40  # tasks 11-20, then the 20 tasks are shared
 
 
 def test_worker_makes_one_start_per_request_and_one_capacity_query_per_batch(calls: dict) -> None:

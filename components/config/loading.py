@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from components.config.stack import StackConfig
+from components.platform import spend
 from components.platform.config_types import NAMESPACE, REGION
 
 
@@ -120,6 +121,20 @@ def parse(raw: Mapping[str, Any]) -> StackConfig:
     except ValidationError as error:
         problems.extend(_format(item) for item in error.errors())
         raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    # Rules that need the region (prices) as well as the whole config.
+    notebook = config.event_sourcing.notebook
+    problems.extend(
+        spend.problems(
+            config.models,
+            config.spend_guardrails,
+            str(region),
+            {"eventSourcing.notebook.instanceType": notebook.instance_type}
+            if config.event_sourcing.enabled and notebook.enabled
+            else None,
+        )
+    )
     if problems:
         raise ConfigError(problems)
     config._region = str(region)

@@ -26,6 +26,7 @@ from components.platform.config_types import (
 )
 from components.platform.foundation_config import AccessLogsConfig, ArtifactsConfig
 from components.platform.model_config import ModelConfig
+from components.platform.spend_config import SpendGuardrailsConfig
 from components.quality_retraining.config import QualityRetrainingConfig
 from components.scheduled_retraining.config import ScheduledRetrainingConfig
 from components.training_queue.config import (
@@ -62,6 +63,7 @@ class StackConfig(ConfigModel):
     event_sourcing: EventSourcingConfig = nested(EventSourcingConfig)
     quality_retraining: QualityRetrainingConfig = nested(QualityRetrainingConfig)
     approval_deployment: ApprovalDeploymentConfig = nested(ApprovalDeploymentConfig)
+    spend_guardrails: SpendGuardrailsConfig = nested(SpendGuardrailsConfig)
 
     _region: str = PrivateAttr(default="")
 
@@ -155,6 +157,32 @@ class StackConfig(ConfigModel):
                 "approvalDeployment: needs monitoring.enabled: true (a rolled-back deployment "
                 "alerts the critical topic, and the rollback alarms notify the warning topic); "
                 "enable monitoring, or turn approvalDeployment off"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _budgets_have_their_switch_and_topics(self) -> StackConfig:
+        """A model's `monthlyBudget` is a budget only with the feature that creates budgets on;
+        budgets notify monitoring's warning and critical topics, so those must exist."""
+        budgets = self.spend_guardrails.budgets
+        budgeted = sorted(
+            name for name, model in self.models.items() if model.monthly_budget is not None
+        )
+        if budgeted and not budgets.enabled:
+            key = (
+                f"models.{budgeted[0]}.monthlyBudget"
+                if len(budgeted) == 1
+                else f"models.<name>.monthlyBudget of {', '.join(budgeted)}"
+            )
+            raise ValueError(
+                f"{key}: needs spendGuardrails.budgets.enabled: true (the feature that creates "
+                "the budgets); turn spendGuardrails.budgets on, or remove monthlyBudget"
+            )
+        if budgets.enabled and not self.monitoring.enabled:
+            raise ValueError(
+                "spendGuardrails.budgets: needs monitoring.enabled: true (budgets notify the "
+                "warning and critical topics); enable monitoring, or turn "
+                "spendGuardrails.budgets off"
             )
         return self
 

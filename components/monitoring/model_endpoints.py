@@ -29,7 +29,7 @@ from components.platform import alarms, bias_metrics, data_access, iam, instance
 from components.platform.config_types import S3_URI
 from components.platform.context import PlatformContext
 from components.platform.model_config import BiasMonitoringConfig, ModelConfig
-from components.platform.sagemaker import ExecutionRole
+from components.platform.sagemaker import MODEL_TAG, ExecutionRole
 
 # What approval-driven deployment owns of an endpoint (pulumi_aws `sagemaker.Endpoint` inputs):
 # the config it serves and the deployment policy of the last update.
@@ -127,16 +127,21 @@ def build_endpoint(
         # Approved versions take over the endpoint: what Pulumi made here may still serve it
         # when a change replaces it, so Pulumi never deletes it.
         handed_over = endpoint.deploy_on_approval
+        # The endpoint's instances are the model's cost: its budget (filtered on the tag) counts
+        # them, as it counts its training jobs.
+        model_tag = {MODEL_TAG: args.model_name}
         sagemaker_model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=args.execution_role.arn,
             enable_network_isolation=True,
             primary_container={"image": image, "model_data_url": endpoint.model_data_url},
+            tags=model_tag,
             opts=pulumi.ResourceOptions(
                 parent=parent, depends_on=[permissions], retain_on_delete=handed_over or None
             ),
         )
         config_args: dict = {
+            "tags": model_tag,
             "production_variants": [
                 {
                     "variant_name": endpoint.variant_name,
@@ -176,6 +181,7 @@ def build_endpoint(
             f"{name}-endpoint",
             name=endpoint_name,
             endpoint_config_name=endpoint_config.name,
+            tags=model_tag,
             # The deploy function owns which config the endpoint serves (and the deployment
             # policy it used): a refresh brings them into the state, and an update must never
             # send the endpoint back to the config above.

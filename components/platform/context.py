@@ -20,6 +20,7 @@ import pulumi
 
 from components.platform import alarms, buckets, iam, naming
 from components.platform.model_config import ModelConfig
+from components.platform.spend_config import SpendGuardrailsConfig
 from components.platform.training_slots import TrainingSlotsRef
 
 
@@ -68,6 +69,9 @@ class PlatformContext:
     # ticks and the stall check claim and keep slots there, so a tick and a queued request never
     # overlap a model.
     training_slots: TrainingSlotsRef | None = None
+    # `trainops:spendGuardrails`: the caps the starters hold each run to (shipped per model in
+    # the catalog's `cost`), the allowed instance types, the budgets.
+    spend: SpendGuardrailsConfig = field(default_factory=SpendGuardrailsConfig)
 
     def with_catalog(self, model_catalog: Mapping[str, Mapping[str, Any]]) -> PlatformContext:
         """The same context, shipping ``model_catalog`` (built from the pipelines)."""

@@ -22,9 +22,10 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import buckets, iam, naming
+from components.platform import buckets, iam, naming, topics
 from components.platform.context import PlatformContext, Storage
 from components.platform.model_config import ModelConfig
+from components.platform.spend_config import SpendGuardrailsConfig
 from components.platform.training_slots import TrainingSlotsRef
 
 # What the account's administrators may do with the key, listed explicitly rather than `kms:*`.
@@ -83,6 +84,9 @@ class FoundationArgs:
     access_log_retention_days: int = 90
     key_deletion_window_days: int = 30
     multipart_upload_abort_days: int = 7
+    # `spendGuardrails.budgets.enabled`: AWS Budgets publishes to the encrypted alert topics, so
+    # the key policy lets it encrypt with the key (and only then)
+    budget_notifications: bool = False
 
 
 class Foundation(pulumi.ComponentResource):
@@ -112,7 +116,7 @@ class Foundation(pulumi.ComponentResource):
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=args.key_deletion_window_days,
-            policy=iam.to_json(self.key_policy(ctx)),
+            policy=iam.to_json(self.key_policy(ctx, budgets=args.budget_notifications)),
             opts=child,
         )
         alias = aws.kms.Alias(
@@ -174,9 +178,11 @@ class Foundation(pulumi.ComponentResource):
         powertools_layer_version: int,
         models: Mapping[str, ModelConfig],
         training_slots: TrainingSlotsRef | None = None,
+        spend: SpendGuardrailsConfig | None = None,
     ) -> PlatformContext:
         """What every feature builds on: this foundation's account, environment, key and
-        buckets, with the stack's log retention, Powertools layer, models and slot ledger."""
+        buckets, with the stack's log retention, Powertools layer, models, slot ledger and
+        spend guardrails."""
         return PlatformContext(
             ctx=self._args.ctx,
             environment=self._args.environment,
@@ -186,18 +192,21 @@ class Foundation(pulumi.ComponentResource):
             powertools_layer_version=powertools_layer_version,
             models=models,
             training_slots=training_slots,
+            spend=spend or SpendGuardrailsConfig(),
         )
 
     @staticmethod
-    def key_policy(ctx: iam.AwsContext) -> dict:
+    def key_policy(ctx: iam.AwsContext, *, budgets: bool = False) -> dict:
         """The key policy: administrators, and each service that encrypts with the key.
 
         Roles of the stack (functions, per-model SageMaker roles) use the key through their own
         IAM policies: the first statement delegates to IAM. In a key policy `Resource: "*"`
-        means "this key"; no other resource can be named there.
+        means "this key"; no other resource can be named there. AWS Budgets is named only with
+        ``budgets`` (`spendGuardrails.budgets.enabled`): a stack without budgets keeps the
+        document it had.
         """
         this_key = "*"
-        return iam.document(
+        statements = [
             iam.allow(
                 [*KEY_ADMIN_ACTIONS, *KEY_USE_ACTIONS],
                 this_key,
@@ -236,4 +245,22 @@ class Foundation(pulumi.ComponentResource):
                 sid="EventBridgeDeliversToEncryptedTopicsAndQueues",
                 principals={"Service": ctx.service_principal("events")},
             ),
-        )
+        ]
+        if budgets:
+            # AWS Budgets publishing budget notifications to the encrypted alert topics, scoped
+            # like its topic-policy grant: AWS documents aws:SourceAccount and aws:SourceArn
+            # `arn:aws:budgets::<account>:*` for budget notifications ("Creating an Amazon SNS
+            # topic for budget notifications"), and public key policies for Budgets carry the
+            # same pair. Should Budgets' KMS requests lack them (as EventBridge's do), deliveries
+            # would be dropped: CloudTrail then shows budgets.amazonaws.com denied
+            # kms:GenerateDataKey (docs: "Spend guardrails: budgets").
+            statements.append(
+                iam.allow(
+                    PUBLISHER_KEY_ACTIONS,
+                    this_key,
+                    sid="BudgetsPublishToEncryptedTopics",
+                    principals={"Service": ctx.service_principal("budgets")},
+                    conditions=ctx.on_behalf_of_this_account(topics.budgets_source_arn(ctx)),
+                )
+            )
+        return iam.document(*statements)

@@ -27,6 +27,7 @@ from components.platform.config_types import (
     TimeZone,
     nested,
 )
+from components.platform.spend_config import Dollars
 from trainops_runtime.pipeline_contract import hyperparameter_parameter
 
 # SageMaker stops a training job after at most 28 days, runtime and spot wait alike
@@ -378,6 +379,16 @@ class ModelConfig(ConfigModel):
         default=None, description="Clarify bias drift monitoring (needs an endpoint)."
     )
     quality_retraining: QualityRetrainingModelConfig = nested(QualityRetrainingModelConfig)
+    max_cost_per_run: Dollars | None = Field(
+        default=None,
+        description="Cap, in USD, on one run's projected maximum cost (default: "
+        "spendGuardrails.maxCostPerRun); a run that could cost more is refused before it starts.",
+    )
+    monthly_budget: Dollars | None = Field(
+        default=None,
+        description="Monthly AWS Budget of this model's cost, in USD (needs "
+        "spendGuardrails.budgets.enabled; filtered on its trainops:model tag).",
+    )
 
     @model_validator(mode="after")
     def _bias_needs_captured_endpoint(self) -> ModelConfig:

@@ -1,4 +1,5 @@
-"""Encrypted SNS topics that only this account's alarms and rules (and IAM principals) may use."""
+"""Encrypted SNS topics that only this account's alarms, rules and budgets (and IAM principals)
+may use."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ from components.platform import iam
 
 
 def topic_policy(ctx: iam.AwsContext, topic_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """Only this account's CloudWatch alarms and EventBridge rules may publish; TLS only.
+    """Only this account's CloudWatch alarms, EventBridge rules and AWS Budgets may publish; TLS
+    only.
 
     Principals of the account itself publish through their IAM policies.
+
+    Budgets is admitted on every topic of the stack, as alarms and rules are: the topics are
+    encrypted with the stack key, and the key lets `budgets.amazonaws.com` encrypt only while
+    `spendGuardrails.budgets` is on (`Foundation.key_policy`), so with budgets off nothing of
+    Budgets can reach a topic. Budgets is a global service: its ARNs have no region
+    (`arn:<partition>:budgets::<account>:budget/<name>`); the source ARN pattern is the one AWS
+    documents for budget notifications ("Creating an Amazon SNS topic for budget
+    notifications": `aws:SourceAccount` and `aws:SourceArn` `arn:aws:budgets::<account-id>:*`),
+    which admits the account's budgets and nothing of another account.
     """
     return iam.document(
         *(
@@ -22,15 +33,22 @@ def topic_policy(ctx: iam.AwsContext, topic_arn: pulumi.Input[str]) -> dict[str,
                 [topic_arn],
                 sid=sid,
                 principals={"Service": ctx.service_principal(service)},
-                conditions=ctx.on_behalf_of_this_account(ctx.arn(service, sources)),
+                conditions=ctx.on_behalf_of_this_account(source_arn),
             )
-            for sid, service, sources in (
-                ("AlarmsOfThisAccount", "cloudwatch", "alarm:*"),
-                ("RulesOfThisAccount", "events", "rule/*"),
+            for sid, service, source_arn in (
+                ("AlarmsOfThisAccount", "cloudwatch", ctx.arn("cloudwatch", "alarm:*")),
+                ("RulesOfThisAccount", "events", ctx.arn("events", "rule/*")),
+                ("BudgetsOfThisAccount", "budgets", budgets_source_arn(ctx)),
             )
         ),
         iam.deny_insecure_transport("sns", [topic_arn]),
     )
+
+
+def budgets_source_arn(ctx: iam.AwsContext) -> str:
+    """`arn:<partition>:budgets::<account>:*`: whatever AWS Budgets does for this account (the
+    `aws:SourceArn` AWS documents for its SNS and KMS grants; budgets have no region)."""
+    return ctx.arn("budgets", "*", region="")
 
 
 def encrypted_topic(

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import alarms, iam, naming, queues, topics
+from components.platform import alarms, iam, naming, queues, spend, topics
 from components.platform.context import PlatformContext
 from components.platform.dashboard import DashboardSources
 from components.platform.data_access import covering_data_statements
@@ -140,6 +140,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
                     if args.platform.training_slots
                     else None,
                     event_bus=args.platform.event_bus_name,
+                    warning_topic_arn=spend.refusal_topic(args.platform),
                 ),
                 invoked_asynchronously=True,
             ),
@@ -254,6 +255,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
             statements.append(iam.use_key(args.platform.key_arn, sid="EncryptedTopic"))
         statements += args.platform.publish_statements()
         statements += args.platform.approved_metric_statements()
+        statements += spend.refusal_statements(args.platform)
         if args.platform.training_slots is not None:
             # A tick's claim returns the slot it replaced (ALL_OLD): read as well as update.
             statements += args.platform.training_slots.statements(args.platform.key_arn)

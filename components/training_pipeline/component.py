@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import data_access, iam, instance_types, naming
+from components.platform import data_access, iam, instance_types, naming, spend
 from components.platform.context import PlatformContext
 from components.platform.model_config import ModelConfig
 from components.platform.roles import service_role
@@ -133,6 +133,8 @@ class TrainingPipeline(pulumi.ComponentResource):
             "hyperparameters": sorted(model.hyperparameters),
             "maxRuntimeMinutes": model.max_runtime_minutes,
             "maxWaitMinutes": model.spot_max_wait_minutes if model.spot.enabled else None,
+            # The cap the starters hold each run to, with the run's shape (models with a cap).
+            **spend.catalog_entry(model, args.platform.spend, args.platform.ctx.region),
         }
         if model.evaluation is not None:
             # What the outcome handler reports when a run passes the gate.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import alarms, iam, naming, queues
+from components.platform import alarms, iam, naming, queues, spend
 from components.platform.context import PlatformContext
 from components.platform.dashboard import DashboardSources
 from components.platform.event_rules import rule_with_target
@@ -148,6 +148,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     iam.allow(["sqs:SendMessage"], [dead_letters.arn], sid="RejectToDeadLetters"),
                     training_slots.statement(read=True),
                     *args.platform.approved_metric_statements(),
+                    *spend.refusal_statements(args.platform),
                     *common_statements,
                 ],
                 settings=QueueWorkerSettings(
@@ -158,6 +159,7 @@ class TrainingQueue(pulumi.ComponentResource):
                     backoff_max_seconds=config.backoff_max_seconds,
                     slots_table=training_slots.name,
                     event_bus=args.platform.event_bus_name,
+                    warning_topic_arn=spend.refusal_topic(args.platform),
                 ),
                 reserved_concurrency=config.worker_concurrency,
             ),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trainops_runtime import settings
+from trainops_runtime.training_cost import CostSpec
 
 # Where the program puts the catalog inside the code archive (next to this module).
 FILE_NAME = "catalog.json"
@@ -148,6 +149,8 @@ class CatalogEntry:
     deployment: DeploymentSpec | None = None
     # The gate also compares with the approved version's metric (the starters look it up).
     approved_metric: ApprovedMetric | None = None
+    # The model's cap per run and the shape of its runs (None: no cap).
+    cost: CostSpec | None = None
 
     @classmethod
     def from_dict(cls, model: str, raw: Any) -> CatalogEntry:
@@ -168,6 +171,7 @@ class CatalogEntry:
                 approved_metric=ApprovedMetric.from_dict(raw["approvedMetric"])
                 if raw.get("approvedMetric")
                 else None,
+                cost=CostSpec.from_dict(raw["cost"]) if raw.get("cost") else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CatalogError(

@@ -22,6 +22,7 @@ from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import RequestOutcome
+from trainops_runtime.training_cost import Refusal, cap_refusal
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
 from trainops_runtime.training_slots import Slot, SlotTaken, Stale, slot_for, utc_now
 
@@ -74,6 +75,9 @@ class IntakePorts:
     dead_letter: Callable[[Message, str, str], None]
     publish: Callable[..., object]
     log: Log
+    # an alert to people (subject, message): a run refused over its cost cap; None when the
+    # stack has no alert topic (the refusal is still dead-lettered and recorded)
+    alert: Callable[[str, str], object] | None = None
 
 
 @dataclass
@@ -110,6 +114,15 @@ class Intake:
                 attempt=request.attempt,
                 trigger=request.trigger,
             )
+            return RequestOutcome.REJECTED
+        refusal = cap_refusal(
+            request.model,
+            self.catalog.get(request.model).cost,
+            instance_count=request.instance_count,
+            max_runtime_minutes=request.max_runtime_minutes,
+        )
+        if refusal is not None:
+            self._refuse_over_cap(message, request, refusal)
             return RequestOutcome.REJECTED
 
         ledger = self.ports.ledger
@@ -203,6 +216,23 @@ class Intake:
             trigger=request.trigger,
         )
 
+    def _refuse_over_cap(
+        self, message: Message, request: TrainingRequest, refusal: Refusal
+    ) -> None:
+        """Before any slot or start: dead-lettered with the reason, recorded as TrainingRejected
+        with the projection and the cap, and an alert naming them."""
+        self._reject(
+            message,
+            refusal.reason,
+            model=request.model,
+            request_id=request.request_id,
+            attempt=request.attempt,
+            trigger=request.trigger,
+            data=refusal.data(),
+        )
+        if self.ports.alert is not None:
+            self.ports.alert(*refusal.alert())
+
     def _reject(
         self,
         message: Message,
@@ -212,6 +242,7 @@ class Intake:
         attempt: int = 1,
         *,
         trigger: str = TRIGGER,
+        data: dict[str, Any] | None = None,
     ) -> None:
         """Never retried: the message goes to the DLQ with the reason and is acknowledged. The
         rejection is recorded under the request's own id when the body names one."""
@@ -225,6 +256,7 @@ class Intake:
                 attempt=attempt,
                 trigger=trigger,
                 reason=reason,
+                data=data or {},
             )
         )
         self.ports.log.warning(

@@ -26,6 +26,7 @@ class StartOutcome(StrEnum):
     STARTED = "started"
     DUPLICATE = "duplicate"  # the tick (or its training) was already started
     SKIPPED = "skipped"  # not due: running, no new data, or not enabled
+    REFUSED = "refused"  # its run could cost more than the model's cap
 
 
 class RunOutcome(StrEnum):

@@ -23,6 +23,7 @@ from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import StartOutcome
+from trainops_runtime.training_cost import Refusal, cap_refusal
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
 from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken, slot_for, utc_now
 
@@ -81,6 +82,9 @@ class RetrainingPorts:
     start: Callable[[TrainingRequest], str]  # the execution's ARN; raises `StartFailed`
     publish: Callable[..., object]
     notify: Callable[[str, str], object]  # subject, message (nothing when no topic)
+    # an alert to people (subject, message): a tick refused over its cost cap (nothing when the
+    # stack has no alert topic; a failed alert is logged, the refusal is recorded anyway)
+    alert: Callable[[str, str], object]
     # adds one to a metric (`RetrainingStarted` as soon as the start succeeded, so a failing
     # announcement cannot lose it; `RetrainingSkipped`)
     count: Callable[[str], object]
@@ -97,6 +101,9 @@ class Retraining:
     def run(self, event: Any) -> dict[str, Any]:
         tick = parse_tick(event)
         request = request_for(tick)
+        refusal = cap_refusal(request.model, self.catalog.get(request.model).cost)
+        if refusal is not None:
+            return self._refuse(request, refusal)
         if self.ports.claim is None:
             return self._run_without_ledger(request)
         skipped = self._skip_without_new_data(request)
@@ -175,6 +182,20 @@ class Retraining:
         )
         self.ports.count("RetrainingSkipped")
         return {"status": StartOutcome.SKIPPED, "model": request.model, "reason": reason}
+
+    def _refuse(self, request: TrainingRequest, refusal: Refusal) -> dict[str, Any]:
+        """A tick whose run could cost more than the model's cap: nothing is claimed or
+        started; recorded as TrainingRejected with the projection and the cap, and alerted."""
+        self.ports.log.warning(
+            "retraining refused over its cost cap",
+            extra={"model": request.model, "reason": refusal.reason},
+        )
+        self.ports.publish(
+            _event(events.TRAINING_REJECTED, request, reason=refusal.reason, data=refusal.data())
+        )
+        self.ports.count("RetrainingRefused")
+        self.ports.alert(*refusal.alert())
+        return {"status": StartOutcome.REFUSED, "model": request.model, "reason": refusal.reason}
 
     def _start(self, request: TrainingRequest, *, duplicate: bool, release: bool) -> dict[str, Any]:
         """Starts with the tick's token; a duplicate gets SageMaker's answer for the same token

@@ -59,6 +59,7 @@ TRAINING_QUEUE_URL = Variable("TRAINOPS_TRAINING_QUEUE_URL")
 CRITICAL_TOPIC_ARN = Variable("TRAINOPS_CRITICAL_TOPIC_ARN")
 SUCCESS_TOPIC_ARN = Variable("TRAINOPS_SUCCESS_TOPIC_ARN")
 NOTIFY_TOPIC_ARN = Variable("TRAINOPS_NOTIFY_TOPIC_ARN")
+WARNING_TOPIC_ARN = Variable("TRAINOPS_WARNING_TOPIC_ARN")
 # One handler's own (its settings class holds the default).
 MAX_CONCURRENT_TRAININGS = Variable("TRAINOPS_MAX_CONCURRENT_TRAININGS")
 DLQ_URL = Variable("TRAINOPS_DLQ_URL")
@@ -185,6 +186,8 @@ class QueueWorkerSettings(
     backoff_base_seconds: int = setting(BACKOFF_BASE_SECONDS, default=30)
     backoff_max_seconds: int = setting(BACKOFF_MAX_SECONDS, default=900)
     event_bus: Text | None = setting(EVENT_BUS, default=None)
+    # where a run refused over its cost cap is alerted (None: no monitoring, no alert)
+    warning_topic_arn: Text | None = setting(WARNING_TOPIC_ARN, default=None)
 
 
 class TrainingOutcomeSettings(
@@ -206,6 +209,8 @@ class StartRetrainingSettings(
     # None: no training queue; a tick asks SageMaker what runs instead
     slots_table: Text | None = setting(SLOTS_TABLE, default=None)
     event_bus: Text | None = setting(EVENT_BUS, default=None)
+    # where a tick refused over its cost cap is alerted (None: no monitoring, no alert)
+    warning_topic_arn: Text | None = setting(WARNING_TOPIC_ARN, default=None)
 
 
 class StallDetectorSettings(

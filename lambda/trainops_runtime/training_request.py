@@ -78,6 +78,9 @@ class TrainingRequest:
     request_id: str
     attempt: int = 1
     data_uri: str | None = None
+    # overrides of the model's configured training job for this run (None: as configured)
+    instance_count: int | None = None
+    max_runtime_minutes: int | None = None
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
     requested_by: str = "unknown"
     reason: str = ""
@@ -98,6 +101,10 @@ class TrainingRequest:
         }
         if self.data_uri is not None:
             body["dataUri"] = self.data_uri
+        if self.instance_count is not None:
+            body["instanceCount"] = self.instance_count
+        if self.max_runtime_minutes is not None:
+            body["maxRuntimeMinutes"] = self.max_runtime_minutes
         if self.trigger != DEFAULT_TRIGGER:  # a producer's request stays byte-identical
             body["trigger"] = self.trigger
         return body
@@ -174,6 +181,8 @@ def parse(raw: str | bytes | Mapping[str, Any]) -> TrainingRequest:
         request_id=raw["requestId"],
         attempt=raw.get("attempt", 1),
         data_uri=raw.get("dataUri"),
+        instance_count=raw.get("instanceCount"),
+        max_runtime_minutes=raw.get("maxRuntimeMinutes"),
         hyperparameters=dict(raw.get("hyperparameters", {})),
         requested_by=raw.get("requestedBy", "unknown"),
         reason=raw.get("reason", ""),

@@ -80,6 +80,8 @@ class Stack:
 
     resources: list[Resource]
     unknown_errors: tuple[type[Exception], ...] = ()
+    # rule id -> that rule's configuration (the pack's policy config; empty: the defaults)
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +90,10 @@ class Stack:
 
     def of_type(self, type_token: str) -> list[Resource]:
         return self._by_type.get(type_token, [])
+
+    def config_of(self, rule_id: str) -> Mapping[str, Any]:
+        """The configuration of rule ``rule_id`` (empty when none was given)."""
+        return self.config.get(rule_id) or {}
 
     def find(
         self, type_tokens: str | Iterable[str], matches: Callable[[Resource], bool]
@@ -142,6 +148,8 @@ class Rule:
     types: tuple[str, ...]  # resource types it examines ("*" for every type)
     check: Check
     enforcement_level: str = MANDATORY
+    # JSON-schema properties of the rule's configuration (None: the rule takes none)
+    config_schema: Mapping[str, Any] | None = None
 
     def applies_to(self, type_token: str) -> bool:
         return "*" in self.types or type_token in self.types
@@ -163,6 +171,7 @@ def rule(
     source: str,
     related: str = "",
     enforcement_level: str = MANDATORY,
+    config: Mapping[str, Any] | None = None,
 ) -> Callable[[Check], Rule]:
     """Declares the check below it as a rule, with its metadata beside it: the rule id, the
     resource types it examines ("*" for every type) and where the rule comes from.
@@ -173,7 +182,8 @@ def rule(
 
     ``source`` names the check the rule implements; ``related`` a check that guards a
     neighbouring property (the closest published check), not this exact one, cited after the
-    source as "related: ...".
+    source as "related: ...". ``config`` declares the rule's settings (JSON-schema properties),
+    which the check reads with `Stack.config_of`.
     """
     if enforcement_level not in (MANDATORY, ADVISORY):
         raise ValueError(f"{rule_id}: unknown enforcement level {enforcement_level!r}")
@@ -185,7 +195,7 @@ def rule(
         description = _description(check)
         if not description:
             raise ValueError(f"{rule_id}: the check's docstring must say what the rule requires")
-        return Rule(rule_id, cited, description, types, check, enforcement_level)
+        return Rule(rule_id, cited, description, types, check, enforcement_level, config)
 
     return declare
 

@@ -3,8 +3,9 @@ encrypted and network-isolated."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .engine import (
@@ -151,4 +152,70 @@ def sagemaker_isolation_encryption(resource: Resource, stack: Stack) -> list[str
     return unmet(resource, stack, REQUIREMENTS.get(resource.type, ()))
 
 
-RULES: tuple[Rule, ...] = (sagemaker_isolation_encryption,)
+# `ml.<family>.<size>`, either part `*` (trainops:spendGuardrails.allowedInstanceTypes).
+INSTANCE_PATTERN = r"^ml\.(\*|[a-z0-9]+(-[a-z0-9]+)?)\.(\*|[a-z0-9]+)$"
+INSTANCE_TYPES_CONFIG = {
+    "allowedInstanceTypes": {
+        "type": "array",
+        "items": {"type": "string", "pattern": INSTANCE_PATTERN},
+        "default": [],
+        "description": "Instance types the stack may use (empty: any), e.g. ml.m5.*",
+    }
+}
+
+
+def _instance_types(resource: Resource) -> Iterator[tuple[str, Any]]:
+    """Every instance type a SageMaker resource asks for, with where it asks."""
+    if resource.type == PIPELINE:
+        definition = decoded(resource.props.get("pipelineDefinition"))
+        for step in _steps(definition, "Training"):
+            cluster = dig(step.get("Arguments"), "ResourceConfig", "InstanceType")
+            yield f"training step {step.get('Name')}", _pipeline_value(definition, cluster)
+        for step in _steps(definition, "Processing"):
+            cluster = dig(step.get("Arguments"), "ProcessingResources", "ClusterConfig")
+            yield (
+                f"processing step {step.get('Name')}",
+                _pipeline_value(definition, dig(cluster, "InstanceType")),
+            )
+    elif resource.type == ENDPOINT_CONFIGURATION:
+        for variant in as_list(resource.props.get("productionVariants")):
+            yield f"variant {dig(variant, 'variantName')}", dig(variant, "instanceType")
+    elif resource.type == MONITORING_JOB:
+        yield "monitoring job", resource.get("jobResources", "clusterConfig", "instanceType")
+    elif resource.type == NOTEBOOK:
+        yield "notebook", resource.props.get("instanceType")
+
+
+@rule(
+    "instance-types",
+    PIPELINE,
+    MONITORING_JOB,
+    NOTEBOOK,
+    ENDPOINT_CONFIGURATION,
+    source="trainops spend guardrails (trainops:spendGuardrails.allowedInstanceTypes)",
+    config=INSTANCE_TYPES_CONFIG,
+)
+def sagemaker_instance_types(resource: Resource, stack: Stack) -> list[str]:
+    """SageMaker training and processing steps, endpoints, monitoring jobs and notebooks use only
+    the instance types the stack allows.
+
+    The allowed patterns come from the stack's config through the pack's configuration
+    (`trainops policy-config --stack <s>`); without one every type is allowed. Config
+    validation refuses the same types before the program runs; the pack also catches a resource
+    that did not come from trainops's config.
+    """
+    allowed = [
+        str(p) for p in as_list(stack.config_of("instance-types").get("allowedInstanceTypes"))
+    ]
+    if not allowed:
+        return []
+    return [
+        f"{where} uses {instance_type}, which this stack does not allow "
+        f"(allowed: {', '.join(allowed)})"
+        for where, instance_type in _instance_types(resource)
+        if isinstance(instance_type, str)
+        and not any(fnmatch.fnmatchcase(instance_type, pattern) for pattern in allowed)
+    ]
+
+
+RULES: tuple[Rule, ...] = (sagemaker_isolation_encryption, sagemaker_instance_types)

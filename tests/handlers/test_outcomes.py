@@ -19,7 +19,7 @@ def test_an_outcome_serialises_and_compares_as_its_value(outcome) -> None:
 
 def test_the_values_are_the_ones_the_handlers_have_always_returned() -> None:
     assert {o.value for o in RunOutcome} == {"succeeded", "stopped", "requeued", "failed"}
-    assert {o.value for o in StartOutcome} == {"started", "duplicate", "skipped"}
+    assert {o.value for o in StartOutcome} == {"started", "duplicate", "skipped", "refused"}
     assert {o.value for o in RequestOutcome} == {
         "started",
         "duplicate",

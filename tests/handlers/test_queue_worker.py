@@ -18,8 +18,9 @@ from tests.event_sink import EventSink
 from tests.queue_helpers import deliver, drain, receive_event, send
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
+from tests.sns_inbox import Inbox
 from trainops_runtime import catalog as catalog_module
-from trainops_runtime import errors, training_slots
+from trainops_runtime import errors, settings, training_slots
 from trainops_runtime.adapters import clients, slots
 from trainops_runtime.adapters.request_queue import (
     MAX_MESSAGE_BYTES,
@@ -30,6 +31,7 @@ from trainops_runtime.adapters.request_queue import (
 from trainops_runtime.admission import backoff_seconds
 from trainops_runtime.handlers import queue_worker
 from trainops_runtime.settings import QueueWorkerSettings
+from trainops_runtime.training_cost import CostSpec, JobShape
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -628,3 +630,83 @@ def test_a_rejected_request_is_recorded_under_its_own_request_id(
     queues.poll()
     rejected = [e["detail"] for e in event_sink.drain() if e["detail-type"] == "TrainingRejected"]
     assert [(r["requestId"], r["attempt"]) for r in rejected] == [("req-77", 1), ("req-78", 1)]
+
+
+# fraud's runs: 1 x ml.g5.xlarge for an hour ($1.42 with its volume); the cap is $3.
+FRAUD_COST = CostSpec(
+    region="us-east-1",
+    cap=3.0,
+    training=JobShape("ml.g5.xlarge", instance_count=1, max_runtime_minutes=60, volume_gb=50),
+)
+
+
+@pytest.fixture
+def capped_queues(queues: Queues, monkeypatch: pytest.MonkeyPatch) -> tuple[Queues, Inbox]:
+    use_catalog(
+        monkeypatch, {**CATALOG, "fraud": {**CATALOG["fraud"], "cost": FRAUD_COST.to_dict()}}
+    )
+    catalog_module.load.cache_clear()
+    warning = Inbox("warning")
+    monkeypatch.setenv(settings.WARNING_TOPIC_ARN.name, warning.topic_arn)
+    return queues, warning
+
+
+def test_a_request_over_its_cost_cap_is_dead_lettered_recorded_and_alerted(
+    capped_queues: tuple[Queues, Inbox], pipelines: PipelineSim, event_sink: EventSink
+) -> None:
+    """3 instances for an hour ($4.25) against fraud's $3 cap: refused before any slot or
+    start, never retried, and nothing lost: the DLQ has it with the reason, the store the
+    rejection with projection and cap, the warning topic an alert naming them."""
+    queues, warning = capped_queues
+    queues.request("fraud", "req-big", instance_count=3)
+    assert queues.poll() == {"batchItemFailures": []}
+    assert pipelines.executions("trainops-test-fraud") == []
+    assert held(TABLE) == {}
+    (dead,) = drain(queues.dlq_url)
+    reason = dead["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"]
+    assert reason.startswith("projected maximum $4.25 exceeds the cap of $3.00 per run")
+    (rejected,) = [e["detail"] for e in event_sink.drain()]
+    assert rejected["requestId"] == "req-big"
+    assert rejected["data"] == {"projectedCost": 4.25, "costCap": 3.0}
+    (alert,) = warning.messages()
+    assert alert["Subject"] == "trainops: a run of fraud was refused ($4.25 over the $3.00 cap)"
+    assert "3 x ml.g5.xlarge ($1.408/h) x 1 h with 50 GB each = $4.25" in alert["Message"]
+
+
+def test_a_request_within_its_cap_starts_with_its_overrides(
+    capped_queues: tuple[Queues, Inbox], pipelines: PipelineSim
+) -> None:
+    """2 instances for 30 minutes ($1.42) fits: the overrides become pipeline parameters."""
+    queues, warning = capped_queues
+    queues.request("fraud", "req-fits", instance_count=2, max_runtime_minutes=30)
+    assert queues.poll() == {"batchItemFailures": []}
+    (execution,) = pipelines.executions("trainops-test-fraud")
+    assert pipelines.parameters(execution.arn)["InstanceCount"] == "2"
+    assert pipelines.parameters(execution.arn)["MaxRuntimeSeconds"] == "1800"
+    assert drain(queues.dlq_url) == []
+    assert warning.messages() == []
+
+
+def test_a_runtime_beyond_the_configured_one_is_rejected(
+    queues: Queues, pipelines: PipelineSim
+) -> None:
+    """A run may hold its model's slot for the configured runtime, no longer."""
+    queues.request("churn", "req-long", max_runtime_minutes=61)
+    assert queues.poll() == {"batchItemFailures": []}
+    assert pipelines.executions("trainops-test-churn") == []
+    (dead,) = drain(queues.dlq_url)
+    assert (
+        "maxRuntimeMinutes 61 is longer than churn's configured 60"
+        in (dead["MessageAttributes"][REJECT_REASON_ATTRIBUTE]["StringValue"])
+    )
+
+
+def test_a_failing_alert_does_not_redeliver_the_refused_request(
+    capped_queues: tuple[Queues, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queues, _ = capped_queues
+    monkeypatch.setenv(settings.WARNING_TOPIC_ARN.name, "arn:aws:sns:us-east-1:123456789012:gone")
+    queues.request("fraud", "req-big", instance_count=3)
+    assert queues.poll() == {"batchItemFailures": []}
+    assert len(drain(queues.dlq_url)) == 1
+    assert queues.counts() == {"visible": 0, "in_flight": 0}

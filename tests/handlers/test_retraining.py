@@ -23,6 +23,7 @@ from trainops_runtime.retraining import (
     parse_tick,
     request_for,
 )
+from trainops_runtime.training_cost import CostSpec, JobShape
 from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken
 
 TICK = {"model": "churn", "scheduledTime": "2026-11-30T04:00:00Z"}
@@ -31,7 +32,7 @@ ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-churn/exe
 LAST_SUCCESS = datetime(2026, 11, 29, tzinfo=UTC)
 
 
-def catalog(only_when_new_data: bool = False) -> ModelCatalog:
+def catalog(only_when_new_data: bool = False, cost: CostSpec | None = None) -> ModelCatalog:
     return ModelCatalog(
         {
             "churn": CatalogEntry(
@@ -39,8 +40,18 @@ def catalog(only_when_new_data: bool = False) -> ModelCatalog:
                 training_data="s3://data/churn/",
                 max_runtime_minutes=60,
                 only_when_new_data=only_when_new_data,
+                cost=cost,
             )
         }
+    )
+
+
+# churn's run: 2 x ml.g5.xlarge for an hour ($2.816 + storage): within $5, over $2.
+def capped(cap: float) -> CostSpec:
+    return CostSpec(
+        region="us-east-1",
+        cap=cap,
+        training=JobShape("ml.g5.xlarge", instance_count=2, max_runtime_minutes=60, volume_gb=50),
     )
 
 
@@ -59,6 +70,8 @@ class World:
     logged: list[str] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
     notify_fails: bool = False
+    cost: CostSpec | None = None
+    alerts: list[str] = field(default_factory=list)
 
     def claim(self, slot: Slot, now: datetime) -> Slot | None:
         self.calls.append("claim")
@@ -82,6 +95,9 @@ class World:
             raise RuntimeError("SNS throttled")
         self.notices.append(subject)
 
+    def alert(self, subject: str, text: str) -> None:
+        self.alerts.append(f"{subject}\n{text}")
+
     def info(self, msg: str, *, extra: Any) -> None:
         self.logged.append(msg)
 
@@ -97,10 +113,11 @@ class World:
             start=self.start,
             publish=lambda *published: self.published.extend(published),
             notify=self.notify,
+            alert=self.alert,
             count=self.counted.append,
             log=self,
         )
-        return Retraining(catalog(only_when_new_data), ports).run(tick or TICK)
+        return Retraining(catalog(only_when_new_data, self.cost), ports).run(tick or TICK)
 
     @property
     def types(self) -> list[str]:
@@ -247,3 +264,41 @@ def test_a_malformed_tick_is_refused_before_anything(tick: Any) -> None:
     with pytest.raises(InvalidTick):
         world.run(tick=tick)
     assert world.calls == []
+
+
+@pytest.mark.parametrize("ledger", [True, False])
+def test_a_tick_over_its_cost_cap_is_refused_before_anything(ledger: bool) -> None:
+    world = World(ledger=ledger, cost=capped(2.0))
+    result = world.run()
+    assert result["status"] == StartOutcome.REFUSED
+    assert world.calls == []  # no claim, no listing, no start
+    (rejected,) = world.published
+    assert rejected.type == events.TRAINING_REJECTED
+    assert rejected.data == {"projectedCost": 2.84, "costCap": 2.0}
+    assert "projected maximum $2.84 exceeds the cap of $2.00 per run" in (rejected.reason or "")
+    assert "2 x ml.g5.xlarge ($1.408/h) x 1 h with 50 GB each" in (rejected.reason or "")
+    assert world.counted == ["RetrainingRefused"]
+    (alert,) = world.alerts
+    assert alert.startswith("trainops: a run of churn was refused ($2.84 over the $2.00 cap)")
+
+
+def test_a_tick_within_its_cap_starts_as_before() -> None:
+    world = World(cost=capped(5.0))
+    assert world.run()["status"] == StartOutcome.STARTED
+    assert world.calls == ["claim", "start"]
+    assert world.alerts == []
+
+
+def test_a_run_that_cannot_be_priced_under_a_cap_is_refused() -> None:
+    """A cap that cannot be checked is not held: an unknown type is refused, not started."""
+    unpriced = CostSpec(
+        region="us-east-1",
+        cap=100.0,
+        training=JobShape("ml.x9.huge", instance_count=1, max_runtime_minutes=60, volume_gb=5),
+    )
+    world = World(cost=unpriced)
+    result = world.run()
+    assert result["status"] == StartOutcome.REFUSED
+    assert "no list price for ml.x9.huge in us-east-1" in result["reason"]
+    assert world.calls == []
+    assert world.published[0].data == {"projectedCost": None, "costCap": 100.0}

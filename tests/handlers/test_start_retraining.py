@@ -14,10 +14,12 @@ from tests.event_sink import EventSink
 from tests.handlers.slot_helpers import hold
 from tests.sagemaker_sim import PipelineSim
 from tests.slot_ledger import TABLE, held
+from tests.sns_inbox import Inbox
 from trainops_runtime import domain_events, retraining, settings, training_slots
 from trainops_runtime.adapters import clients, event_bus, slots
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.handlers import start_retraining
+from trainops_runtime.training_cost import CostSpec, JobShape
 from trainops_runtime.training_request import TrainingRequest
 
 CATALOG = {
@@ -317,3 +319,32 @@ def test_a_duplicate_tick_whose_start_fails_keeps_the_slot(ledger_sim: PipelineS
     assert first["status"] == "started"
     tick_failing_to_start("ThrottlingException", RetryableError)
     assert held() == {"churn": "schedule:churn:2026-11-22T06:00:00Z"}
+
+
+def test_a_tick_over_its_cost_cap_is_refused_recorded_and_alerted(
+    sim: PipelineSim, event_sink: EventSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """churn's configured run (1 x ml.m5.xlarge for an hour, $0.24) against a $0.10 cap: the
+    tick starts nothing, claims no slot, records why and alerts the warning topic."""
+    cost = CostSpec(
+        region="us-east-1",
+        cap=0.10,
+        training=JobShape("ml.m5.xlarge", instance_count=1, max_runtime_minutes=60, volume_gb=30),
+    )
+    use_catalog(monkeypatch, {**CATALOG, "churn": {**CATALOG["churn"], "cost": cost.to_dict()}})
+    warning = Inbox("warning")
+    monkeypatch.setenv(settings.WARNING_TOPIC_ARN.name, warning.topic_arn)
+    result = start_retraining.run(TICK)
+    assert result["status"] == "refused"
+    assert sim.executions("trainops-test-churn") == []
+    if ledger_table():
+        assert held(ledger_table()) == {}
+    assert event_sink.types() == ["TrainingRejected"]
+    (rejected,) = event_sink.received
+    assert rejected["detail"]["data"] == {"projectedCost": 0.24, "costCap": 0.1}
+    assert "exceeds the cap of $0.10 per run" in rejected["detail"]["reason"]
+    (alert,) = warning.messages()
+    assert alert["Subject"] == "trainops: a run of churn was refused ($0.24 over the $0.10 cap)"
+    assert "1 x ml.m5.xlarge ($0.230/h) x 1 h with 30 GB each" in alert["Message"]
+    # fraud has no cap and trains as before
+    assert start_retraining.run({**TICK, "model": "fraud"})["status"] == "started"

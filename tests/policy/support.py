@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -57,11 +57,28 @@ def urn_of(resource: rules.Resource) -> str:
     return f"urn:pulumi:test::trainops::{resource.type}::{resource.name}"
 
 
-def analyze_stack(resources: list[rules.Resource]) -> list[Diagnostic]:
-    """The pack's policies run by pulumi-policy's analyzer, as the Pulumi CLI calls it."""
+def analyze_stack(
+    resources: list[rules.Resource], config: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Diagnostic]:
+    """The pack's policies run by pulumi-policy's analyzer, as the Pulumi CLI calls it, with
+    ``config`` (rule id -> its settings) as a policy-pack config file would give it."""
     servicer = _PolicyAnalyzerServicer(
         "trainops-guardrails", "0.0.1", pack.policies(), EnforcementLevel.MANDATORY
     )
+    if config:  # what the CLI sends for `--policy-pack-config <file>`
+        servicer.Configure(
+            proto.ConfigureAnalyzerRequest(
+                policyConfig={
+                    f"trainops-{rule_id}": proto.PolicyConfig(
+                        # `trainops policy-config` writes the level beside the properties
+                        enforcementLevel=proto.EnforcementLevel.Value("MANDATORY"),
+                        properties=json_format.ParseDict(dict(props), struct_pb2.Struct()),
+                    )
+                    for rule_id, props in config.items()
+                }
+            ),
+            None,
+        )
     request = proto.AnalyzeStackRequest(
         resources=[
             proto.AnalyzerResource(
@@ -112,23 +129,30 @@ def case_rule_ids(cases: Iterable[Any]) -> set[str]:
     return {case.values[0] for case in cases}
 
 
-def assert_passes(resources: list[rules.Resource]) -> None:
+Config = Mapping[str, Mapping[str, Any]]
+
+
+def assert_passes(resources: list[rules.Resource], config: Config | None = None) -> None:
     """No rule objects, offline or through the engine (so each bad case fails for the one
     property it changes)."""
-    assert rules.evaluate(rules.Stack(resources), suppressions=[]) == []
-    assert analyze_stack(resources) == []
+    assert rules.evaluate(rules.Stack(resources, config=config or {}), suppressions=[]) == []
+    assert analyze_stack(resources, config) == []
 
 
-def assert_fails(rule_id: str, resources: list[rules.Resource], expected: str) -> None:
+def assert_fails(
+    rule_id: str, resources: list[rules.Resource], expected: str, config: Config | None = None
+) -> None:
     """Offline: exactly one violation, of ``rule_id``, saying ``expected``."""
-    violations = rules.evaluate(rules.Stack(resources), suppressions=[])
+    violations = rules.evaluate(rules.Stack(resources, config=config or {}), suppressions=[])
     assert [v.rule for v in violations] == [rule_id], violations
     assert expected in violations[0].message, violations[0].message
 
 
-def assert_fails_in_engine(rule_id: str, resources: list[rules.Resource], expected: str) -> None:
+def assert_fails_in_engine(
+    rule_id: str, resources: list[rules.Resource], expected: str, config: Config | None = None
+) -> None:
     """The same case with the engine's proxies: one mandatory violation, on the bad resource."""
-    diagnostics = analyze_stack(resources)
+    diagnostics = analyze_stack(resources, config)
     assert [(d.policy, d.advisory) for d in diagnostics] == [(f"trainops-{rule_id}", False)]
     assert expected in diagnostics[0].message, diagnostics[0].message
     assert diagnostics[0].urn in {urn_of(r) for r in resources}
@@ -425,6 +449,8 @@ class BadCaseTests:
 
     service: ClassVar[ModuleType]
     bad: ClassVar[list[Any]]
+    # the policy config every case of the module runs with (rule id -> settings)
+    config: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """Parametrizes the tests over the subclass's tables (pytest asks the class)."""
@@ -439,12 +465,12 @@ class BadCaseTests:
     def test_each_check_fails_on_a_bad_resource(
         self, rule_id: str, resources: list[rules.Resource], expected: str
     ) -> None:
-        assert_fails(rule_id, resources, expected)
+        assert_fails(rule_id, resources, expected, self.config)
 
     def test_each_check_fails_through_the_policy_engine(
         self, rule_id: str, resources: list[rules.Resource], expected: str
     ) -> None:
-        assert_fails_in_engine(rule_id, resources, expected)
+        assert_fails_in_engine(rule_id, resources, expected, self.config)
 
 
 class ServiceTests(BadCaseTests):
@@ -454,4 +480,4 @@ class ServiceTests(BadCaseTests):
     good: ClassVar[dict[str, list[rules.Resource]]]
 
     def test_the_good_stacks_pass_every_rule(self, name: str) -> None:
-        assert_passes(self.good[name])
+        assert_passes(self.good[name], self.config)

@@ -30,6 +30,10 @@ GOOD: dict[str, list[rules.Resource]] = {
 }
 SAGEMAKER = GOOD["sagemaker"]
 
+# What the module's cases run with: the instance types a stack like prod allows.
+ALLOWED = ["ml.m5.*", "ml.m5d.*", "ml.c5.*", "ml.g5.*", "ml.t3.*"]
+CONFIG = {"instance-types": {"allowedInstanceTypes": ALLOWED}}
+
 BAD = bad_cases(
     "sagemaker",
     {
@@ -94,10 +98,55 @@ BAD = bad_cases(
 )
 
 
+BAD += bad_cases(
+    "instance-types",
+    {
+        "training-step": (
+            [pipeline("ml.p4d.24xlarge")],
+            "training step Train uses ml.p4d.24xlarge, which this stack does not allow",
+        ),
+        "processing-step": (
+            [gated_pipeline("ml.r5.xlarge")],
+            "processing step Evaluate uses ml.r5.xlarge, which this stack does not allow",
+        ),
+        "endpoint-variant": (
+            [endpoint_configuration("ml.m5.large", "ml.p3.2xlarge")],
+            "variant AllTraffic uses ml.p3.2xlarge",
+        ),
+        "monitoring-job": (
+            [monitoring_job(cluster={"instanceType": "ml.r5.large"})],
+            "monitoring job uses ml.r5.large",
+        ),
+        "notebook": (
+            [
+                resource(
+                    "aws:sagemaker/notebookInstance:NotebookInstance",
+                    "n",
+                    kmsKeyId=KEY,
+                    instanceType="ml.p3.2xlarge",
+                )
+            ],
+            "notebook uses ml.p3.2xlarge",
+        ),
+    },
+)
+
+
 class TestSageMakerRules(ServiceTests):
     service = rules.sagemaker
     good = GOOD
     bad = BAD
+    config = CONFIG
+
+
+def test_without_a_policy_config_every_instance_type_is_allowed() -> None:
+    assert rules.evaluate(rules.Stack([pipeline("ml.p4d.24xlarge")]), suppressions=[]) == []
+
+
+def test_the_packs_instance_pattern_is_the_configs() -> None:
+    from components.platform.spend_config import INSTANCE_PATTERN
+
+    assert INSTANCE_PATTERN.pattern == rules.sagemaker.INSTANCE_PATTERN
 
 
 # ---- local instance storage --------------------------------------------------------------------

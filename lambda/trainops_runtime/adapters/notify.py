@@ -6,7 +6,11 @@ which is not an error.
 
 from __future__ import annotations
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from trainops_runtime.adapters import clients
+from trainops_runtime.errors import error_code
+from trainops_runtime.observability import Log
 
 MAX_SUBJECT = 100
 
@@ -19,3 +23,15 @@ def notify(topic_arn: str | None, subject: str, message: str) -> str | None:
         TopicArn=topic_arn, Subject=subject[:MAX_SUBJECT], Message=message
     )
     return str(response["MessageId"])
+
+
+def alert(topic_arn: str | None, subject: str, message: str, *, log: Log) -> None:
+    """An alert about something already recorded (a refused run): a failed publish is logged,
+    not raised, because raising would redo what was recorded (a queued message would be
+    delivered and dead-lettered again)."""
+    try:
+        notify(topic_arn, subject, message)
+    except (ClientError, BotoCoreError) as error:
+        log.warning(
+            "could not send the alert", extra={"code": error_code(error), "subject": subject}
+        )

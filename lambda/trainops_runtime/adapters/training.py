@@ -29,10 +29,24 @@ PAGE_SIZE = 100
 
 
 def override_problem(
-    request: TrainingRequest, *, training_data: str, hyperparameters: Iterable[str]
+    request: TrainingRequest,
+    *,
+    training_data: str,
+    hyperparameters: Iterable[str],
+    max_runtime_minutes: int,
 ) -> str | None:
     """Why the request's overrides cannot run for its model (None when they can): the rule the
     worker applies before starting, and `trainops submit` before sending."""
+    if (
+        request.max_runtime_minutes is not None
+        and request.max_runtime_minutes > max_runtime_minutes
+    ):
+        # A run may hold the model's training slot for the configured runtime, no longer.
+        return (
+            f"maxRuntimeMinutes {request.max_runtime_minutes} is longer than {request.model}'s "
+            f"configured {max_runtime_minutes}; ask for at most that, or raise the model's "
+            "maxRuntimeMinutes in the stack config"
+        )
     unknown = sorted(set(request.hyperparameters) - set(hyperparameters))
     if unknown:
         allowed = ", ".join(sorted(hyperparameters)) or "none"
@@ -53,7 +67,10 @@ def override_problem(
 def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[dict[str, str]]:
     """The request as pipeline parameters (values are strings, as SageMaker expects)."""
     problem = override_problem(
-        request, training_data=entry.training_data, hyperparameters=entry.hyperparameters
+        request,
+        training_data=entry.training_data,
+        hyperparameters=entry.hyperparameters,
+        max_runtime_minutes=entry.max_runtime_minutes,
     )
     if problem:
         raise InvalidRequest(problem)
@@ -63,6 +80,10 @@ def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[d
     }
     if request.data_uri:
         parameters[contract.TRAINING_DATA_URI] = request.data_uri
+    if request.instance_count is not None:
+        parameters[contract.INSTANCE_COUNT] = str(request.instance_count)
+    if request.max_runtime_minutes is not None:
+        parameters[contract.MAX_RUNTIME_SECONDS] = str(request.max_runtime_minutes * 60)
     for name, value in request.hyperparameters.items():
         parameters[contract.hyperparameter_parameter(name)] = value
     return [{"Name": name, "Value": value} for name, value in sorted(parameters.items())]

@@ -52,6 +52,7 @@ from trainops_runtime import admission, observability
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime.adapters import event_bus
 from trainops_runtime.adapters.batch_ledger import BatchLedger
+from trainops_runtime.adapters.notify import alert
 from trainops_runtime.adapters.request_queue import dead_letter, delay_messages
 from trainops_runtime.adapters.training import start_training
 from trainops_runtime.catalog import ModelCatalog
@@ -88,6 +89,7 @@ def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakeP
         dead_letter=to_dead_letters,
         publish=functools.partial(event_bus.publish, settings.event_bus),
         log=logger,
+        alert=functools.partial(alert, settings.warning_topic_arn, log=logger),
     )
 
 

@@ -34,7 +34,7 @@ from trainops_runtime import catalog as catalog_module
 from trainops_runtime import observability
 from trainops_runtime.adapters import event_bus, slots
 from trainops_runtime.adapters.data_freshness import newest_change_after
-from trainops_runtime.adapters.notify import notify
+from trainops_runtime.adapters.notify import alert, notify
 from trainops_runtime.adapters.training import (
     last_success_started,
     running_executions,
@@ -86,6 +86,7 @@ def _ports(config: StartRetrainingSettings[str], catalog: ModelCatalog) -> Retra
         start=functools.partial(start_training, catalog=catalog, trigger=TRIGGER),
         publish=functools.partial(event_bus.publish, config.event_bus),
         notify=lambda subject, text: notify(config.notify_topic_arn, subject, text),
+        alert=functools.partial(alert, config.warning_topic_arn, log=logger),
         count=lambda name: metrics.add_metric(name=name, unit=MetricUnit.Count, value=1),
         log=logger,
     )
