@@ -164,6 +164,32 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    """The component package's generated files: its input types, then the schema the analyzer
+    infers from them (so the schema is rendered after the types are written)."""
+    from components.package import host, settings_codegen  # noqa: PLC0415 - only when asked
+
+    generated = (
+        (
+            offline.PROJECT_DIR / settings_codegen.SETTINGS_FILE,
+            settings_codegen.render,
+            settings_codegen.update,
+        ),
+        (host.SCHEMA_FILE, host.schema_text, host.update),
+    )
+    stale = []
+    for path, render, update in generated:
+        shown = path.relative_to(offline.PROJECT_DIR)
+        if args.update:
+            print(f"{shown}: {'updated' if update(path) else 'already up to date'}")
+        elif not path.is_file() or path.read_text(encoding="utf-8") != render():
+            stale.append(str(shown))
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run `trainops package --update`")
+        return 1
+    return 0
+
+
 def cmd_policy_config(args: argparse.Namespace) -> int:
     print(json.dumps(policy_config_module.policy_config(args.stack), indent=2))
     return 0
@@ -246,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--requested-by", help="who asks (default: your user name)")
     submit.add_argument("--dry-run", action="store_true", help="validate and print, send nothing")
     submit.set_defaults(func=cmd_submit)
+
+    package = commands.add_parser(
+        "package", help="the component package's generated input types and schema"
+    )
+    package.add_argument("--update", action="store_true", help="regenerate them")
+    package.set_defaults(func=cmd_package)
 
     policy_config = commands.add_parser(
         "policy-config", help="the policy pack's config for a stack (--policy-pack-config)"

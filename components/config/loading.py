@@ -14,7 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
-from components.config.stack import StackConfig
+from components.config.stack import COMPOSED, StackConfig
 from components.platform import spend
 from components.platform.config_types import NAMESPACE, REGION
 
@@ -98,10 +98,11 @@ def _format(error: Mapping[str, Any]) -> str:
     return f"{key}: {message} (got {_shown(error['input'])})"
 
 
-def parse(raw: Mapping[str, Any]) -> StackConfig:
+def parse(raw: Mapping[str, Any], *, composed: bool = False) -> StackConfig:
     """Validates a stack's config map (``"trainops:key" -> value``, as Pulumi passes it).
 
-    Raises ConfigError listing every problem at once.
+    Raises ConfigError listing every problem at once. ``composed``: the config of components a
+    program composes from the component package (`components.config.stack.COMPOSED`).
     """
     data = {
         key.split(":", 1)[1]: _decode(value)
@@ -117,7 +118,7 @@ def parse(raw: Mapping[str, Any]) -> StackConfig:
             f"aws:region: not an AWS region name such as us-east-1 (got {_shown(region)})"
         )
     try:
-        config = StackConfig.model_validate(data)
+        config = StackConfig.model_validate(data, context={COMPOSED: composed})
     except ValidationError as error:
         problems.extend(_format(item) for item in error.errors())
         raise ConfigError(problems) from None

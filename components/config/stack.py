@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import (
     Field,
     PrivateAttr,
+    ValidationInfo,
     model_validator,
 )
 
@@ -35,6 +36,14 @@ from components.training_queue.config import (
 
 # Rules quality signal patterns may add to the default bus, beside the stack's own few.
 MAX_QUALITY_PATTERN_RULES = 100
+# Validation context of a stack a program composes from the component package: which features
+# exist is decided by the components it creates, not by `enabled` keys, so the rules that tie a
+# model's setting to another feature's switch do not apply.
+COMPOSED = "composed"
+
+
+def composed(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(COMPOSED))
 
 
 class StackConfig(ConfigModel):
@@ -132,11 +141,13 @@ class StackConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _approval_deployment_has_its_switch_and_alerts(self) -> StackConfig:
+    def _approval_deployment_has_its_switch_and_alerts(self, info: ValidationInfo) -> StackConfig:
         """A model that opts into approval-driven deployment hands its endpoint's config to the
         deploy function, which exists only with the feature on; a rollback must reach a person,
         so monitoring's critical topic must exist (and its warning topic, which the rollback
         alarms notify)."""
+        if composed(info):
+            return self
         opted = sorted(
             name
             for name, model in self.models.items()
@@ -161,9 +172,11 @@ class StackConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _budgets_have_their_switch_and_topics(self) -> StackConfig:
+    def _budgets_have_their_switch_and_topics(self, info: ValidationInfo) -> StackConfig:
         """A model's `monthlyBudget` is a budget only with the feature that creates budgets on;
         budgets notify monitoring's warning and critical topics, so those must exist."""
+        if composed(info):
+            return self
         budgets = self.spend_guardrails.budgets
         budgeted = sorted(
             name for name, model in self.models.items() if model.monthly_budget is not None

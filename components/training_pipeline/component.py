@@ -127,33 +127,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         )
 
         self.pipeline_arn = pipeline.arn
-        self.catalog_entry = {
-            "pipelineName": self.pipeline_name,
-            "trainingData": model.training_data,
-            "hyperparameters": sorted(model.hyperparameters),
-            "maxRuntimeMinutes": model.max_runtime_minutes,
-            "maxWaitMinutes": model.spot_max_wait_minutes if model.spot.enabled else None,
-            # The cap the starters hold each run to, with the run's shape (models with a cap).
-            **spend.catalog_entry(model, args.platform.spend, args.platform.ctx.region),
-        }
-        if model.evaluation is not None:
-            # What the outcome handler reports when a run passes the gate.
-            self.catalog_entry["evaluation"] = {
-                "metric": model.evaluation.metric,
-                "threshold": model.evaluation.threshold,
-                "comparison": model.evaluation.comparison,
-            }
-            if model.evaluation.compare_with_approved:
-                # Where the starters find the approved version's value (`ApprovedMetricValue`).
-                self.catalog_entry["approvedMetric"] = {
-                    "packageGroup": self.model_package_group_name,
-                    "metric": model.evaluation.metric,
-                    "reports": pulumi.Output.concat(
-                        "s3://",
-                        args.platform.buckets.artifacts_bucket_name,
-                        f"/{EVALUATION_KIND}/{args.model_name}/",
-                    ),
-                }
+        self.catalog_entry = catalog_entry(args.model_name, model, args.platform)
         self.register_outputs(
             {
                 "pipeline_name": self.pipeline_name,
@@ -463,6 +437,45 @@ def pipeline_role_statements(
             )
         )
     return statements
+
+
+def catalog_entry(model_name: str, model: ModelConfig, platform: PlatformContext) -> dict[str, Any]:
+    """What the functions know of one model's pipeline (`trainops_runtime.catalog.CatalogEntry`):
+    derived from its config and the platform alone, so a caller without the pipeline (the
+    component package's features) ships the same catalog."""
+    group = (
+        naming.model_name(model_name, max_length=PACKAGE_GROUP_NAME_MAX)
+        if model.register_model.enabled
+        else None
+    )
+    entry: dict[str, Any] = {
+        "pipelineName": naming.model_name(model_name, max_length=PIPELINE_NAME_MAX),
+        "trainingData": model.training_data,
+        "hyperparameters": sorted(model.hyperparameters),
+        "maxRuntimeMinutes": model.max_runtime_minutes,
+        "maxWaitMinutes": model.spot_max_wait_minutes if model.spot.enabled else None,
+        # The cap the starters hold each run to, with the run's shape (models with a cap).
+        **spend.catalog_entry(model, platform.spend, platform.ctx.region),
+    }
+    if model.evaluation is not None:
+        # What the outcome handler reports when a run passes the gate.
+        entry["evaluation"] = {
+            "metric": model.evaluation.metric,
+            "threshold": model.evaluation.threshold,
+            "comparison": model.evaluation.comparison,
+        }
+        if model.evaluation.compare_with_approved:
+            # Where the starters find the approved version's value (`ApprovedMetricValue`).
+            entry["approvedMetric"] = {
+                "packageGroup": group,
+                "metric": model.evaluation.metric,
+                "reports": pulumi.Output.concat(
+                    "s3://",
+                    platform.buckets.artifacts_bucket_name,
+                    f"/{EVALUATION_KIND}/{model_name}/",
+                ),
+            }
+    return entry
 
 
 def model_catalog(pipelines: Mapping[str, TrainingPipeline]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""The trainops components as a Pulumi component package, usable from any Pulumi language."""
