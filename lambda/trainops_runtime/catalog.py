@@ -14,10 +14,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainops_runtime import settings
-from trainops_runtime.training_cost import CostSpec
+
+if TYPE_CHECKING:
+    from trainops_runtime.training_cost import CostSpec
 
 # Where the program puts the catalog inside the code archive (next to this module).
 FILE_NAME = "catalog.json"
@@ -171,7 +173,7 @@ class CatalogEntry:
                 approved_metric=ApprovedMetric.from_dict(raw["approvedMetric"])
                 if raw.get("approvedMetric")
                 else None,
-                cost=CostSpec.from_dict(raw["cost"]) if raw.get("cost") else None,
+                cost=_cost(raw["cost"]) if raw.get("cost") else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CatalogError(
@@ -183,6 +185,14 @@ class CatalogEntry:
     def longest_run_minutes(self) -> int:
         """How long one execution of this pipeline can hold a slot (runtime or spot wait)."""
         return max(self.max_runtime_minutes, self.max_wait_minutes or 0)
+
+
+def _cost(raw: Any) -> CostSpec:
+    """A capped model's cost spec. Imported only when a model has a cap: every handler loads
+    the catalog at a cold start, and most stacks' functions never price a run."""
+    from trainops_runtime.training_cost import CostSpec  # noqa: PLC0415
+
+    return CostSpec.from_dict(raw)
 
 
 class ModelCatalog:

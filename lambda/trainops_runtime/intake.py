@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from trainops_runtime import admission
 from trainops_runtime import domain_events as events
@@ -22,9 +22,11 @@ from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import RequestOutcome
-from trainops_runtime.training_cost import Refusal, cap_refusal
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
 from trainops_runtime.training_slots import Slot, SlotTaken, Stale, slot_for, utc_now
+
+if TYPE_CHECKING:
+    from trainops_runtime.training_cost import Refusal
 
 TRIGGER = "queue"  # a request that names none, and a message that is no request at all
 MAX_REASON_CHARS = 1024  # what the DLQ's reason attribute and the event keep
@@ -115,11 +117,15 @@ class Intake:
                 trigger=request.trigger,
             )
             return RequestOutcome.REJECTED
-        refusal = cap_refusal(
-            request.model,
-            self.catalog.get(request.model).cost,
-            instance_count=request.instance_count,
-            max_runtime_minutes=request.max_runtime_minutes,
+        cost = self.catalog.get(request.model).cost
+        refusal = (
+            cost.refusal(
+                request.model,
+                instance_count=request.instance_count,
+                max_runtime_minutes=request.max_runtime_minutes,
+            )
+            if cost is not None
+            else None
         )
         if refusal is not None:
             self._refuse_over_cap(message, request, refusal)

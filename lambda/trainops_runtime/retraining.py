@@ -16,16 +16,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainops_runtime import domain_events as events
 from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import StartOutcome
-from trainops_runtime.training_cost import Refusal, cap_refusal
 from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
 from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken, slot_for, utc_now
+
+if TYPE_CHECKING:
+    from trainops_runtime.training_cost import Refusal
 
 TRIGGER = "schedule"
 
@@ -101,7 +103,8 @@ class Retraining:
     def run(self, event: Any) -> dict[str, Any]:
         tick = parse_tick(event)
         request = request_for(tick)
-        refusal = cap_refusal(request.model, self.catalog.get(request.model).cost)
+        cost = self.catalog.get(request.model).cost
+        refusal = cost.refusal(request.model) if cost is not None else None
         if refusal is not None:
             return self._refuse(request, refusal)
         if self.ports.claim is None:

@@ -184,6 +184,18 @@ class CostSpec:
         )
         return project(training, self.evaluation, self.region)
 
+    def refusal(
+        self,
+        model: str,
+        *,
+        instance_count: int | None = None,
+        max_runtime_minutes: int | None = None,
+    ) -> Refusal | None:
+        """Why a run of ``model`` may not start under this cap (None: it fits)."""
+        return cap_refusal(
+            model, self, instance_count=instance_count, max_runtime_minutes=max_runtime_minutes
+        )
+
 
 @dataclass(frozen=True)
 class Refusal:

@@ -17,7 +17,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from trainops_runtime import pipeline_contract as contract
 from trainops_runtime.adapters import clients
-from trainops_runtime.adapters.approved_metric import approved_comparison
 from trainops_runtime.catalog import CatalogEntry, ModelCatalog
 from trainops_runtime.errors import start_failed
 from trainops_runtime.training_request import InvalidRequest, TrainingRequest
@@ -99,7 +98,13 @@ def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: 
     """
     entry = catalog.get(request.model)
     parameters = pipeline_parameters(request, entry)  # an invalid request fails before AWS calls
-    comparison = approved_comparison(entry.approved_metric) if entry.approved_metric else None
+    comparison = None
+    if entry.approved_metric:
+        # imported here: only a gate that compares with the approved version needs it, and
+        # every start path (the worker, the tick) pays for what it imports at a cold start
+        from trainops_runtime.adapters.approved_metric import approved_comparison  # noqa: PLC0415
+
+        comparison = approved_comparison(entry.approved_metric)
     if comparison and comparison.value is not None:
         parameters.append({"Name": contract.APPROVED_METRIC_VALUE, "Value": repr(comparison.value)})
     gate = f"; gate {comparison.detail}" if comparison else ""
