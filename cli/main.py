@@ -19,10 +19,11 @@ a file: the config table in docs/configuration.md, the architecture diagram in R
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pulumi
@@ -169,14 +170,15 @@ def cmd_package(args: argparse.Namespace) -> int:
     infers from them (so the schema is rendered after the types are written)."""
     from components.package import host, settings_codegen  # noqa: PLC0415 - only when asked
 
-    generated = (
+    generated: list[tuple[Path, Callable[[], str], Callable[[Path], bool]]] = [
         (
-            offline.PROJECT_DIR / settings_codegen.SETTINGS_FILE,
-            settings_codegen.render,
-            settings_codegen.update,
-        ),
-        (host.SCHEMA_FILE, host.schema_text, host.update),
-    )
+            offline.PROJECT_DIR / module,
+            functools.partial(settings_codegen.render, module),
+            functools.partial(settings_codegen.update, module=module),
+        )
+        for module in settings_codegen.MODULES
+    ]
+    generated.append((host.SCHEMA_FILE, host.schema_text, host.update))
     stale = []
     for path, render, update in generated:
         shown = path.relative_to(offline.PROJECT_DIR)

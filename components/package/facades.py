@@ -22,10 +22,10 @@ import pulumi
 from components.monitoring.component import TrainingMonitor as MonitorComponent
 from components.monitoring.component import TrainingMonitorArgs
 from components.package import refs
+from components.package.model_settings import ModelSettings
 from components.package.settings import (
     AccessLogsSettings,
     ArtifactsSettings,
-    ModelSettings,
     MonitoringSettings,
     SpendGuardrailsSettings,
 )

@@ -25,7 +25,7 @@ import pulumi_aws as aws
 from pydantic.alias_generators import to_camel
 
 from components import config as config_module
-from components.package.settings import ModelSettings
+from components.package.model_settings import ModelSettings
 from components.platform import alarms, buckets, iam
 from components.platform.context import EventBusRef, PlatformContext, Storage
 from components.platform.training_slots import TrainingSlotsRef

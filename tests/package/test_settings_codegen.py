@@ -26,18 +26,35 @@ from pydantic.fields import FieldInfo
 
 from cli import offline, reference
 from components import config as config_module
-from components.package import settings, settings_codegen
-from components.package.settings import ModelSettings, TrainingQueueSettings
+from components.package import model_settings, settings, settings_codegen
+from components.package.model_settings import ModelSettings
+from components.package.settings import TrainingQueueSettings
 from components.platform.config_types import ConfigModel
 from components.platform.model_config import ModelConfig
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 COVERED = settings_codegen.covered_models()
 NAMES = settings_codegen.settings_names()
+GENERATED_MODULES = (model_settings, settings)
+
+
+def _generated(name: str) -> Any:
+    """A generated class, from whichever module holds it."""
+    return next(getattr(m, name) for m in GENERATED_MODULES if hasattr(m, name))
+
+
+def _defined() -> dict[str, Any]:
+    """Every class the generated modules define (not import)."""
+    return {
+        name: value
+        for module in GENERATED_MODULES
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    }
 
 
 def _typed_dict(model: type[BaseModel]) -> Any:
-    return getattr(settings, NAMES[model])
+    return _generated(NAMES[model])
 
 
 def _fields() -> list[tuple[type[BaseModel], str, FieldInfo]]:
@@ -65,13 +82,7 @@ def _enum_in(hint: Any) -> type[Enum] | None:
 
 
 def _generated_enums() -> list[type[Enum]]:
-    return [
-        value
-        for value in vars(settings).values()
-        if isinstance(value, type)
-        and issubclass(value, Enum)
-        and value.__module__ == settings.__name__
-    ]
+    return [value for value in _defined().values() if issubclass(value, Enum)]
 
 
 def _expected_docstring(info: FieldInfo) -> str:
@@ -92,12 +103,23 @@ def _summary(doc: str | None) -> str:
 # The committed module
 
 
-def test_committed_module_is_what_the_generator_renders() -> None:
-    committed = (PROJECT_DIR / settings_codegen.SETTINGS_FILE).read_text(encoding="utf-8")
-    assert committed == settings_codegen.render(), (
-        f"{settings_codegen.SETTINGS_FILE} differs from the config models; regenerate it: "
-        f"{settings_codegen.REGENERATE}"
+@pytest.mark.parametrize("module", settings_codegen.MODULES)
+def test_committed_module_is_what_the_generator_renders(module: str) -> None:
+    committed = (PROJECT_DIR / module).read_text(encoding="utf-8")
+    assert committed == settings_codegen.render(module), (
+        f"{module} differs from the config models; regenerate it: {settings_codegen.REGENERATE}"
     )
+
+
+def test_the_two_modules_split_the_models_between_them() -> None:
+    """A model's settings in one module, the features' in the other, each defined once."""
+    model_part = settings_codegen.render(settings_codegen.MODEL_SETTINGS_FILE)
+    stack_part = settings_codegen.render(settings_codegen.SETTINGS_FILE)
+    for name in NAMES.values():
+        defined = [f"class {name}(" in part for part in (model_part, stack_part)]
+        assert defined.count(True) == 1, name
+    assert "class ModelSettings(" in model_part
+    assert "class SpendGuardrailsSettings(" in stack_part
 
 
 def _ruff(*args: str, source: str) -> subprocess.CompletedProcess[str]:
@@ -141,11 +163,7 @@ def test_every_listed_model_and_every_model_they_hold_is_covered() -> None:
             assert nested in COVERED, f"{model.__name__}.{name} holds {nested.__name__}"
             # defined before it is used: the analyzer needs no forward reference
             assert COVERED.index(nested) < COVERED.index(model)
-    generated = {
-        name
-        for name, value in vars(settings).items()
-        if typing.is_typeddict(value) and value.__module__ == settings.__name__
-    }
+    generated = {name for name, value in _defined().items() if typing.is_typeddict(value)}
     assert generated == set(NAMES.values())
     assert NAMES[ModelConfig] == "ModelSettings"
 
@@ -195,7 +213,7 @@ def test_enums_carry_exactly_the_literals_values() -> None:
         assert all(member.name == member.name.upper() for member in enum)
         enums_used.append(enum)
     assert sorted(enums_used, key=str) == sorted(_generated_enums(), key=str)  # one per field
-    assert settings.EvaluationComparison.GREATER_THAN_OR_EQUAL_TO == "GreaterThanOrEqualTo"
+    assert model_settings.EvaluationComparison.GREATER_THAN_OR_EQUAL_TO == "GreaterThanOrEqualTo"
 
 
 def test_docstrings_are_the_config_references() -> None:
@@ -254,7 +272,7 @@ def test_prod_churn_round_trips_through_model_settings() -> None:
     assert value["hyperparameters"] == {"epochs": "40", "learning_rate": "0.05"}
     assert value["evaluation"]["held_out_data"] == "s3://example-ml-data/churn/holdout/"
     assert value["endpoint"]["blue_green"]["traffic_routing"] is (
-        settings.BlueGreenTrafficRouting.ALL_AT_ONCE
+        model_settings.BlueGreenTrafficRouting.ALL_AT_ONCE
     )
     validated = ModelConfig.model_validate(_to_stack(value, ModelSettings))
     assert validated == config_module.parse(stack).models["churn"]
