@@ -88,17 +88,17 @@ INSTANCE_HOURLY = {  # SageMaker real-time inference / notebook instances
 }
 
 
-def _whole(value: Any) -> Any:
+def whole(value: Any) -> Any:
     """Config numbers arrive as floats through the engine: show 256, not 256.0."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, list):
-        return [_whole(item) for item in value]
+        return [whole(item) for item in value]
     return value
 
 
 def _setting(inputs: Mapping[str, Any], path: str) -> Any:
-    return _whole(_raw_setting(inputs, path))
+    return whole(_raw_setting(inputs, path))
 
 
 def _raw_setting(inputs: Mapping[str, Any], path: str) -> Any:

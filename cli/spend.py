@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli import offline
+from cli import offline, plan
 from components.config import StackConfig
 from components.platform import spend
 from trainops_runtime import training_prices
@@ -44,7 +44,7 @@ def budgets(recording: offline.Recording) -> dict[str, dict[str, Any]]:
             "limit": float(inputs.get("limitAmount", 0)),
             "filters": _tag_filters(inputs.get("filterExpression") or {}),
             "notifications": [
-                f"{n.get('notificationType')} {offline_number(n.get('threshold'))}%"
+                f"{n.get('notificationType')} {plan.whole(n.get('threshold'))}%"
                 for n in inputs.get("notifications", [])
             ],
         }
@@ -62,11 +62,6 @@ def _tag_filters(expression: Any) -> list[str]:
         if isinstance(part, dict) and isinstance(tags := part.get("tags"), dict)
         for value in tags.get("values", [])
     ]
-
-
-def offline_number(value: Any) -> Any:
-    """Config numbers arrive as floats through the engine: 80, not 80.0."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def text(costs: dict[str, dict[str, Any]], budget_lines: dict[str, dict[str, Any]]) -> list[str]:

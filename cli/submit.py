@@ -21,7 +21,7 @@ from trainops_runtime import training_request
 from trainops_runtime.adapters import clients
 from trainops_runtime.adapters.request_queue import enqueue, queue_name
 from trainops_runtime.adapters.training import override_problem
-from trainops_runtime.training_cost import CostSpec, UnknownPrice, cap_refusal, usd
+from trainops_runtime.training_cost import UnknownPrice, cap_refusal, usd
 from trainops_runtime.training_request import (
     InvalidRequest,
     TrainingRequest,
@@ -103,14 +103,10 @@ def projection_line(request: TrainingRequest, settings: config_module.StackConfi
     """What the request's run may cost at most, and its model's cap, in one line."""
     model = settings.models[request.model]
     cap = spend.cap_of(model, settings.spend_guardrails)
-    spec = CostSpec(
-        region=settings.region,
-        cap=cap or 0.0,
-        training=spend.training_shape(model),
-        evaluation=spend.evaluation_shape(model),
-    )
     try:
-        run = spec.projection(
+        run = spend.projection(
+            model,
+            settings.region,
             instance_count=request.instance_count,
             max_runtime_minutes=request.max_runtime_minutes,
         )

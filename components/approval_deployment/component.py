@@ -185,8 +185,7 @@ class ApprovalDeployment(pulumi.ComponentResource):
     ) -> None:
         super().__init__("trainops:deployment:ApprovalDeployment", name, None, opts)
         platform = args.platform
-        if platform.alerts is None:
-            raise ValueError("approvalDeployment needs the monitoring component (alert topics)")
+        alerts = platform.required_alerts("approvalDeployment")
         stack = pulumi.get_stack()
         models = deploys_on_approval(platform.models)
         if not models:
@@ -228,7 +227,7 @@ class ApprovalDeployment(pulumi.ComponentResource):
                 statements=self._statements(platform, ledger, models),
                 settings=DeployApprovedSettings(
                     ledger_table=ledger.name,
-                    critical_topic_arn=platform.alerts.critical_topic_arn,
+                    critical_topic_arn=alerts.critical_topic_arn,
                     event_bus=platform.event_bus_name,
                 ),
                 invoked_asynchronously=True,
@@ -277,10 +276,10 @@ class ApprovalDeployment(pulumi.ComponentResource):
         """The two alarms SageMaker watches while a new version's fleet bakes: the endpoint's
         5xx errors and p99 latency per minute, with the thresholds monitoring's endpoint alarms
         use per 5 minutes, so a bad version rolls back within the bake."""
-        assert platform.alerts is not None  # noqa: S101 - checked in __init__
+        alerts = platform.required_alerts("approvalDeployment")
         endpoint = config.endpoint
         assert endpoint is not None  # noqa: S101 - only models with deployOnApproval come here
-        warning = platform.alerts.warning_topic_arn
+        warning = alerts.warning_topic_arn
         dimensions = {
             "EndpointName": bias_metrics.endpoint_name_for(model, config),
             "VariantName": endpoint.variant_name,
@@ -376,7 +375,7 @@ class ApprovalDeployment(pulumi.ComponentResource):
         model execution roles (pass, to SageMaker only) and key, the rollback alarms (read),
         its ledger, the critical topic and the training bus. By name prefix, so the policy is
         the same size for any number of models."""
-        assert platform.alerts is not None  # noqa: S101 - checked in __init__
+        alerts = platform.required_alerts("approvalDeployment")
         ctx, key = platform.ctx, platform.key_arn
         prefix = naming.model_prefix()
 
@@ -453,7 +452,7 @@ class ApprovalDeployment(pulumi.ComponentResource):
                 sid="ReadRollbackAlarms",
             ),
             iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [ledger.arn], sid="KeepTheLedger"),
-            iam.allow(["sns:Publish"], [platform.alerts.critical_topic_arn], sid="AlertRollbacks"),
+            iam.allow(["sns:Publish"], [alerts.critical_topic_arn], sid="AlertRollbacks"),
             iam.use_key(key, sid="StackKey"),
             *platform.publish_statements(),
         ]

@@ -156,10 +156,7 @@ class SpendBudgets(pulumi.ComponentResource):
         super().__init__("trainops:budgets:SpendBudgets", name, None, opts)
         platform = args.platform
         config = platform.spend.budgets
-        if platform.alerts is None:
-            raise ValueError(
-                "spendGuardrails.budgets needs the monitoring component (alert topics)"
-            )
+        alerts = platform.required_alerts("spendGuardrails.budgets")
         stack = pulumi.get_stack()
         models = budgeted_models(platform.models)
         if not models and config.stack_monthly_limit is None:
@@ -168,7 +165,7 @@ class SpendBudgets(pulumi.ComponentResource):
                 "stackMonthlyLimit is unset: no budget is created",
                 resource=self,
             )
-        notify = notifications(config, platform.alerts)
+        notify = notifications(config, alerts)
 
         self.model_budget_names = {}
         for model, limit in models.items():

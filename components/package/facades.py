@@ -103,7 +103,7 @@ class Platform(pulumi.ComponentResource):
         foundation = Foundation(
             name,
             FoundationArgs(
-                ctx=refs.aws_context(),
+                ctx=refs.aws_context(settings.region),
                 environment=settings.environment,
                 noncurrent_version_days=settings.artifacts.noncurrent_version_days,
                 access_log_destination=settings.access_logs.destination,

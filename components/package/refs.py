@@ -139,13 +139,14 @@ def validated(
     return config_module.parse(raw, composed=True)
 
 
-def aws_context() -> iam.AwsContext:
-    """Where the stack runs, asked of the provider as `__main__.py` asks it."""
+def aws_context(region: str) -> iam.AwsContext:
+    """Where the stack runs: the account and partition asked of the provider as `__main__.py`
+    asks them, in ``region`` (the provider's, which `validated` reads once)."""
     identity = aws.get_caller_identity()
     partition = aws.get_partition()
     return iam.AwsContext(
         account_id=identity.account_id,
-        region=aws.get_region().region,
+        region=region,
         partition=partition.partition,
         dns_suffix=partition.dns_suffix,
     )
@@ -162,7 +163,7 @@ def platform_context(
     """The context `__main__.py` builds, from the package's plain inputs."""
     from components.training_pipeline.component import catalog_entry  # noqa: PLC0415
 
-    ctx = aws_context()
+    ctx = aws_context(settings.region)
     platform = PlatformContext(
         ctx=ctx,
         environment=ref["environment"],

@@ -87,6 +87,14 @@ class PlatformContext:
             )
         return self.storage
 
+    def required_alerts(self, feature: str) -> alarms.AlertLadder:
+        """The alert ladder of a feature that cannot work without one (a person must hear of
+        what it does); config validation says so first, this holds for a program that builds
+        the component itself."""
+        if self.alerts is None:
+            raise ValueError(f"{feature} needs the monitoring component (its alert topics)")
+        return self.alerts
+
     def with_alerts(self, alerts: alarms.AlertLadder | None) -> PlatformContext:
         """The same context, alarming on ``alerts`` (monitoring builds the ladder)."""
         return replace(self, alerts=alerts)

@@ -9,6 +9,7 @@ same spec from the model catalog (`catalog_entry`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -55,9 +56,21 @@ def cap_of(model: ModelConfig, spend: SpendGuardrailsConfig) -> float | None:
     return model.max_cost_per_run if model.max_cost_per_run is not None else spend.max_cost_per_run
 
 
-def projection(model: ModelConfig, region: str) -> Projection:
-    """The configured run's projected maximum; raises UnknownPrice."""
-    return project(training_shape(model), evaluation_shape(model), region)
+def projection(
+    model: ModelConfig,
+    region: str,
+    *,
+    instance_count: int | None = None,
+    max_runtime_minutes: int | None = None,
+) -> Projection:
+    """A run's projected maximum, as configured or with a request's overrides of the training
+    job; raises UnknownPrice."""
+    training = replace(
+        training_shape(model),
+        instance_count=instance_count or model.instance_count,
+        max_runtime_minutes=max_runtime_minutes or model.max_runtime_minutes,
+    )
+    return project(training, evaluation_shape(model), region)
 
 
 def cost_spec(model: ModelConfig, spend: SpendGuardrailsConfig, region: str) -> CostSpec | None:

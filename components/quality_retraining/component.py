@@ -109,8 +109,7 @@ class QualityRetraining(pulumi.ComponentResource):
     ) -> None:
         super().__init__("trainops:quality:QualityRetraining", name, None, opts)
         config, platform = args.config, args.platform
-        if platform.alerts is None:
-            raise ValueError("qualityRetraining needs the monitoring component (critical alerts)")
+        alerts = platform.required_alerts("qualityRetraining")
         stack = pulumi.get_stack()
         models = {m: c for m, c in platform.models.items() if c.quality_retraining.enabled}
 
@@ -142,9 +141,7 @@ class QualityRetraining(pulumi.ComponentResource):
                         sid="KeepTheLedger",
                     ),
                     iam.allow(["sqs:SendMessage"], [args.request_queue_arn], sid="QueueRequests"),
-                    iam.allow(
-                        ["sns:Publish"], [platform.alerts.critical_topic_arn], sid="AlertBreaker"
-                    ),
+                    iam.allow(["sns:Publish"], [alerts.critical_topic_arn], sid="AlertBreaker"),
                     iam.use_key(platform.key_arn, sid="StackKey"),
                     *platform.publish_statements(),
                 ],
@@ -154,7 +151,7 @@ class QualityRetraining(pulumi.ComponentResource):
                     alarm_prefix=naming.model_prefix(),
                     cooldown_minutes=config.cooldown_minutes,
                     max_per_day=config.max_per_day,
-                    critical_topic_arn=platform.alerts.critical_topic_arn,
+                    critical_topic_arn=alerts.critical_topic_arn,
                     event_bus=platform.event_bus_name,
                 ),
                 invoked_asynchronously=True,
@@ -222,8 +219,8 @@ class QualityRetraining(pulumi.ComponentResource):
         """Alarms on the published bias metrics of the models that take them as quality
         signals: this component's own (monitoring's alarms page people; these retrain), named as
         quality signals and telling the warning tier that a retrain is on its way."""
-        assert platform.alerts is not None  # noqa: S101 - checked in __init__
-        warning = platform.alerts.warning_topic_arn
+        alerts = platform.required_alerts("qualityRetraining")
+        warning = alerts.warning_topic_arn
         created = []
         for model, config in sorted(models.items()):
             if not config.quality_retraining.bias_alarms or config.bias_monitoring is None:

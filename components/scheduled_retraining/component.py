@@ -114,9 +114,8 @@ class ScheduledRetraining(pulumi.ComponentResource):
 
         notify_topic_arn: pulumi.Input[str] | None = None
         if config.notifications == "warning":
-            if args.platform.alerts is None:
-                raise ValueError("notifications: warning needs the monitoring component")
-            notify_topic_arn = args.platform.alerts.warning_topic_arn
+            alerts = args.platform.required_alerts("scheduledRetraining.notifications: warning")
+            notify_topic_arn = alerts.warning_topic_arn
         elif config.notifications == "dedicated":
             notify_topic_arn = self._dedicated_topic(name, config, args).arn
 

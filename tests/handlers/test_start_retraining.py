@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -213,17 +212,10 @@ def test_a_model_that_never_succeeded_trains(
 
 
 def test_start_is_notified(sim: PipelineSim, monkeypatch: pytest.MonkeyPatch) -> None:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="retraining")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    monkeypatch.setenv(settings.NOTIFY_TOPIC_ARN.name, topic)
+    inbox = Inbox("retraining")
+    monkeypatch.setenv(settings.NOTIFY_TOPIC_ARN.name, inbox.topic_arn)
     start_retraining.run(TICK)
-    (message,) = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
-    body = json.loads(message["Body"])
+    (body,) = inbox.messages()
     assert body["Subject"] == "trainops: scheduled retraining of churn started"
     assert "Execution: arn:aws:sagemaker:" in body["Message"]
 
