@@ -41,7 +41,8 @@ $(LAMBDA_VENV)/bin/.installed: pyproject.toml requirements.txt
 test-lambda-runtime: $(LAMBDA_VENV)/bin/.installed  ## handler and end-to-end tests on python3.13
 	$(LAMBDA_VENV)/bin/python --version
 	$(LAMBDA_VENV)/bin/pytest -q -n auto -m 'not timing' $(LAMBDA_TESTS)
-	$(LAMBDA_VENV)/bin/pytest -q -m timing $(LAMBDA_TESTS)
+	@# pytest exits 5 when no test is selected: none of these measures wall-clock time today.
+	$(LAMBDA_VENV)/bin/pytest -q -m timing $(LAMBDA_TESTS) || test $$? -eq 5
 
 plan: install          ## resources a stack would create, offline: make plan STACK=prod
 	$(BIN)/trainops plan --stack $(STACK)
