@@ -16,8 +16,10 @@ package group):
 One `deploy_approved` function serves all of them, invoked by two rules on the default bus that
 match this stack by name prefix (the same size for 3 or 500 models): approvals ("SageMaker Model
 Package State Change", `ModelApprovalStatus` `Approved`, package group `trainops-<stack>--...`)
-and endpoint state changes (endpoint `trainops-<stack>--...`). A deployment ledger (DynamoDB,
-one item per model) remembers the deployment in flight, which is how a rollback is recognised.
+and endpoint state changes (endpoint `trainops-<stack>--...`), and by a schedule (`SWEEP_SCHEDULE`)
+whose sweep settles deployments whose final state change was lost and deploys approvals that
+waited for a busy endpoint. A deployment ledger (DynamoDB, one item per model) remembers the
+deployment in flight, which is how a rollback is recognised, and the approval that waits.
 
 Ownership of the endpoint: monitoring creates it (from `modelDataUrl`) and, for these models,
 ignores changes to its `endpointConfigName` and `deploymentConfig`, so `pulumi up` never moves it
@@ -57,6 +59,9 @@ DEPLOY_CONCURRENCY = 1
 ALARM_PERIOD_SECONDS = 60
 LATENCY_PERIODS = ROLLBACK_ALARM_WINDOW_SECONDS // ALARM_PERIOD_SECONDS
 DEPLOY_MARKER = "--deploy-"
+# The sweep: an approval deferred behind a busy endpoint, or a deployment whose final state
+# change was lost, waits at most this long (two GetItems per deploying model per run).
+SWEEP_SCHEDULE = "rate(10 minutes)"
 # The longest version suffix a model's names must leave room for (`-v` and six digits).
 VERSION_SUFFIX = "v999999"
 
@@ -248,6 +253,20 @@ class ApprovalDeployment(pulumi.ComponentResource):
                 ("endpoints", "state changes of the stack's endpoints", endpoint_pattern(stack)),
             )
         ]
+        rules.append(
+            rule_with_target(
+                f"{name}-sweep",
+                parent=self,
+                platform=platform,
+                description=(
+                    f"trainops {stack}: settles unseen deployment ends, deploys deferred approvals"
+                ),
+                schedule_expression=SWEEP_SCHEDULE,
+                function=function,
+                max_event_age_seconds=600,  # a late sweep is useless; the next one comes soon
+                max_retries=2,
+            )
+        )
 
         self.ledger_table_name = ledger.name
         self.function_name = function.function_name

@@ -236,6 +236,11 @@ class ModelCatalog:
         """The model whose approved versions in ``group`` are deployed, if any."""
         return self._package_groups.get(group.lower())
 
+    @property
+    def deploying(self) -> list[str]:
+        """The models whose approved versions are deployed to their endpoints."""
+        return sorted(self._endpoints.values())
+
     def by_endpoint(self, endpoint_name: str) -> str | None:
         """The model whose approved versions ``endpoint_name`` serves, if any."""
         return self._endpoints.get(endpoint_name.lower())

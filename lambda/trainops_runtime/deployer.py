@@ -7,7 +7,10 @@ decided: a deployment creates the version's model and endpoint config and update
 deployment that did not start (which would look like a rollback); a retry after the update
 finds the endpoint updating to the version (a duplicate) and writes the ledger then. An endpoint's
 state change settles the model's deployment in flight: completed, rolled back (one critical
-alert) or failed (one critical alert).
+alert) or failed (one critical alert), and then decides the approval that waited for the
+endpoint (deferred because it was busy). The schedule's sweep does both for every deploying model,
+so neither a lost state change nor a busy endpoint leaves a deployment unsettled or an approval
+waiting for good.
 
 Every step is a domain event with trigger `approval` under the request id `approval:M:vN`:
 `ModelApproved` (data.decision `deploy` or `refused`), `ModelDeployed` (data.status `started`,
@@ -33,6 +36,7 @@ from trainops_runtime.deployment import (
     COMPLETED,
     FAILED,
     MAX_RACES,
+    METRIC_DEFERRED,
     METRIC_IGNORED,
     METRIC_REFUSED,
     METRIC_STARTED,
@@ -51,13 +55,17 @@ from trainops_runtime.deployment import (
     PackageView,
     Refuse,
     Settlement,
+    Sweep,
     alert_text,
     decide,
+    deferred,
     parse,
     request_id,
     settle,
     settled,
     started,
+    undeferred,
+    waiting,
 )
 from trainops_runtime.errors import RetryableError
 from trainops_runtime.observability import Log
@@ -93,19 +101,61 @@ class ApprovalDeployer:
         parsed = parse(event, self.catalog)
         if isinstance(parsed, Ignored):
             return self._ignored(parsed.reason, parsed.model)
+        if isinstance(parsed, Sweep):
+            return self._sweep(parsed.at)
         spec = self._spec(parsed.model)
         if isinstance(parsed, Approval):
             return self._approval(parsed, spec, now)
-        outcome = self._settle(parsed.model, spec, now)
-        if outcome is None:
-            return self._ignored(f"no deployment of {parsed.model} is in flight", parsed.model)
+        result = self._endpoint_settled(parsed.model, spec, now)
+        if result is None:
+            reason = f"no deployment of {parsed.model} is in flight, and no approval waits"
+            return self._ignored(reason, parsed.model)
+        return result
+
+    def _endpoint_settled(
+        self, model: str, spec: DeploymentSpec, now: datetime
+    ) -> dict[str, Any] | None:
+        """Settles the model's deployment in flight, then decides the approval that waited for
+        the endpoint (None: neither was there)."""
+        outcome = self._settle(model, spec, now)
         if isinstance(outcome, InFlight):
             return {
                 "status": DeploymentOutcome.IN_PROGRESS,
-                "model": parsed.model,
+                "model": model,
                 "detail": outcome.detail,
             }
-        return self._result(outcome)
+        approval = waiting(self.ports.read(model), spec, now)
+        decided = self._approval(approval, spec, now) if approval else None
+        if outcome is None:
+            return decided
+        return {**self._result(outcome), **({"deferredApproval": decided} if decided else {})}
+
+    def _sweep(self, now: datetime) -> dict[str, Any]:
+        """Every deploying model: its deployment settled if it ended unseen, its deferred approval
+        decided if the endpoint settled. One model's failure does not stop the others; the run
+        fails at the end (Lambda retries it, then its failure queue alarms)."""
+        results: dict[str, Any] = {}
+        failures: dict[str, str] = {}
+        for model in self.catalog.deploying:
+            try:
+                result = self._endpoint_settled(model, self._spec(model), now)
+            except Exception as error:  # reported below, after the other models
+                failures[model] = f"{type(error).__name__}: {error}"
+                continue
+            if result is not None and result["status"] != DeploymentOutcome.IN_PROGRESS:
+                results[model] = result
+        self.ports.log.info(
+            "deployments swept",
+            extra={"models": len(self.catalog.deploying), "acted": sorted(results)},
+        )
+        if failures:
+            self.ports.log.warning("the sweep failed for some models", extra={"failures": failures})
+            raise RetryableError(f"the sweep failed for {len(failures)} model(s): {failures}")
+        return {
+            "status": DeploymentOutcome.SWEPT,
+            "models": len(self.catalog.deploying),
+            "acted": results,
+        }
 
     def _spec(self, model: str) -> DeploymentSpec:
         spec = self.catalog.get(model).deployment
@@ -136,9 +186,10 @@ class ApprovalDeployer:
             "requestId": request_id(model, version),
         }
         if isinstance(decision, Busy):
-            raise RetryableError(f"approval of {model} v{version} waits: {decision.detail}")
+            return {**self._defer(approval, decision), **result}
         if isinstance(decision, Refuse):
             self.ports.count(METRIC_REFUSED)
+            self._write(model, lambda record: undeferred(record, version))
             # its own fact: a version approved again after a refusal is recorded again
             self.ports.publish(self._approved(approval, "refused", decision.reason))
             self.ports.log.warning(
@@ -191,12 +242,37 @@ class ApprovalDeployer:
     def _record_start(
         self, approval: Approval, config: str, previous: str | None, now: datetime
     ) -> None:
+        self._write(
+            approval.model,
+            lambda record: (
+                started(record, approval, config, previous, now)
+                or undeferred(record, approval.version)
+            ),
+        )
+
+    def _defer(self, approval: Approval, busy: Busy) -> dict[str, Any]:
+        """The approval waits in the ledger for the endpoint to settle."""
+        if self._write(approval.model, lambda record: deferred(record, approval)):
+            self.ports.count(METRIC_DEFERRED)
+        self.ports.log.info(
+            "approval deferred until the endpoint settles",
+            extra={"model": approval.model, "version": approval.version, "detail": busy.detail},
+        )
+        return {"status": DeploymentOutcome.DEFERRED, "detail": busy.detail}
+
+    def _write(
+        self, model: str, change: Callable[[DeploymentRecord | None], DeploymentRecord | None]
+    ) -> bool:
+        """Applies ``change`` to the model's ledger item by a conditional write on the revision
+        read; a lost race reads and changes again. False when ``change`` had nothing to write."""
         for _ in range(MAX_RACES):
-            record = self.ports.read(approval.model)
-            after = started(record, approval, config, previous, now)
-            if after is None or self.ports.save(after, record.revision if record else 0):
-                return
-        raise RetryableError(f"the deployment ledger of {approval.model} changed {MAX_RACES} times")
+            record = self.ports.read(model)
+            after = change(record)
+            if after is None:
+                return False
+            if self.ports.save(after, record.revision if record else 0):
+                return True
+        raise RetryableError(f"the deployment ledger of {model} changed {MAX_RACES} times")
 
     def _approved(
         self, approval: Approval, decision: str, reason: str | None = None

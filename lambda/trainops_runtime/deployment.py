@@ -14,8 +14,13 @@ now (`decide`), not from the event alone:
 * *refuse*: the package is no longer approved, version N is older than the one the endpoint
   serves or deploys (trainops never replaces a newer version with an older one), N was rolled
   back before, or the endpoint is broken (Failed): recorded, counted, never deployed;
-* *busy*: the endpoint is updating to something else: the invocation fails, and Lambda retries it
-  (then its failure queue, which alarms).
+* *busy*: the endpoint is updating to something else (another version's deployment, or a
+  change made by hand): the approval is *deferred*, remembered in the model's ledger item
+  (`deferred`; a later approval replaces an earlier one, never a newer one), and decided again
+  when the endpoint settles: on its next state change, or by the sweep that the deploy
+  function's schedule runs every few minutes, whichever comes first. Waiting for an update that
+  may bake for an hour is the deployment working, not failing, so it neither alarms nor spends
+  Lambda's retries.
 
 An approval of a package group no model deploys from is `Ignored` (counted, never an error).
 
@@ -45,6 +50,10 @@ PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 APPROVED = "Approved"
 PACKAGE_COMPLETED = "Completed"
+# The deploy function's schedule (EventBridge's documented "Scheduled Event"): the sweep that
+# decides deferred approvals and settles deployments whose final state change was lost.
+SCHEDULE_SOURCE = "aws.events"
+SCHEDULED_EVENT = "Scheduled Event"
 # SageMaker names (models, endpoint configs) are at most 63 characters.
 MAX_NAME = 63
 REQUEST_PREFIX = "approval:"
@@ -62,6 +71,7 @@ METRIC_COMPLETED = "DeploymentsCompleted"
 METRIC_ROLLED_BACK = "DeploymentsRolledBack"
 METRIC_FAILED = "DeploymentsFailed"
 METRIC_REFUSED = "ApprovalsRefused"
+METRIC_DEFERRED = "ApprovalsDeferred"
 METRIC_IGNORED = "DeploymentEventsIgnored"
 
 
@@ -91,6 +101,13 @@ class EndpointChange:
     model: str
     endpoint_name: str
     status: str  # as the event writes it (`IN_SERVICE`, `UPDATING`, ...)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The deploy function's schedule fired: every deploying model's ledger item is looked at."""
+
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -138,8 +155,15 @@ def _approval(event: dict[str, Any], detail: dict[str, Any], catalog: ModelCatal
     )
 
 
-def parse(event: Any, catalog: ModelCatalog) -> Approval | EndpointChange | Ignored:
-    """What ``event`` is about; `InvalidEvent` for anything but the two SageMaker events."""
+def parse(event: Any, catalog: ModelCatalog) -> Approval | EndpointChange | Sweep | Ignored:
+    """What ``event`` is about; `InvalidEvent` for anything but the two SageMaker events and the
+    function's schedule."""
+    if (
+        isinstance(event, dict)
+        and event.get("source") == SCHEDULE_SOURCE
+        and event.get("detail-type") == SCHEDULED_EVENT
+    ):
+        return Sweep(at=_time(event))
     if not isinstance(event, dict) or event.get("source") != SOURCE:
         raise InvalidEvent(f"not a SageMaker event: {_shown(event)}")
     detail = event.get("detail")
@@ -217,6 +241,54 @@ class DeploymentRecord:
     status: str | None = None  # started | completed | rolledBack | failed
     started_at: str | None = None
     alert_sent: bool | None = None  # rolled back or failed: whether the alert went out
+    # an approval that found the endpoint busy, decided again when the endpoint settles
+    deferred_arn: str | None = None
+    deferred_version: int | None = None
+    deferred_at: str | None = None  # when it was approved
+
+
+def deferred(record: DeploymentRecord | None, approval: Approval) -> DeploymentRecord | None:
+    """The record once ``approval`` waits for the endpoint (None: it waits already, or a newer
+    version does: that one is decided first, and this one would be refused as older then)."""
+    base = record or DeploymentRecord(approval.model)
+    if base.deferred_version is not None and base.deferred_version >= approval.version:
+        return None
+    return replace(
+        base,
+        revision=base.revision + 1,
+        deferred_arn=approval.package_arn,
+        deferred_version=approval.version,
+        deferred_at=approval.at.astimezone(UTC).isoformat(),
+    )
+
+
+def waiting(
+    record: DeploymentRecord | None, spec: DeploymentSpec, now: datetime
+) -> Approval | None:
+    """The approval deferred in ``record``, as it was approved (``now`` if the time is lost)."""
+    if record is None or record.deferred_arn is None or record.deferred_version is None:
+        return None
+    return Approval(
+        model=record.model,
+        package_group=spec.package_group,
+        package_arn=record.deferred_arn,
+        version=record.deferred_version,
+        at=datetime.fromisoformat(record.deferred_at) if record.deferred_at else now,
+    )
+
+
+def undeferred(record: DeploymentRecord | None, version: int) -> DeploymentRecord | None:
+    """The record once the deferred approval of ``version`` (or an older one) was decided
+    (None: nothing deferred up to ``version``, nothing to write)."""
+    if record is None or record.deferred_version is None or record.deferred_version > version:
+        return None
+    return replace(
+        record,
+        revision=record.revision + 1,
+        deferred_arn=None,
+        deferred_version=None,
+        deferred_at=None,
+    )
 
 
 # ---- decisions ------------------------------------------------------------------------------
@@ -360,13 +432,15 @@ def started(
     previous: str | None,
     now: datetime,
 ) -> DeploymentRecord | None:
-    """The record of a deployment just started (None: the record has it already)."""
+    """The record of a deployment just started (None: the record has it already). A deferred
+    approval of this version or an older one is decided by it."""
     base = record or DeploymentRecord(approval.model)
     if base.package_version == approval.version and base.status is not None:
         return None
+    base = undeferred(base, approval.version) or base
     return replace(
         base,
-        revision=base.revision + 1,
+        revision=(record.revision if record else 0) + 1,
         package_arn=approval.package_arn,
         package_version=approval.version,
         endpoint_config=config_name,

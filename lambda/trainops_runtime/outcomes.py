@@ -57,4 +57,6 @@ class DeploymentOutcome(StrEnum):
     ROLLED_BACK = "rolled-back"  # SageMaker rolled the deployment back: alerted
     FAILED = "failed"  # the endpoint failed during the deployment: alerted
     IN_PROGRESS = "in-progress"  # the deployment is still under way
+    DEFERRED = "deferred"  # the endpoint is busy: decided again when it settles
+    SWEPT = "swept"  # the schedule looked at every deploying model's deployment and approval
     IGNORED = "ignored"  # no model of this stack deploys on approval, or nothing in flight

@@ -13,11 +13,13 @@ import pytest
 
 from cli import offline
 from components.approval_deployment.component import (
+    SWEEP_SCHEDULE,
     approval_pattern,
     deploy_alarm_name,
     endpoint_pattern,
 )
 from components.config import ConfigError
+from components.platform import schedules
 from tests.components import helpers
 from trainops_runtime import catalog as catalog_module
 
@@ -264,6 +266,14 @@ def test_the_rules_take_the_stacks_approvals_and_endpoint_changes(prod: offline.
         target = prod.one(TARGET, f"{name}-target").inputs
         assert target["arn"] == function.outputs["arn"]
         assert target["deadLetterConfig"]["arn"]
+    sweep = prod.one(RULE, "approval-deployment-sweep").inputs
+    assert sweep["scheduleExpression"] == SWEEP_SCHEDULE
+    assert schedules.rule_schedule_problem(SWEEP_SCHEDULE) is None
+    target = prod.one(TARGET, "approval-deployment-sweep-target").inputs
+    assert target["arn"] == function.outputs["arn"]
+    assert target["retryPolicy"] == {"maximumEventAgeInSeconds": 600, "maximumRetryAttempts": 2}
+    permission = prod.one("aws:lambda/permission:Permission", "approval-deployment-sweep-invoke")
+    assert permission.inputs["principal"] == "events.amazonaws.com"
     assert approval_pattern("prod")["detail"] == {
         "ModelPackageGroupName": [{"prefix": "trainops-prod--"}],
         "ModelApprovalStatus": ["Approved"],
@@ -290,7 +300,7 @@ def test_pulumi_leaves_the_config_of_an_opted_in_endpoint_to_the_deployments(
     assert not [r for r in recording.resources if r.name.startswith("approval-deployment")]
 
 
-def test_a_stack_of_500_models_gets_two_rules_and_a_constant_policy(
+def test_a_stack_of_500_models_gets_three_rules_and_a_constant_policy(
     run_stack: helpers.RunStack,
 ) -> None:
     def models(count: int) -> dict[str, Any]:
@@ -317,7 +327,11 @@ def test_a_stack_of_500_models_gets_two_rules_and_a_constant_policy(
         rules = [
             r.name for r in recording.of_type(RULE) if r.name.startswith("approval-deployment")
         ]
-        assert sorted(rules) == ["approval-deployment-approvals", "approval-deployment-endpoints"]
+        assert sorted(rules) == [
+            "approval-deployment-approvals",
+            "approval-deployment-endpoints",
+            "approval-deployment-sweep",
+        ]
         assert len(shipped_catalog(recording)) == count
         sizes.append(
             len(

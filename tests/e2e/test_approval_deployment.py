@@ -406,16 +406,47 @@ def test_a_retry_after_a_failed_update_reuses_what_the_first_attempt_created(
     assert [step[2] for step in platform.steps()] == ["deploy", "started"]
 
 
-def test_a_busy_endpoint_makes_the_approval_fail_for_lambda_to_retry(
-    platform: DeploymentPlatform,
+def test_an_approval_while_the_endpoint_updates_is_deployed_when_it_settles(
+    platform: DeploymentPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = platform.register(), platform.register()
     platform.deliver(platform.decide(first))  # v1 is deploying
-    with pytest.raises(RuntimeError, match=f"approval of churn v2 waits: {ENDPOINT} is Updating"):
-        platform.deliver(platform.decide(second))
+    waits = platform.deliver(platform.decide(second))
+    assert waits["status"] == "deferred"
+    assert f"{ENDPOINT} is Updating" in waits["detail"]
+    assert deployment_ledger.read(LEDGER, "churn").deferred_version == 2
     platform.endpoints.complete(ENDPOINT)
-    assert platform.deliver(platform.decide(second))["status"] == "started"  # the retry
+    settled = platform.deliver(platform.endpoint_changed())
+    assert settled["status"] == "completed"
+    assert settled["deferredApproval"]["status"] == "started"
     assert [u["EndpointConfigName"] for u in platform.endpoints.updates] == [
         f"{GROUP}-v1",
         f"{GROUP}-v2",
     ]
+    platform.pump()
+    assert platform.steps() == [
+        ("ModelApproved", "approval:churn:v1", "deploy"),
+        ("ModelDeployed", "approval:churn:v1", "started"),
+        ("ModelDeployed", "approval:churn:v1", "completed"),
+        ("ModelApproved", "approval:churn:v2", "deploy"),
+        ("ModelDeployed", "approval:churn:v2", "started"),
+    ]
+    assert metrics(capsys) == {
+        "DeploymentsStarted": 2,
+        "ApprovalsDeferred": 1,
+        "DeploymentsCompleted": 1,
+    }
+
+
+def test_the_sweep_deploys_an_approval_whose_endpoint_settled_unseen(
+    platform: DeploymentPlatform,
+) -> None:
+    first, second = platform.register(), platform.register()
+    platform.deliver(platform.decide(first))
+    assert platform.deliver(platform.decide(second))["status"] == "deferred"
+    platform.endpoints.complete(ENDPOINT)  # its state change is lost
+    swept = platform.deliver(sample("eventbridge_scheduled_event"))
+    assert swept["status"] == "swept"
+    assert swept["acted"]["churn"]["deferredApproval"]["packageVersion"] == 2
+    assert len(platform.endpoints.updates) == 2
+    assert deployment_ledger.read(LEDGER, "churn").deferred_version is None

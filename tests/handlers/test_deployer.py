@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -256,11 +256,120 @@ def test_a_publish_that_failed_after_the_update_is_sent_again_without_a_second_u
     assert world.kinds() == [("ModelApproved", "deploy"), ("ModelDeployed", "started")]
 
 
-def test_a_busy_endpoint_makes_the_approval_wait_without_a_trace() -> None:
-    world = World(endpoint=endpoint("Updating", pending="monitoring-churn-config-9z9z9z9"))
-    with pytest.raises(RetryableError, match="is Updating"):
-        world.run(approved())
-    assert (world.deployed, world.published, world.items) == ([], [], {})
+BY_HAND = "monitoring-churn-config-9z9z9z9"  # an update trainops did not make
+
+
+def test_a_busy_endpoint_defers_the_approval_until_it_settles() -> None:
+    world = World(endpoint=endpoint("Updating", pending=BY_HAND))
+    waits = world.run(approved(3))
+    assert waits["status"] == DeploymentOutcome.DEFERRED
+    assert "is Updating" in waits["detail"]
+    assert (world.deployed, world.published) == ([], [])  # decided when it is deployed
+    assert world.items["churn"] == DeploymentRecord(
+        model="churn",
+        revision=1,
+        deferred_arn=ARN.format(3),
+        deferred_version=3,
+        deferred_at="2021-03-16T09:30:00+00:00",
+    )
+    assert world.run(approved(3))["status"] == DeploymentOutcome.DEFERRED  # redelivered
+    assert world.counted == ["ApprovalsDeferred"]
+    # still updating: the deferral waits
+    assert world.run(endpoint_changed("UPDATING"))["status"] == DeploymentOutcome.DEFERRED
+    assert world.deployed == []
+    world.finish()
+    deployed = world.run(endpoint_changed())
+    assert deployed["status"] == DeploymentOutcome.STARTED
+    assert deployed["packageVersion"] == 3
+    assert world.deployed == [(ARN.format(3), "trainops-dev--churn-v3")]
+    record = world.items["churn"]
+    assert (record.status, record.package_version, record.previous_config) == (
+        STARTED,
+        3,
+        BY_HAND,
+    )
+    assert (record.deferred_arn, record.deferred_version, record.deferred_at) == (None, None, None)
+    assert world.kinds() == [("ModelApproved", "deploy"), ("ModelDeployed", "started")]
+    assert world.published[0].occurred_at == datetime(2021, 3, 16, 9, 30, tzinfo=UTC)  # approved
+
+
+def test_an_approval_waiting_behind_a_deployment_follows_it_and_the_newest_wins() -> None:
+    world = World()
+    world.run(approved(2))
+    assert world.run(approved(3))["status"] == DeploymentOutcome.DEFERRED
+    assert world.run(approved(4))["status"] == DeploymentOutcome.DEFERRED
+    assert world.items["churn"].deferred_version == 4
+    world.finish()
+    result = world.run(endpoint_changed())
+    assert result["status"] == DeploymentOutcome.COMPLETED  # v2 first
+    assert result["deferredApproval"]["status"] == DeploymentOutcome.STARTED
+    assert result["deferredApproval"]["packageVersion"] == 4
+    assert [name for _, name in world.deployed] == [
+        "trainops-dev--churn-v2",
+        "trainops-dev--churn-v4",
+    ]
+    assert world.kinds()[-3:] == [
+        ("ModelDeployed", "completed"),
+        ("ModelApproved", "deploy"),
+        ("ModelDeployed", "started"),
+    ]
+    assert world.items["churn"].previous_config == "trainops-dev--churn-v2"
+    # v3, approved again later, is older than v4: refused, never deployed
+    assert world.run(approved(3))["status"] == DeploymentOutcome.REFUSED
+
+
+def test_a_deferred_approval_withdrawn_meanwhile_is_refused_and_forgotten() -> None:
+    world = World(endpoint=endpoint("Updating", pending=BY_HAND))
+    world.run(approved(3))
+    world.packages[ARN.format(3)] = package(3, approval_status="Rejected")
+    world.finish()
+    refused = world.run(endpoint_changed())
+    assert refused["status"] == DeploymentOutcome.REFUSED
+    assert "is Rejected now" in refused["reason"]
+    assert world.deployed == []
+    assert world.items["churn"].deferred_version is None
+    assert world.kinds() == [("ModelApproved", "refused")]
+    assert world.run(endpoint_changed())["status"] == DeploymentOutcome.IGNORED
+
+
+def test_the_sweep_settles_what_ended_unseen_and_deploys_what_waited() -> None:
+    world = World()
+    world.run(approved(2))
+    world.run(approved(3))  # deferred behind v2
+    world.finish()  # v2's final state change is lost
+    swept = world.run(sample("eventbridge_scheduled_event"))
+    assert swept["status"] == DeploymentOutcome.SWEPT
+    assert swept["models"] == 1
+    churn = swept["acted"]["churn"]
+    assert (churn["status"], churn["deferredApproval"]["packageVersion"]) == (
+        DeploymentOutcome.COMPLETED,
+        3,
+    )
+    assert world.deployed[-1] == (ARN.format(3), "trainops-dev--churn-v3")
+    # v3 is deploying: the next sweep has nothing to do
+    assert world.run(sample("eventbridge_scheduled_event"))["acted"] == {}
+    world.finish()
+    assert world.run(sample("eventbridge_scheduled_event"))["acted"]["churn"]["status"] == (
+        DeploymentOutcome.COMPLETED
+    )
+    assert world.kinds().count(("ModelDeployed", "completed")) == 2
+    assert len(world.deployed) == 2
+
+
+def test_a_sweep_that_failed_keeps_the_deferral_and_fails_for_lambda_to_retry() -> None:
+    world = World(endpoint=endpoint("Updating", pending=BY_HAND))
+    world.run(approved(3))
+    world.finish()
+    world.deploy_fails = True
+    with pytest.raises(
+        RetryableError, match=r"failed for 1 model\(s\).*churn.*ValidationException"
+    ):
+        world.run(sample("eventbridge_scheduled_event"))
+    assert world.items["churn"].deferred_version == 3
+    world.deploy_fails = False
+    assert world.run(sample("eventbridge_scheduled_event"))["acted"]["churn"]["status"] == (
+        DeploymentOutcome.STARTED
+    )
 
 
 def test_an_older_or_withdrawn_version_is_refused_and_recorded() -> None:

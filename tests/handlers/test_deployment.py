@@ -38,12 +38,17 @@ from trainops_runtime.deployment import (
     PackageView,
     Refuse,
     Settlement,
+    Sweep,
     decide,
+    deferred,
     parse,
     resource_name,
     settle,
     settled,
+    started,
+    undeferred,
     version_of,
+    waiting,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
@@ -194,6 +199,13 @@ def test_the_documented_endpoint_state_change_names_its_model() -> None:
     )
 
 
+def test_the_documented_scheduled_event_is_the_sweep() -> None:
+    assert parse(sample("eventbridge_scheduled_event"), CATALOG) == Sweep(
+        at=datetime(2015, 10, 8, 16, 53, 6, tzinfo=UTC)
+    )
+    assert CATALOG.deploying == ["churn"]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -259,7 +271,7 @@ def test_a_versions_resources_are_named_after_the_group_and_the_version() -> Non
         (package(), endpoint(config=f"{GROUP}-v1"), record(2, ROLLED_BACK), Refuse("rolled back")),
         (package(), endpoint(config=f"{GROUP}-v1"), record(2, FAILED), Refuse("and failed")),
         (package(), endpoint("Failed", reason="no capacity"), None, Refuse("Failed: no capacity")),
-        # busy: Lambda retries
+        # busy: deferred until the endpoint settles
         (package(), endpoint("Updating", pending=f"{GROUP}-v1"), None, Busy("is Updating")),
         (package(), endpoint("SystemUpdating"), None, Busy("is SystemUpdating")),
     ],
@@ -320,3 +332,42 @@ def test_a_settled_deployment_is_written_once() -> None:
     done = settle(record(), endpoint(config=f"{GROUP}-v2"))
     assert isinstance(done, Settlement)
     assert settled(record(), done) == record(revision=2, status=COMPLETED)
+
+
+# ---- an approval that waits for a busy endpoint ----------------------------------------------------
+
+
+def test_a_deferred_approval_keeps_the_newest_version_and_is_read_back_as_approved() -> None:
+    first = deferred(None, approval(3))
+    assert first == DeploymentRecord(
+        model="churn",
+        revision=1,
+        deferred_arn=ARN.format(3),
+        deferred_version=3,
+        deferred_at="2021-03-16T09:30:00+00:00",
+    )
+    assert deferred(first, approval(3)) is None  # a redelivery: waiting already
+    assert deferred(first, approval(2)) is None  # an older one: v3 is decided first
+    newer = deferred(first, approval(4))
+    assert newer is not None
+    assert (newer.revision, newer.deferred_version) == (2, 4)
+    assert waiting(first, SPEC, NOW) == approval(3)
+    assert waiting(record(), SPEC, NOW) is None
+    # the ledger's deployment fields are kept while an approval waits
+    in_flight = deferred(record(), approval(3))
+    assert in_flight is not None
+    assert (in_flight.status, in_flight.endpoint_config) == (STARTED, f"{GROUP}-v2")
+
+
+def test_a_deferred_approval_is_forgotten_once_it_or_a_newer_version_is_decided() -> None:
+    waits = deferred(record(status=COMPLETED), approval(3))
+    assert waits is not None
+    assert undeferred(waits, 2) is None  # an older version's decision leaves v3 waiting
+    assert undeferred(waits, 3) == replace(
+        waits, revision=3, deferred_arn=None, deferred_version=None, deferred_at=None
+    )
+    assert undeferred(record(), 3) is None
+    begun = started(waits, approval(4), f"{GROUP}-v4", f"{GROUP}-v2", NOW)
+    assert begun is not None
+    assert (begun.package_version, begun.status, begun.revision) == (4, STARTED, 3)
+    assert (begun.deferred_arn, begun.deferred_version, begun.deferred_at) == (None, None, None)

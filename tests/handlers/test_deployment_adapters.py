@@ -209,3 +209,19 @@ def test_the_ledger_writes_a_model_only_on_the_revision_read(table: str) -> None
     assert deployment_ledger.save(table, sent, expected_revision=2)
     assert deployment_ledger.read(table, "churn") == sent
     assert deployment_ledger.read(table, "fraud") is None
+
+
+def test_the_ledger_keeps_a_deferred_approval_and_forgets_it_when_decided(table: str) -> None:
+    waits = DeploymentRecord(
+        model="fraud",
+        revision=1,
+        deferred_arn=ARN.format(3),
+        deferred_version=3,
+        deferred_at="2026-11-22T12:00:00+00:00",
+    )
+    assert deployment_ledger.save(table, waits, expected_revision=0)
+    assert deployment_ledger.read(table, "fraud") == waits
+    decided = replace(waits, revision=2, deferred_arn=None, deferred_version=None, deferred_at=None)
+    assert deployment_ledger.save(table, decided, expected_revision=1)
+    item = clients.client("dynamodb").get_item(TableName=table, Key={"model": {"S": "fraud"}})
+    assert set(item["Item"]) == {"model", "revision"}  # a decided deferral leaves no attribute

@@ -3,10 +3,11 @@
 One item per model, partition key `model` (S), with `revision` (N), `packageArn` (S),
 `packageVersion` (N), `endpointConfig` (S, the config the deployment set), `previousConfig` (S,
 what the endpoint served before), `status` (S: started, completed, rolledBack, failed),
-`startedAt` (S) and `alertSent` (BOOL). The rules are `trainops_runtime.deployment`; here the item
-is read (strongly consistent) and written with one conditional PutItem on the revision read, so
-two events of one model deciding at once cannot both change it: the second write fails, and its
-event reads and decides again.
+`startedAt` (S) and `alertSent` (BOOL), and the approval waiting for a busy endpoint:
+`deferredArn` (S), `deferredVersion` (N) and `deferredAt` (S). The rules are
+`trainops_runtime.deployment`; here the item is read (strongly consistent) and written with one
+conditional PutItem on the revision read, so two events of one model deciding at once cannot both
+change it: the second write fails, and its event reads and decides again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _ATTRIBUTES = {
     "status": ("status", "S"),
     "started_at": ("startedAt", "S"),
     "alert_sent": ("alertSent", "BOOL"),
+    "deferred_arn": ("deferredArn", "S"),
+    "deferred_version": ("deferredVersion", "N"),
+    "deferred_at": ("deferredAt", "S"),
 }
 
 

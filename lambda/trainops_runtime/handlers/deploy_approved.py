@@ -1,16 +1,18 @@
 """deploy_approved: a model version approved in its package group is deployed to its endpoint.
 
 EventBridge invokes this function asynchronously with one of two SageMaker events from the
-default bus:
+default bus, or with its schedule's event:
 
 * "SageMaker Model Package State Change" of this stack's package groups with
   `ModelApprovalStatus` `Approved`: deploy the version (`DeploymentsStarted`), or skip it as a
   duplicate, or refuse it (`ApprovalsRefused`: approval withdrawn, older than the serving
-  version, rolled back before, endpoint broken); an endpoint busy with another update makes the
-  invocation fail, so Lambda retries it;
+  version, rolled back before, endpoint broken), or defer it while the endpoint is busy with
+  another update (`ApprovalsDeferred`);
 * "SageMaker Endpoint State Change" of this stack's endpoints: settle the model's deployment in
   flight, completed (`DeploymentsCompleted`), rolled back or failed (`DeploymentsRolledBack`,
-  `DeploymentsFailed`, one critical alert each).
+  `DeploymentsFailed`, one critical alert each), then decide the approval deferred for it;
+* "Scheduled Event": the sweep does the same for every deploying model, so a lost state change
+  leaves nothing waiting for good.
 
 An event of a group or endpoint no model deploys from, or a state change with no deployment in
 flight, is ignored and counted (`DeploymentEventsIgnored`); a malformed event raises (Lambda's
