@@ -46,38 +46,41 @@ def pipeline_arn_match(ctx: iam.AwsContext, stack: str | None = None) -> list[di
 
 
 def start_statements(
-    ctx: iam.AwsContext, stack: str | None = None, *, start: bool = True
+    ctx: iam.AwsContext,
+    stack: str | None = None,
+    *,
+    start: bool = True,
+    read_executions: bool = True,
 ) -> list[iam.Statement]:
     """What a trigger (Lambda) needs to start and follow executions of this stack's pipelines.
 
-    With ``start=False`` only the read side (for watchers such as the stall detector).
+    Listing comes with starting: a redelivered request looks for the execution its first
+    delivery started before it starts again (`adapters.training.start_training`, ``resume``).
+    With ``start=False`` only the read side (for watchers such as the stall detector); with
+    ``read_executions=False`` no execution is described (the queue worker learns what runs
+    from the slot ledger, not from SageMaker).
     """
     pipelines = pipeline_arn_prefix(ctx, stack) + "*"
-    return [
+    statements = [
         iam.allow(
             ["sagemaker:ListPipelineExecutions"]
             + (["sagemaker:StartPipelineExecution"] if start else []),
             [pipelines],
             sid="StartAndListOwnPipelines" if start else "ListOwnPipelines",
-        ),
-        iam.allow(
-            ["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineParametersForExecution"],
-            [execution_arns(ctx, stack)],
-            sid="ReadOwnPipelineExecutions",
-        ),
-    ]
-
-
-def start_only_statements(ctx: iam.AwsContext, stack: str | None = None) -> list[iam.Statement]:
-    """Starting executions of this stack's pipelines, and nothing else (the queue worker learns
-    what runs from the slot ledger, not from SageMaker)."""
-    return [
-        iam.allow(
-            ["sagemaker:StartPipelineExecution"],
-            [pipeline_arn_prefix(ctx, stack) + "*"],
-            sid="StartOwnPipelines",
         )
     ]
+    if read_executions:
+        statements.append(
+            iam.allow(
+                [
+                    "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineParametersForExecution",
+                ],
+                [execution_arns(ctx, stack)],
+                sid="ReadOwnPipelineExecutions",
+            )
+        )
+    return statements
 
 
 def execution_arns(ctx: iam.AwsContext, stack: str | None = None) -> str:

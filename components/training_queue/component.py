@@ -25,7 +25,6 @@ from components.platform.sagemaker import (
     PIPELINE_EXECUTION_EVENT,
     execution_arns,
     pipeline_arn_match,
-    start_only_statements,
     start_statements,
 )
 from components.platform.training_slots import TrainingSlotsRef, slots_table
@@ -134,7 +133,7 @@ class TrainingQueue(pulumi.ComponentResource):
                 memory_mb=256,
                 timeout_seconds=config.worker_timeout_seconds,
                 statements=[
-                    *start_only_statements(ctx, stack),
+                    *start_statements(ctx, stack, read_executions=False),
                     iam.allow(
                         [
                             "sqs:ChangeMessageVisibility",

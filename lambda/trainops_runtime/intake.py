@@ -22,7 +22,7 @@ from trainops_runtime.catalog import ModelCatalog, UnknownModel
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import RequestOutcome
-from trainops_runtime.training_request import InvalidRequest, TrainingRequest, parse
+from trainops_runtime.training_request import InvalidRequest, Starter, TrainingRequest, parse
 from trainops_runtime.training_slots import Slot, SlotTaken, Stale, slot_for, utc_now
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class IntakePorts:
     # starts the request's pipeline execution as its trigger (`request.trigger`; returns the
     # execution's ARN); raises `StartFailed`, or `InvalidRequest` when an override cannot run
     # for the model
-    start: Callable[[TrainingRequest], str]
+    start: Starter  # the execution's ARN; raises `StartFailed`
     # moves a message to the dead-letter queue with the reason, under the given group
     dead_letter: Callable[[Message, str, str], None]
     publish: Callable[..., object]
@@ -161,12 +161,13 @@ class Intake:
     def _start(
         self, message: Message, request: TrainingRequest, *, duplicate: bool
     ) -> RequestOutcome:
-        """Starts the pipeline with the request's token (for a duplicate: the same execution)."""
+        """Starts the pipeline with the request's token (for a duplicate: the execution its
+        first delivery started, found by `resume` or returned for the same token)."""
         requested = self._event(events.TRAINING_REQUESTED, request, reason=request.reason or None)
         if not duplicate:
             self.ports.publish(requested)
         try:
-            execution_arn = self.ports.start(request)
+            execution_arn = self.ports.start(request, resume=duplicate)
         except InvalidRequest as error:
             self._release(request)
             self._reject_request(message, request, str(error))

@@ -23,7 +23,7 @@ from trainops_runtime.catalog import ModelCatalog
 from trainops_runtime.errors import RetryableError, StartFailed
 from trainops_runtime.observability import Log
 from trainops_runtime.outcomes import StartOutcome
-from trainops_runtime.training_request import MODEL_NAME, TrainingRequest
+from trainops_runtime.training_request import MODEL_NAME, Starter, TrainingRequest
 from trainops_runtime.training_slots import RunningExecution, Slot, SlotTaken, slot_for, utc_now
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class RetrainingPorts:
     running: Callable[[str], list[RunningExecution]]  # the model's running executions
     last_success_started: Callable[[str], datetime | None]
     changed_since: Callable[[str, datetime], object | None]  # newest change under a prefix
-    start: Callable[[TrainingRequest], str]  # the execution's ARN; raises `StartFailed`
+    start: Starter  # the execution's ARN; raises `StartFailed`
     publish: Callable[..., object]
     notify: Callable[[str, str], object]  # subject, message (nothing when no topic)
     # an alert to people (subject, message): a tick refused over its cost cap (nothing when the
@@ -201,13 +201,14 @@ class Retraining:
         return {"status": StartOutcome.REFUSED, "model": request.model, "reason": refusal.reason}
 
     def _start(self, request: TrainingRequest, *, duplicate: bool, release: bool) -> dict[str, Any]:
-        """Starts with the tick's token; a duplicate gets SageMaker's answer for the same token
-        (the same execution). A first start that certainly failed frees the slot it claimed
-        (``release``); otherwise the slot stays (the stall check frees it if nothing runs)."""
+        """Starts with the tick's token; a duplicate gets the execution its first delivery
+        started (as SageMaker lists it, else SageMaker's answer for the same token). A first
+        start that certainly failed frees the slot it claimed (``release``); otherwise the slot
+        stays (the stall check frees it if nothing runs)."""
         if not duplicate:
             self.ports.publish(_event(events.TRAINING_REQUESTED, request, reason=request.reason))
         try:
-            execution_arn = self.ports.start(request)
+            execution_arn = self.ports.start(request, resume=duplicate)
         except StartFailed as failed:
             # Keep the slot when the execution may exist after all (Lambda's retry, with the
             # same token, tells) or when a duplicate's slot may cover it.

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import fastjsonschema
 
@@ -130,6 +130,13 @@ class TrainingRequest:
         if reason is not None:
             changes["reason"] = reason[:1024]
         return dataclasses.replace(self, **changes)
+
+
+class Starter(Protocol):
+    """What starts a request's execution (`adapters.training.start_training` bound to the
+    catalog and trigger); ``resume``: a redelivery whose first delivery may have started it."""
+
+    def __call__(self, request: TrainingRequest, *, resume: bool) -> str: ...
 
 
 def check(body: Any) -> None:

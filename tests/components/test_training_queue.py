@@ -77,13 +77,15 @@ def test_roles_are_scoped_to_these_queues_and_pipelines(dev: offline.Recording) 
     pipelines = [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--*"]
     worker = role_policy(dev, "training-queue-worker-policy")
     statements = statements_by_sid(worker)
-    # it starts; what runs it reads from the slot ledger, not from SageMaker
-    assert statements["StartOwnPipelines"] == {
-        "Sid": "StartOwnPipelines",
+    # it starts, and lists only to find a redelivered request's first execution; what runs it
+    # reads from the slot ledger, not from SageMaker (it describes no execution)
+    assert statements["StartAndListOwnPipelines"] == {
+        "Sid": "StartAndListOwnPipelines",
         "Effect": "Allow",
-        "Action": ["sagemaker:StartPipelineExecution"],
+        "Action": ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
         "Resource": pipelines,
     }
+    assert "ReadOwnPipelineExecutions" not in statements
     assert statements["TrainingSlots"] == {
         "Sid": "TrainingSlots",
         "Effect": "Allow",

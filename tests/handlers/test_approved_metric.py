@@ -257,6 +257,20 @@ def test_a_start_sets_approved_metric_value_and_says_so(
     assert description.endswith("; gate compared with approved v1 (metrics.auc.value = 0.875)")
 
 
+def test_a_redelivery_after_a_new_approval_keeps_the_first_deliverys_execution(
+    moto_aws: None, pipelines: PipelineSim
+) -> None:
+    pipelines.create_pipeline(PIPELINE)
+    sagemaker, s3 = _registry()
+    _register(sagemaker, "Approved", _report(s3, "r1", 0.875))
+    first = start_training(parse(REQUEST), CATALOG, trigger="quality")
+    _register(sagemaker, "Approved", _report(s3, "r2", 0.95))  # approved before the redelivery
+    again = start_training(parse(REQUEST), CATALOG, trigger="quality", resume=True)
+    assert again == first
+    assert len(pipelines.executions(PIPELINE)) == 1
+    assert pipelines.parameters(first)["ApprovedMetricValue"] == "0.875"
+
+
 def test_without_an_approved_version_the_parameter_keeps_its_default(
     moto_aws: None, pipelines: PipelineSim
 ) -> None:

@@ -71,12 +71,14 @@ class World:
     ledger: FakeLedger = field(default_factory=FakeLedger)
     start_error: Exception | None = None
     starts: list[TrainingRequest] = field(default_factory=list)
+    resumed: list[bool] = field(default_factory=list)  # each start's `resume`
     dead_letters: list[tuple[str, str, str]] = field(default_factory=list)
     published: list[events.DomainEvent] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def start(self, request: TrainingRequest) -> str:
+    def start(self, request: TrainingRequest, *, resume: bool) -> str:
         self.starts.append(request)
+        self.resumed.append(resume)
         if self.start_error is not None:
             raise self.start_error
         return ARN
@@ -124,6 +126,7 @@ def test_a_free_model_is_claimed_and_started() -> None:
     intake = world.intake()
     assert intake.handle(message(REQUEST.to_message())) == RequestOutcome.STARTED
     assert world.ledger.calls == ["count", "claim"]
+    assert world.resumed == [False]
     assert world.types == [events.TRAINING_REQUESTED, events.TRAINING_STARTED]
     assert world.published[1].execution_arn == ARN
     assert intake.outcomes == {"m-1": RequestOutcome.STARTED}
@@ -135,6 +138,7 @@ def test_a_redelivery_of_the_slot_holder_resumes_with_the_same_token() -> None:
         RequestOutcome.DUPLICATE
     )
     assert world.ledger.calls == ["count", "renew"]
+    assert world.resumed == [True]  # the first delivery's execution is looked for first
     # published together, after the start: the first delivery may have died before either
     assert world.types == [events.TRAINING_REQUESTED, events.TRAINING_STARTED]
 

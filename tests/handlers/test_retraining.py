@@ -84,8 +84,8 @@ class World:
         if self.release_fails:
             raise RetryableError("Throttling")
 
-    def start(self, request: Any) -> str:
-        self.calls.append("start")
+    def start(self, request: Any, *, resume: bool) -> str:
+        self.calls.append("resume" if resume else "start")
         if self.start_error:
             raise self.start_error
         return ARN
@@ -161,23 +161,32 @@ def test_a_start_is_counted_before_it_is_announced() -> None:
 
 
 @pytest.mark.parametrize(
-    ("holder", "status", "published"),
+    ("holder", "status", "published", "start"),
     [
-        (own_slot(), StartOutcome.DUPLICATE, [events.TRAINING_REQUESTED, events.TRAINING_STARTED]),
+        # its own slot: the start resumes (finds the first delivery's execution first)
+        (
+            own_slot(),
+            StartOutcome.DUPLICATE,
+            [events.TRAINING_REQUESTED, events.TRAINING_STARTED],
+            "resume",
+        ),
         # its own slot, but expired: a new claim, announced once
         (
             own_slot(expires_in=-timedelta(minutes=1)),
             StartOutcome.STARTED,
             [events.TRAINING_REQUESTED, events.TRAINING_STARTED],
+            "start",
         ),
     ],
     ids=["redelivery", "expired-own-slot"],
 )
-def test_a_redelivered_tick_resumes_its_own_start(holder: Slot, status: str, published) -> None:
+def test_a_redelivered_tick_resumes_its_own_start(
+    holder: Slot, status: str, published, start: str
+) -> None:
     world = World(holder=holder)
     assert world.run()["status"] == status
     assert world.types == published
-    assert world.calls == ["claim", "start"]
+    assert world.calls == ["claim", start]
 
 
 def test_only_when_new_data_skips_before_claiming() -> None:

@@ -232,10 +232,16 @@ def expect_overlap_listing(stubber: Stubber) -> None:
         stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
 
 
-def tick_failing_to_start(code: str, raised: type[Exception] | tuple[type[Exception], ...]) -> None:
-    """A tick whose StartPipelineExecution SageMaker refuses with ``code``; it raises ``raised``."""
+def tick_failing_to_start(
+    code: str, raised: type[Exception] | tuple[type[Exception], ...], *, resumes: bool = False
+) -> None:
+    """A tick whose StartPipelineExecution SageMaker refuses with ``code``; it raises ``raised``.
+    ``resumes``: a redelivery holding its slot, which first looks for its execution (here: not
+    listed)."""
     with Stubber(clients.client("sagemaker")) as stubber:
         expect_overlap_listing(stubber)
+        if resumes:
+            stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
         stubber.add_client_error(
             "start_pipeline_execution", service_error_code=code, http_status_code=400
         )
@@ -309,8 +315,18 @@ def held_token(request_id: str) -> str:
 def test_a_duplicate_tick_whose_start_fails_keeps_the_slot(ledger_sim: PipelineSim) -> None:
     first = start_retraining.run(TICK)
     assert first["status"] == "started"
-    tick_failing_to_start("ThrottlingException", RetryableError)
+    tick_failing_to_start("ThrottlingException", RetryableError, resumes=True)
     assert held() == {"churn": "schedule:churn:2026-11-22T06:00:00Z"}
+
+
+def test_a_duplicate_tick_finds_its_execution_and_starts_nothing(
+    ledger_sim: PipelineSim,
+) -> None:
+    first = start_retraining.run(TICK)
+    again = start_retraining.run(TICK)
+    assert again["status"] == "duplicate"
+    assert again["executionArn"] == first["executionArn"]
+    assert len(ledger_sim.executions("trainops-test-churn")) == 1
 
 
 def test_a_tick_over_its_cost_cap_is_refused_recorded_and_alerted(

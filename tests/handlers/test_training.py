@@ -248,6 +248,52 @@ def test_running_executions_asks_for_recent_executions_newest_first(moto_aws: No
     assert [r.execution_arn.rsplit("/", 1)[-1] for r in running] == ["a"]
 
 
+def test_a_resumed_start_returns_the_listed_execution_without_a_second_start(
+    moto_aws: None,
+) -> None:
+    """A redelivery holding its slot looks for the first delivery's execution (any state) by
+    its display name; the Stubber fails on any call beyond the listing, so no start is sent."""
+    request = parse(REQUEST)
+    execution = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/trainops-test-churn/execution/a"
+    page = {
+        "PipelineExecutionSummaries": [
+            {
+                "PipelineExecutionArn": execution.replace("/a", "/other"),
+                "PipelineExecutionStatus": "Executing",
+                "PipelineExecutionDisplayName": "que-churn-a1-someoneelse",
+            },
+            {
+                "PipelineExecutionArn": execution,
+                "PipelineExecutionStatus": "Succeeded",
+                "PipelineExecutionDisplayName": request.execution_display_name("queue"),
+            },
+        ]
+    }
+    with Stubber(clients.client("sagemaker")) as stubber:
+        stubber.add_response("list_pipeline_executions", page)
+        assert start_training(request, CATALOG, trigger="queue", resume=True) == execution
+        stubber.assert_no_pending_responses()
+
+
+def test_a_resumed_start_that_finds_nothing_starts_with_the_same_token(sim: PipelineSim) -> None:
+    request = parse(REQUEST)
+    arn = start_training(request, CATALOG, trigger="queue", resume=True)
+    assert [e.client_request_token for e in sim.executions("trainops-test-churn")] == [
+        request.idempotency_token()
+    ]
+    # its redelivery finds it listed
+    assert start_training(request, CATALOG, trigger="queue", resume=True) == arn
+    assert len(sim.executions("trainops-test-churn")) == 1
+
+
+def test_a_listing_that_failed_fails_the_start_as_classified(moto_aws: None) -> None:
+    with Stubber(clients.client("sagemaker")) as stubber:
+        stubber.add_client_error("list_pipeline_executions", "ThrottlingException", "slow down")
+        with pytest.raises(errors.StartFailed) as failed:
+            start_training(parse(REQUEST), CATALOG, trigger="queue", resume=True)
+    assert failed.value.retryable
+
+
 def test_catalog_from_the_file_in_the_code(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     catalog_module.load.cache_clear()
     monkeypatch.delenv(catalog_module.PATH_ENV, raising=False)

@@ -3,13 +3,17 @@
 `start_training` maps a TrainingRequest onto the model's pipeline parameters and starts one
 execution with a `ClientRequestToken` derived from the request id and attempt: SageMaker
 completes an idempotent call at most once, so a redelivered request returns the execution the
-first delivery started. `running_executions` answers "is this model (or the platform) busy?"
+first delivery started. A redelivery that already holds its model's slot (``resume``) first
+looks for that execution by its display name and starts nothing when it is listed: the start's
+parameters may differ from the first delivery's (a gate's approved metric is read again, and a
+version approved meanwhile changes it), and what SageMaker does with a token it has seen and other
+parameters is not documented. `running_executions` answers "is this model (or the platform) busy?"
 for the overlap and back-pressure checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,16 +92,26 @@ def pipeline_parameters(request: TrainingRequest, entry: CatalogEntry) -> list[d
     return [{"Name": name, "Value": value} for name, value in sorted(parameters.items())]
 
 
-def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: str) -> str:
+def start_training(
+    request: TrainingRequest, catalog: ModelCatalog, *, trigger: str, resume: bool = False
+) -> str:
     """Starts (at most once) the execution for this request; returns its ARN.
 
-    Raises InvalidRequest before any AWS call when the model or an override is unknown, and
-    `StartFailed` (retryable or not, and whether the execution may exist after all) when
-    SageMaker does not start it, or when the approved version's metric a gate compares with
-    cannot be read.
+    ``resume``: an earlier delivery may have started it; when SageMaker lists it, its ARN is
+    returned without a second start. Raises InvalidRequest before any AWS call when the model or
+    an override is unknown, and `StartFailed` (retryable or not, and whether the execution may
+    exist after all) when SageMaker does not start it, or when the approved version's metric a
+    gate compares with cannot be read.
     """
     entry = catalog.get(request.model)
     parameters = pipeline_parameters(request, entry)  # an invalid request fails before AWS calls
+    if resume:
+        try:
+            started = started_execution(request, entry, trigger=trigger)
+        except (ClientError, BotoCoreError) as error:
+            raise start_failed(error) from error
+        if started is not None:
+            return started
     comparison = None
     if entry.approved_metric:
         # imported here: only a gate that compares with the approved version needs it, and
@@ -124,15 +138,9 @@ def start_training(request: TrainingRequest, catalog: ModelCatalog, *, trigger: 
     return str(response["PipelineExecutionArn"])
 
 
-def running_executions(
-    model: str, catalog: ModelCatalog, *, now: datetime | None = None
-) -> list[RunningExecution]:
-    """The model's executions that still hold a slot, newest first.
-
-    One ListPipelineExecutions call in the common case: newest first, limited to executions
-    created within the longest possible run (plus a day), paging only past 100 of those.
-    """
-    entry = catalog.get(model)
+def _recent_executions(entry: CatalogEntry, now: datetime | None) -> Iterator[dict[str, Any]]:
+    """The pipeline's executions created within its longest possible run (plus a day), newest
+    first: one ListPipelineExecutions call in the common case, paging only past 100 of them."""
     now = now or datetime.now(UTC)
     created_after = now - timedelta(minutes=entry.longest_run_minutes) - HORIZON_SLACK
     request: dict[str, Any] = {
@@ -142,25 +150,47 @@ def running_executions(
         "SortOrder": "Descending",
         "MaxResults": PAGE_SIZE,
     }
-    running: list[RunningExecution] = []
     sagemaker = clients.client("sagemaker")
     while True:
         page = sagemaker.list_pipeline_executions(**request)
-        running += [
-            RunningExecution(
-                model=model,
-                execution_arn=summary["PipelineExecutionArn"],
-                status=summary["PipelineExecutionStatus"],
-                started=summary.get("StartTime"),
-                display_name=summary.get("PipelineExecutionDisplayName", ""),
-            )
-            for summary in page.get("PipelineExecutionSummaries", [])
-            if summary.get("PipelineExecutionStatus") in contract.RUNNING_STATES
-        ]
+        yield from page.get("PipelineExecutionSummaries", [])
         token = page.get("NextToken")
         if not token:
-            return running
+            return
         request["NextToken"] = token
+
+
+def started_execution(
+    request: TrainingRequest, entry: CatalogEntry, *, trigger: str, now: datetime | None = None
+) -> str | None:
+    """The execution an earlier delivery of ``request`` started, in any state (None: none is
+    listed). Its display name carries the request's token, so it names this request alone."""
+    name = request.execution_display_name(trigger)
+    return next(
+        (
+            str(summary["PipelineExecutionArn"])
+            for summary in _recent_executions(entry, now)
+            if summary.get("PipelineExecutionDisplayName") == name
+        ),
+        None,
+    )
+
+
+def running_executions(
+    model: str, catalog: ModelCatalog, *, now: datetime | None = None
+) -> list[RunningExecution]:
+    """The model's executions that still hold a slot, newest first."""
+    return [
+        RunningExecution(
+            model=model,
+            execution_arn=summary["PipelineExecutionArn"],
+            status=summary["PipelineExecutionStatus"],
+            started=summary.get("StartTime"),
+            display_name=summary.get("PipelineExecutionDisplayName", ""),
+        )
+        for summary in _recent_executions(catalog.get(model), now)
+        if summary.get("PipelineExecutionStatus") in contract.RUNNING_STATES
+    ]
 
 
 def running_across(

@@ -85,7 +85,9 @@ def _ports(settings: QueueWorkerSettings[str], catalog: ModelCatalog) -> IntakeP
     return IntakePorts(
         ledger=BatchLedger(settings.slots_table),
         # as the request's trigger: `queue`, or `quality` for a quality signal's request
-        start=lambda request: start_training(request, catalog, trigger=request.trigger),
+        start=lambda request, *, resume: start_training(
+            request, catalog, trigger=request.trigger, resume=resume
+        ),
         dead_letter=to_dead_letters,
         publish=functools.partial(event_bus.publish, settings.event_bus),
         log=logger,
