@@ -450,3 +450,56 @@ def test_prod_gates_one_model() -> None:
     gated = {name for name, model in models.items() if model.evaluation is not None}
     assert gated == {"churn"}
     assert models["churn"].register_model.enabled
+
+
+# ---- the component package's context: a model's settings without the stack's other switches ---
+
+OPT_INS = {
+    "approval": (
+        {"trainops:models.churn.endpoint.deployOnApproval": True},
+        "trainops:approvalDeployment",
+        "models.churn.endpoint.deployOnApproval: needs approvalDeployment.enabled: true",
+        "approvalDeployment: needs monitoring.enabled: true",
+    ),
+    "budget": (
+        {"trainops:models.churn.monthlyBudget": 100},
+        "trainops:spendGuardrails.budgets",
+        "models.churn.monthlyBudget: needs spendGuardrails.budgets.enabled: true",
+        "spendGuardrails.budgets: needs monitoring.enabled: true",
+    ),
+}
+
+
+@pytest.mark.parametrize("feature", sorted(OPT_INS))
+def test_composed_config_skips_only_the_tie_of_a_model_setting_to_its_switch(
+    feature: str,
+) -> None:
+    """A package component gets a model's settings (deployOnApproval, monthlyBudget) without
+    the switch of the feature another component creates; the feature's own tie to monitoring
+    still holds there, with the stack file's words."""
+    opt_in, switch, tie_to_switch, tie_to_monitoring = OPT_INS[feature]
+    endpoint = {
+        "trainops:models.churn.registerModel": {"enabled": True},
+        "trainops:models.churn.endpoint": {
+            "deploy": True,
+            "modelDataUrl": "s3://example-ml-data/churn/model.tar.gz",
+        },
+    }
+    switched_off = offline.stack_config("dev", {**endpoint, **opt_in, switch: {"enabled": False}})
+    with pytest.raises(ConfigError) as plain:
+        config.parse(switched_off)
+    assert any(tie_to_switch in problem for problem in plain.value.problems)
+    assert config.parse(switched_off, composed=True).models["churn"] is not None
+    unmonitored = offline.stack_config(
+        "dev",
+        {
+            **endpoint,
+            switch: {"enabled": True},
+            "trainops:monitoring.enabled": False,
+            "trainops:scheduledRetraining.notifications": "none",  # which needs monitoring too
+        },
+    )
+    for composed in (False, True):
+        with pytest.raises(ConfigError) as raised:
+            config.parse(unmonitored, composed=composed)
+        assert any(tie_to_monitoring in problem for problem in raised.value.problems)

@@ -145,15 +145,14 @@ class StackConfig(ConfigModel):
         """A model that opts into approval-driven deployment hands its endpoint's config to the
         deploy function, which exists only with the feature on; a rollback must reach a person,
         so monitoring's critical topic must exist (and its warning topic, which the rollback
-        alarms notify)."""
-        if composed(info):
-            return self
+        alarms notify). Composed (the package: a model's settings without the stack's other
+        switches), only the tie to monitoring applies."""
         opted = sorted(
             name
             for name, model in self.models.items()
             if model.endpoint is not None and model.endpoint.deploy_on_approval
         )
-        if opted and not self.approval_deployment.enabled:
+        if opted and not self.approval_deployment.enabled and not composed(info):
             key = (
                 f"models.{opted[0]}.endpoint.deployOnApproval"
                 if len(opted) == 1
@@ -174,14 +173,13 @@ class StackConfig(ConfigModel):
     @model_validator(mode="after")
     def _budgets_have_their_switch_and_topics(self, info: ValidationInfo) -> StackConfig:
         """A model's `monthlyBudget` is a budget only with the feature that creates budgets on;
-        budgets notify monitoring's warning and critical topics, so those must exist."""
-        if composed(info):
-            return self
+        budgets notify monitoring's warning and critical topics, so those must exist. Composed
+        (the package), only the tie to monitoring applies."""
         budgets = self.spend_guardrails.budgets
         budgeted = sorted(
             name for name, model in self.models.items() if model.monthly_budget is not None
         )
-        if budgeted and not budgets.enabled:
+        if budgeted and not budgets.enabled and not composed(info):
             key = (
                 f"models.{budgeted[0]}.monthlyBudget"
                 if len(budgeted) == 1

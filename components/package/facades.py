@@ -15,10 +15,13 @@ The annotations here are read at run time by the SDK's analyzer, so this module 
 use `from __future__ import annotations` (which would turn them into strings it cannot follow).
 """
 
+from collections.abc import Mapping
 from typing import Any, Required, TypedDict
 
 import pulumi
 
+from components.budgets.component import SpendBudgets as BudgetsComponent
+from components.budgets.component import SpendBudgetsArgs
 from components.monitoring.component import TrainingMonitor as MonitorComponent
 from components.monitoring.component import TrainingMonitorArgs
 from components.package import refs
@@ -26,11 +29,11 @@ from components.package.model_settings import ModelSettings
 from components.package.settings import (
     AccessLogsSettings,
     ArtifactsSettings,
+    BudgetsSettings,
     MonitoringSettings,
     SpendGuardrailsSettings,
 )
 from components.platform.foundation import Foundation, FoundationArgs
-from components.platform.sagemaker import ExecutionRole
 from components.training_pipeline.component import TrainingPipeline as PipelineComponent
 from components.training_pipeline.component import TrainingPipelineArgs
 
@@ -55,7 +58,13 @@ def _monitoring(alerts: refs.AlertsRef | None) -> dict[str, Any]:
 
 
 def _spend(spend: SpendGuardrailsSettings | None) -> dict[str, Any]:
-    return {"spendGuardrails": refs.plain(spend, SpendGuardrailsSettings)} if spend else {}
+    """The stack's cost caps and allowed types, as the features that start runs hold them. Its
+    budgets are the SpendBudgets component's own settings, so they are left out here (their
+    rules, such as needing the alert topics, are that component's)."""
+    if not spend:
+        return {}
+    guardrails = refs.plain(spend, SpendGuardrailsSettings)
+    return {"spendGuardrails": {k: v for k, v in guardrails.items() if k != "budgets"}}
 
 
 def child(parent: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -85,7 +94,7 @@ class Platform(pulumi.ComponentResource):
     """The artifacts bucket (models, checkpoints, data capture, reports)."""
     artifacts_bucket_arn: pulumi.Output[str]
     """The artifacts bucket's ARN."""
-    access_logs_bucket: pulumi.Output[str]
+    access_logs_bucket: pulumi.Output[str] | None
     """The bucket every bucket logs its requests to (none when CloudTrail records them)."""
 
     def __init__(
@@ -229,16 +238,12 @@ class TrainingMonitor(pulumi.ComponentResource):
                 **_spend(stack.get("spend_guardrails")),
             },
         )
-        roles = args["execution_roles"]
         monitor = MonitorComponent(
             name,
             TrainingMonitorArgs(
                 config=settings.monitoring,
                 platform=feature_platform(stack, settings),
-                execution_roles={
-                    model: ExecutionRole(arn=role["arn"], name=role["name"])
-                    for model, role in roles.items()
-                },
+                execution_roles=refs.execution_roles(args["execution_roles"], settings.models),
             ),
             opts=child(self),
         )
@@ -255,17 +260,27 @@ class TrainingMonitor(pulumi.ComponentResource):
 # ---- the features that start and record training -----------------------------------------------
 
 
-def feature_settings(stack: StackRef, key: str, config: Any, shape: Any) -> Any:
+def feature_settings(
+    stack: StackRef,
+    key: str,
+    config: Any,
+    shape: Any,
+    *,
+    implied: Mapping[str, Any] | None = None,
+) -> Any:
     """The stack config a feature's inputs amount to, validated (`refs.validated`): its own
-    settings switched on, monitoring on when alerts are given, the spend guardrails."""
+    settings switched on, monitoring on when alerts are given, the spend guardrails, and what
+    the feature's references imply (``implied``: a queue reference is `trainingQueue` on)."""
+    features = {
+        key: enabled(config, shape),
+        "monitoring": _monitoring(stack.get("alerts")),
+        **_spend(stack.get("spend_guardrails")),
+        **(implied or {}),
+    }
     return refs.validated(
         environment=stack["platform"]["environment"],
         models=stack["models"],
-        features={
-            key: enabled(config, shape),
-            "monitoring": _monitoring(stack.get("alerts")),
-            **_spend(stack.get("spend_guardrails")),
-        },
+        features=features,
     )
 
 
@@ -281,8 +296,57 @@ def feature_platform(stack: StackRef, settings: Any, *, training_slots: bool = F
     )
 
 
+# ---- SpendBudgets ------------------------------------------------------------------------------
+
+
+class SpendBudgetsInputs(TypedDict, total=False):
+    stack: Required[StackRef]
+    """The stack this component belongs to (its alerts are required: the budgets notify them)."""
+    config: BudgetsSettings
+    """The budgets (`trainops:spendGuardrails.budgets`); stack.spendGuardrails.budgets is unused."""
+
+
+class SpendBudgets(pulumi.ComponentResource):
+    """A monthly AWS cost budget per model with monthlyBudget and one for the stack, notifying
+    the alert topics (the Platform needs budgetNotifications)."""
+
+    model_budget_names: pulumi.Output[dict[str, str]]
+    """Each budgeted model's budget, by model name."""
+    stack_budget_name: pulumi.Output[str] | None
+    """The stack's budget (unset without stackMonthlyLimit)."""
+
+    def __init__(
+        self, name: str, args: SpendBudgetsInputs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(token(SpendBudgets), name, None, opts)
+        stack = args["stack"]
+        monitoring = _monitoring(stack.get("alerts"))
+        guardrails = refs.plain(stack.get("spend_guardrails") or {}, SpendGuardrailsSettings)
+        settings = refs.validated(
+            environment=stack["platform"]["environment"],
+            models=stack["models"],
+            features={
+                "monitoring": monitoring,
+                "spendGuardrails": {
+                    **guardrails,
+                    "budgets": enabled(args.get("config"), BudgetsSettings),
+                },
+            },
+        )
+        budgets = BudgetsComponent(
+            name,
+            SpendBudgetsArgs(platform=feature_platform(stack, settings)),
+            opts=child(self),
+        )
+        self.model_budget_names = pulumi.Output.from_input(budgets.model_budget_names)
+        if budgets.stack_budget_name is not None:
+            self.stack_budget_name = pulumi.Output.from_input(budgets.stack_budget_name)
+        self.register_outputs({"model_budget_names": self.model_budget_names})
+
+
 COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (
     Platform,
     TrainingPipeline,
     TrainingMonitor,
+    SpendBudgets,
 )

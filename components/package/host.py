@@ -15,13 +15,14 @@ from typing import Any
 
 import pulumi
 
-from components.package import facades, triggers
+from components.package import facades, loop, triggers
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = PROJECT_DIR / "package" / "schema.json"
 COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (
     *facades.COMPONENTS,
     *triggers.COMPONENTS,
+    *loop.COMPONENTS,
 )
 
 

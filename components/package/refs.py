@@ -28,6 +28,7 @@ from components import config as config_module
 from components.package.model_settings import ModelSettings
 from components.platform import alarms, buckets, iam
 from components.platform.context import EventBusRef, PlatformContext, Storage
+from components.platform.sagemaker import ExecutionRole
 from components.platform.training_slots import TrainingSlotsRef
 
 
@@ -73,6 +74,15 @@ class TrainingBusRef(TypedDict):
     """TrainingEventStore.eventBusName."""
     arn: pulumi.Input[str]
     """TrainingEventStore.eventBusArn."""
+
+
+class TrainingQueueRef(TypedDict):
+    """The training queue requests go to: TrainingQueue's outputs."""
+
+    url: pulumi.Input[str]
+    """TrainingQueue.queueUrl."""
+    arn: pulumi.Input[str]
+    """TrainingQueue.queueArn."""
 
 
 class ExecutionRoleRef(TypedDict):
@@ -130,13 +140,19 @@ def validated(
     ``features`` maps a stack-config key (`trainingQueue`, `monitoring`, ...) to its camelCase
     settings; a feature the component does not create is written as switched off."""
     region = aws.get_region().region
-    raw = {
+    return config_module.parse(_raw(region, environment, models, features), composed=True)
+
+
+def _raw(
+    region: str, environment: str, models: Mapping[str, Any], features: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A stack's config map, as Pulumi passes it to the program."""
+    return {
         "aws:region": region,
         "trainops:environment": environment,
         "trainops:models": json.dumps(models_config(models)),
         **{f"trainops:{key}": json.dumps(value) for key, value in features.items()},
     }
-    return config_module.parse(raw, composed=True)
 
 
 def aws_context(region: str) -> iam.AwsContext:
@@ -150,6 +166,22 @@ def aws_context(region: str) -> iam.AwsContext:
         partition=partition.partition,
         dns_suffix=partition.dns_suffix,
     )
+
+
+def execution_roles(
+    roles: Mapping[str, ExecutionRoleRef], models: Mapping[str, Any]
+) -> dict[str, ExecutionRole]:
+    """Each model's execution role as the pipelines give it to `__main__.py`'s features; every
+    model of the stack needs one (a clear error, not a KeyError deep in a component)."""
+    missing = sorted(set(models) - set(roles))
+    if missing:
+        raise ValueError(
+            f"executionRoles: no role for model {', '.join(missing)}; give each model of "
+            "stack.models its TrainingPipeline's executionRoleArn and executionRoleName"
+        )
+    return {
+        model: ExecutionRole(arn=role["arn"], name=role["name"]) for model, role in roles.items()
+    }
 
 
 def platform_context(

@@ -24,12 +24,39 @@ const models = {
             epochs: "20",
             learning_rate: "0.05",
         },
+        // Its monthly AWS Budget (SpendBudgets), on the cost tagged trainops:model=churn.
+        monthlyBudget: 150,
+        // Trained versions are registered for approval; each version a person approves replaces
+        // the one trainops-dev--churn serves (ApprovalDeployment), blue/green, rolled back when
+        // its 5xx or latency alarm fires during the bake.
+        registerModel: {
+            enabled: true,
+        },
+        endpoint: {
+            deploy: true,
+            modelDataUrl: "s3://example-ml-data/churn/model/model.tar.gz",
+            deployOnApproval: true,
+        },
     },
     fraud: {
         image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:2.0.0",
         instanceType: "ml.g5.xlarge",
         trainingData: "s3://example-ml-data/fraud/train/",
         maxRuntimeMinutes: 480,
+        monthlyBudget: 400,
+        // Retrained through the queue when the team's evaluation service reports it degraded
+        // (and when an alarm named trainops-dev--fraud--quality* fires: QualityRetraining).
+        qualityRetraining: {
+            eventPatterns: [
+                {
+                    source: ["com.example.model-quality"],
+                    "detail-type": ["Model Quality Degraded"],
+                    detail: {
+                        model: ["fraud"],
+                    },
+                },
+            ],
+        },
     },
 };
 
@@ -46,6 +73,8 @@ const foundation = new trainops.Platform("foundation", {
     artifacts: {
         noncurrentVersionDays: 30,
     },
+    // AWS Budgets may publish to the encrypted alert topics (the stack has SpendBudgets).
+    budgetNotifications: true,
 });
 
 const platform = {
@@ -80,6 +109,18 @@ const stack = {
     trainingSlots: true,
 };
 
+// Each model's execution role, for the components that act as it.
+const executionRoles = {
+    churn: {
+        arn: churnPipeline.executionRoleArn,
+        name: churnPipeline.executionRoleName,
+    },
+    fraud: {
+        arn: fraudPipeline.executionRoleArn,
+        name: fraudPipeline.executionRoleName,
+    },
+};
+
 // Alert topics, failure rules and the stall check; its topics are every other feature's
 // `alerts`, so it comes first (its own stack has no alerts or event bus).
 const monitoring = new trainops.TrainingMonitor("monitoring", {
@@ -92,16 +133,7 @@ const monitoring = new trainops.TrainingMonitor("monitoring", {
         lambdaThrottleAlarms: false,
         dashboard: false,
     },
-    executionRoles: {
-        churn: {
-            arn: churnPipeline.executionRoleArn,
-            name: churnPipeline.executionRoleName,
-        },
-        fraud: {
-            arn: fraudPipeline.executionRoleArn,
-            name: fraudPipeline.executionRoleName,
-        },
-    },
+    executionRoles,
 });
 
 const alerts = {
@@ -110,6 +142,16 @@ const alerts = {
     escalate: false,
     lambdaThrottleAlarms: false,
 };
+
+// Monthly AWS Budgets: churn's $150 and fraud's $400 (their `monthlyBudget`) and the stack's
+// $1000, notifying the alert topics (actual cost from 100%: critical). Created after
+// monitoring, before the event store, as the Python program does (it publishes no events).
+const budgets = new trainops.SpendBudgets("budgets", {
+    stack: { ...stack, alerts },
+    config: {
+        stackMonthlyLimit: 1000,
+    },
+});
 
 // The training event bus, archive and event store; its bus is the other features' `eventBus`.
 const eventSourcing = new trainops.TrainingEventStore("event-sourcing", {
@@ -141,6 +183,27 @@ const trainingQueue = new trainops.TrainingQueue("training-queue", {
     },
 });
 
+// Quality signals become requests on the training queue: at most 2 quality retrains of a model
+// a day, 6 hours apart.
+const qualityRetraining = new trainops.QualityRetraining("quality-retraining", {
+    stack: { ...stack, alerts, eventBus },
+    config: {
+        cooldownMinutes: 360,
+        maxPerDay: 2,
+    },
+    trainingQueue: {
+        url: trainingQueue.queueUrl,
+        arn: trainingQueue.queueArn,
+    },
+});
+
+// Approved versions of the models with endpoint.deployOnApproval (churn) go to their
+// endpoints, running as the model's execution role.
+const approvalDeployment = new trainops.ApprovalDeployment("approval-deployment", {
+    stack: { ...stack, alerts, eventBus },
+    executionRoles,
+});
+
 // Retraining on your own hosts tagged Role=trainer, Sundays 04:00 UTC.
 const maintenanceWindow = new trainops.MaintenanceWindowRetraining("maintenance-window", {
     stack: { ...stack, alerts, eventBus },
@@ -163,5 +226,9 @@ export const trainingEventBus = eventSourcing.eventBusName;
 export const scheduleGroup = scheduledRetraining.scheduleGroupName;
 export const trainingQueueUrl = trainingQueue.queueUrl;
 export const trainingDeadLetterQueueUrl = trainingQueue.deadLetterQueueUrl;
+export const qualityLedgerTable = qualityRetraining.ledgerTableName;
+export const deploymentLedgerTable = approvalDeployment.ledgerTableName;
+export const modelBudgets = budgets.modelBudgetNames;
+export const stackBudget = budgets.stackBudgetName;
 export const maintenanceWindowId = maintenanceWindow.windowId;
 export const maintenanceWindowInstancePolicyArn = maintenanceWindow.instancePolicyArn;

@@ -22,6 +22,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
 from cli import offline
+from components import config as config_module
 from components.package import host
 
 STACK = "prod"
@@ -105,6 +106,23 @@ def roles() -> dict[str, Any]:
     }
 
 
+def queue_ref() -> dict[str, Any]:
+    return {
+        "url": output("aws:sqs/queue:Queue", "training-queue-requests", "url"),
+        "arn": output("aws:sqs/queue:Queue", "training-queue-requests", "arn"),
+    }
+
+
+def budgets_inputs() -> dict[str, Any]:
+    """Budgets as their `config`, the stack's guardrails without them (the config is what the
+    component reads); created after monitoring and before the event store, as in the program."""
+    guardrails = stack_file()["trainops:spendGuardrails"]
+    budgets = {k: v for k, v in guardrails["budgets"].items() if k != "enabled"}
+    stack = stack_ref(event_bus=False)
+    stack["spendGuardrails"] = {k: v for k, v in guardrails.items() if k != "budgets"}
+    return {"stack": stack, "config": budgets}
+
+
 # component, name in the program, inputs as another language's program writes them
 CASES: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
     "Platform": (
@@ -152,6 +170,23 @@ CASES: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
             "guardAlarmName": f"trainops-{STACK}-platform-critical",
         },
     ),
+    "QualityRetraining": (
+        "quality-retraining",
+        lambda: {
+            "stack": stack_ref(),
+            "config": feature("qualityRetraining"),
+            "trainingQueue": queue_ref(),
+        },
+    ),
+    "ApprovalDeployment": (
+        "approval-deployment",
+        lambda: {
+            "stack": stack_ref(),
+            "config": feature("approvalDeployment"),
+            "executionRoles": roles(),
+        },
+    ),
+    "SpendBudgets": ("budgets", budgets_inputs),
 }
 
 
@@ -163,6 +198,22 @@ def construct(component: str, name: str, inputs: dict[str, Any]) -> offline.Reco
         provider.construct(name, f"trainops:index:{component}", wire(inputs), None)
 
     return offline.run_under_mocks(STACK, offline.stack_config(STACK), run)
+
+
+def constructed_outputs(component: str) -> dict[str, Any]:
+    """The outputs ``component`` returns to the engine when built from its `CASES` inputs."""
+    name, inputs = CASES[component]
+    sent = wire(inputs())  # before the mocks: the inputs come from the program's own run
+    provider = ComponentProvider(list(host.COMPONENTS), "trainops", version=host.version())
+    outputs: dict[str, Any] = {}
+
+    def run() -> None:
+        result = provider.construct(name, f"trainops:index:{component}", sent, None)
+        for key, value in result.state.items():
+            pulumi.Output.from_input(value).apply(lambda v, key=key: outputs.__setitem__(key, v))
+
+    offline.run_under_mocks(STACK, offline.stack_config(STACK), run)
+    return outputs
 
 
 def comparable(recording: offline.Recording, root_name: str) -> dict[tuple[str, str], str]:
@@ -214,3 +265,127 @@ def test_invalid_inputs_fail_with_the_stack_files_message() -> None:
     )
     with pytest.raises(ComponentInitError, match=re.escape(expected)):
         construct("TrainingQueue", "training-queue", inputs)
+
+
+def stack_file_problem(config: dict[str, Any]) -> str:
+    """The one line `pulumi preview` prints for a stack file that sets ``config`` (besides the
+    environment and region)."""
+    raw = {"aws:region": "us-east-1", "trainops:environment": STACK}
+    raw |= {f"trainops:{key}": json.dumps(value) for key, value in config.items()}
+    with pytest.raises(config_module.ConfigError) as error:
+        config_module.parse(raw)
+    (problem,) = error.value.problems
+    return problem
+
+
+def without(inputs: dict[str, Any], key: str) -> dict[str, Any]:
+    """``inputs`` without ``key``: at the top, or in `stack` for `stack.<key>`."""
+    if key.startswith("stack."):
+        stack = {k: v for k, v in inputs["stack"].items() if k != key.removeprefix("stack.")}
+        return {**inputs, "stack": stack}
+    return {k: v for k, v in inputs.items() if k != key}
+
+
+ON = {"enabled": True}
+# component, the reference a program leaves out, a stack file with the same mistake
+MISSING_REFERENCES: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
+    "quality retraining without a queue": (
+        "QualityRetraining",
+        "trainingQueue",
+        lambda: {"qualityRetraining": ON, "monitoring": stack_file()["trainops:monitoring"]},
+    ),
+    "quality retraining without alerts": (
+        "QualityRetraining",
+        "stack.alerts",
+        lambda: {"qualityRetraining": ON, "trainingQueue": ON},
+    ),
+    "approval deployment without alerts": (
+        "ApprovalDeployment",
+        "stack.alerts",
+        lambda: {"approvalDeployment": ON},
+    ),
+    "budgets without alerts": (
+        "SpendBudgets",
+        "stack.alerts",
+        lambda: {"spendGuardrails": {"budgets": ON}},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MISSING_REFERENCES)
+def test_a_missing_reference_fails_as_the_stack_file_without_that_feature(case: str) -> None:
+    """A reference stands for a feature the stack file would switch on (a queue reference is
+    `trainingQueue`, alerts are `monitoring`): leaving it out reads as that feature off."""
+    component, missing, config = MISSING_REFERENCES[case]
+    problem = stack_file_problem(config())
+    assert re.match(r"trainops:[\w.]+: needs ", problem), problem
+    name, inputs = CASES[component]
+    with pytest.raises(ComponentInitError, match=re.escape(problem)):
+        construct(component, name, without(inputs(), missing))
+
+
+@pytest.mark.parametrize(
+    ("component", "config", "expected"),
+    [
+        (
+            "QualityRetraining",
+            {"maxPerDay": 0},
+            "trainops:qualityRetraining.maxPerDay: Input should be greater than or equal to 1 "
+            "(got 0)",
+        ),
+        (
+            "SpendBudgets",
+            {"stackMonthlyLimit": 3000, "forecastThresholds": [50, 80, 100, 120]},
+            "trainops:spendGuardrails.budgets: actualThresholds and forecastThresholds: 6 "
+            "notifications, AWS Budgets allows 5 per budget; drop some thresholds",
+        ),
+    ],
+)
+def test_invalid_settings_of_the_new_features_name_their_stack_file_key(
+    component: str, config: dict[str, Any], expected: str
+) -> None:
+    name, inputs = CASES[component]
+    with pytest.raises(ComponentInitError, match=re.escape(expected)):
+        construct(component, name, {**inputs(), "config": config})
+
+
+TABLE, FUNCTION, BUDGET = (
+    "aws:dynamodb/table:Table",
+    "aws:lambda/function:Function",
+    "aws:budgets/budget:Budget",
+)
+# what the program exports of these components (`__main__.py`), as its resources hold it
+EXPORTED: dict[str, Callable[[], dict[str, Any]]] = {
+    "QualityRetraining": lambda: {
+        "ledgerTableName": output(TABLE, "quality-retraining-ledger", "name"),
+        "functionName": output(FUNCTION, "quality-retraining-trigger-function", "name"),
+    },
+    "ApprovalDeployment": lambda: {
+        "ledgerTableName": output(TABLE, "approval-deployment-ledger", "name"),
+        "functionName": output(FUNCTION, "approval-deployment-deploy-function", "name"),
+    },
+    "SpendBudgets": lambda: {
+        # prod's models with a monthlyBudget
+        "modelBudgetNames": {
+            model: output(BUDGET, f"budgets-{model}", "name") for model in ("churn", "fraud")
+        },
+        "stackBudgetName": output(BUDGET, "budgets-stack", "name"),
+    },
+}
+
+
+@pytest.mark.parametrize("component", EXPORTED)
+def test_the_new_components_outputs_are_what_the_program_exports(component: str) -> None:
+    exported = EXPORTED[component]()
+    assert constructed_outputs(component) == exported
+
+
+@pytest.mark.parametrize("component", ["TrainingMonitor", "ApprovalDeployment"])
+def test_a_model_without_its_execution_role_is_named(component: str) -> None:
+    name, inputs = CASES[component]
+    given = inputs()
+    given["executionRoles"] = {
+        model: role for model, role in given["executionRoles"].items() if model != "churn"
+    }
+    with pytest.raises(ComponentInitError, match="executionRoles: no role for model churn; "):
+        construct(component, name, given)

@@ -631,13 +631,14 @@ def test_the_examples_use_example_values_only() -> None:
 
 # ---- the examples as a stack file --------------------------------------------------------------
 
-FEATURE_KEY = re.compile(r"`trainops:(\w+)`")
+FEATURE_KEY = re.compile(r"`trainops:([\w.]+)`")
 
 
 @cache
 def feature_keys() -> dict[str, str]:
     """Each feature component's stack-config key, as its `config` input's description names
-    it (`trainops:trainingQueue`)."""
+    it (`trainops:trainingQueue`; a dotted path for one inside another's:
+    `trainops:spendGuardrails.budgets`)."""
     keys: dict[str, str] = {}
     for type_token, resource in schema()["resources"].items():
         config = resource["inputProperties"].get("config")
@@ -682,8 +683,28 @@ def stack_file(program: Program) -> dict[str, Any]:
         config["trainops:spendGuardrails"] = pipelines[0].inputs["spendGuardrails"]
     for feature in features(program):
         settings = {**feature.inputs.get("config", {}), "enabled": True}
-        config[f"trainops:{feature_keys()[feature.token]}"] = settings
+        config.update(setting(config, feature_keys()[feature.token], settings))
     return config
+
+
+def setting(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """The stack-config entry that sets ``path`` (`spendGuardrails.budgets`) to ``value`` in
+    ``config``, keeping what else that entry holds (without changing ``config``)."""
+    top, *inner = path.split(".")
+    entry: Any = value
+    for depth in range(len(inner), 0, -1):
+        parent = lookup(config, ".".join([top, *inner[: depth - 1]])) or {}
+        entry = {**parent, inner[depth - 1]: entry}
+    return {f"trainops:{top}": entry}
+
+
+def lookup(config: dict[str, Any], path: str) -> Any:
+    """What ``config`` holds at ``path`` (`trainingQueue`, `spendGuardrails.budgets`)."""
+    top, *inner = path.split(".")
+    value = config.get(f"trainops:{top}")
+    for key in inner:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def parsed(config: dict[str, Any]) -> config_module.StackConfig:
@@ -706,7 +727,7 @@ def test_the_examples_models_and_settings_validate_with_the_stack_rules(kind: st
     settings = parsed(config)
     assert sorted(settings.models) == sorted(config["trainops:models"])
     for key in feature_keys().values():
-        assert config[f"trainops:{key}"]["enabled"]
+        assert lookup(config, key)["enabled"], key
 
 
 def test_an_invalid_example_model_fails_the_stack_rules() -> None:
@@ -752,16 +773,21 @@ def test_the_examples_components_describe_one_stack(kind: str) -> None:
         assert ("alerts" in stack) == (not first), feature.name
         assert ("eventBus" in stack) == (
             has_store
-            and feature.token not in (token("TrainingMonitor"), token("TrainingEventStore"))
+            # monitoring, and the budgets made before the bus (they publish no events)
+            and feature.token
+            not in (token("TrainingMonitor"), token("TrainingEventStore"), token("SpendBudgets"))
         ), feature.name
         if "alerts" in stack:
             assert {k: stack["alerts"].get(k, v) for k, v in defaults.items()} == ladder
-    roles = monitor.inputs["executionRoles"]
-    assert sorted(roles) == sorted(models)
-    for model, role in roles.items():
-        assert {ref.resource for value in role.values() for ref in value.refs} == {
-            pipelines[model].name
-        }
+    for component in [monitor, *program.of_type("ApprovalDeployment")]:
+        roles = component.inputs["executionRoles"]
+        assert sorted(roles) == sorted(models), component.name
+        for model, role in roles.items():
+            assert {ref.resource for value in role.values() for ref in value.refs} == {
+                pipelines[model].name
+            }
+    # AWS Budgets may publish to the encrypted topics exactly when the stack has budgets
+    assert platform.get("budgetNotifications", False) == bool(program.of_type("SpendBudgets"))
     for queue in program.of_type("TrainingQueue"):
         assert queue.inputs.get("keepSlots", False) == (not program.of_type("TrainingMonitor"))
 
@@ -854,6 +880,8 @@ OUTPUT_VALUES = {
     "eventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/trainops-dev-training",
     "executionRoleArn": "arn:aws:iam::123456789012:role/trainops-dev--churn-execution",
     "executionRoleName": "trainops-dev--churn-execution",
+    "queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/trainops-dev-requests.fifo",
+    "queueArn": "arn:aws:sqs:us-east-1:123456789012:trainops-dev-requests.fifo",
 }
 
 

@@ -50,7 +50,20 @@ COMPONENTS: dict[str, tuple[set[str], set[str], set[str]]] = {
         {"config"},
         {"eventBusName", "eventBusArn", "eventsTableName", "readModelTableName"},
     ),
+    "QualityRetraining": (
+        {"stack"},
+        {"config", "trainingQueue"},  # no queue: the stack file's rule says it is needed
+        {"ledgerTableName", "functionName"},
+    ),
+    "ApprovalDeployment": (
+        {"stack", "executionRoles"},
+        {"config"},
+        {"ledgerTableName", "functionName"},
+    ),
+    "SpendBudgets": ({"stack"}, {"config"}, {"modelBudgetNames", "stackBudgetName"}),
 }
+# outputs that are not set for every input: not required in the schema
+UNSET_OUTPUTS = {"SpendBudgets": {"stackBudgetName"}, "Platform": {"accessLogsBucket"}}
 
 
 def resource(component: str) -> dict[str, Any]:
@@ -85,8 +98,12 @@ def test_inputs_outputs_required_flags_and_descriptions(component: str) -> None:
     assert schema["description"]
     for name, prop in [*schema["inputProperties"].items(), *schema["properties"].items()]:
         assert prop.get("description"), f"{component}.{name} has no description"
-    # outputs are values another component can take: strings (ARNs, names, URLs)
-    assert {prop["type"] for prop in schema["properties"].values()} == {"string"}
+    assert set(schema.get("required", [])) == outputs - UNSET_OUTPUTS.get(component, set())
+    # outputs are values another component can take: strings (ARNs, names, URLs), or maps of
+    # them by model name
+    for name, prop in schema["properties"].items():
+        kind = prop["type"] if prop["type"] == "string" else prop["additionalProperties"]["type"]
+        assert kind == "string", f"{component}.{name}"
 
 
 def test_feature_inputs_reference_the_stack_and_their_config_types() -> None:
@@ -96,6 +113,9 @@ def test_feature_inputs_reference_the_stack_and_their_config_types() -> None:
         ("TrainingQueue", "TrainingQueueSettings"),
         ("MaintenanceWindowRetraining", "MaintenanceWindowSettings"),
         ("TrainingEventStore", "EventSourcingSettings"),
+        ("QualityRetraining", "QualityRetrainingSettings"),
+        ("ApprovalDeployment", "ApprovalDeploymentSettings"),
+        ("SpendBudgets", "BudgetsSettings"),
     ):
         inputs = resource(component)["inputProperties"]
         assert inputs["stack"]["$ref"] == "#/types/trainops:index:StackRef"
@@ -115,6 +135,29 @@ def test_platform_references_take_outputs_of_other_components() -> None:
         assert not platform[name].get("plain"), name
     alerts = TYPES["trainops:index:AlertsRef"]
     assert set(alerts["required"]) == {"warningTopicArn", "criticalTopicArn"}
+    queue = TYPES["trainops:index:TrainingQueueRef"]
+    assert set(queue["required"]) == {"url", "arn"}
+    assert [queue["properties"][name]["description"] for name in ("url", "arn")] == [
+        "TrainingQueue.queueUrl.",
+        "TrainingQueue.queueArn.",
+    ]
+    for name in ("url", "arn"):
+        assert queue["properties"][name]["type"] == "string"
+        assert not queue["properties"][name].get("plain"), name
+    quality = resource("QualityRetraining")["inputProperties"]
+    assert quality["trainingQueue"]["$ref"] == "#/types/trainops:index:TrainingQueueRef"
+    roles = resource("ApprovalDeployment")["inputProperties"]["executionRoles"]
+    assert roles["additionalProperties"]["$ref"] == "#/types/trainops:index:ExecutionRoleRef"
+
+
+def test_spend_budgets_name_their_budgets_by_model() -> None:
+    outputs = resource("SpendBudgets")["properties"]
+    assert outputs["modelBudgetNames"]["type"] == "object"
+    assert outputs["modelBudgetNames"]["additionalProperties"]["type"] == "string"
+    assert outputs["stackBudgetName"]["type"] == "string"
+    budgets = TYPES["trainops:index:BudgetsSettings"]["properties"]
+    assert budgets["stackMonthlyLimit"]["type"] == "number"
+    assert budgets["actualThresholds"]["items"]["type"] == "integer"
 
 
 def test_model_settings_mirror_the_stack_config_keys() -> None:
