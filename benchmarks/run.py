@@ -21,14 +21,14 @@ def main() -> None:
 
     print(
         "\n| Scale: prod with N generated models (32-character names) | Resources | "
-        "Evaluation (s) | Largest shared document, % of its quota | Idle cost (USD/month) |"
+        "Evaluation, CPU (s) | Largest shared document, % of its quota | Idle cost (USD/month) |"
     )
     print("| ---: | ---: | ---: | --- | ---: |")
     rows = measure.scale()
     for row in rows:
         largest = row["largest"]
         print(
-            f"| {row['models']} | {row['resources']} | {row['seconds']:.1f} | "
+            f"| {row['models']} | {row['resources']} | {row['cpu_seconds']:.1f} | "
             f"{largest.share:.0%}: {largest.quota.what} ({largest.resource}) | "
             f"{row['idle_cost']:.2f} |"
         )
@@ -36,7 +36,7 @@ def main() -> None:
     added = last["models"] - first["models"]
     print(
         f"\nPer added model: {(last['resources'] - first['resources']) / added:.2f} resources, "
-        f"{(last['seconds'] - first['seconds']) / added * 1000:.0f} ms of evaluation, "
+        f"{(last['cpu_seconds'] - first['cpu_seconds']) / added * 1000:.0f} ms of evaluation (CPU), "
         f"${(last['idle_cost'] - first['idle_cost']) / added:.2f} a month idle\n"
     )
 

@@ -17,8 +17,10 @@ from cli import offline
 from policy import quotas
 
 COUNTS = (1, 10, 100, 500)
-# The stacks are timed as they are built (the evaluation budget), so the module runs alone.
-pytestmark = pytest.mark.timing
+# The stacks take half a minute to build: one worker builds them once for the whole module.
+pytestmark = pytest.mark.xdist_group("scale")
+# The budget: 500 models in 20 s of CPU on a 2-CPU machine.
+BUDGET_SECONDS = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -120,14 +122,15 @@ def test_each_added_model_adds_at_most_seven_resources(stacks: dict[int, dict[st
         assert per_model <= 7, (low, high, per_model)
 
 
-def test_evaluation_stays_within_its_budget_and_grows_linearly(
-    stacks: dict[int, dict[str, Any]],
-) -> None:
-    """The budget: 500 models in under 20 s on a 2-CPU machine, each added model about as
-    costly as the one before (per-model time from 100 to 500 at most twice that from 10 to
-    100, a margin for a shared machine's noise)."""
-    seconds = {count: stacks[count]["seconds"] for count in COUNTS}
-    assert seconds[500] < 20, seconds
+@pytest.mark.timing  # after the parallel pass, so its interpreters have a CPU to themselves
+def test_evaluation_stays_within_its_budget_and_grows_linearly() -> None:
+    """The budget: 500 models in under 20 s, each added model about as costly as the one before
+    (per-model time from 100 to 500 at most twice that from 10 to 100, a margin for a shared
+    machine's noise). CPU time, in a fresh interpreter that holds no other stack: what one
+    preview costs, whatever else the machine runs."""
+    seconds = measure.evaluation_cpu_seconds((10, 100), runs=1)
+    seconds |= measure.evaluation_cpu_seconds((500,), runs=2)
+    assert seconds[500] < BUDGET_SECONDS, seconds
     early = (seconds[100] - seconds[10]) / 90
     late = (seconds[500] - seconds[100]) / 400
     assert late <= 2 * early, seconds

