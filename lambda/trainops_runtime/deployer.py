@@ -65,6 +65,7 @@ from trainops_runtime.deployment import (
     settled,
     started,
     undeferred,
+    unsettled,
     waiting,
 )
 from trainops_runtime.errors import RetryableError
@@ -302,7 +303,8 @@ class ApprovalDeployer:
         endpoint: EndpointView | None = None
         for _ in range(MAX_RACES):
             record = self.ports.read(model)
-            if record is None or record.status is None:
+            # the sweep asks SageMaker only about what is in flight
+            if record is None or not unsettled(record):
                 return None
             endpoint = endpoint or self.ports.describe_endpoint(spec.endpoint_name)
             outcome = settle(record, endpoint)

@@ -379,6 +379,14 @@ METRICS_BY_END = {
 }
 
 
+def unsettled(record: DeploymentRecord) -> bool:
+    """Whether ``record`` holds a deployment whose end is not recorded (or whose alert did not
+    go out): only then does settling it need to ask DescribeEndpoint."""
+    return record.status == STARTED or (
+        record.status in (ROLLED_BACK, FAILED) and record.alert_sent is False
+    )
+
+
 def settle(  # noqa: PLR0911 - one exit per rule
     record: DeploymentRecord | None, endpoint: EndpointView
 ) -> Settlement | InFlight | None:

@@ -62,9 +62,11 @@ class World:
     deploy_fails: bool = False
     publish_fails: bool = False
     alert_fails: bool = False
+    described: int = 0  # DescribeEndpoint calls
 
     def describe_endpoint(self, name: str) -> EndpointView:
         assert name == SPEC.endpoint_name
+        self.described += 1
         return self.endpoint
 
     def deploy(self, spec: DeploymentSpec, package_arn: str, name: str) -> None:
@@ -354,6 +356,22 @@ def test_the_sweep_settles_what_ended_unseen_and_deploys_what_waited() -> None:
     )
     assert world.kinds().count(("ModelDeployed", "completed")) == 2
     assert len(world.deployed) == 2
+
+
+def test_the_sweep_asks_sagemaker_only_about_what_is_in_flight_or_waits() -> None:
+    """500 models swept every 10 minutes: a settled model costs two ledger reads, no
+    DescribeEndpoint (whose request rate SageMaker limits)."""
+    world = World()
+    world.run(approved())
+    world.finish()
+    world.run(endpoint_changed())
+    world.described = 0
+    assert world.run(sample("eventbridge_scheduled_event"))["acted"] == {}
+    assert world.described == 0
+    world.run(approved(3))  # in flight: the sweep looks
+    world.described = 0
+    world.run(sample("eventbridge_scheduled_event"))
+    assert world.described == 1
 
 
 def test_a_sweep_that_failed_keeps_the_deferral_and_fails_for_lambda_to_retry() -> None:
