@@ -128,8 +128,9 @@ def test_evaluation_stays_within_its_budget_and_grows_linearly() -> None:
     (per-model time from 100 to 500 at most twice that from 10 to 100, a margin for a shared
     machine's noise). CPU time, in a fresh interpreter that holds no other stack: what one
     preview costs, whatever else the machine runs."""
-    seconds = measure.evaluation_cpu_seconds((10, 100), runs=1)
-    seconds |= measure.evaluation_cpu_seconds((500,), runs=2)
+    seconds = measure.evaluation_cpu_seconds((10, 100, 500), runs=1)
+    if seconds[500] >= BUDGET_SECONDS:  # a second run, only then: this VM's speed drifts
+        seconds[500] = min(seconds[500], measure.evaluation_cpu_seconds((500,), runs=1)[500])
     assert seconds[500] < BUDGET_SECONDS, seconds
     early = (seconds[100] - seconds[10]) / 90
     late = (seconds[500] - seconds[100]) / 400
