@@ -14,10 +14,10 @@ $(BIN)/.installed: pyproject.toml requirements.txt
 
 install: $(BIN)/.installed
 
-# On every core (a module that builds large stacks once keeps them on one worker: its
-# xdist_group), then the tests that measure time on an otherwise idle machine.
+# On every core, a module's tests on one worker (module fixtures that build large stacks are
+# built once), then the tests that measure time on an otherwise idle machine.
 test: install          ## the offline test-suite (Pulumi mocks, moto)
-	$(BIN)/pytest -n auto --dist loadgroup -m 'not timing'
+	$(BIN)/pytest -n auto --dist loadfile -m 'not timing'
 	$(BIN)/pytest -m timing
 
 # The functions run on Lambda's python3.13 (components/platform/lambda_function.py RUNTIME); the code they

@@ -30,10 +30,6 @@ from tests import boto_calls
 from trainops_runtime import catalog as catalog_module
 from trainops_runtime.settings import WARNING_TOPIC_ARN
 
-# One xdist worker runs the module under `make test` (--dist loadgroup): the two stacks' program
-# runs and the source analysis then happen once.
-pytestmark = pytest.mark.xdist_group("handler_grants")
-
 STACKS = ("dev", "prod")
 FUNCTION = "aws:lambda/function:Function"
 ROLE = "aws:iam/role:Role"

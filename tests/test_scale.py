@@ -17,8 +17,6 @@ from cli import offline
 from policy import quotas
 
 COUNTS = (1, 10, 100, 500)
-# The stacks take half a minute to build: one worker builds them once for the whole module.
-pytestmark = pytest.mark.xdist_group("scale")
 # The budget: 500 models in 20 s of CPU on a 2-CPU machine.
 BUDGET_SECONDS = 20.0
 
