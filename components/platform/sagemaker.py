@@ -57,8 +57,9 @@ def start_statements(
     Listing comes with starting: a redelivered request looks for the execution its first
     delivery started before it starts again (`adapters.training.start_training`, ``resume``).
     With ``start=False`` only the read side (for watchers such as the stall detector); with
-    ``read_executions=False`` no execution is described (the queue worker learns what runs
-    from the slot ledger, not from SageMaker).
+    ``read_executions=False`` no execution is described (the queue worker and the schedule tick
+    learn what runs from the slot ledger or the listing, not from SageMaker's description).
+    `tests/test_handler_grants.py` holds each handler's reachable calls to what this grants.
     """
     pipelines = pipeline_arn_prefix(ctx, stack) + "*"
     statements = [
@@ -72,10 +73,7 @@ def start_statements(
     if read_executions:
         statements.append(
             iam.allow(
-                [
-                    "sagemaker:DescribePipelineExecution",
-                    "sagemaker:ListPipelineParametersForExecution",
-                ],
+                ["sagemaker:DescribePipelineExecution"],
                 [execution_arns(ctx, stack)],
                 sid="ReadOwnPipelineExecutions",
             )

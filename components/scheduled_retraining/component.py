@@ -241,7 +241,7 @@ class ScheduledRetraining(pulumi.ComponentResource):
         schedules: list[ModelSchedule],
         notify_topic_arn: pulumi.Input[str] | None,
     ) -> list[iam.Statement]:
-        statements = start_statements(args.platform.ctx, pulumi.get_stack())
+        statements = start_statements(args.platform.ctx, pulumi.get_stack(), read_executions=False)
         fresh = [
             args.platform.models[s.model].training_data for s in schedules if s.only_when_new_data
         ]

@@ -104,6 +104,9 @@ def test_the_function_may_start_only_this_stacks_pipelines(run_stack: helpers.Ru
     # One pattern for the stack's pipelines (the policy does not grow with models); the tick
     # it receives names the model, and only scheduled models have schedules.
     assert start["Resource"] == [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/trainops-dev--*"]
+    # it lists and starts; it describes no execution (tests/test_handler_grants.py: nor calls it)
+    actions = {a for s in policy["Statement"] for a in s["Action"] if a.startswith("sagemaker:")}
+    assert actions == {"sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"}
     assert iam.wildcard_allow_actions(policy) == []
     function = recording.one(
         "aws:lambda/function:Function", "scheduled-retraining-start-function"

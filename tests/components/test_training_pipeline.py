@@ -227,6 +227,7 @@ def test_start_statements_cover_this_stacks_pipelines_by_prefix() -> None:
     """One ARN pattern, whatever the number of models; a stack whose name extends this one's
     (dev-2) is outside it, because the stack part of a model name ends with a double hyphen."""
     start, read = start_statements(CTX, "dev")
+    assert read["Action"] == ["sagemaker:DescribePipelineExecution"]
     assert start["Action"] == [
         "sagemaker:ListPipelineExecutions",
         "sagemaker:StartPipelineExecution",
