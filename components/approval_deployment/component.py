@@ -60,7 +60,7 @@ ALARM_PERIOD_SECONDS = 60
 LATENCY_PERIODS = ROLLBACK_ALARM_WINDOW_SECONDS // ALARM_PERIOD_SECONDS
 DEPLOY_MARKER = "--deploy-"
 # The sweep: an approval deferred behind a busy endpoint, or a deployment whose final state
-# change was lost, waits at most this long (two GetItems per deploying model per run).
+# change was lost, waits at most this long (one GetItem per deploying model per run).
 SWEEP_SCHEDULE = "rate(10 minutes)"
 # The longest version suffix a model's names must leave room for (`-v` and six digits).
 VERSION_SUFFIX = "v999999"

@@ -60,6 +60,7 @@ from trainops_runtime.deployment import (
     decide,
     deferred,
     parse,
+    pending,
     request_id,
     settle,
     settled,
@@ -133,12 +134,16 @@ class ApprovalDeployer:
 
     def _sweep(self, now: datetime) -> dict[str, Any]:
         """Every deploying model: its deployment settled if it ended unseen, its deferred approval
-        decided if the endpoint settled. One model's failure does not stop the others; the run
-        fails at the end (Lambda retries it, then its failure queue alarms)."""
+        decided if the endpoint settled. A model with neither costs one ledger read. One model's
+        failure does not stop the others; the run fails at the end (Lambda retries it, then its
+        failure queue alarms)."""
         results: dict[str, Any] = {}
         failures: dict[str, str] = {}
         for model in self.catalog.deploying:
             try:
+                record = self.ports.read(model)
+                if record is None or not pending(record):
+                    continue
                 result = self._endpoint_settled(model, self._spec(model), now)
             except Exception as error:  # reported below, after the other models
                 failures[model] = f"{type(error).__name__}: {error}"

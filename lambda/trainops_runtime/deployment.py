@@ -387,6 +387,12 @@ def unsettled(record: DeploymentRecord) -> bool:
     )
 
 
+def pending(record: DeploymentRecord) -> bool:
+    """Whether the sweep has anything to do for ``record``: a deployment to settle, or an
+    approval that waits."""
+    return unsettled(record) or record.deferred_version is not None
+
+
 def settle(  # noqa: PLR0911 - one exit per rule
     record: DeploymentRecord | None, endpoint: EndpointView
 ) -> Settlement | InFlight | None:

@@ -158,11 +158,7 @@ class HandlerSettings:
         return tuple(getattr(self, field.name) for field in self._declared)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, type(self))
-            and type(other) is type(self)
-            and other._values() == self._values()
-        )
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
         return hash((type(self), self._values()))
